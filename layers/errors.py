@@ -1,0 +1,65 @@
+"""The exception tree shared by every sinkplan package.
+
+Each error is also a built-in (``ValueError``, ``OSError``, ``KeyError`` is never used for
+user input), so callers that catch built-ins keep working. Messages name the file, the field
+or the code at fault, the value found and what would fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SinkplanError",
+    "InputError",
+    "InputFileError",
+    "MissingCRS",
+    "UnknownClassCode",
+    "SchemeError",
+    "FieldError",
+    "GridMismatch",
+    "OutputExists",
+    "ConfigError",
+]
+
+
+class SinkplanError(Exception):
+    """Base of every error sinkplan raises on purpose."""
+
+
+class InputError(SinkplanError, ValueError):
+    """An input's content is wrong (values, fields, geometry, class codes)."""
+
+
+class InputFileError(SinkplanError, OSError):
+    """An input file is missing, unreadable or of an unknown format."""
+
+
+class MissingCRS(InputError):
+    """An input has no coordinate reference system."""
+
+
+class UnknownClassCode(InputError):
+    """A raster holds class codes that its class scheme does not define."""
+
+    def __init__(self, message: str, *, counts: dict[int, int] | None = None) -> None:
+        super().__init__(message)
+        self.counts: dict[int, int] = dict(counts or {})
+
+
+class SchemeError(InputError):
+    """A class scheme (or a table keyed by its codes or groups) is malformed."""
+
+
+class FieldError(InputError):
+    """A vector layer lacks a field the user named, or its values are unusable."""
+
+
+class GridMismatch(InputError):
+    """Two rasters that must share one grid do not."""
+
+
+class OutputExists(SinkplanError, FileExistsError):
+    """An output folder exists and ``--overwrite`` was not given."""
+
+
+class ConfigError(InputError):
+    """A run configuration or profile is invalid (unknown key, bad value, missing file)."""

@@ -1,0 +1,70 @@
+"""Run configuration shared by every command: one frozen record, never a global."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from layers.grid import DEFAULT_MAX_CELLS
+
+__all__ = ["RunContext", "Progress"]
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Options every command takes.
+
+    Parameters
+    ----------
+    quiet : bool
+        No progress bars, warnings and errors only.
+    debug : bool
+        Tracebacks on errors and debug logging.
+    max_cells : int
+        Cell budget of one block (memory bound).
+    workers : int
+        Local Dask workers (0: one process, no Dask).
+    scheduler : str or None
+        Address of a running Dask scheduler (``tcp://host:8786``).
+    overwrite : bool
+        Replace existing result folders.
+    """
+
+    quiet: bool = False
+    debug: bool = False
+    max_cells: int = DEFAULT_MAX_CELLS
+    workers: int = 0
+    scheduler: str | None = None
+    overwrite: bool = False
+
+    @contextmanager
+    def progress(self, description: str) -> Iterator[Progress | None]:
+        """A progress callback drawing a bar on a terminal, or None when quiet / not a tty."""
+        if self.quiet or not sys.stderr.isatty():
+            yield None
+            return
+        from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        with RichProgress(
+            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(), TimeRemainingColumn(), transient=True,
+        ) as bar:
+            task = bar.add_task(description, total=1.0)
+
+            def update(fraction: float, label: str) -> None:
+                bar.update(task, completed=min(max(fraction, 0.0), 1.0), description=label or description)
+
+            yield update
+
+
+def configure_logging(ctx: RunContext) -> None:
+    """Log to stderr: INFO normally, WARNING when quiet, DEBUG with --debug."""
+    level = logging.DEBUG if ctx.debug else logging.WARNING if ctx.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    for noisy in ("rasterio", "fiona", "pyogrio", "distributed", "matplotlib", "PIL", "numba", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
