@@ -15,8 +15,9 @@ Two cases, one rule: every area is ground area on the CRS's ellipsoid.
   ellipsoidal projections), computed here from the inverse projection's Jacobian.
 
 The areal scale varies smoothly, so it is evaluated on a coarse lattice of pixel centres
-and interpolated bilinearly; for UTM or Gauss-Krüger the interpolation error over a
-lattice step of 32 pixels is below 1e-12 relative.
+(about every kilometre, at most every 32 pixels) and interpolated bilinearly; for UTM or
+Gauss-Krüger 300 km from the central meridian the interpolation error is below 1e-8
+relative (the bound is 1e-4).
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ __all__ = [
     "is_equal_area",
 ]
 
-#: Lattice step (pixels) on which the areal scale of a projected CRS is evaluated.
+#: Largest lattice step (pixels) on which the areal scale of a projected CRS is evaluated.
 SCALE_LATTICE_STEP = 32
+#: Lattice spacing on the ground (m) the step aims at.
+SCALE_LATTICE_M = 1000.0
 
 
 def ellipsoid_of(crs: CRS) -> tuple[float, float]:
@@ -169,36 +172,35 @@ def projected_pixel_areas_m2(
     """
     unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
     nominal_m2 = abs(transform.a * transform.e - transform.b * transform.d) * unit * unit
-    step = SCALE_LATTICE_STEP
-    # Lattice of pixel centres: every `step` pixels, always including the last row/column.
-    rr = np.unique(np.r_[np.arange(0, height, step), height - 1]).astype("float64")
-    cc = np.unique(np.r_[np.arange(0, width, step), width - 1]).astype("float64")
-    gc, gr = np.meshgrid(cc + col_off + 0.5, rr + row_off + 0.5)
-    x, y = transform * (gc.ravel(), gr.ravel())  # map coordinates, in the CRS's own unit
+    pixel_m = max(abs(transform.a), abs(transform.e)) * unit
+    step = int(min(SCALE_LATTICE_STEP, max(1, SCALE_LATTICE_M // max(pixel_m, 1e-9))))
+    # The lattice is anchored to the whole grid (multiples of `step` from row/col 0), so a
+    # pixel's area is the same whichever window it is read in: blocks add up to the whole.
+    rr = _lattice(row_off, height, step)
+    cc = _lattice(col_off, width, step)
+    gc, gr = np.meshgrid(cc + 0.5, rr + 0.5)
+    x, y = transform @ (gc.ravel(), gr.ravel())  # map coordinates, in the CRS's own unit
     scale = areal_scale(crs, np.asarray(x), np.asarray(y)).reshape(gr.shape)
-    if len(rr) == height and len(cc) == width:
-        full = scale
+    rows = np.arange(row_off, row_off + height, dtype="float64")
+    cols = np.arange(col_off, col_off + width, dtype="float64")
+    return nominal_m2 / _bilinear(scale, rr, cc, rows, cols)
+
+
+def _lattice(offset: int, size: int, step: int) -> np.ndarray:
+    """Global lattice indices (multiples of step) spanning [offset, offset + size - 1]."""
+    first = (offset // step) * step
+    last = -(-(offset + size - 1) // step) * step
+    return np.arange(first, last + 1, step, dtype="float64")
+
+
+def _bilinear(values: np.ndarray, rr: np.ndarray, cc: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Interpolate lattice ``values`` at (rr × cc) onto every (row, col) of rows × cols."""
+    if len(cc) == 1:
+        along_c = np.repeat(values[:, :1], len(cols), axis=1)
     else:
-        full = _bilinear(scale, rr, cc, height, width)
-    return nominal_m2 / full
-
-
-def _bilinear(values: np.ndarray, rr: np.ndarray, cc: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Interpolate lattice ``values`` at (rr × cc) onto every integer (row, col) of h × w."""
-    rows = np.arange(h, dtype="float64")
-    cols = np.arange(w, dtype="float64")
-    # Interpolate along columns for each lattice row, then along rows.
-    along_c = np.empty((len(rr), w))
-    for i in range(len(rr)):
-        along_c[i] = np.interp(cols, cc, values[i])
-    out = np.empty((h, w))
-    idx = np.searchsorted(rr, rows, side="right") - 1
-    idx = np.clip(idx, 0, max(len(rr) - 2, 0))
+        along_c = np.stack([np.interp(cols, cc, values[i]) for i in range(len(rr))])
     if len(rr) == 1:
-        out[:] = along_c[0]
-        return out
-    r0 = rr[idx]
-    r1 = rr[idx + 1]
-    t = ((rows - r0) / (r1 - r0))[:, None]
-    out[:] = along_c[idx] * (1.0 - t) + along_c[idx + 1] * t
-    return out
+        return np.repeat(along_c[:1], len(rows), axis=0)
+    idx = np.clip(np.searchsorted(rr, rows, side="right") - 1, 0, len(rr) - 2)
+    t = ((rows - rr[idx]) / (rr[idx + 1] - rr[idx]))[:, None]
+    return along_c[idx] * (1.0 - t) + along_c[idx + 1] * t

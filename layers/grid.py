@@ -251,5 +251,5 @@ class Grid:
 
 
 def _bounds(transform: Affine, height: int, width: int) -> tuple[float, float, float, float]:
-    xs, ys = zip(*(transform * (c, r) for c, r in ((0, 0), (width, 0), (0, height), (width, height))))
+    xs, ys = zip(*(transform @ (c, r) for c, r in ((0, 0), (width, 0), (0, height), (width, height))))
     return (min(xs), min(ys), max(xs), max(ys))
