@@ -1,0 +1,133 @@
+"""Result folders (atomic, manifest) and the command line's info command and error handling."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from affine import Affine
+from pyproj import CRS, Geod, Transformer
+
+from layers.errors import OutputExists
+from sinkplan.cli import main
+from sinkplan.results import ResultFolder
+
+
+def test_result_folder_atomic_with_manifest(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("abc")
+    out = tmp_path / "res"
+    with ResultFolder(out, command="t", parameters={"k": 1}, inputs=[src]) as rf:
+        rf.write_csv("t.csv", pd.DataFrame({"zone": ["四子王旗"], "area_ha": [1.5]}))
+        rf.write_json("summary.json", {"zone": "四子王旗", "n": np.int64(3)})
+        assert not out.exists()  # nothing visible until complete
+    m = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert m["command"] == "t" and m["parameters"] == {"k": 1}
+    assert m["inputs"][0]["sha256"] == hashlib.sha256(b"abc").hexdigest()
+    assert {o["path"] for o in m["outputs"]} == {"t.csv", "summary.json"}
+    assert "numpy" in m["versions"] and "gdal" in m["versions"]
+    assert json.loads((out / "summary.json").read_text("utf-8")) == {"zone": "四子王旗", "n": 3}
+    assert pd.read_csv(out / "t.csv", encoding="utf-8-sig").zone[0] == "四子王旗"
+    with pytest.raises(OutputExists, match="result folder exists; pass --overwrite"):
+        with ResultFolder(out, command="t", parameters={}, inputs=[]):
+            pass
+
+
+def test_failed_run_leaves_earlier_result_and_no_temp(tmp_path):
+    out = tmp_path / "res"
+    with ResultFolder(out, command="t", parameters={}, inputs=[]) as rf:
+        rf.write_json("summary.json", {"v": 1})
+    with pytest.raises(RuntimeError):
+        with ResultFolder(out, command="t", parameters={}, inputs=[], overwrite=True) as rf:
+            rf.write_json("summary.json", {"v": 2})
+            raise RuntimeError("boom")
+    assert json.loads((out / "summary.json").read_text())["v"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
+    with ResultFolder(out, command="t", parameters={}, inputs=[], overwrite=True) as rf:
+        rf.write_json("summary.json", {"v": 3})
+    assert json.loads((out / "summary.json").read_text())["v"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.startswith("sinkplan ")
+
+
+def geod_footprint_area(crs, bounds, n=100):
+    l, b, r, t = bounds
+    xs = np.r_[np.linspace(l, r, n), np.full(n, r), np.linspace(r, l, n), np.full(n, l)]
+    ys = np.r_[np.full(n, b), np.linspace(b, t, n), np.full(n, t), np.linspace(t, b, n)]
+    if not CRS(crs).is_geographic:
+        xs, ys = Transformer.from_crs(crs, 4326, always_xy=True).transform(xs, ys)
+    return abs(Geod(ellps="WGS84").polygon_area_perimeter(xs, ys)[0])
+
+
+def test_info_lonlat_at_50N(capsys, write_raster):
+    codes = np.full((200, 300), 4, "uint8")
+    codes[:50] = 2
+    path = write_raster(codes, transform=Affine(0.001, 0, 110, 0, -0.001, 50.1), nodata=0)
+    code, out, _ = run_cli(capsys, "info", str(path), "--scheme", "clcd", "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["crs"] == "EPSG:4326" and info["shape"] == [200, 300]
+    ref_ha = geod_footprint_area("EPSG:4326", (110, 49.9, 110.3, 50.1)) / 1e4
+    assert info["area_ha"] == pytest.approx(ref_ha, rel=1e-4)
+    classes = {c["code"]: c for c in info["classes"]}
+    assert classes[2]["pixels"] == 15_000 and classes[4]["pixels"] == 45_000
+    assert classes[2]["name"] == "Forest" and classes[2]["group"] == "forest"
+    assert classes[2]["area_ha"] + classes[4]["area_ha"] == pytest.approx(info["area_ha"], rel=1e-12)
+
+
+def test_info_utm_170km_and_albers(capsys, write_raster):
+    # UTM 49N (CM 111°E): ground area = map area / areal scale ≈ 1.0000887 × nominal at 170 km.
+    path = write_raster(np.ones((100, 100), "uint8"), crs="EPSG:32649",
+                        transform=Affine(30, 0, 670_000 - 1500, 0, -30, 4_600_000), name="utm.tif")
+    info = json.loads(run_cli(capsys, "info", str(path), "--json")[1])
+    nominal_ha = 100 * 100 * 900 / 1e4
+    assert info["area_ha"] / nominal_ha - 1 == pytest.approx(8.87e-5, abs=2e-6)
+    alb = "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +datum=WGS84 +units=m"
+    path = write_raster(np.ones((100, 100), "uint8"), crs=alb, transform=Affine(30, 0, 0, 0, -30, 4_600_000), name="alb.tif")
+    info = json.loads(run_cli(capsys, "info", str(path), "--json")[1])
+    assert info["area_ha"] == nominal_ha and info["equal_area"] is True
+
+
+def test_info_text_output(capsys, write_raster):
+    path = write_raster(np.array([[2, 4]], "uint8"))
+    code, out, _ = run_cli(capsys, "info", str(path), "--scheme", "clcd")
+    assert code == 0 and "森林 Forest" in out and "area_ha" in out
+
+
+def test_cli_errors_are_one_line_exit_2(capsys, write_raster, tmp_path):
+    path = write_raster(np.ones((2, 2), "uint8"), crs=None, name="nocrs.tif")
+    code, out, err = run_cli(capsys, "info", str(path))
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("sinkplan info: error: ") and "nocrs.tif: raster has no CRS" in err
+    code, _, err = run_cli(capsys, "info", str(tmp_path / "missing.tif"))
+    assert code == 2 and "missing.tif: file not found" in err
+    path = write_raster(np.array([[2, 250]], "uint8"), name="odd.tif")
+    code, _, err = run_cli(capsys, "info", str(path), "--scheme", "clcd")
+    assert code == 2 and "codes 250 (1 px) are not in scheme 'clcd'" in err and err.count("\n") == 1
+    code, out, _ = run_cli(capsys, "info", str(path), "--scheme", "clcd", "--map-codes", "250=barren", "--json")
+    assert code == 0 and {c["code"] for c in json.loads(out)["classes"]} >= {2, 250}
+
+
+def test_debug_shows_traceback(write_raster):
+    path = write_raster(np.ones((2, 2), "uint8"), crs=None, name="nocrs.tif")
+    r = subprocess.run([sys.executable, "-m", "sinkplan.cli", "info", str(path), "--debug"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" in r.stderr and "MissingCRS" in r.stderr
