@@ -1,0 +1,422 @@
+"""Siting profiles: technology parameters, exclusions, zones of interest and scoring, from TOML.
+
+A profile is a frozen pydantic model validated on load; any problem (unknown key, negative
+density, a layer file that does not exist) is a :class:`~layers.errors.ConfigError` whose
+one-line message names the file and the dotted key path. Shipped profiles live in
+``seeds/profiles`` (``pv.toml``, ``wind.toml``); every number in them has a ``source``
+entry (``[source]`` table, keyed by dotted path).
+
+Overrides use the same dotted paths (``pv.max_slope_deg=5``,
+``exclusions.redline.buffer_m=500``): :func:`apply_overrides` edits the raw TOML mapping
+and the result is validated again, so an override is checked like a file.
+
+Examples
+--------
+>>> p = load_profile("pv")
+>>> p.tech, p.technology.max_slope_deg
+('pv', 3.0)
+>>> with_overrides(p, {"pv.max_slope_deg": 5}).technology.max_slope_deg
+5.0
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from layers.errors import ConfigError
+from layers.schemes import GROUPS
+
+__all__ = [
+    "TECHS",
+    "ZONE_TYPES",
+    "ZONE_CODES",
+    "TechParams",
+    "VectorRule",
+    "Exclusions",
+    "Zones",
+    "Scoring",
+    "SitingProfile",
+    "load_profile",
+    "profile_from_mapping",
+    "apply_overrides",
+    "with_overrides",
+    "parse_assignment",
+    "shipped_profiles",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Technologies a profile can describe.
+TECHS = ("pv", "wind")
+#: Zone types of interest and their code in ``eligible.tif`` (0 = excluded).
+ZONE_TYPES = ("desert", "border", "mine", "other")
+ZONE_CODES = {"desert": 1, "border": 2, "mine": 3, "other": 4}
+#: Carbon pools a profile may count as "at stake".
+POOL_NAMES = ("above", "below", "soil", "dead")
+
+_LAND_GROUPS = tuple(g for g in GROUPS if g != "nodata")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_groups(v: list[str]) -> list[str]:
+    bad = [g for g in v if g not in _LAND_GROUPS]
+    if bad:
+        raise ValueError(f"unknown land-cover group(s) {bad}; groups are {', '.join(_LAND_GROUPS)}")
+    return v
+
+
+class TechParams(_Model):
+    """Parameters of one technology."""
+
+    power_density_mw_per_km2: float = Field(gt=0, description="installed MW per km² of parcel")
+    max_slope_deg: float = Field(gt=0, le=90, description="steepest allowed terrain slope")
+    min_parcel_area_ha: float = Field(ge=0, description="smallest parcel kept")
+
+
+class VectorRule(_Model):
+    """A vector exclusion layer: polygons (or lines, points) plus an optional buffer."""
+
+    path: Path | None = None
+    buffer_m: float = Field(default=0.0, ge=0)
+    required: bool = False
+    layer: str | None = None
+
+
+class Exclusions(_Model):
+    """What excludes a pixel."""
+
+    landcover_groups: list[str] = Field(default_factory=list)
+    landcover_codes: list[int] = Field(default_factory=list)
+    landcover_buffers_m: dict[str, float] = Field(default_factory=dict)
+    redline: VectorRule = VectorRule(required=True)
+    farmland: VectorRule = VectorRule(required=True)
+    layers: dict[str, VectorRule] = Field(default_factory=dict)
+
+    _groups = field_validator("landcover_groups")(_check_groups)
+
+    @field_validator("landcover_codes")
+    @classmethod
+    def _codes(cls, v: list[int]) -> list[int]:
+        if any(c < 0 for c in v):
+            raise ValueError(f"codes must be ≥ 0, got {v}")
+        return v
+
+    @field_validator("landcover_buffers_m")
+    @classmethod
+    def _buffers(cls, v: dict[str, float]) -> dict[str, float]:
+        _check_groups(list(v))
+        bad = {k: x for k, x in v.items() if not x >= 0}
+        if bad:
+            raise ValueError(f"buffers must be ≥ 0 metres, got {bad}")
+        return v
+
+
+class DesertZone(_Model):
+    enabled: bool = True
+    landcover_groups: list[str] = Field(default_factory=lambda: ["barren"])
+    polygons: bool = True
+    priority: float = Field(default=1.0, ge=0, le=1)
+
+    _groups = field_validator("landcover_groups")(_check_groups)
+
+
+class BorderZone(_Model):
+    enabled: bool = True
+    width_m: float = Field(default=20_000.0, gt=0)
+    priority: float = Field(default=1.0, ge=0, le=1)
+
+
+class MineZone(_Model):
+    enabled: bool = True
+    buffer_m: float = Field(default=0.0, ge=0)
+    priority: float = Field(default=1.0, ge=0, le=1)
+
+
+class OtherZone(_Model):
+    enabled: bool = False
+    priority: float = Field(default=0.0, ge=0, le=1)
+
+
+class Zones(_Model):
+    """Zones of interest; a pixel takes the enabled zone of highest priority it lies in."""
+
+    desert: DesertZone = DesertZone()
+    border: BorderZone = BorderZone()
+    mine: MineZone = MineZone()
+    other: OtherZone = OtherZone()
+
+
+class Weights(_Model):
+    slope: float = Field(default=1.0, ge=0)
+    grid: float = Field(default=1.0, ge=0)
+    carbon: float = Field(default=1.0, ge=0)
+    compactness: float = Field(default=0.5, ge=0)
+    zone: float = Field(default=1.0, ge=0)
+
+
+class Scoring(_Model):
+    """Score = Σ wᵢ sᵢ / Σ wᵢ over the criteria that can be computed, each sᵢ in [0, 1]."""
+
+    weights: Weights = Weights()
+    grid_distance_max_km: float = Field(default=50.0, gt=0)
+    carbon_ref_mgc_per_ha: float = Field(default=10.0, gt=0)
+
+
+class Bases(_Model):
+    distance_m: float = Field(default=10_000.0, gt=0)
+    min_capacity_mw: float = Field(default=0.0, ge=0)
+
+
+class Carbon(_Model):
+    density_table: str = "inner_mongolia_30cm"
+    pools: list[str] = Field(default_factory=lambda: ["above", "below", "dead"])
+
+    @field_validator("pools")
+    @classmethod
+    def _pools(cls, v: list[str]) -> list[str]:
+        bad = [p for p in v if p not in POOL_NAMES]
+        if bad or not v:
+            raise ValueError(f"pools must be a non-empty subset of {list(POOL_NAMES)}, got {v}")
+        return v
+
+
+class Target(_Model):
+    key: str = "new_energy_capacity"
+
+
+class SitingProfile(_Model):
+    """A whole siting profile for one technology."""
+
+    tech: Literal["pv", "wind"]
+    name: str = ""
+    description: str = ""
+    pv: TechParams | None = None
+    wind: TechParams | None = None
+    exclusions: Exclusions = Exclusions()
+    zones: Zones = Zones()
+    scoring: Scoring = Scoring()
+    bases: Bases = Bases()
+    carbon: Carbon = Carbon()
+    target: Target = Target()
+    source: dict[str, str] = Field(default_factory=dict)
+    origin: str = Field(default="", exclude=True)
+
+    @model_validator(mode="after")
+    def _one_tech(self) -> "SitingProfile":
+        if getattr(self, self.tech) is None:
+            raise ValueError(f"tech = {self.tech!r} but there is no [{self.tech}] section")
+        other = "wind" if self.tech == "pv" else "pv"
+        if getattr(self, other) is not None:
+            raise ValueError(f"tech = {self.tech!r} but a [{other}] section is given; one profile per technology")
+        return self
+
+    @property
+    def technology(self) -> TechParams:
+        """The parameters of :attr:`tech`."""
+        return getattr(self, self.tech)
+
+    def vector_rules(self) -> dict[str, VectorRule]:
+        """All vector exclusion rules by name: redline, farmland, then user layers."""
+        return {"redline": self.exclusions.redline, "farmland": self.exclusions.farmland, **self.exclusions.layers}
+
+
+# ---------------------------------------------------------------------------- loading
+def shipped_profiles() -> tuple[str, ...]:
+    """Names of the profiles in ``seeds/profiles`` (without .toml)."""
+    files = resources.files("seeds").joinpath("profiles").iterdir()
+    return tuple(sorted(f.name[:-5] for f in files if f.name.endswith(".toml")))
+
+
+def _read_toml(name_or_path: str | os.PathLike) -> tuple[dict[str, Any], str, Path | None]:
+    key = str(name_or_path)
+    if key in shipped_profiles():
+        text = resources.files("seeds").joinpath("profiles", f"{key}.toml").read_text("utf-8")
+        origin, base = f"seeds/profiles/{key}.toml", None
+    else:
+        p = Path(key)
+        if not p.is_file():
+            raise ConfigError(f"{p}: profile file not found; give a TOML file or one of {', '.join(shipped_profiles())}")
+        text, origin, base = p.read_text("utf-8"), str(p), p.parent
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML ({exc})") from None
+    return raw, origin, base
+
+
+def load_profile(name_or_path: str | os.PathLike, *, overrides: dict[str, Any] | None = None) -> SitingProfile:
+    """Load a shipped profile by name (``pv``, ``wind``) or a TOML file, with overrides.
+
+    Relative layer paths are resolved against the profile file's folder.
+
+    Raises
+    ------
+    ConfigError
+        Unknown key, bad value or missing layer file; the message names the file and key.
+    """
+    raw, origin, base = _read_toml(name_or_path)
+    raw = apply_overrides(raw, overrides or {}, origin=origin)
+    return profile_from_mapping(raw, origin=origin, base_dir=base)
+
+
+def profile_from_mapping(raw: dict[str, Any], *, origin: str = "<profile>", base_dir: Path | None = None) -> SitingProfile:
+    """Validate a raw mapping (as read from TOML) into a :class:`SitingProfile`."""
+    try:
+        prof = SitingProfile.model_validate({**raw, "origin": origin})
+    except ValidationError as exc:
+        raise ConfigError(f"{origin}: {_describe(exc)}") from None
+    _check_sources(prof, raw, origin)
+    return _resolve_paths(prof, origin, base_dir)
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"] if x not in ("function-after",))
+        if err["type"] == "extra_forbidden":
+            parts.append(f"{loc}: unknown key; check the spelling against the shipped profile seeds/profiles/pv.toml")
+        elif err["type"] == "missing":
+            parts.append(f"{loc}: missing key")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            value = err.get("input")
+            shown = "" if isinstance(value, (dict, list)) or value is None else f" (found {value!r})"
+            parts.append(f"{loc or 'profile'}: {msg}{shown}")
+    return "; ".join(parts)
+
+
+def _leaf_numbers(raw: Any, prefix: str = "") -> list[str]:
+    out = []
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            if prefix == "" and k == "source":
+                continue
+            out += _leaf_numbers(v, f"{prefix}{k}.")
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        out.append(prefix[:-1])
+    return out
+
+
+def numbers_without_source(raw: dict[str, Any]) -> list[str]:
+    """Dotted keys of numbers in a raw profile that have no ``[source]`` entry."""
+    src = raw.get("source", {})
+    return [k for k in _leaf_numbers(raw) if k not in src]
+
+
+def _check_sources(prof: SitingProfile, raw: dict[str, Any], origin: str) -> None:
+    numbers = set(_leaf_numbers(raw))
+    for key in prof.source:
+        if key not in numbers:
+            raise ConfigError(f"{origin}: source.{key}: names no number of this profile; "
+                              "source keys are dotted paths such as 'pv.power_density_mw_per_km2'")
+
+
+def _resolve_paths(prof: SitingProfile, origin: str, base: Path | None) -> SitingProfile:
+    def fix(name: str, rule: VectorRule, key: str) -> VectorRule:
+        if rule.path is None:
+            return rule
+        p = rule.path if rule.path.is_absolute() or base is None else base / rule.path
+        if not p.exists():
+            raise ConfigError(f"{origin}: {key}.path: layer file {p} not found; check the path "
+                              "(relative paths are read from the profile's folder)")
+        return rule.model_copy(update={"path": p})
+
+    ex = prof.exclusions
+    new_ex = ex.model_copy(update={
+        "redline": fix("redline", ex.redline, "exclusions.redline"),
+        "farmland": fix("farmland", ex.farmland, "exclusions.farmland"),
+        "layers": {n: fix(n, r, f"exclusions.layers.{n}") for n, r in ex.layers.items()},
+    })
+    return prof.model_copy(update={"exclusions": new_ex})
+
+
+# ---------------------------------------------------------------------------- overrides
+def parse_value(text: str) -> Any:
+    """A TOML literal (``3``, ``2.5``, ``true``, ``"x"``, ``["a", "b"]``); bare words stay strings."""
+    try:
+        return tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text.strip()
+
+
+def _split_values(text: str) -> list[str]:
+    parts, depth, quote, cur = [], 0, "", []
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    parts.append("".join(cur))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_assignment(text: str, *, many: bool = True) -> tuple[str, list[Any]]:
+    """``"pv.max_slope_deg=3,5,10"`` → ``("pv.max_slope_deg", [3, 5, 10])``.
+
+    Raises
+    ------
+    ConfigError
+        No ``=``, an empty key or no value.
+    """
+    key, eq, values = text.partition("=")
+    key = key.strip()
+    if not eq or not key or not values.strip():
+        raise ConfigError(f"override {text!r}: write KEY=VALUE{',VALUE…' if many else ''}, e.g. pv.max_slope_deg=3,5,10")
+    vals = [parse_value(v) for v in (_split_values(values) if many else [values])]
+    return key, vals
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], *, origin: str = "<profile>") -> dict[str, Any]:
+    """A deep copy of ``raw`` with each dotted key set to its value."""
+    out = copy.deepcopy(raw)
+    for key, value in overrides.items():
+        node = out
+        parts = key.split(".")
+        for i, part in enumerate(parts[:-1]):
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError(f"{origin}: override {key}: {'.'.join(parts[:i + 1])} is a value, not a table")
+            node = nxt
+        node[parts[-1]] = value
+    return out
+
+
+def with_overrides(profile: SitingProfile, overrides: dict[str, Any]) -> SitingProfile:
+    """A new profile: ``profile`` with dotted-key overrides applied and validated again."""
+    if not overrides:
+        return profile
+    raw = profile.model_dump(mode="python", exclude_none=True)
+    for rule in _iter_rules(raw):
+        if rule.get("path") is not None:
+            rule["path"] = str(rule["path"])
+    raw = apply_overrides(raw, overrides, origin=profile.origin)
+    where = f"{profile.origin} with {', '.join(f'{k}={v}' for k, v in overrides.items())}"
+    return profile_from_mapping(raw, origin=where)
+
+
+def _iter_rules(raw: dict[str, Any]):
+    ex = raw.get("exclusions", {})
+    for name in ("redline", "farmland"):
+        if isinstance(ex.get(name), dict):
+            yield ex[name]
+    yield from (r for r in ex.get("layers", {}).values() if isinstance(r, dict))
