@@ -1,0 +1,100 @@
+"""``sinkplan carbon LANDCOVER``: carbon stocks per zone, class and pool, with uncertainty."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from layers.outputs import BlockWriter
+from sinkplan.context import RunContext
+from sinkplan.results import ResultFolder
+from sinkplan.sinks_inputs import add_common_options, cache_dir, executor, open_landcovers, prepare_strata
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser(
+        "carbon", parents=[common], help="carbon stocks per zone, class and pool (Mg C), with uncertainty",
+        description="Carbon stocks from a land-cover raster and a density table (InVEST biophysical format or "
+        "keyed by group): area on the ellipsoid × density per class and pool, per zone and inside/outside "
+        "the redline; Monte Carlo over the densities with --uncertainty.",
+    )
+    p.add_argument("landcover", help="land-cover raster (class codes)")
+    p.add_argument("--densities", default=None, metavar="TABLE",
+                   help="density table CSV (lucode or group, c_above, c_below, c_soil, c_dead in Mg C/ha) or a "
+                   "shipped name: inner_mongolia_30cm (default, soil 0-30 cm), inner_mongolia_100cm")
+    p.add_argument("--uncertainty", type=int, default=0, metavar="N", help="Monte Carlo draws over the densities (0: none)")
+    p.add_argument("--seed", type=int, default=None, help="random seed of the Monte Carlo draws (reproducible)")
+    p.add_argument("--no-raster", action="store_true", help="do not write carbon_density.tif")
+    add_common_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ctx: RunContext) -> int:
+    from sinks.blocks import ClassSlots, PassSpec, run_pass
+    from sinks.carbon import (DENSITY_NODATA, carbon_account, carbon_summary, class_table, density_lut,
+                              run_monte_carlo, zone_table)
+    from sinks.densities import load_densities
+    from sinks.stocks import class_area_ha
+    from layers.landcover import check_codes
+
+    if args.uncertainty < 0:
+        raise _input_error(f"--uncertainty {args.uncertainty}: give a number of draws ≥ 0")
+    (lc,) = open_landcovers([Path(args.landcover)], args)
+    table = load_densities(args.densities)
+    densities = table.resolve(lc.scheme)
+    slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
+    with cache_dir() as folder:
+        with ctx.progress("rasterizing zones") as progress:
+            strata = prepare_strata(lc.grid, zones=args.zones, zone_field=args.zone_field, redline=args.redline,
+                                    zone_layer=args.zone_layer, folder=folder, max_cells=ctx.max_cells, progress=progress)
+        spec = PassSpec(lc.grid, (str(lc.path),), (slots,), None if strata.path is None else str(strata.path),
+                        strata.nzones, strata.sides, raster_lut=None if args.no_raster else density_lut(densities, slots.slots))
+        params = {"landcover": str(lc.path), "scheme": lc.scheme.name, "densities": table.origin,
+                  "soil_depth_cm": table.soil_depth_cm, "zones": args.zones, "zone_field": args.zone_field,
+                  "redline": args.redline, "uncertainty": args.uncertainty, "seed": args.seed,
+                  "max_cells": ctx.max_cells, "workers": ctx.workers, "scheduler": ctx.scheduler}
+        inputs = [lc.path, args.zones, args.redline, args.densities if args.densities and Path(args.densities).exists() else None]
+        with ResultFolder(args.out, command="carbon", parameters=params, inputs=inputs, overwrite=ctx.overwrite) as rf:
+            writer = None
+            if not args.no_raster:
+                writer = BlockWriter(rf.path("carbon_density.tif"), lc.grid, "float32", nodata=DENSITY_NODATA,
+                                     resampling="average", tags={"units": "Mg C/ha", "quantity": "carbon density, all pools",
+                                                                 "densities": table.origin, "soil_depth_cm": str(table.soil_depth_cm)},
+                                     band_description="carbon density (Mg C/ha)")
+            try:
+                with executor(ctx) as ex, ctx.progress("carbon") as progress:
+                    result = run_pass(spec, max_cells=ctx.max_cells, executor=ex, progress=progress,
+                                      label=f"carbon of {lc.path.name}", on_raster=writer.write if writer else None)
+                check_codes(result.unknown[0], lc.scheme, lc.path)
+                area_ha = class_area_ha(result)
+                densities.check_present(result.pixels[:, :, : slots.n].sum(axis=(0, 1)), path=str(lc.path))
+            except BaseException:
+                if writer is not None:
+                    writer.abort()
+                raise
+            if writer is not None:
+                writer.close()
+            acc = carbon_account(area_ha, densities, lc.scheme, zone_names=strata.names,
+                                 has_zones=strata.zones_gdf is not None, has_redline=strata.sides == 2)
+            mc = run_monte_carlo(acc, densities, args.uncertainty, seed=args.seed) if args.uncertainty else None
+            by_zone, by_class = zone_table(acc, mc), class_table(acc)
+            rf.write_csv("stocks_by_zone.csv", by_zone)
+            rf.write_csv("stocks_by_class.csv", by_class)
+            rf.write_xlsx("stocks.xlsx", {"stocks_by_zone": by_zone, "stocks_by_class": by_class})
+            summary = carbon_summary(acc, mc)
+            summary.update(units={"area": "ha", "stock": "Mg C", "density": "Mg C/ha", "co2e": "Mt CO2e (× 44/12)"},
+                           densities={"table": table.origin, "keyed_by": table.keyed_by,
+                                      "soil_depth_cm": table.soil_depth_cm, "title": table.meta.get("title", "")},
+                           landcover=str(lc.path), scheme=lc.scheme.name, land_pixels=int(result.pixels[:, :, : slots.n].sum()))
+            rf.write_json("summary.json", summary)
+    logger.info("total stock %.6g Mg C over %.6g ha", summary["stock_mgc"], summary["area_ha"])
+    return 0
+
+
+def _input_error(msg: str):
+    from layers.errors import InputError
+
+    return InputError(msg)

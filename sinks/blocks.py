@@ -1,0 +1,289 @@
+"""One streamed pass: pixels and ground area per (zone × redline side × class [× class]).
+
+Every sinks command reduces its rasters to an area table with one pass over the blocks:
+per block, each pixel's key ``((zone * sides + inside) * slots + class_before) [* slots +
+class_after]`` is counted with :func:`layers.tally.area_by_key`, and the block results are
+added in window order through :mod:`layers.parallel` (one process, local Dask or a remote
+scheduler: the same sums, bit for bit). Stocks, coverage and change are then arithmetic on
+that small table (:mod:`sinks.stocks`, :mod:`sinks.coverage`, :mod:`sinks.change`).
+
+Class slots: ``0..n-1`` are the scheme's land classes (codes of the ``nodata`` group are
+not land), slot ``n`` collects codes the scheme lacks (reported as an error afterwards, with
+their pixel counts), slot ``n + 1`` nodata.
+
+The block function :func:`tally_block` is a module-level function of a frozen, picklable
+:class:`PassSpec` (paths and small lookup tables, never open datasets), so Dask workers run
+it as is. It optionally returns a float32 raster block (density or density change) for the
+caller to write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+from rasterio.windows import Window
+
+from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from layers.parallel import BlockExecutor, map_blocks
+from layers.schemes import ClassScheme
+from layers.tally import area_by_key
+
+__all__ = ["ClassSlots", "PassSpec", "BlockResult", "PassResult", "tally_block", "run_pass", "RASTER_NODATA"]
+
+logger = logging.getLogger(__name__)
+
+#: Nodata of the float32 rasters written from a pass: a density is ≥ 0, but a density
+#: *change* can be any value, so NaN (which no arithmetic produces from valid pixels).
+RASTER_NODATA = float("nan")
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ClassSlots:
+    """Code → class slot lookup for a scheme and a raster's dtype and nodata.
+
+    Attributes
+    ----------
+    codes : tuple of int
+        Land classes (slot i holds code ``codes[i]``).
+    lut : ndarray of uint16
+        Slot of every code ``0 <= code < len(lut)``; larger or negative codes are unknown.
+    """
+
+    codes: tuple[int, ...]
+    lut: np.ndarray = field(repr=False)
+
+    @property
+    def n(self) -> int:
+        """Number of land classes."""
+        return len(self.codes)
+
+    @property
+    def unknown(self) -> int:
+        """Slot of codes the scheme lacks."""
+        return len(self.codes)
+
+    @property
+    def nodata(self) -> int:
+        """Slot of nodata pixels."""
+        return len(self.codes) + 1
+
+    @property
+    def slots(self) -> int:
+        """Slots per class axis (classes + unknown + nodata)."""
+        return len(self.codes) + 2
+
+    @classmethod
+    def build(cls, scheme: ClassScheme, *, dtype: str = "uint8", nodata: tuple[int | None, ...] = ()) -> "ClassSlots":
+        """Slots for ``scheme`` on rasters of ``dtype`` with the given nodata values."""
+        classes = [c for c in scheme.classes if c.group != "nodata"]
+        size = 256 if np.dtype(dtype).itemsize == 1 else 65536
+        lut = np.full(size, len(classes), dtype=np.uint16)  # unknown by default
+        for i, c in enumerate(classes):
+            if c.code < size:
+                lut[c.code] = i
+        not_land = {c.code for c in scheme.classes if c.group == "nodata"} | {scheme.nodata, *nodata}
+        for nd in not_land - {None}:
+            if 0 <= nd < size:
+                lut[nd] = len(classes) + 1
+        lut.setflags(write=False)
+        return cls(tuple(c.code for c in classes), lut)
+
+    def slot_of(self, codes: np.ndarray) -> np.ndarray:
+        """Slot (uint16) of each pixel's code."""
+        if codes.dtype in (np.uint8, np.uint16) and len(self.lut) >= (256 if codes.dtype == np.uint8 else 65536):
+            return self.lut[codes]
+        c = codes.astype(np.int64)
+        bad = (c < 0) | (c >= len(self.lut))
+        out = self.lut[np.where(bad, 0, c)]
+        out[bad] = self.unknown
+        return out
+
+
+@dataclass(frozen=True)
+class PassSpec:
+    """Everything a block needs, picklable.
+
+    Parameters
+    ----------
+    grid : Grid
+        The working grid (all rasters share it).
+    landcover : tuple of str
+        One path (stocks, coverage) or two (before, after: change).
+    slots : tuple of ClassSlots
+        One per land-cover path.
+    strata : str or None
+        Path of a stratum raster holding ``zone_id * sides + inside`` (zone id 0 outside
+        every zone, 1..nzones inside; ``inside`` 1 inside the redline, only when
+        ``sides`` is 2). None: one stratum (no zones, no redline).
+    nzones : int
+        Number of zones (ids 1..nzones).
+    sides : int
+        2 when the strata distinguish inside / outside a redline, else 1.
+    values : str or None
+        A float raster (e.g. stock volume, m³/ha) whose area-weighted sum is taken per key.
+    raster_lut : ndarray or None
+        Float value per slot (single year: density per class; two years: an
+        ``(slots, slots)`` table of density change) for an output raster block.
+    """
+
+    grid: Grid
+    landcover: tuple[str, ...]
+    slots: tuple[ClassSlots, ...]
+    strata: str | None = None
+    nzones: int = 0
+    sides: int = 1
+    values: str | None = None
+    raster_lut: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.sides not in (1, 2):
+            raise ValueError(f"sides must be 1 or 2, got {self.sides}")
+        if len(self.landcover) != len(self.slots) or not 1 <= len(self.landcover) <= 2:
+            raise ValueError("give one or two land-cover paths, each with its ClassSlots")
+        if self.nkeys >= 2**31:
+            raise ValueError(f"{self.nkeys} keys do not fit int32; use fewer zones")
+
+    @property
+    def key_shape(self) -> tuple[int, ...]:
+        """Shape of the area table: (zones + 1, sides, slots[, slots])."""
+        return (self.nzones + 1, self.sides, *(s.slots for s in self.slots))
+
+    @property
+    def nkeys(self) -> int:
+        """Number of keys."""
+        return int(np.prod(self.key_shape))
+
+
+@dataclass
+class BlockResult:
+    """Result of one block."""
+
+    pixels: np.ndarray
+    area_m2: np.ndarray
+    value_sum: np.ndarray | None
+    unknown: list[dict[int, int]]
+    raster: np.ndarray | None
+
+
+@dataclass
+class PassResult:
+    """Sums over all blocks, shaped ``spec.key_shape``."""
+
+    spec: PassSpec
+    pixels: np.ndarray
+    area_m2: np.ndarray
+    value_sum: np.ndarray | None
+    unknown: list[dict[int, int]]
+    nblocks: int = 0
+
+
+def _read(path: str, window: Window) -> np.ndarray:
+    with open_raster(path) as src:
+        return src.read(1, window=window)
+
+
+def tally_block(spec: PassSpec, window: Window) -> BlockResult:
+    """Count pixels and area per key in one block (the function Dask workers run)."""
+    slot_arrays = []
+    unknown: list[dict[int, int]] = []
+    for path, slots in zip(spec.landcover, spec.slots):
+        codes = _read(path, window)
+        s = slots.slot_of(codes)
+        found: dict[int, int] = {}
+        bad = s == slots.unknown
+        if bad.any():
+            vals, counts = np.unique(codes[bad], return_counts=True)
+            found = {int(v): int(n) for v, n in zip(vals, counts)}
+        unknown.append(found)
+        slot_arrays.append(s)
+    h, w = slot_arrays[0].shape
+    # key = ((zone * sides + inside) * slots0 + class0) [* slots1 + class1], in int32
+    if spec.strata:
+        key = _read(spec.strata, window).astype(np.int32)
+        np.clip(key, 0, (spec.nzones + 1) * spec.sides - 1, out=key)
+    else:
+        key = np.zeros((h, w), dtype=np.int32)
+    for s, slots in zip(slot_arrays, spec.slots):
+        key *= slots.slots
+        key += s
+    pixels, area = area_by_key(key, spec.nkeys, spec.grid, window)
+    value_sum = None
+    if spec.values:
+        v = _read(spec.values, window).astype(np.float64)
+        with open_raster(spec.values) as src:
+            nd = src.nodata
+        ok = np.isfinite(v) & ((v != nd) if nd is not None and np.isfinite(nd) else True)
+        weights = np.where(ok, v, 0.0) * spec.grid.pixel_areas_m2(window)  # m³/ha × m²
+        value_sum = np.bincount(key.ravel(), weights=weights.ravel(), minlength=spec.nkeys)
+    raster = None
+    if spec.raster_lut is not None:
+        raster = _raster_block(spec, slot_arrays)
+    return BlockResult(pixels, area, value_sum, unknown, raster)
+
+
+def _raster_block(spec: PassSpec, slot_arrays: list[np.ndarray]) -> np.ndarray:
+    lut = np.asarray(spec.raster_lut, dtype=np.float32)
+    if len(slot_arrays) == 1:
+        return lut[slot_arrays[0]]
+    s0, s1 = slot_arrays
+    return lut[s0, s1]
+
+
+def run_pass(
+    spec: PassSpec,
+    *,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    executor: BlockExecutor | None = None,
+    progress: Progress | None = None,
+    label: str = "counting",
+    on_raster: Callable[[np.ndarray, Window], None] | None = None,
+) -> PassResult:
+    """Stream every block of ``spec.grid`` through :func:`tally_block` and add the results.
+
+    Parameters
+    ----------
+    spec : PassSpec
+        Inputs and lookup tables.
+    max_cells : int
+        Cells per block (memory bound).
+    executor : BlockExecutor, optional
+        Where blocks run (default: this process).
+    progress : callable, optional
+        ``progress(fraction, label)``.
+    on_raster : callable, optional
+        Called with ``(block, window)`` for every raster block, in window order (e.g.
+        :meth:`layers.outputs.BlockWriter.write`).
+
+    Returns
+    -------
+    PassResult
+        Sums in window order: identical whatever the executor.
+    """
+    windows = list(spec.grid.blocks(max_cells))
+    pixels = np.zeros(spec.nkeys, dtype=np.int64)
+    area = np.zeros(spec.nkeys, dtype=np.float64)
+    value_sum = np.zeros(spec.nkeys, dtype=np.float64) if spec.values else None
+    unknown: list[dict[int, int]] = [dict() for _ in spec.landcover]
+    func = partial(tally_block, spec)
+    for w, res in zip(windows, map_blocks(func, windows, executor=executor, progress=progress, label=label)):
+        pixels += res.pixels
+        area += res.area_m2
+        if value_sum is not None:
+            value_sum += res.value_sum
+        for acc, found in zip(unknown, res.unknown):
+            for c, n in found.items():
+                acc[c] = acc.get(c, 0) + n
+        if on_raster is not None and res.raster is not None:
+            on_raster(res.raster, w)
+    shape = spec.key_shape
+    logger.debug("pass over %d blocks: %d keys", len(windows), spec.nkeys)
+    return PassResult(
+        spec, pixels.reshape(shape), area.reshape(shape),
+        None if value_sum is None else value_sum.reshape(shape), unknown, len(windows),
+    )

@@ -1,0 +1,182 @@
+"""Carbon account: stocks per zone × redline side × class × pool, its tables and summary.
+
+Pure arithmetic on the area table of one pass (:mod:`sinks.blocks`); see
+:mod:`sinks.stocks` for why the sums are exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from layers.schemes import ClassScheme
+from sinks.densities import POOLS, ClassDensities
+from sinks.stocks import CO2_PER_C, stocks_mgc
+from sinks.uncertainty import PERCENTILES, interval, monte_carlo_stocks
+
+__all__ = ["CarbonAccount", "carbon_account", "zone_table", "class_table", "carbon_summary", "density_lut",
+           "MonteCarlo", "run_monte_carlo", "DENSITY_NODATA"]
+
+#: Nodata of ``carbon_density.tif``: densities are ≥ 0, so -1 can never be a value
+#: (the InVEST carbon model's convention).
+DENSITY_NODATA = -1.0
+
+MG_PER_MT = 1e6  # 1 Mt = 10⁶ Mg
+
+
+@dataclass(frozen=True)
+class CarbonAccount:
+    """Areas and stocks of one land-cover map.
+
+    Attributes
+    ----------
+    zone_names : tuple of str
+        Name of zone id i (index 0: pixels outside every zone, or the whole map without zones).
+    has_zones, has_redline : bool
+    area_ha : ndarray, shape (zones + 1, sides, nclasses)
+    density_mgc_per_ha : ndarray, shape (nclasses, 4)
+    stock_mgc : ndarray, shape (zones + 1, sides, nclasses, 4)
+    """
+
+    zone_names: tuple[str, ...]
+    has_zones: bool
+    has_redline: bool
+    codes: tuple[int, ...]
+    scheme: ClassScheme
+    area_ha: np.ndarray
+    density_mgc_per_ha: np.ndarray
+    stock_mgc: np.ndarray
+
+    def zone_rows(self) -> list[int]:
+        """Zone ids listed in tables: every zone, and id 0 when it holds land (or there are no zones)."""
+        ids = list(range(1, len(self.zone_names))) if self.has_zones else []
+        if not self.has_zones or self.area_ha[0].sum() > 0:
+            ids.append(0)
+        return ids
+
+
+def carbon_account(area_ha: np.ndarray, densities: ClassDensities, scheme: ClassScheme, *,
+                   zone_names: tuple[str, ...], has_zones: bool, has_redline: bool) -> CarbonAccount:
+    """Stocks from areas (ha) per (zone, side, class) and densities resolved to the classes."""
+    dens = densities.per_class()
+    return CarbonAccount(tuple(zone_names), has_zones, has_redline, densities.codes, scheme,
+                         np.asarray(area_ha), dens, stocks_mgc(area_ha, dens))
+
+
+def density_lut(densities: ClassDensities, slots: int) -> np.ndarray:
+    """Total density (Mg C/ha) per class slot for the density raster; nodata elsewhere."""
+    lut = np.full(slots, DENSITY_NODATA, dtype=np.float32)
+    total = densities.per_class().sum(axis=1)
+    lut[: len(total)] = np.where(np.isfinite(total), total, DENSITY_NODATA)
+    return lut
+
+
+@dataclass(frozen=True)
+class MonteCarlo:
+    """Monte Carlo totals (Mg C): ``by_zone`` (draws, zones + 1), ``by_side`` (draws, sides)."""
+
+    draws: int
+    seed: int | None
+    by_zone: np.ndarray
+    by_side: np.ndarray
+    by_pool: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        """Total stock per draw."""
+        return self.by_zone.sum(axis=1)
+
+
+def run_monte_carlo(acc: CarbonAccount, densities: ClassDensities, n: int, *, seed: int | None) -> MonteCarlo:
+    """``n`` Monte Carlo draws of the account's stocks (densities resampled, areas fixed)."""
+    draws = monte_carlo_stocks(acc.area_ha, densities, n, seed=seed)  # (n, zones, sides, pools)
+    return MonteCarlo(n, seed, draws.sum(axis=(2, 3)), draws.sum(axis=(1, 3)), draws.sum(axis=(1, 2)))
+
+
+def _class_info(acc: CarbonAccount) -> list[tuple[int, str, str, str]]:
+    by = acc.scheme.by_code
+    return [(c, by[c].name_en, by[c].name_zh, by[c].group) for c in acc.codes]
+
+
+def zone_table(acc: CarbonAccount, mc: MonteCarlo | None = None) -> pd.DataFrame:
+    """One row per zone: area, stock per pool, total, Mt CO2e (and the 95 % interval)."""
+    rows = []
+    for z in acc.zone_rows():
+        pools = acc.stock_mgc[z].sum(axis=(0, 1))  # exact: quantized
+        total = float(pools.sum())
+        row = {"zone": acc.zone_names[z], "area_ha": float(acc.area_ha[z].sum())}
+        row.update({f"stock_mgc_{p}": float(v) for p, v in zip(POOLS, pools)})
+        row["stock_mgc"] = total
+        row["stock_mt_co2e"] = total * CO2_PER_C / MG_PER_MT
+        if mc is not None:
+            mean, lo, hi = interval(mc.by_zone[:, z])
+            row.update(stock_mgc_mc_mean=float(mean), stock_mgc_p2_5=float(lo), stock_mgc_p97_5=float(hi))
+        if acc.has_redline:
+            row["inside_redline_area_ha"] = float(acc.area_ha[z, 1].sum())
+            row["inside_redline_stock_mgc"] = float(acc.stock_mgc[z, 1].sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def class_table(acc: CarbonAccount) -> pd.DataFrame:
+    """One row per (zone, class) with area, densities and stocks; classes with no area omitted."""
+    info = _class_info(acc)
+    rows = []
+    for z in acc.zone_rows():
+        for i, (code, name_en, name_zh, group) in enumerate(info):
+            area = float(acc.area_ha[z, :, i].sum())
+            if area == 0:
+                continue
+            pools = acc.stock_mgc[z, :, i].sum(axis=0)
+            row = {"zone": acc.zone_names[z], "code": code, "name_en": name_en, "name_zh": name_zh,
+                   "group": group, "area_ha": area}
+            row.update({f"density_mgc_per_ha_{p}": float(v) for p, v in zip(POOLS, acc.density_mgc_per_ha[i])})
+            row.update({f"stock_mgc_{p}": float(v) for p, v in zip(POOLS, pools)})
+            row["stock_mgc"] = float(pools.sum())
+            if acc.has_redline:
+                row["inside_redline_area_ha"] = float(acc.area_ha[z, 1, i])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def carbon_summary(acc: CarbonAccount, mc: MonteCarlo | None = None) -> dict:
+    """Headline figures: totals, pools, zones, redline and the Monte Carlo interval."""
+    pools = acc.stock_mgc.sum(axis=(0, 1, 2))
+    total = float(pools.sum())
+    out: dict = {
+        "area_ha": float(acc.area_ha.sum()),
+        "stock_mgc": total,
+        "stock_tgc": total / 1e6,  # 1 Tg = 10⁶ Mg
+        "stock_mt_co2e": total * CO2_PER_C / MG_PER_MT,
+        "stock_mgc_by_pool": {p: float(v) for p, v in zip(POOLS, pools)},
+        "zones": [
+            {"zone": acc.zone_names[z], "area_ha": float(acc.area_ha[z].sum()),
+             "stock_mgc": float(acc.stock_mgc[z].sum()), **({"in_zone_layer": z != 0} if acc.has_zones else {})}
+            for z in acc.zone_rows()
+        ],
+    }
+    if acc.has_redline:
+        out["redline"] = {
+            "inside_area_ha": float(acc.area_ha[:, 1].sum()),
+            "inside_stock_mgc": float(acc.stock_mgc[:, 1].sum()),
+            "outside_area_ha": float(acc.area_ha[:, 0].sum()),
+            "outside_stock_mgc": float(acc.stock_mgc[:, 0].sum()),
+        }
+    if mc is not None:
+        mean, lo, hi = interval(mc.total)
+        out["uncertainty"] = {
+            "draws": mc.draws, "seed": mc.seed, "percentiles": list(PERCENTILES),
+            "stock_mgc_mean": float(mean), "stock_mgc_p2_5": float(lo), "stock_mgc_p97_5": float(hi),
+            "stock_mgc_by_pool": {p: dict(zip(("mean", "p2_5", "p97_5"), map(float, interval(mc.by_pool[:, j]))))
+                                  for j, p in enumerate(POOLS)},
+        }
+        for z_obj, z in zip(out["zones"], acc.zone_rows()):
+            m, lo_z, hi_z = interval(mc.by_zone[:, z])
+            z_obj.update(stock_mgc_mc_mean=float(m), stock_mgc_p2_5=float(lo_z), stock_mgc_p97_5=float(hi_z))
+        if acc.has_redline:
+            for side, name in ((1, "inside"), (0, "outside")):
+                m, lo_s, hi_s = interval(mc.by_side[:, side])
+                out["redline"].update({f"{name}_stock_mgc_p2_5": float(lo_s), f"{name}_stock_mgc_p97_5": float(hi_s)})
+    return out
