@@ -1,0 +1,132 @@
+"""Build one offline HTML map from one or more result folders."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Callable
+
+from layers.errors import ConfigError
+from maps.builder import MapBuilder
+from maps.folders import ResultInfo, open_result
+from maps.html import render_html
+from maps.i18n import LANGS, label
+from maps.model import BASEMAPS, MapSpec
+from maps.sinks_layers import carbon_layers, change_layers, coverage_layers
+from maps.siting_layers import siting_layers
+
+__all__ = ["build_map", "write_map", "resolve_tianditu_key", "MAX_HTML_BYTES", "DEFAULT_MAX_PIXELS"]
+
+logger = logging.getLogger(__name__)
+
+#: Hard bound on the size of one HTML map (the issue's 15 MB, with a margin).
+MAX_HTML_BYTES = 14 * 1000 * 1000
+#: Pixel budget of each raster overlay.
+DEFAULT_MAX_PIXELS = 1_000_000
+#: Coordinate budget of each vector geometry table.
+DEFAULT_MAX_COORDS = 150_000
+
+_LOADERS = {"carbon": carbon_layers, "coverage": coverage_layers, "change": change_layers, "site": siting_layers}
+
+
+def resolve_tianditu_key(key: str | None, basemap: str) -> str | None:
+    """The Tianditu token from the flag or ``TIANDITU_KEY``; an error if Tianditu lacks one."""
+    if basemap != "tianditu":
+        return None
+    key = key or os.environ.get("TIANDITU_KEY")
+    if not key:
+        raise ConfigError("--basemap tianditu needs a token: pass --tianditu-key KEY or set TIANDITU_KEY "
+                          "(free at the Tianditu developer site), or use --basemap none")
+    return key
+
+
+def _check_options(lang: str, basemap: str, max_pixels: int) -> None:
+    if lang not in LANGS:
+        raise ConfigError(f"--lang {lang!r}: choose one of {', '.join(LANGS)}")
+    if basemap not in BASEMAPS:
+        raise ConfigError(f"--basemap {basemap!r}: choose one of {', '.join(BASEMAPS)}")
+    if max_pixels < 10_000:
+        raise ConfigError(f"--max-pixels {max_pixels}: give at least 10000")
+
+
+def build_map(
+    folders: list[str | Path],
+    *,
+    lang: str = "zh",
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    title: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_cells: int = 4 * 1024 * 1024,
+    max_bytes: int = MAX_HTML_BYTES,
+    csp: bool = True,
+    progress: Callable[[float, str], None] | None = None,
+) -> str:
+    """The HTML text of a map of result folders.
+
+    Parameters
+    ----------
+    folders : list of paths
+        Result folders of ``sinkplan carbon``, ``coverage``, ``change`` or ``site``.
+    lang : {"zh", "en"}
+    basemap : {"none", "tianditu", "gaode", "osm"}
+        ``gaode`` shifts every overlay from WGS84 to GCJ-02.
+    tianditu_key : str, optional
+        Token for Tianditu (else ``TIANDITU_KEY``).
+    title : str, optional
+    max_pixels : int
+        Pixel budget of each raster overlay; halved until the page fits ``max_bytes``.
+    max_cells : int
+        Source cells per raster read (memory bound).
+
+    Raises
+    ------
+    ConfigError, InputError, InputFileError
+    """
+    _check_options(lang, basemap, max_pixels)
+    key = resolve_tianditu_key(tianditu_key, basemap)
+    infos = [open_result(f) for f in folders]
+    if not infos:
+        raise ConfigError("give at least one result folder")
+    pixels, coords = max_pixels, DEFAULT_MAX_COORDS
+    while True:
+        html = _build_once(infos, lang=lang, basemap=basemap, key=key, title=title, max_pixels=pixels,
+                           max_coords=coords, max_cells=max_cells, csp=csp, progress=progress)
+        size = len(html.encode("utf-8"))
+        if size <= max_bytes or pixels <= 10_000:
+            break
+        logger.info("map is %.1f MB > %.1f MB: rebuilding with fewer pixels and coordinates", size / 1e6, max_bytes / 1e6)
+        pixels, coords = max(10_000, pixels // 2), max(10_000, coords // 2)
+    logger.info("map: %.2f MB", size / 1e6)
+    return html
+
+
+def _build_once(infos: list[ResultInfo], *, lang, basemap, key, title, max_pixels, max_coords, max_cells, csp, progress) -> str:
+    spec = MapSpec(title=title or label("title", lang), lang=lang, basemap=basemap, tianditu_key=key)
+    if basemap == "gaode":
+        spec.notes.append(label("gcj_note", lang))
+    builder = MapBuilder(spec, max_pixels=max_pixels, max_cells=max_cells, max_coords=max_coords, progress=progress)
+    for info in infos:
+        logger.info("mapping %s (%s)", info.path, info.kind)
+        _LOADERS[info.kind](builder, info.path, info.summary)
+    if not spec.layers:
+        logger.warning("no layer found in %s", ", ".join(str(i.path) for i in infos))
+    return render_html(spec, csp=csp)
+
+
+def write_map(out: str | Path, folders: list[str | Path], **options) -> Path:
+    """Build a map (see :func:`build_map`) and write it atomically to ``out``."""
+    from layers.outputs import atomic_path
+
+    html = build_map(folders, **options)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_path(out)
+    try:
+        Path(tmp).write_text(html, encoding="utf-8")
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out

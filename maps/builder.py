@@ -1,0 +1,231 @@
+"""MapBuilder: turns result-folder files into layers of a :class:`~maps.model.MapSpec`.
+
+This is where maps/ touches files (it reads result folders only): rasters through
+:func:`maps.rasters.read_decimated` (bounded reads), vector layers through geopandas.
+Everything else is delegated to the pure modules (rasters, vectors, colors).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from maps import colors as col
+from maps.model import Legend, MapSpec, RasterLayer, VectorLayer
+from maps.rasters import palette_png, quantize, read_decimated, warp_to_display
+from maps.vectors import display_tolerance_deg, finite_bounds, to_display_geojson
+
+__all__ = ["MapBuilder", "fmt_value", "read_vector_lonlat", "read_csv"]
+
+logger = logging.getLogger(__name__)
+
+
+def fmt_value(value: Any, column: str = "") -> str:
+    """Text of a table value for a popup: thousands separators, sensible decimals.
+
+    Examples
+    --------
+    >>> fmt_value(1234567.891, "stock_mgc"), fmt_value(0.23456, "coverage"), fmt_value(3.14159)
+    ('1,234,568', '23.46 %', '3.142')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}" if column not in ("year", "code", "parcel_id", "base_id", "rank", "zone_id") else str(int(value))
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if not math.isfinite(v):
+            return ""
+        if column in ("coverage", "share_of_target") or column.endswith("_share") or column.endswith("_fraction"):
+            return f"{v * 100:.2f} %"
+        if v.is_integer() and column in ("year", "code", "parcel_id", "base_id", "rank", "zone_id"):
+            return str(int(v))
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        if abs(v) >= 1:
+            return f"{v:,.3f}".rstrip("0").rstrip(".")
+        return f"{v:.4g}"
+    return str(value)
+
+
+def read_csv(path: Path) -> pd.DataFrame | None:
+    """A result table (UTF-8 with or without BOM); None and a log line if absent."""
+    if not path.exists():
+        logger.info("%s not found: layer omitted", path)
+        return None
+    return pd.read_csv(path, encoding="utf-8-sig", dtype={"zone": str})
+
+
+def read_vector_lonlat(path: Path):
+    """A GeoPackage of a result folder in EPSG:4326; None and a log line if absent."""
+    if not path.exists():
+        logger.info("%s not found: layer omitted", path)
+        return None
+    import geopandas as gpd
+
+    gdf = gpd.read_file(path, engine="pyogrio")
+    if gdf.crs is None:
+        logger.warning("%s has no CRS: taken as EPSG:4326 (lon/lat)", path)
+        gdf = gdf.set_crs(4326)
+    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    return gdf.to_crs(4326)
+
+
+class MapBuilder:
+    """Collects layers for one map.
+
+    Parameters
+    ----------
+    spec : MapSpec
+        The map being filled (its ``basemap`` decides the GCJ-02 shift).
+    max_pixels : int
+        Pixel budget of each raster overlay.
+    max_cells : int
+        Source cells per read (memory bound).
+    max_coords : int
+        Coordinate budget of each geometry table.
+    """
+
+    def __init__(self, spec: MapSpec, *, max_pixels: int, max_cells: int, max_coords: int = 150_000,
+                 progress: Callable[[float, str], None] | None = None) -> None:
+        self.spec = spec
+        self.gcj = spec.basemap == "gaode"
+        self.max_pixels = max_pixels
+        self.max_cells = max_cells
+        self.max_coords = max_coords
+        self.progress = progress
+
+    @property
+    def lang(self) -> str:
+        return self.spec.lang
+
+    def _extend(self, bounds) -> None:
+        if bounds is None:
+            return
+        if self.spec.bounds is None:
+            self.spec.bounds = tuple(bounds)
+        else:
+            a = self.spec.bounds
+            self.spec.bounds = (min(a[0], bounds[0]), min(a[1], bounds[1]), max(a[2], bounds[2]), max(a[3], bounds[3]))
+
+    # -- rasters ---------------------------------------------------------------------------
+    def read_raster(self, path: Path, *, resampling: str):
+        """(values, valid, bounds, src_meta) of a raster on the display grid, or None if absent."""
+        if not path.exists():
+            logger.info("%s not found: layer omitted", path)
+            return None
+        import rasterio
+
+        with rasterio.open(path) as src:
+            dec = read_decimated(src, max_pixels=self.max_pixels, max_cells=self.max_cells,
+                                 resampling=resampling, progress=self.progress)
+            try:
+                cmap = src.colormap(1)
+            except ValueError:
+                cmap = None
+            meta = {"tags": src.tags(), "band_tags": src.tags(1), "colormap": cmap, "dtype": src.dtypes[0],
+                    "description": src.descriptions[0] if src.descriptions else None,
+                    "units": src.units[0] if src.units else None}
+        values, valid, bounds = warp_to_display(dec, gcj=self.gcj, max_pixels=self.max_pixels)
+        self._extend(bounds)
+        return values, valid, bounds, meta
+
+    def add_continuous(self, path: Path, *, name: str, units: str, cmap: str, visible: bool = True,
+                       symmetric: bool = False, vmin: float | None = None) -> dict | None:
+        """A continuous raster overlay with a colour-ramp legend; returns the raster's meta."""
+        got = self.read_raster(path, resampling="average")
+        if got is None:
+            return None
+        values, valid, bounds, meta = got
+        v = values[valid & np.isfinite(values)].astype(float)
+        if v.size == 0:
+            lo, hi = 0.0, 1.0
+        elif symmetric:
+            hi = float(np.percentile(np.abs(v), 98)) or 1.0
+            lo = -hi
+        else:
+            lo = float(np.min(v)) if vmin is None else vmin
+            hi = float(np.percentile(v, 98))
+            hi = hi if hi > lo else lo + 1.0
+        palette = col.ramp(cmap, 255) + [(0, 0, 0, 0)]
+        png = palette_png(quantize(values, valid, vmin=lo, vmax=hi), palette)
+        legend = Legend("continuous", name, units=units, colors=[col.hex_color(c) for c in palette[:-1:16]] + [col.hex_color(palette[-2])],
+                        vmin=lo, vmax=hi)
+        self.spec.layers.append(RasterLayer(name, png, bounds, legend, visible))
+        return meta
+
+    def add_categorical(self, path: Path, *, name: str, labels: dict[int, str], colors: dict[int, str] | None = None,
+                        visible: bool = True, skip: tuple[int, ...] = ()) -> dict | None:
+        """A class raster overlay (mode-resampled) with a legend of the classes present."""
+        got = self.read_raster(path, resampling="mode")
+        if got is None:
+            return None
+        values, valid, bounds, meta = got
+        table = meta["colormap"] or {}
+        present = [int(c) for c in np.unique(values[valid]) if int(c) not in skip][:255]
+        palette, items = [], []
+        lut = np.full(max(present, default=0) + 1, 255, dtype=np.uint8)
+        for i, code in enumerate(sorted(present)):
+            hexc = (colors or {}).get(code) or (col.hex_color(table[code]) if code in table else None) or _fallback_color(code)
+            palette.append(col.rgba_from_hex(hexc))
+            lut[code] = i
+            items.append((hexc, labels.get(code, str(code))))
+        palette += [(0, 0, 0, 0)] * (256 - len(palette))
+        idx = np.full(values.shape, 255, dtype=np.uint8)
+        ok = valid & (values >= 0) & (values < lut.size)
+        idx[ok] = lut[values[ok].astype(np.int64)]
+        png = palette_png(idx, palette)
+        self.spec.layers.append(RasterLayer(name, png, bounds, Legend("categorical", name, items=items), visible))
+        return meta
+
+    def add_mask_layers(self, values: np.ndarray, valid: np.ndarray, bounds, masks: list[tuple[str, np.ndarray, str]],
+                        *, visible: bool = False, title: str = "") -> None:
+        """One overlay per boolean mask (name, mask, #rrggbb) on an already-read display grid."""
+        for name, mask, hexc in masks:
+            idx = np.where(mask & valid, 0, 1).astype(np.uint8)
+            png = palette_png(idx, [col.rgba_from_hex(hexc), (0, 0, 0, 0)])
+            legend = Legend("categorical", title or name, items=[(hexc, name)])
+            self.spec.layers.append(RasterLayer(name, png, bounds, legend, visible, opacity=0.7))
+
+    # -- vectors ---------------------------------------------------------------------------
+    def add_geometries(self, key: str, gdf) -> list[int]:
+        """Store a lon/lat GeoDataFrame's geometries as ``key``; returns kept row positions."""
+        if key in self.spec.geometries:
+            return list(range(len(self.spec.geometries[key])))
+        b = finite_bounds(gdf.geometry.values)
+        tol = display_tolerance_deg(b) if b else 0.0
+        geoms, _ = to_display_geojson(gdf.geometry.values, tolerance_deg=tol, gcj=self.gcj, max_coords=self.max_coords)
+        self.spec.geometries[key] = geoms
+        if b:
+            if self.gcj:
+                from maps.gcj02 import wgs84_to_gcj02
+
+                (w, e), (s, n) = wgs84_to_gcj02([b[0], b[2]], [b[1], b[3]])
+                b = (float(w), float(s), float(e), float(n))
+            self._extend(b)
+        return list(range(len(geoms)))
+
+    def add_vector(self, *, name: str, key: str, gdf, features: list[dict], style: dict,
+                   legend: Legend | None = None, visible: bool = True) -> None:
+        """A vector layer drawing geometry table ``key`` with per-feature text and colours."""
+        self.add_geometries(key, gdf)
+        for f in features:
+            c = f.get("c")
+            if c is not None and not col.is_hex_color(c):
+                raise ValueError(f"feature colour {c!r} is not #rrggbb")
+        self.spec.layers.append(VectorLayer(name, key, features, style, legend, visible))
+
+
+def _fallback_color(code: int) -> str:
+    """A stable distinct colour for a code without one (golden-angle hue walk)."""
+    import colorsys
+
+    r, g, b = colorsys.hsv_to_rgb((code * 0.618033988749895) % 1.0, 0.55, 0.85)
+    return col.hex_color((int(r * 255), int(g * 255), int(b * 255)))

@@ -1,0 +1,106 @@
+"""Labels of the map and figures in Chinese (zh) and English (en)."""
+
+from __future__ import annotations
+
+__all__ = ["LANGS", "label", "column_label"]
+
+LANGS = ("zh", "en")
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "title": ("碳汇与用地规划图", "Carbon sinks and land planning"),
+    "carbon_density": ("碳密度", "Carbon density"),
+    "landcover": ("土地覆盖", "Land cover"),
+    "zones_stock": ("分区碳储量密度", "Zone carbon stock density"),
+    "redline": ("生态保护红线", "Ecological protection redline"),
+    "coverage": ("森林覆盖率", "Forest coverage"),
+    "coverage_vs_target": ("森林覆盖率与目标之差", "Forest coverage minus target"),
+    "change": ("变化", "Change"),
+    "change_zones": ("分区变化", "Change by zone"),
+    "eligible": ("可选址用地", "Eligible land"),
+    "exclusion": ("排除原因", "Exclusion"),
+    "parcels": ("候选地块（按得分）", "Candidate parcels (by score)"),
+    "bases": ("候选基地", "Candidate bases"),
+    "border_belt": ("边境带", "Border belt"),
+    "grid_lines": ("输电线路", "Transmission lines"),
+    "substations": ("变电站", "Substations"),
+    "zones": ("分区", "Zones"),
+    "basemap": ("底图", "Basemap"),
+    "no_basemap": ("无底图（离线）", "No basemap (offline)"),
+    "tianditu_vec": ("天地图 矢量", "Tianditu vector"),
+    "tianditu_img": ("天地图 影像", "Tianditu imagery"),
+    "gaode": ("高德地图", "GaoDe map"),
+    "osm": ("OpenStreetMap", "OpenStreetMap"),
+    "coords": ("经纬度", "Lon/lat"),
+    "target": ("目标", "target"),
+    "below_target": ("低于目标", "below target"),
+    "above_target": ("高于目标", "above target"),
+    "pp": ("个百分点", "pp"),
+    "no_data": ("无数据", "no data"),
+    "shown_top": ("仅显示排名前 {n} 的地块（共 {total} 个）", "top {n} of {total} parcels shown"),
+    "gcj_note": ("叠加图层已转换到 GCJ-02 以对齐高德底图；坐标显示为 WGS84", "overlays shifted to GCJ-02 to match GaoDe tiles; coordinates shown in WGS84"),
+    "capacity_by_type": ("各类区域装机潜力", "Capacity by zone type"),
+    "carbon_by_zone": ("分区碳储量（按碳库）", "Carbon stock by zone and pool"),
+    "coverage_by_zone": ("分区森林覆盖率与目标", "Forest coverage by zone vs target"),
+    "coverage_trajectory": ("森林覆盖率变化轨迹", "Forest coverage trajectory"),
+    "year": ("年份", "Year"),
+    "zone_type": ("区域类型", "Zone type"),
+    "capacity_gw": ("装机容量 (GW)", "Capacity (GW)"),
+    "stock_tgc": ("碳储量 (Tg C)", "Carbon stock (Tg C)"),
+    "coverage_pct": ("森林覆盖率 (%)", "Forest coverage (%)"),
+    "target_200gw": ("2030 年目标 200 GW", "2030 target 200 GW"),
+    "pool_above": ("地上生物量", "Above-ground"),
+    "pool_below": ("地下生物量", "Below-ground"),
+    "pool_soil": ("土壤", "Soil"),
+    "pool_dead": ("枯落物", "Dead organic matter"),
+    "desert": ("沙漠戈壁", "Desert and gobi"),
+    "border": ("边境地区", "Border area"),
+    "mine": ("采矿修复区", "Mine restoration"),
+    "excluded": ("排除", "excluded"),
+    "total": ("合计", "Total"),
+}
+
+_COLUMNS: dict[str, tuple[str, str]] = {
+    "zone": ("分区", "Zone"),
+    "year": ("年份", "Year"),
+    "area_ha": ("面积 (公顷)", "Area (ha)"),
+    "land_area_ha": ("土地面积 (公顷)", "Land area (ha)"),
+    "forest_area_ha": ("森林面积 (公顷)", "Forest area (ha)"),
+    "coverage": ("森林覆盖率", "Forest coverage"),
+    "gap_ha": ("距目标缺口 (公顷)", "Gap to target (ha)"),
+    "stock_mgc": ("碳储量 (Mg C)", "Carbon stock (Mg C)"),
+    "stock_mgc_above": ("地上碳储量 (Mg C)", "Above-ground stock (Mg C)"),
+    "stock_mgc_below": ("地下碳储量 (Mg C)", "Below-ground stock (Mg C)"),
+    "stock_mgc_soil": ("土壤碳储量 (Mg C)", "Soil stock (Mg C)"),
+    "stock_mgc_dead": ("枯落物碳储量 (Mg C)", "Dead organic matter stock (Mg C)"),
+    "stock_mt_co2e": ("碳储量 (Mt CO2e)", "Carbon stock (Mt CO2e)"),
+    "density_mgc_per_ha": ("平均碳密度 (Mg C/公顷)", "Mean carbon density (Mg C/ha)"),
+    "parcel_id": ("地块编号", "Parcel id"),
+    "zone_type": ("区域类型", "Zone type"),
+    "capacity_mw": ("装机容量 (MW)", "Capacity (MW)"),
+    "slope_mean_deg": ("平均坡度 (°)", "Mean slope (°)"),
+    "slope_max_deg": ("最大坡度 (°)", "Max slope (°)"),
+    "mean_slope_deg": ("平均坡度 (°)", "Mean slope (°)"),
+    "max_slope_deg": ("最大坡度 (°)", "Max slope (°)"),
+    "distance_to_grid_km": ("距电网距离 (km)", "Distance to grid (km)"),
+    "compactness": ("紧凑度", "Compactness"),
+    "score": ("得分", "Score"),
+    "rank": ("排名", "Rank"),
+    "base_id": ("基地编号", "Base id"),
+    "members": ("成员地块", "Member parcels"),
+    "n_parcels": ("地块数", "Parcels"),
+}
+
+
+def label(key: str, lang: str, **fmt) -> str:
+    """The label ``key`` in ``lang`` (zh or en), formatted with ``fmt``."""
+    zh, en = _LABELS[key]
+    text = zh if lang == "zh" else en
+    return text.format(**fmt) if fmt else text
+
+
+def column_label(column: str, lang: str) -> str:
+    """A readable label of a result-table column (the column name itself if unknown)."""
+    pair = _COLUMNS.get(column)
+    if pair is None:
+        return column
+    return pair[0] if lang == "zh" else pair[1]

@@ -1,0 +1,249 @@
+"""Layers of the sinks result folders: carbon, coverage, change."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from maps import colors as col
+from maps.builder import MapBuilder, fmt_value, read_csv, read_vector_lonlat
+from maps.i18n import column_label, label
+from maps.model import Legend
+
+__all__ = ["carbon_layers", "coverage_layers", "change_layers", "popup_rows", "coverage_target", "DEFAULT_COVERAGE_TARGET"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_COVERAGE_TARGET = 0.235  # forest coverage by 2025, seeds/targets.toml (used if seeds is absent)
+MAX_CLASS_ROWS = 12  # class lines per zone popup
+
+
+def popup_rows(record: dict[str, Any], lang: str, *, skip: tuple[str, ...] = ()) -> list[list[str]]:
+    """[[label, text], ...] for every field of a table row (text only, escaped by the page)."""
+    return [[column_label(k, lang), fmt_value(v, k)] for k, v in record.items() if k not in skip]
+
+
+def coverage_target(summary: dict[str, Any]) -> float:
+    """The coverage target of a coverage summary, else the seeded policy target."""
+    t = summary.get("target")
+    if isinstance(t, dict):
+        t = t.get("value")
+    if isinstance(t, (int, float)) and 0 < t < 1:
+        return float(t)
+    try:
+        from seeds.targets import load_targets
+
+        return float(load_targets()["forest_coverage"].value)
+    except Exception:  # noqa: BLE001 - seeds optional here; fall back to the plan's figure
+        return DEFAULT_COVERAGE_TARGET
+
+
+def _zone_key(folder: Path) -> str:
+    return f"{folder.name}:zones"
+
+
+def _class_name_column(df: pd.DataFrame, lang: str) -> str | None:
+    for c in (f"name_{lang}", "class_name", "name", "name_en", "name_zh", "group"):
+        if c in df.columns:
+            return c
+    return None
+
+
+def carbon_layers(b: MapBuilder, folder: Path, summary: dict[str, Any]) -> None:
+    """Land cover, carbon density, zone choropleth with every figure, redline outline."""
+    lang = b.lang
+    preview = folder / "landcover_preview.tif"
+    if preview.exists():
+        labels, colors = _scheme_labels(folder / "scheme.csv", lang)
+        b.add_categorical(preview, name=label("landcover", lang), labels=labels, colors=colors, visible=False,
+                          skip=(0,) if 0 not in labels else ())
+    else:
+        logger.info("%s not found: land-cover overlay omitted", preview)
+    b.add_continuous(folder / "carbon_density.tif", name=label("carbon_density", lang), units="Mg C/ha",
+                     cmap="YlGn", vmin=0.0)
+    zones = read_vector_lonlat(folder / "zones.gpkg")
+    table = read_csv(folder / "stocks_by_zone.csv")
+    classes = read_csv(folder / "stocks_by_class.csv")
+    if zones is not None:
+        _carbon_zones(b, folder, zones, table, classes)
+    red = read_vector_lonlat(folder / "redline.gpkg")
+    if red is not None:
+        feats = [{"t": label("redline", lang), "p": _redline_rows(summary, lang)} for _ in range(len(red))]
+        b.add_vector(name=label("redline", lang), key=f"{folder.name}:redline", gdf=red, features=feats,
+                     style={"color": "#d7191c", "weight": 2, "fill": False, "dashArray": "6 4"},
+                     legend=Legend("categorical", label("redline", lang), items=[("#d7191c", label("redline", lang))]))
+
+
+def _redline_rows(summary: dict[str, Any], lang: str) -> list[list[str]]:
+    red = summary.get("redline")
+    if not isinstance(red, dict):
+        return []
+    return [[k, fmt_value(v, k)] for k, v in red.items()]
+
+
+def _scheme_labels(path: Path, lang: str) -> tuple[dict[int, str], dict[int, str]]:
+    if not path.exists():
+        logger.info("%s not found: land-cover legend shows codes", path)
+        return {}, {}
+    from layers.schemes import ClassScheme
+
+    scheme = ClassScheme.from_csv(path)
+    labels = {c.code: (c.name_zh if lang == "zh" else c.name_en) or c.name_en for c in scheme.classes}
+    colors = {c.code: c.color for c in scheme.classes if col.is_hex_color(c.color)}
+    return labels, colors
+
+
+def _zone_field(gdf) -> str | None:
+    if "zone" in gdf.columns:
+        return "zone"
+    logger.warning("zones.gpkg has no field 'zone' (fields: %s): zones drawn without figures", list(gdf.columns))
+    return None
+
+
+def _carbon_zones(b: MapBuilder, folder: Path, zones, table: pd.DataFrame | None, classes: pd.DataFrame | None) -> None:
+    lang = b.lang
+    field = _zone_field(zones)
+    names = zones[field].astype(str).tolist() if field else [""] * len(zones)
+    rows: dict[str, dict] = {}
+    if table is not None and "zone" in table.columns:
+        rows = {str(r["zone"]): r for r in table.to_dict("records")}
+    by_class: dict[str, list[list[str]]] = {}
+    if classes is not None and "zone" in classes.columns:
+        name_col = _class_name_column(classes, lang)
+        for r in classes.to_dict("records"):
+            line = by_class.setdefault(str(r["zone"]), [])
+            if len(line) < MAX_CLASS_ROWS and float(r.get("area_ha", 0) or 0) > 0:
+                text = f"{fmt_value(r.get('area_ha'), 'area_ha')} ha"
+                if "stock_mgc" in r:
+                    text += f" · {fmt_value(r.get('stock_mgc'), 'stock_mgc')} Mg C"
+                line.append([str(r.get(name_col, r.get("code", ""))), text])
+    dens = []
+    for n in names:
+        r = rows.get(n)
+        if r and float(r.get("area_ha") or 0) > 0:
+            dens.append(float(r.get("stock_mgc", np.nan)) / float(r["area_ha"]))  # Mg C / ha
+        else:
+            dens.append(np.nan)
+    d = np.asarray(dens, dtype=float)
+    fin = d[np.isfinite(d)]
+    lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 1.0)
+    colors = col.value_colors(d, vmin=lo, vmax=hi, cmap="YlGn")
+    feats = []
+    for n, dv, c in zip(names, d, colors):
+        r = rows.get(n)
+        p = [[column_label("zone", lang), n]]
+        if r:
+            p += popup_rows(r, lang, skip=("zone",))
+            p.append([column_label("density_mgc_per_ha", lang), fmt_value(dv)])
+        p += by_class.get(n, [])
+        tip = f"{n}: {fmt_value(dv)} Mg C/ha" if np.isfinite(dv) else n
+        feats.append({"c": c if np.isfinite(dv) else None, "t": tip, "p": p})
+    name = label("zones_stock", lang)
+    legend = Legend("continuous", name, units="Mg C/ha", colors=[col.hex_color(x) for x in col.ramp("YlGn", 16)], vmin=lo, vmax=hi)
+    b.add_vector(name=name, key=_zone_key(folder), gdf=zones, features=feats,
+                 style={"color": "#555555", "weight": 1, "fillOpacity": 0.55, "fillColor": "#bbbbbb"}, legend=legend)
+
+
+def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any]) -> None:
+    """Per year: zones coloured by coverage minus the target (latest year shown, others toggle)."""
+    lang = b.lang
+    zones = read_vector_lonlat(folder / "zones.gpkg")
+    records = [r for r in summary.get("zones", []) if isinstance(r, dict) and "zone" in r]
+    if zones is None or not records:
+        logger.info("%s: no zones.gpkg or summary zones: coverage layer omitted", folder)
+        return
+    target = coverage_target(summary)
+    field = _zone_field(zones)
+    names = zones[field].astype(str).tolist() if field else [""] * len(zones)
+    years = sorted({r.get("year") for r in records}, key=lambda y: (y is None, str(y)))
+    edges = col.COVERAGE_BINS_PP
+    ramp = col.ramp("RdYlGn", len(edges) + 1)
+    bins = [col.hex_color(c) for c in ramp]
+    pp = label("pp", lang)
+    items = [(bins[0], f"< {edges[0]:+g} {pp}")]
+    items += [(bins[i + 1], f"{edges[i]:+g} … {edges[i + 1]:+g} {pp}") for i in range(len(edges) - 1)]
+    items += [(bins[-1], f"≥ {edges[-1]:+g} {pp}"), ("#bbbbbb", label("no_data", lang))]
+    for k, year in enumerate(years):
+        by_zone = {str(r["zone"]): r for r in records if r.get("year") == year}
+        feats = []
+        for n in names:
+            r = by_zone.get(n)
+            cov = r.get("coverage") if r else None
+            if isinstance(cov, (int, float)) and np.isfinite(cov):
+                diff_pp = (cov - target) * 100.0  # fraction → percentage points
+                c = bins[int(np.searchsorted(edges, diff_pp, side="right"))]
+                tip = f"{n} {year}: {cov * 100:.2f} % ({diff_pp:+.2f} {pp})"
+            else:
+                c, tip = "#bbbbbb", f"{n} {year}"
+            p = [[column_label("zone", lang), n]] + (popup_rows(r, lang, skip=("zone",)) if r else [])
+            p.append([label("target", lang), f"{target * 100:.1f} %"])
+            feats.append({"c": c, "t": tip, "p": p})
+        name = f"{label('coverage', lang)} {year}"
+        legend = Legend("categorical", f"{label('coverage_vs_target', lang)} ({target * 100:.1f} %)", items=items)
+        b.add_vector(name=name, key=_zone_key(folder), gdf=zones, features=feats,
+                     style={"color": "#444444", "weight": 1, "fillOpacity": 0.6}, legend=legend,
+                     visible=k == len(years) - 1)
+
+
+def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any]) -> None:
+    """The change raster and, if given, zones with their change figures."""
+    lang = b.lang
+    path = folder / "change.tif"
+    if path.exists():
+        import rasterio
+
+        with rasterio.open(path) as src:
+            is_float = np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
+            tags = src.tags()
+            units = (src.units[0] if src.units else None) or tags.get("units", "")
+        if is_float:
+            b.add_continuous(path, name=label("change", lang), units=units or "Mg C/ha", cmap="RdYlGn", symmetric=True)
+        else:
+            b.add_categorical(path, name=label("change", lang), labels=_code_labels(tags, lang), skip=(0,))
+    else:
+        logger.info("%s not found: change overlay omitted", path)
+    zones = read_vector_lonlat(folder / "zones.gpkg")
+    records = [r for r in summary.get("zones", []) if isinstance(r, dict) and "zone" in r]
+    if zones is not None:
+        field = _zone_field(zones)
+        names = zones[field].astype(str).tolist() if field else [""] * len(zones)
+        by_zone = {str(r["zone"]): r for r in records}
+        feats = [{"t": n, "p": [[column_label("zone", lang), n]] + popup_rows(_flat(by_zone.get(n, {})), lang, skip=("zone",))}
+                 for n in names]
+        b.add_vector(name=label("change_zones", lang), key=_zone_key(folder), gdf=zones, features=feats,
+                     style={"color": "#333333", "weight": 1, "fillOpacity": 0.0})
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """Nested dicts flattened to ``a.b`` keys; lists shown as JSON text."""
+    out: dict[str, Any] = {}
+    for k, v in record.items():
+        if isinstance(v, dict):
+            out.update({f"{k}.{k2}": v2 for k2, v2 in _flat(v).items()})
+        elif isinstance(v, list):
+            out[k] = json.dumps(v, ensure_ascii=False)[:200]
+        else:
+            out[k] = v
+    return out
+
+
+def _code_labels(tags: dict[str, str], lang: str) -> dict[int, str]:
+    """Class labels from raster tags like ``code_3=forest→grassland`` or a JSON ``legend`` tag."""
+    out: dict[int, str] = {}
+    raw = tags.get("legend") or tags.get(f"legend_{lang}")
+    if raw:
+        try:
+            obj = json.loads(raw)
+            if isinstance(obj, dict):
+                out.update({int(k): str(v) for k, v in obj.items() if str(k).lstrip("-").isdigit()})
+        except ValueError:
+            pass
+    for k, v in tags.items():
+        if k.startswith("code_") and k[5:].isdigit():
+            out.setdefault(int(k[5:]), v)
+    return out

@@ -1,0 +1,193 @@
+"""Layers of a siting result folder: eligible land, exclusion reasons, parcels, bases, grid."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maps import colors as col
+from maps.builder import MapBuilder, fmt_value, read_vector_lonlat
+from maps.i18n import column_label, label
+from maps.model import Legend
+
+__all__ = ["siting_layers", "exclusion_legend", "MAX_PARCELS"]
+
+logger = logging.getLogger(__name__)
+
+#: Parcels drawn at most (the best-ranked); the rest stay in parcels.gpkg / parcels.csv.
+MAX_PARCELS = 5000
+
+_ZONE_COLORS = {"desert": "#e6a93c", "border": "#7b3294", "mine": "#8c510a"}
+_EXCL_COLORS = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#999999",
+                "#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494", "#b3b3b3"]
+
+
+def exclusion_legend(summary: dict[str, Any], tags: dict[str, str], lang: str) -> dict[int, str]:
+    """{bit value: reason} from summary.json ``exclusion_bits`` (dict or list) or raster tags.
+
+    Accepts ``{"redline": 1, ...}``, ``{"1": "redline", ...}``, ``[{"bit": 1, "name": ...}]``
+    (``bit`` may be a value 2**k or an index k when ``index`` is given) and tags
+    ``bit_1=redline``.
+
+    Examples
+    --------
+    >>> exclusion_legend({"exclusion_bits": {"redline": 1, "farmland": 2}}, {}, "en")
+    {1: 'redline', 2: 'farmland'}
+    >>> exclusion_legend({"exclusion_bits": [{"bit": 0, "name_en": "slope", "name_zh": "坡度"}]}, {}, "zh")
+    {1: '坡度'}
+    """
+    raw = summary.get("exclusion_bits")
+    out: dict[int, str] = {}
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            if isinstance(v, int) and not isinstance(v, bool):
+                out[int(v)] = str(k)
+            elif str(k).isdigit():
+                out[int(k)] = _reason_name(v, lang)
+    elif isinstance(raw, list):
+        for item in raw:
+            if not isinstance(item, dict):
+                continue
+            value = item.get("value", item.get("flag"))
+            if value is None and "bit" in item:
+                bit = int(item["bit"])
+                # a bit index (0..31) unless it is already a power of two above the index range
+                value = bit if bit > 31 and bit & (bit - 1) == 0 else 1 << bit
+            if value is not None:
+                out[int(value)] = _reason_name(item, lang)
+    if not out:
+        for k, v in tags.items():
+            kk = k.lower()
+            if kk.startswith("bit_") and kk[4:].isdigit():
+                out[1 << int(kk[4:])] = v
+    return dict(sorted(out.items()))
+
+
+def _reason_name(item: Any, lang: str) -> str:
+    if isinstance(item, dict):
+        for key in (f"name_{lang}", f"reason_{lang}", f"label_{lang}", "name", "reason", "rule", "label", "name_en", "name_zh"):
+            if item.get(key):
+                return str(item[key])
+        return str(item)
+    return str(item)
+
+
+def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any]) -> None:
+    """Eligible land, one toggle per exclusion reason, parcels by score, bases, belt, grid."""
+    lang = b.lang
+    eligible = folder / "eligible.tif"
+    if eligible.exists():
+        import rasterio
+
+        with rasterio.open(eligible) as src:
+            tags = src.tags()
+        labels = _eligible_labels(summary, tags, lang)
+        colors = {code: _ZONE_COLORS.get(key, "") for code, key in _eligible_keys(summary, tags).items()}
+        b.add_categorical(eligible, name=label("eligible", lang), labels=labels,
+                          colors={k: v for k, v in colors.items() if v}, skip=(0,))
+    else:
+        logger.info("%s not found: eligible-land overlay omitted", eligible)
+    excl = folder / "exclusions.tif"
+    got = b.read_raster(excl, resampling="mode")
+    if got is not None:
+        values, valid, bounds, meta = got
+        bits = exclusion_legend(summary, meta["tags"], lang)
+        present = int(np.bitwise_or.reduce(values[valid].astype(np.int64).ravel())) if valid.any() else 0
+        if not bits:  # unknown legend: one toggle per bit found
+            bits = {1 << k: f"{label('exclusion', lang)} bit {k}" for k in range(63) if present >> k & 1}
+        masks = [(f"{label('exclusion', lang)}: {name}", (values.astype(np.int64) & bit) != 0,
+                  _EXCL_COLORS[i % len(_EXCL_COLORS)]) for i, (bit, name) in enumerate(bits.items())]
+        b.add_mask_layers(values, valid, bounds, masks, visible=False)
+    _parcels(b, folder, lang)
+    _simple(b, folder / "bases.gpkg", name=label("bases", lang), key=f"{folder.name}:bases", lang=lang,
+            style={"color": "#2c7bb6", "weight": 2, "fill": False, "dashArray": "4 3"}, color="#2c7bb6")
+    _simple(b, folder / "border_belt.gpkg", name=label("border_belt", lang), key=f"{folder.name}:belt", lang=lang,
+            style={"color": "#7b3294", "weight": 1, "fillOpacity": 0.08, "fillColor": "#7b3294"}, color="#7b3294")
+    _simple(b, folder / "grid_lines.gpkg", name=label("grid_lines", lang), key=f"{folder.name}:lines", lang=lang,
+            style={"color": "#333333", "weight": 1.5}, color="#333333")
+    _simple(b, folder / "substations.gpkg", name=label("substations", lang), key=f"{folder.name}:subs", lang=lang,
+            style={"color": "#000000", "fillColor": "#ffff33", "radius": 4, "weight": 1, "fillOpacity": 1}, color="#ffff33")
+
+
+def _eligible_keys(summary: dict[str, Any], tags: dict[str, str]) -> dict[int, str]:
+    """{code: zone type key} from summary ``eligible_codes``/``zone_codes`` or tags ``code_N``."""
+    for key in ("eligible_codes", "zone_codes", "zone_type_codes"):
+        raw = summary.get(key)
+        if isinstance(raw, dict):
+            out = {}
+            for k, v in raw.items():
+                if str(k).isdigit():
+                    out[int(k)] = str(v if not isinstance(v, dict) else v.get("key", v.get("name", k)))
+                elif isinstance(v, int):
+                    out[int(v)] = str(k)
+            return out
+    return {int(k[5:]): v for k, v in tags.items() if k.startswith("code_") and k[5:].isdigit()}
+
+
+def _eligible_labels(summary, tags, lang) -> dict[int, str]:
+    out = {}
+    for code, key in _eligible_keys(summary, tags).items():
+        try:
+            out[code] = label(key, lang)
+        except KeyError:
+            out[code] = key
+    return out
+
+
+def _parcels(b: MapBuilder, folder: Path, lang: str) -> None:
+    gdf = read_vector_lonlat(folder / "parcels.gpkg")
+    if gdf is None or len(gdf) == 0:
+        return
+    total = len(gdf)
+    if "rank" in gdf.columns:
+        gdf = gdf.sort_values("rank", kind="stable")
+    elif "score" in gdf.columns:
+        gdf = gdf.sort_values("score", ascending=False, kind="stable")
+    note = ""
+    if total > MAX_PARCELS:
+        gdf = gdf.iloc[:MAX_PARCELS]
+        note = label("shown_top", lang, n=f"{MAX_PARCELS:,}", total=f"{total:,}")
+        b.spec.notes.append(note)
+        logger.info("parcels: %s", note)
+    score = gdf["score"].to_numpy(dtype=float) if "score" in gdf.columns else np.full(len(gdf), np.nan)
+    fin = score[np.isfinite(score)]
+    lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 1.0)
+    colors = col.value_colors(score, vmin=lo, vmax=hi, cmap="viridis")
+    fields = [c for c in gdf.columns if c != gdf.geometry.name]
+    feats = []
+    for rec, c in zip(gdf[fields].to_dict("records"), colors):
+        p = [[column_label(k, lang), _zone_type_text(k, v, lang)] for k, v in rec.items()]
+        tip = " · ".join(x for x in (f"#{fmt_value(rec.get('rank'), 'rank')}" if "rank" in rec else "",
+                                     f"{fmt_value(rec.get('capacity_mw'))} MW" if "capacity_mw" in rec else "") if x)
+        feats.append({"c": c, "t": tip, "p": p})
+    name = label("parcels", lang)
+    legend = Legend("continuous", name, units=column_label("score", lang),
+                    colors=[col.hex_color(x) for x in col.ramp("viridis", 16)], vmin=lo, vmax=hi, note=note)
+    b.add_vector(name=name, key=f"{folder.name}:parcels", gdf=gdf, features=feats,
+                 style={"color": "#222222", "weight": 0.5, "fillOpacity": 0.8}, legend=legend)
+
+
+def _zone_type_text(key: str, value: Any, lang: str) -> str:
+    if key == "zone_type" and isinstance(value, str):
+        try:
+            return label(value, lang)
+        except KeyError:
+            return value
+    return fmt_value(value, key)
+
+
+def _simple(b: MapBuilder, path: Path, *, name: str, key: str, lang: str, style: dict, color: str) -> None:
+    gdf = read_vector_lonlat(path)
+    if gdf is None or len(gdf) == 0:
+        return
+    fields = [c for c in gdf.columns if c != gdf.geometry.name][:20]
+    feats = []
+    for rec in gdf[fields].to_dict("records"):
+        p = [[column_label(k, lang), fmt_value(v, k)] for k, v in rec.items()]
+        first = next((str(v) for k, v in rec.items() if isinstance(v, str)), name)
+        feats.append({"t": first, "p": p})
+    b.add_vector(name=name, key=key, gdf=gdf, features=feats, style=style,
+                 legend=Legend("categorical", name, items=[(color, name)]))

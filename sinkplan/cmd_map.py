@@ -1,0 +1,128 @@
+"""``sinkplan map`` (offline HTML map) and ``sinkplan figures`` (PNG figures) of result folders."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from layers.errors import OutputExists
+from sinkplan.context import RunContext
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser(
+        "map", parents=[common], help="one offline HTML map of result folders",
+        description="Draw result folders of carbon, coverage, change and site as one self-contained HTML "
+        "map (Leaflet inlined, no network unless an online basemap is asked for).")
+    p.add_argument("results", nargs="+", metavar="RESULT_DIR", help="result folder(s)")
+    p.add_argument("--out", required=True, metavar="FILE.html", help="HTML file to write")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="label language (default zh)")
+    p.add_argument("--basemap", choices=("none", "tianditu", "gaode", "osm"), default="none",
+                   help="online basemap (default none: offline); gaode shifts overlays to GCJ-02")
+    p.add_argument("--tianditu-key", metavar="KEY", help="Tianditu token (else the TIANDITU_KEY variable)")
+    p.add_argument("--title", help="map title")
+    p.add_argument("--max-pixels", type=int, default=1_000_000, metavar="N",
+                   help="pixels per raster overlay (default 1000000; the page stays under 15 MB)")
+    p.add_argument("--png", action="store_true", help="also write PNG figures beside the HTML (FILE_figures/)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.set_defaults(func=run_map)
+
+    f = sub.add_parser(
+        "figures", parents=[common], help="PNG figures of a result folder",
+        description="Charts and maps (PNG) of a result folder: carbon by zone and pool, coverage against the "
+        "target and its trajectory, capacity by zone type against the 200 GW target.")
+    f.add_argument("result", metavar="RESULT_DIR", help="result folder")
+    f.add_argument("--out", metavar="DIR", help="output folder (default: RESULT_DIR_figures beside it)")
+    f.add_argument("--lang", choices=("zh", "en"), default="zh", help="label language (default zh)")
+    f.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    f.set_defaults(func=run_figures)
+
+
+def run_map(args: argparse.Namespace, ctx: RunContext) -> int:
+    from maps.build import build_map, resolve_tianditu_key
+    from maps.folders import open_result
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise OutputExists(f"{out}: exists; pass --overwrite to replace it or choose another --out")
+    for r in args.results:  # validate every input before writing anything
+        open_result(r)
+    resolve_tianditu_key(args.tianditu_key, args.basemap)
+    with ctx.progress("drawing the map") as progress:
+        html = build_map(args.results, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
+                         title=args.title, max_pixels=args.max_pixels, max_cells=ctx.max_cells, progress=progress)
+    _write_text(out, html)
+    print(out)
+    if args.png:
+        fig_dir = out.with_name(out.stem + "_figures")
+        for r in args.results:
+            for p in _figures(Path(r), fig_dir / Path(r).name, lang=args.lang, ctx=ctx, overwrite=True):
+                print(p)
+    return 0
+
+
+def run_figures(args: argparse.Namespace, ctx: RunContext) -> int:
+    from maps.folders import open_result
+
+    result = Path(args.result)
+    open_result(result)
+    out = Path(args.out) if args.out else result.with_name(result.name + "_figures")
+    for p in _figures(result, out, lang=args.lang, ctx=ctx, overwrite=args.overwrite):
+        print(p)
+    return 0
+
+
+def _figures(result: Path, out: Path, *, lang: str, ctx: RunContext, overwrite: bool) -> list[Path]:
+    """Figures of one result folder written as a result folder of their own (atomic, manifest)."""
+    from maps.figures import write_figures
+    from sinkplan.results import ResultFolder
+
+    inputs = [p for p in sorted(result.iterdir()) if p.is_file()]
+    with ResultFolder(out, command="figures", parameters={"result": str(result), "lang": lang},
+                      inputs=inputs, overwrite=overwrite) as rf:
+        assert rf.dir is not None
+        names = [p.name for p in write_figures(result, rf.dir, lang=lang, max_cells=ctx.max_cells)]
+    return [out / n for n in names]
+
+
+def _write_text(out: Path, text: str) -> None:
+    import os
+
+    from layers.outputs import atomic_path
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_path(out)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def demo_step(region, out: Path, ctx: RunContext) -> list[Path]:
+    """Maps and figures of every result folder the demo wrote (one map per folder, one combined)."""
+    from maps.build import write_map
+    from maps.folders import open_result
+
+    folders = []
+    for d in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if d.name in ("inputs", "maps") or d.name.endswith("_figures"):
+            continue
+        try:
+            folders.append(open_result(d).path)
+        except Exception as exc:  # noqa: BLE001 - not a mappable result folder
+            logger.info("demo maps: %s skipped (%s)", d, exc)
+    maps_dir = out / "maps"
+    maps_dir.mkdir(exist_ok=True)
+    written: list[Path] = []
+    for d in folders:
+        for lang in ("zh", "en"):
+            written.append(write_map(maps_dir / f"{d.name}_{lang}.html", [d], lang=lang, max_cells=ctx.max_cells))
+        written += _figures(d, maps_dir / f"{d.name}_figures", lang="zh", ctx=ctx, overwrite=True)
+    if not folders:
+        logger.warning("demo maps: no result folder found under %s", out)
+    return written
