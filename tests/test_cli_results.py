@@ -131,3 +131,44 @@ def test_debug_shows_traceback(write_raster):
     r = subprocess.run([sys.executable, "-m", "sinkplan.cli", "info", str(path), "--debug"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" in r.stderr and "MissingCRS" in r.stderr
+
+
+def test_info_vector_gbk_shapefile_without_cpg(capsys, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box
+
+    names = ["四子王旗", "苏尼特右旗", "达尔罕茂明安联合旗"]
+    bowtie = Polygon([(111, 42), (111.1, 42.1), (111.1, 42), (111, 42.1)])  # self-intersecting
+    gdf = gpd.GeoDataFrame({"name": names}, geometry=[box(110, 42, 110.1, 42.1), box(110.2, 42, 110.3, 42.1), bowtie],
+                           crs="EPSG:4490")
+    shp = tmp_path / "banners.shp"
+    gdf.to_file(shp, engine="pyogrio", encoding="GBK")
+    (tmp_path / "banners.cpg").unlink(missing_ok=True)
+    assert "四子王旗".encode("gbk") in (tmp_path / "banners.dbf").read_bytes()
+    code, out, _ = run_cli(capsys, "info", str(shp), "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["encoding"] == "GB18030" and info["encoding_source"] == "detected"
+    assert info["features"] == 3 and info["repaired_geometries"] == 1 and info["crs"] == "EPSG:4490"
+    from layers.vectors import read_vector
+
+    assert list(read_vector(shp).gdf["name"]) == names
+    # Two 0.1° squares plus the bow-tie's two triangles (each a quarter of a 0.1° square).
+    sq = geod_footprint_area("EPSG:4326", (110, 42, 110.1, 42.1)) / 1e4
+    assert info["area_ha"] == pytest.approx(2.5 * sq, rel=2e-3)
+
+
+def test_info_vector_without_crs_exit_2(capsys, tmp_path):
+    # A shapefile written without .prj has no CRS at all.
+    import warnings
+
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    shp = tmp_path / "noprj.shp"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="'crs' was not provided")
+        gpd.GeoDataFrame({"n": [1]}, geometry=[Point(500000, 4600000)]).to_file(shp, engine="pyogrio")
+    (tmp_path / "noprj.prj").unlink(missing_ok=True)
+    code, _, err = run_cli(capsys, "info", str(shp))
+    assert code == 2 and err.count("\n") == 1 and "noprj.shp" in err and "CRS" in err
