@@ -44,21 +44,22 @@ def control_rings(projects: gpd.GeoDataFrame, ring_m: float) -> gpd.GeoSeries:
         raise InputError(f"--control-ring-km must be > 0, got {ring_m / 1000}")
     crs = projects.crs
     ll = projects.to_crs(crs.geodetic_crs if not crs.is_geographic else crs)
+    # The difference is taken in the layer's own CRS with its own coordinates, so ring
+    # edges along a project coincide exactly with the project's edges (no slivers).
+    others = shapely.union_all(np.asarray(projects.geometry.values, dtype=object))
     rings = []
-    for geom in ll.geometry:
-        c = geom.centroid
+    for geom, geom_ll in zip(projects.geometry, ll.geometry):
+        c = geom_ll.centroid
         local = _aeqd(c.x, c.y)
-        fwd = Transformer.from_crs(ll.crs, local, always_xy=True)
-        inv = Transformer.from_crs(local, ll.crs, always_xy=True)
+        fwd = Transformer.from_crs(crs, local, always_xy=True)
+        inv = Transformer.from_crs(local, crs, always_xy=True)
+        disc = _tr(_tr(geom, fwd).buffer(ring_m, quad_segs=32), inv)
+        rings.append(disc.difference(others))
+    return gpd.GeoSeries(rings, crs=crs, index=projects.index)
 
-        def tr(g, t):
-            return shapely.transform(g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
 
-        g_m = tr(geom, fwd)
-        others = shapely.union_all([tr(o, fwd) for o in ll.geometry])
-        ring = g_m.buffer(ring_m, quad_segs=32).difference(others)
-        rings.append(tr(ring, inv))
-    return gpd.GeoSeries(rings, crs=ll.crs).to_crs(crs)
+def _tr(g, t: Transformer):
+    return shapely.transform(g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
 
 
 @dataclass(frozen=True)
