@@ -1,0 +1,169 @@
+"""Joining per-block components into parcels across block edges.
+
+Each block labels its eligible components 1..n (:func:`siting.blocks.screen_block`);
+:class:`Joiner` numbers them globally (block offset + local label), records the labels on
+the four edges of each block in full-width (full-height) lines per block boundary, and at
+the end pairs labels that touch across a boundary (8-connectivity: the pixel opposite and
+its two diagonal neighbours) and have the same zone code. The connected components of
+that pair graph (``scipy.sparse.csgraph``) are the parcels; their statistics are sums (or
+maxima) over the member labels, so the result does not depend on how the grid is cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from siting.blocks import BlockResult
+
+__all__ = ["Joiner", "Joined", "pairs_across"]
+
+
+def pairs_across(a: np.ndarray, b: np.ndarray, code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Label pairs (u, v) with u on line ``a`` and v on the adjacent line ``b`` that touch
+    (same position or one off) and have the same code; 0 means no label."""
+    n = len(a)
+    us, vs = [], []
+    for s in (-1, 0, 1):
+        aa = a[max(0, -s):n - max(0, s)]
+        bb = b[max(0, s):n - max(0, -s)]
+        m = (aa > 0) & (bb > 0)
+        if m.any():
+            u, v = aa[m], bb[m]
+            same = code[u] == code[v]
+            us.append(u[same])
+            vs.append(v[same])
+    if not us:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(us), np.concatenate(vs)
+
+
+@dataclass
+class Joined:
+    """Parcels after joining: a table and the lookup global label → parcel id (0: none)."""
+
+    table: pd.DataFrame  # parcel_id, code, area_m2, pixels, slope_*, stock_mgc, admin_id
+    label_to_parcel: np.ndarray
+    offsets: list[int]
+    n_components: int
+
+
+class Joiner:
+    """Accumulates block results (in window order) and joins their components."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.n = 0
+        self.offsets: list[int] = []
+        self._cols: dict[str, list[np.ndarray]] = {k: [np.zeros(1)] for k in (
+            "code", "area_m2", "pixels", "slope_sum", "slope_area_m2", "slope_max", "stock_mgc")}
+        self._admin: list[np.ndarray] = []
+        self._first: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+        self._tops: dict[int, np.ndarray] = {}
+        self._bottoms: dict[int, np.ndarray] = {}
+        self._lefts: dict[int, np.ndarray] = {}
+        self._rights: dict[int, np.ndarray] = {}
+
+    def _line(self, store: dict[int, np.ndarray], key: int, size: int) -> np.ndarray:
+        if key not in store:
+            store[key] = np.zeros(size, dtype=np.int64)
+        return store[key]
+
+    def add(self, res: BlockResult) -> int:
+        """Add one block's components; returns its label offset."""
+        off = self.n
+        self.offsets.append(off)
+        k = res.n_labels
+        for name in self._cols:
+            self._cols[name].append(np.asarray(getattr(res, name), dtype=np.float64)[1:k + 1])
+        self._first.append(np.asarray(res.first_px, dtype=np.int64)[1:k + 1])
+        if len(res.admin):
+            adm = np.array(res.admin, dtype=np.float64)
+            adm[:, 0] += off
+            self._admin.append(adm)
+        w = res.window
+        r0, c0, h, wd = int(w.row_off), int(w.col_off), int(w.height), int(w.width)
+
+        def glob(line: np.ndarray) -> np.ndarray:
+            return np.where(line > 0, line.astype(np.int64) + off, 0)
+
+        top, bottom, left, right = res.edges
+        if r0 > 0:
+            self._line(self._tops, r0, self.width)[c0:c0 + wd] = glob(top)
+        if r0 + h < self.height:
+            self._line(self._bottoms, r0 + h, self.width)[c0:c0 + wd] = glob(bottom)
+        if c0 > 0:
+            self._line(self._lefts, c0, self.height)[r0:r0 + h] = glob(left)
+        if c0 + wd < self.width:
+            self._line(self._rights, c0 + wd, self.height)[r0:r0 + h] = glob(right)
+        self.n += k
+        return off
+
+    def finish(self, *, min_area_m2: float) -> Joined:
+        """Join components across block boundaries and keep those of at least ``min_area_m2``."""
+        cols = {k: np.concatenate(v) for k, v in self._cols.items()}
+        code = cols["code"].astype(np.int64)
+        n = self.n
+        us, vs = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+        for tops, bottoms in ((self._tops, self._bottoms), (self._lefts, self._rights)):
+            for key in sorted(set(tops) & set(bottoms)):
+                u, v = pairs_across(bottoms[key], tops[key], code)
+                us.append(u)
+                vs.append(v)
+        u, v = np.concatenate(us), np.concatenate(vs)
+        graph = sparse.coo_matrix((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n + 1, n + 1))
+        ncomp, comp = csgraph.connected_components(graph, directed=False)
+        # number components by their first pixel in row-major order: ids do not depend on blocks
+        first_px = np.concatenate(self._first)
+        first_px[0] = -1  # the background comes first
+        first = np.full(ncomp, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, comp, first_px)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(ncomp, dtype=np.int64)
+        rank[order] = np.arange(ncomp)
+        comp = rank[comp]  # component of label 0 is 0
+        agg = {k: np.bincount(comp, weights=cols[k], minlength=ncomp) for k in
+               ("area_m2", "pixels", "slope_sum", "slope_area_m2", "stock_mgc")}
+        smax = np.full(ncomp, -np.inf)
+        np.fmax.at(smax, comp, np.where(np.isnan(cols["slope_max"]), -np.inf, cols["slope_max"]))
+        ccode = np.zeros(ncomp, dtype=np.int64)
+        ccode[comp] = code
+        keep = agg["area_m2"] >= min_area_m2
+        keep[0] = False
+        pid = np.zeros(ncomp, dtype=np.int64)
+        pid[keep] = np.arange(1, int(keep.sum()) + 1)
+        label_to_parcel = pid[comp]
+        sel = np.flatnonzero(keep)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope_mean = agg["slope_sum"] / agg["slope_area_m2"]
+        table = pd.DataFrame({
+            "parcel_id": pid[sel],
+            "code": ccode[sel],
+            "area_m2": agg["area_m2"][sel],
+            "pixels": agg["pixels"][sel].round().astype(np.int64),
+            "slope_mean_deg": np.where(agg["slope_area_m2"][sel] > 0, slope_mean[sel], np.nan),
+            "slope_max_deg": np.where(np.isfinite(smax[sel]), smax[sel], np.nan),
+            "stock_mgc": agg["stock_mgc"][sel],
+        })
+        table["admin_id"] = _majority_admin(self._admin, comp, pid, len(sel))
+        return Joined(table=table, label_to_parcel=label_to_parcel, offsets=self.offsets, n_components=int(ncomp - 1))
+
+
+def _majority_admin(admin: list[np.ndarray], comp: np.ndarray, pid: np.ndarray, nparcels: int) -> np.ndarray:
+    """Admin zone id holding the largest share of each parcel (0: none)."""
+    out = np.zeros(nparcels, dtype=np.int64)
+    if not admin or nparcels == 0:
+        return out
+    a = np.concatenate(admin)
+    p = pid[comp[a[:, 0].astype(np.int64)]]
+    m = p > 0
+    df = pd.DataFrame({"p": p[m], "z": a[m, 1].astype(np.int64), "area": a[m, 2]})
+    df = df[df.z > 0].groupby(["p", "z"], sort=True)["area"].sum().reset_index()
+    if len(df):
+        best = df.sort_values(["p", "area", "z"], ascending=[True, False, True]).drop_duplicates("p")
+        out[best.p.to_numpy() - 1] = best.z.to_numpy()
+    return out

@@ -1,0 +1,178 @@
+"""Reading the screen's inputs block by block (the only file I/O of the siting package).
+
+- :func:`haloed` gives the window grown by a halo and clipped to the grid, and where the
+  core lies inside it.
+- :func:`read_codes` reads land-cover codes of a window.
+- :func:`read_dem` reads elevation on the working grid: directly when the DEM shares the
+  grid, otherwise bilinearly resampled through a :class:`rasterio.vrt.WarpedVRT` for just
+  that window.
+- :class:`LayerStore`: vector layers already read by :func:`layers.vectors.read_vector`,
+  reprojected to the grid CRS and pickled once to a file, so a Dask task carries a path,
+  not the geometries; each process loads the file once.
+- :class:`ScratchRaster`: a tiled, compressed scratch GeoTIFF for the screen's first pass.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import shapely
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from layers.errors import InputError
+from layers.grid import Grid, open_raster
+
+__all__ = ["haloed", "read_codes", "read_dem", "check_dem", "LayerStore", "GeomLayer", "ScratchRaster"]
+
+logger = logging.getLogger(__name__)
+
+
+def haloed(grid: Grid, window: Window, halo: int) -> tuple[Window, tuple[slice, slice]]:
+    """The window grown by ``halo`` pixels (clipped to the grid) and the core's slices in it."""
+    r0, c0 = int(window.row_off), int(window.col_off)
+    r1, c1 = r0 + int(window.height), c0 + int(window.width)
+    R0, C0 = max(0, r0 - halo), max(0, c0 - halo)
+    R1, C1 = min(grid.height, r1 + halo), min(grid.width, c1 + halo)
+    return Window(C0, R0, C1 - C0, R1 - R0), (slice(r0 - R0, r1 - R0), slice(c0 - C0, c1 - C0))
+
+
+def read_codes(path: str | os.PathLike, window: Window) -> np.ndarray:
+    """Land-cover codes of a window."""
+    with open_raster(path) as src:
+        return src.read(1, window=window)
+
+
+def check_dem(path: str | os.PathLike, grid: Grid) -> bool:
+    """Check a DEM can be read onto ``grid``; True when it shares the grid exactly.
+
+    Raises
+    ------
+    InputFileError, MissingCRS
+        Unreadable file or no CRS.
+    InputError
+        The DEM does not overlap the land-cover grid.
+    """
+    dem_grid = Grid.from_raster(path)
+    if dem_grid.same_as(grid):
+        return True
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(grid.crs, dem_grid.crs, always_xy=True)
+    l, b, r, t = tr.transform_bounds(*grid.bounds)
+    L, B, R, T = dem_grid.bounds
+    if r <= L or l >= R or t <= B or b >= T:
+        raise InputError(f"{path}: the DEM does not overlap the land cover (DEM bounds {dem_grid.bounds} "
+                         f"in {dem_grid.crs.to_string()}); give a DEM of the same region")
+    logger.info("%s is on another grid; it is resampled bilinearly onto the land-cover grid per block", path)
+    return False
+
+
+def read_dem(path: str | os.PathLike, grid: Grid, window: Window, *, same_grid: bool) -> np.ndarray:
+    """Elevation (float64, NaN where unknown) of a window of ``grid``."""
+    with open_raster(path) as src:
+        if same_grid:
+            data = src.read(1, window=window, masked=True)
+            return np.ma.filled(data.astype(np.float64), np.nan)
+        with WarpedVRT(src, crs=grid.crs.to_wkt(), transform=grid.transform, width=grid.width, height=grid.height,
+                       resampling=Resampling.bilinear, src_nodata=src.nodata, nodata=np.nan,
+                       dtype="float32") as vrt:
+            data = vrt.read(1, window=window, masked=True)
+            return np.ma.filled(data.astype(np.float64), np.nan)
+
+
+def pad_to(data: np.ndarray, hw: Window, core: tuple[slice, slice], halo: int, fill: str = "edge") -> np.ndarray:
+    """Pad a haloed read so the core has exactly ``halo`` pixels on every side (edge replicated)."""
+    top = halo - core[0].start
+    left = halo - core[1].start
+    bottom = halo - (data.shape[0] - core[0].stop)
+    right = halo - (data.shape[1] - core[1].stop)
+    if top or left or bottom or right:
+        data = np.pad(data, ((top, bottom), (left, right)), mode=fill)
+    return data
+
+
+@dataclass
+class GeomLayer:
+    """Geometries of one layer in the grid CRS, with a spatial index."""
+
+    name: str
+    geoms: np.ndarray
+    tree: shapely.STRtree | None = field(default=None, repr=False)
+
+    def near(self, bounds: tuple[float, float, float, float]) -> np.ndarray:
+        """Geometries whose envelope meets ``bounds``, clipped to ``bounds``."""
+        if self.tree is None:
+            self.tree = shapely.STRtree(self.geoms)
+        idx = np.sort(self.tree.query(shapely.box(*bounds)))
+        if idx.size == 0:
+            return np.empty(0, dtype=object)
+        g = shapely.clip_by_rect(self.geoms[idx], *bounds)
+        return g[~shapely.is_empty(g)]
+
+
+class LayerStore:
+    """Vector layers by name, saved once to a pickle file and loaded once per process.
+
+    Pickling a store sends only its path; :meth:`get` loads the file on first use.
+    """
+
+    def __init__(self, path: str | os.PathLike, layers: dict[str, np.ndarray] | None = None) -> None:
+        self.path = str(path)
+        if layers is not None:
+            with open(self.path, "wb") as f:
+                pickle.dump({k: np.asarray(v, dtype=object) for k, v in layers.items()}, f, protocol=5)
+        self._layers: dict[str, GeomLayer] | None = None
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path = state["path"]
+        self._layers = None
+
+    def get(self, name: str) -> GeomLayer | None:
+        """The layer ``name`` or None when it was not given."""
+        if self._layers is None:
+            self._layers = _load_store(self.path)
+        return self._layers.get(name)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_store(path: str) -> dict[str, GeomLayer]:
+    with open(path, "rb") as f:
+        raw = pickle.load(f)
+    return {k: GeomLayer(k, v) for k, v in raw.items()}
+
+
+class ScratchRaster:
+    """A tiled, compressed single-band GeoTIFF written and read back block by block."""
+
+    def __init__(self, path: str | os.PathLike, grid: Grid, dtype: str) -> None:
+        self.path = Path(path)
+        self.grid = grid
+        self.dtype = dtype
+        self._ds = rasterio.open(
+            self.path, "w", driver="GTiff", width=grid.width, height=grid.height, count=1, dtype=dtype,
+            crs=grid.crs.to_wkt(), transform=grid.transform, tiled=True, blockxsize=512, blockysize=512,
+            compress="deflate", zlevel=1, predictor=2, BIGTIFF="IF_SAFER",
+        )
+
+    def write(self, data: np.ndarray, window: Window) -> None:
+        self._ds.write(data.astype(self.dtype, copy=False), 1, window=window)
+
+    def close(self) -> None:
+        if not self._ds.closed:
+            self._ds.close()
+
+    def read(self, window: Window) -> np.ndarray:
+        with rasterio.open(self.path) as src:
+            return src.read(1, window=window)
