@@ -56,20 +56,16 @@ APP_JS = r"""
   // basemaps: only when asked for (each tile request goes online)
   var bases = {};
   var key = encodeURIComponent(DATA.tiandituKey || "");
-  function tdt(layer) {
-    return L.tileLayer("https://t{s}.tianditu.gov.cn/" + layer + "_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=" +
-      layer + "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=" + key,
-      {subdomains: "01234567", maxZoom: 18, attribution: "天地图 Tianditu"});
-  }
+  var TL = DATA.tiles || {};
+  function tile(url) { return L.tileLayer(url, {subdomains: TL.subdomains, maxZoom: 18, attribution: TL.attribution}); }
   if (DATA.basemap === "tianditu") {
+    var tdt = function (layer) { return tile(TL.url.split("{layer}").join(layer) + key); };
     bases[esc(T.tianditu_vec)] = L.layerGroup([tdt("vec"), tdt("cva")]);
     bases[esc(T.tianditu_img)] = L.layerGroup([tdt("img"), tdt("cia")]);
   } else if (DATA.basemap === "gaode") {
-    bases[esc(T.gaode)] = L.tileLayer("http://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=7&x={x}&y={y}&z={z}",
-      {subdomains: "1234", maxZoom: 18, attribution: "高德地图 AutoNavi"});
+    bases[esc(T.gaode)] = tile(TL.url);
   } else if (DATA.basemap === "osm") {
-    bases[esc(T.osm)] = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-      {maxZoom: 19, attribution: "© OpenStreetMap contributors"});
+    bases[esc(T.osm)] = tile(TL.url);
   }
   var baseNames = Object.keys(bases);
   if (baseNames.length) { bases[baseNames[0]].addTo(map); }

@@ -24,9 +24,23 @@ __all__ = ["render_html", "leaflet_assets", "EXTERNAL_RESOURCE"]
 
 #: A resource reference that a browser would fetch from the network.
 EXTERNAL_RESOURCE = re.compile(
-    r"""(?:\b(?:src|href|poster|data)\s*=\s*["']?\s*(?:https?:)?//)|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import\s+["']?(?:url\()?\s*["']?(?:https?:)?//)""",
+    r"""(?:\b(?:src|poster|srcset)\s*=\s*["']?\s*(?:https?:)?//)"""  # img/script/iframe/video sources
+    r"""|(?:<link\b[^>]*\bhref\s*=\s*["']?\s*(?:https?:)?//)"""  # style sheets, fonts, icons
+    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)"""  # CSS images and fonts
+    r"""|(?:@import\s+["']?(?:url\()?\s*["']?(?:https?:)?//)""",
     re.IGNORECASE,
 )
+
+#: Tile URL templates, written into the page only for the basemap asked for.
+TILES = {
+    "tianditu": {"url": "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                        "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+                        "&TILECOL={x}&tk=", "subdomains": "01234567", "attribution": "天地图 Tianditu"},
+    "gaode": {"url": "http://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=7&x={x}&y={y}&z={z}",
+              "subdomains": "1234", "attribution": "高德地图 AutoNavi"},
+    "osm": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "subdomains": "abc",
+            "attribution": "© OpenStreetMap contributors"},
+}
 
 _UI_KEYS = ("no_basemap", "tianditu_vec", "tianditu_img", "gaode", "osm", "coords")
 
@@ -79,6 +93,7 @@ def render_html(spec: MapSpec, *, csp: bool = True) -> str:
         "lang": spec.lang,
         "basemap": spec.basemap,
         "tiandituKey": spec.tianditu_key if spec.basemap == "tianditu" else None,
+        "tiles": TILES.get(spec.basemap, {}),
         "bounds": [[w_s_e_n[1], w_s_e_n[0]], [w_s_e_n[3], w_s_e_n[2]]] if w_s_e_n else None,
         "geometries": spec.geometries,
         "layers": [layer.to_json() for layer in spec.layers],

@@ -131,7 +131,7 @@ def read_decimated(
         if progress is not None:
             progress((i + 1) / len(tiles), f"reading {src.name}")
     t = src.transform
-    transform = t * Affine.scale(f, f)
+    transform = t @ Affine.scale(f, f)
     logger.debug("read %s at 1/%d: %d × %d", src.name, f, nrows, ncols)
     return Decimated(np.ma.MaskedArray(out, mask=mask), transform, CRS.from_user_input(src.crs), f)
 

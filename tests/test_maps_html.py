@@ -1,0 +1,204 @@
+"""The HTML map: offline, escaped, bounded; kinds of result folders; the map command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+
+from maps import synthetic
+from maps.build import build_map, write_map
+from maps.folders import open_result
+from maps.html import EXTERNAL_RESOURCE, leaflet_assets
+from sinkplan.cli import main
+
+XSS_ZONE = "<img src=x onerror=alert(1)>"
+XSS_FIELD = "${alert(1)} `backtick` </script><script>alert(2)</script>"
+
+
+def page_data(html: str) -> dict:
+    m = re.search(r'<script id="sinkplan-data" type="application/json">(.*?)</script>', html, re.S)
+    return json.loads(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    base = tmp_path_factory.mktemp("results")
+    names = [XSS_ZONE, "呼和浩特市", "${alert(1)}`x`", "</script><script>alert(3)</script>"]
+    return {
+        "carbon": synthetic.carbon_folder(base / "carbon", size=120, n_zones=4, names=names, extra_field=XSS_FIELD),
+        "coverage": synthetic.coverage_folder(base / "coverage", names=names),
+        "change": synthetic.change_folder(base / "change", size=80),
+        "site": synthetic.site_folder(base / "site", size=120, names=names),
+    }
+
+
+def test_kinds_detected(results):
+    assert {k: open_result(p).kind for k, p in results.items()} == {k: k for k in results}
+
+
+def test_page_is_offline_and_self_contained(results):
+    html = build_map(list(results.values()))
+    assert EXTERNAL_RESOURCE.search(html) is None
+    assert "<script src" not in html and "<link" not in html
+    js, css = leaflet_assets()
+    assert 'url("data:image/png;base64,' in css and "images/" not in css.replace("data:image", "")
+    assert "sourceMappingURL" not in html
+    for host in ("jsdelivr", "cdnjs", "bootstrapcdn", "jquery", "openstreetmap.org", "fontawesome", "tianditu.gov", "autonavi.com"):
+        assert host not in html.lower()
+    assert "default-src 'none'" in html and "img-src data:;" in html
+
+
+def test_external_resource_pattern_catches_what_folium_does():
+    for bad in ('<script src="https://cdn.jsdelivr.net/npm/leaflet.js">', "<link href='//x.org/a.css'>",
+                "background: url(https://a.b/c.png)", '@import "https://fonts.googleapis.com/css"'):
+        assert EXTERNAL_RESOURCE.search(bad), bad
+
+
+def test_online_basemap_allows_only_its_tile_host(results):
+    html = build_map([results["carbon"]], basemap="osm")
+    assert "img-src data: https://tile.openstreetmap.org;" in html
+
+
+def test_user_values_never_appear_raw(results):
+    html = build_map(list(results.values()))
+    for raw in ("<img src=x", "</script><script>", "${alert", "`backtick`", "`x`"):
+        assert raw not in html
+    data = page_data(html)
+    texts = json.dumps(data, ensure_ascii=False)
+    assert XSS_ZONE in texts and XSS_FIELD in texts  # kept as data, shown as text by the page
+
+
+def test_title_escaped(results):
+    html = build_map([results["carbon"]], title="<b>T</b> & `x` ${y}")
+    assert "<title>&lt;b&gt;T&lt;/b&gt; &amp; &#96;x&#96; ${y}</title>" in html
+
+
+def test_carbon_popups_have_every_figure_of_the_zone(results):
+    data = page_data(build_map([results["carbon"]], lang="en"))
+    zones = next(lay for lay in data["layers"] if lay["type"] == "vector" and lay["geom"].endswith(":zones"))
+    first = dict((k, v) for k, v in zones["features"][1]["p"])  # zone 2: 呼和浩特市
+    # synthetic zone 2: area 2000 ha; pools 30/8/60/2 Mg C/ha → 200 000 Mg C; density 100 Mg C/ha
+    assert first["Zone"] == "呼和浩特市"
+    assert first["Area (ha)"] == "2,000"
+    assert first["Carbon stock (Mg C)"] == "200,000"
+    assert first["Above-ground stock (Mg C)"] == "60,000"
+    assert first["Mean carbon density (Mg C/ha)"] == "100"
+    assert first["Forest"] == "1,000 ha · 140,000 Mg C"  # by-class line
+    names = [lay["name"] for lay in data["layers"]]
+    assert names == ["Land cover", "Carbon density", "Zone carbon stock density", "Ecological protection redline"]
+    lc = data["layers"][0]["legend"]
+    assert lc["kind"] == "categorical" and ["#249f00", "Forest"] in [[c.lower(), n] for c, n in lc["items"]] or lc["items"]
+    dens = data["layers"][1]["legend"]
+    assert dens["kind"] == "continuous" and dens["units"] == "Mg C/ha" and dens["vmin"] == 0.0
+
+
+def test_landcover_legend_uses_scheme_names_and_colours(results):
+    from layers.schemes import load_scheme
+
+    scheme = load_scheme("clcd")
+    for lang in ("zh", "en"):
+        data = page_data(build_map([results["carbon"]], lang=lang))
+        items = data["layers"][0]["legend"]["items"]
+        assert items, "land-cover legend is empty"
+        for color, name in items:
+            cls = next(c for c in scheme.classes if (c.name_zh if lang == "zh" else c.name_en) == name)
+            assert color.lower() == cls.color.lower()
+
+
+def test_coverage_layers_per_year_latest_visible(results):
+    data = page_data(build_map([results["coverage"]], lang="en"))
+    layers = data["layers"]
+    assert [lay["name"] for lay in layers] == ["Forest coverage 2015", "Forest coverage 2020"]
+    assert [lay["visible"] for lay in layers] == [False, True]
+    # zone 1 in 2020: coverage 0.15 + 0.01 = 0.16 → -7.5 pp → bin "-10 … -5"
+    legend = dict((label, color) for color, label in layers[1]["legend"]["items"])
+    assert layers[1]["features"][0]["c"] == legend["-10 … -5 pp"]
+    assert layers[0]["geom"] == layers[1]["geom"]  # geometry stored once
+
+
+def test_siting_layers(results):
+    data = page_data(build_map([results["site"]], lang="en"))
+    names = [lay["name"] for lay in data["layers"]]
+    assert names[0] == "Eligible land"
+    assert [n for n in names if n.startswith("Exclusion")] == [
+        "Exclusion: redline", "Exclusion: farmland", "Exclusion: slope", "Exclusion: water_buffer"]
+    assert {"Candidate parcels (by score)", "Candidate bases", "Border belt", "Transmission lines", "Substations"} <= set(names)
+    parcels = next(lay for lay in data["layers"] if lay["name"].startswith("Candidate parcels"))
+    rows = dict(parcels["features"][0]["p"])
+    assert {"Area (ha)", "Capacity (MW)", "Distance to grid (km)", "Rank", "Score", "stock_mgc"} - set(rows) <= {"stock_mgc"}
+    assert rows["Zone type"] in ("Border area", "Desert and gobi")
+
+
+def test_missing_layer_is_omitted_with_a_log_line(results, tmp_path, caplog):
+    import shutil
+
+    folder = tmp_path / "carbon"
+    shutil.copytree(results["carbon"], folder)
+    (folder / "redline.gpkg").unlink()
+    (folder / "landcover_preview.tif").unlink()
+    with caplog.at_level(logging.INFO, logger="maps"):
+        data = page_data(build_map([folder], lang="en"))
+    assert "Ecological protection redline" not in [lay["name"] for lay in data["layers"]]
+    assert "redline.gpkg not found" in caplog.text and "landcover_preview.tif not found" in caplog.text
+
+
+def test_size_bound_holds_by_halving(results):
+    full = len(build_map([results["carbon"]], max_pixels=40_000).encode())
+    smaller = len(build_map([results["carbon"]], max_pixels=40_000, max_bytes=full - 1).encode())
+    assert smaller <= full - 1
+
+
+def test_large_vector_layer_is_simplified_within_budget(tmp_path):
+    folder = synthetic.carbon_folder(tmp_path / "c", size=50, n_zones=400, vertices_per_side=400, landcover=False)
+    data = page_data(build_map([folder]))
+    geoms = next(v for k, v in data["geometries"].items() if k.endswith(":zones"))
+    n = sum(len(g["coordinates"][0]) for g in geoms)
+    assert n <= 150_000 < 400 * 4 * 400  # 640 000 input vertices
+    assert all(len(str(x).split(".")[-1]) <= 5 for g in geoms[:5] for x, _ in g["coordinates"][0])
+
+
+# -- command line -------------------------------------------------------------------------
+def test_cli_map_writes_one_file(results, tmp_path, capsys):
+    out = tmp_path / "m.html"
+    assert main(["map", str(results["carbon"]), str(results["site"]), "--out", str(out), "--lang", "en", "-q"]) == 0
+    assert out.exists() and capsys.readouterr().out.strip().endswith("m.html")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["map", "{missing}", "--out", "{out}"], "result folder not found"),
+    (["map", "{carbon}", "--out", "{out}", "--basemap", "tianditu"], "--tianditu-key KEY or set TIANDITU_KEY"),
+    (["map", "{inputs}", "--out", "{out}"], "not a result folder"),
+    (["map", "{carbon}", "--out", "{out}", "--max-pixels", "5"], "--max-pixels 5"),
+    (["figures", "{missing}"], "result folder not found"),
+])
+def test_cli_errors_one_line_exit_2_no_output(results, tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    (tmp_path / "inputs").mkdir()
+    fill = {"missing": str(tmp_path / "nope"), "out": str(tmp_path / "x.html"), "carbon": str(results["carbon"]),
+            "inputs": str(tmp_path / "inputs")}
+    assert main([a.format(**fill) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+    assert not (tmp_path / "x.html").exists() and not (tmp_path / "nope_figures").exists()
+
+
+def test_cli_map_refuses_to_overwrite(results, tmp_path, capsys):
+    out = tmp_path / "m.html"
+    out.write_text("old")
+    assert main(["map", str(results["carbon"]), "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err and out.read_text() == "old"
+
+
+def test_tianditu_key_from_environment(results, monkeypatch):
+    monkeypatch.setenv("TIANDITU_KEY", "abc\"</script>")
+    data = page_data(build_map([results["carbon"]], basemap="tianditu"))
+    assert data["tiandituKey"] == "abc\"</script>" and data["basemap"] == "tianditu"
+
+
+def test_write_map_atomic(results, tmp_path):
+    p = write_map(tmp_path / "sub" / "a.html", [results["change"]], lang="en")
+    assert p.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [q.name for q in p.parent.iterdir()] == ["a.html"]
