@@ -160,7 +160,7 @@ def _burn(geoms: np.ndarray, grid: Grid, window: Window) -> np.ndarray:
     """
     h, w = int(window.height), int(window.width)
     inv = ~grid.transform
-    pix = shapely.transform(geoms, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])) * np.array([1.0, -1.0]))
+    pix = shapely.transform(geoms, lambda xy: np.column_stack(inv @ (xy[:, 0], xy[:, 1])) * np.array([1.0, -1.0]))
     c, r = int(window.col_off), int(window.row_off)
     burned = rfeatures.rasterize(((g, 1) for g in pix), out_shape=(h, w), fill=0, all_touched=False, dtype="uint8",
                                  transform=Affine(1.0, 0.0, float(c), 0.0, -1.0, -float(r)))
@@ -197,7 +197,7 @@ def vector_mask(layer: GeomLayer | None, buffer_m: float, grid: Grid, window: Wi
             geoms = layer.near((l - mx, b - my, r + mx, t + my))
             if geoms.size == 0:
                 continue
-            cx, cy = grid.transform * (tc0 + T / 2, tr0 + T / 2)
+            cx, cy = grid.transform @ (tc0 + T / 2, tr0 + T / 2)
             lon, lat = tr.transform(cx, cy)
             met = row_metric(grid, min(tr0 + T // 2, grid.height - 1), 2)
             px_m = float(min(met.dx_m[0], abs(met.y_m[0] - met.y_m[1])))
@@ -364,7 +364,9 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
     new[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
     labels = new[labels]
     sel = np.concatenate([[0], np.flatnonzero(keep)])
-    _, first = np.unique(flat, return_index=True)  # first occurrence (row-major) of each label 0..n
+    present, at = np.unique(flat, return_index=True)  # first occurrence (row-major) of each label
+    first = np.zeros(n + 1, dtype=np.int64)
+    first[present] = at
     gw = w if grid_width is None else grid_width
     first_px = (origin[0] + first // w) * gw + origin[1] + first % w
     admin = np.zeros((0, 3))

@@ -1,0 +1,86 @@
+"""Siting profiles: shipped defaults, sources, overrides and one-line errors."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+
+import pytest
+
+from layers.errors import ConfigError
+from siting.profile import (
+    load_profile, numbers_without_source, parse_assignment, shipped_profiles, with_overrides,
+)
+
+
+def test_shipped_profiles_load_and_every_number_has_a_source():
+    assert set(shipped_profiles()) >= {"pv", "wind"}
+    for name in ("pv", "wind"):
+        p = load_profile(name)
+        assert p.tech == name
+        raw = tomllib.loads(resources.files("seeds").joinpath("profiles", f"{name}.toml").read_text("utf-8"))
+        assert numbers_without_source(raw) == []
+    pv = load_profile("pv")
+    assert pv.technology.power_density_mw_per_km2 == 34.0  # Kubuqi ≈ 34 MW/km²
+    assert pv.technology.max_slope_deg == 3.0  # TD/T 1075-2023 class I
+    assert pv.exclusions.landcover_buffers_m == {"built": 500.0, "water": 400.0}
+    assert set(pv.exclusions.landcover_groups) == {"forest", "wetland", "water", "built", "cropland"}
+    assert 3.0 <= load_profile("wind").technology.power_density_mw_per_km2 <= 5.0
+
+
+def test_overrides_are_validated_again():
+    p = load_profile("pv")
+    q = with_overrides(p, {"pv.max_slope_deg": 10, "exclusions.redline.buffer_m": 500})
+    assert (q.technology.max_slope_deg, q.exclusions.redline.buffer_m) == (10.0, 500.0)
+    assert p.technology.max_slope_deg == 3.0  # the original is untouched (frozen)
+    with pytest.raises(ConfigError, match=r"pv\.max_slop: unknown key"):
+        with_overrides(p, {"pv.max_slop": 3})
+
+
+def test_parse_assignment():
+    assert parse_assignment("pv.max_slope_deg=3,5,10") == ("pv.max_slope_deg", [3, 5, 10])
+    assert parse_assignment("exclusions.redline.buffer_m=0,500.5") == ("exclusions.redline.buffer_m", [0, 500.5])
+    assert parse_assignment('exclusions.landcover_groups=["forest"],["forest","water"]')[1] == [
+        ["forest"], ["forest", "water"]]
+    assert parse_assignment("name=abc", many=False) == ("name", ["abc"])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_assignment("pv.max_slope_deg")
+
+
+@pytest.mark.parametrize("body, match", [
+    ('tech = "pv"\n[pv]\npower_density_mw_per_km2 = 34\nmax_slope_deg = 3\nmin_parcel_area_ha = 1\ncolour = 1\n',
+     r"pv\.colour: unknown key"),
+    ('tech = "pv"\n[pv]\npower_density_mw_per_km2 = -34\nmax_slope_deg = 3\nmin_parcel_area_ha = 1\n',
+     r"pv\.power_density_mw_per_km2: Input should be greater than 0 \(found -34\)"),
+    ('tech = "pv"\n[pv]\npower_density_mw_per_km2 = 34\nmax_slope_deg = 3\nmin_parcel_area_ha = 1\n'
+     '[exclusions.layers.reserves]\npath = "missing.gpkg"\n', r"exclusions\.layers\.reserves\.path: layer file .*missing\.gpkg not found"),
+    ('tech = "pv"\n[pv]\npower_density_mw_per_km2 = 34\nmax_slope_deg = 3\nmin_parcel_area_ha = 1\n'
+     '[exclusions.landcover_buffers_m]\nbuilt = -5\n', r"exclusions\.landcover_buffers_m: .*≥ 0"),
+    ('tech = "wind"\n[pv]\npower_density_mw_per_km2 = 34\nmax_slope_deg = 3\nmin_parcel_area_ha = 1\n',
+     r"no \[wind\] section"),
+    ('tech = "pv"\n[pv]\npower_density_mw_per_km2 = 34\nmax_slope_deg = 3\nmin_parcel_area_ha = 1\n'
+     '[source]\n"pv.typo" = "x"\n', r"source\.pv\.typo: names no number"),
+    ('tech = "pv"\n[pv\n', "not valid TOML"),
+])
+def test_bad_profile_errors_name_file_and_key(tmp_path, body, match):
+    f = tmp_path / "bad.toml"
+    f.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match=match) as info:
+        load_profile(f)
+    assert str(f) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_profile_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.toml: profile file not found"):
+        load_profile(tmp_path / "nope.toml")
+
+
+def test_relative_layer_path_is_read_from_the_profile_folder(tmp_path):
+    (tmp_path / "reserves.gpkg").write_bytes(b"")
+    f = tmp_path / "p.toml"
+    f.write_text('tech = "pv"\n[pv]\npower_density_mw_per_km2 = 34\nmax_slope_deg = 3\nmin_parcel_area_ha = 1\n'
+                 '[exclusions.layers.reserves]\npath = "reserves.gpkg"\nbuffer_m = 1000\n', encoding="utf-8")
+    p = load_profile(f)
+    assert p.vector_rules()["reserves"].path == tmp_path / "reserves.gpkg"
+    assert list(p.vector_rules()) == ["redline", "farmland", "reserves"]
