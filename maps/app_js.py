@@ -68,8 +68,8 @@ APP_JS = r"""
     bases[esc(T.osm)] = tile(TL.url);
   }
   var baseNames = Object.keys(bases);
-  if (baseNames.length) { bases[baseNames[0]].addTo(map); }
   bases[esc(T.no_basemap)] = L.layerGroup();
+  (baseNames.length ? bases[baseNames[0]] : bases[esc(T.no_basemap)]).addTo(map);
 
   function popupNode(ft) {
     var box = el("div", "sp-popup");

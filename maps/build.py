@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from layers.errors import ConfigError
+from layers.errors import ConfigError, InputError
 from maps.builder import MapBuilder
 from maps.folders import ResultInfo, open_result
 from maps.html import render_html
@@ -61,6 +61,7 @@ def build_map(
     max_cells: int = 4 * 1024 * 1024,
     max_bytes: int = MAX_HTML_BYTES,
     csp: bool = True,
+    allow_empty: bool = True,
     progress: Callable[[float, str], None] | None = None,
 ) -> str:
     """The HTML text of a map of result folders.
@@ -79,6 +80,8 @@ def build_map(
         Pixel budget of each raster overlay; halved until the page fits ``max_bytes``.
     max_cells : int
         Source cells per raster read (memory bound).
+    allow_empty : bool
+        If False, a map without any layer is an error (InputError).
 
     Raises
     ------
@@ -92,7 +95,8 @@ def build_map(
     pixels, coords = max_pixels, DEFAULT_MAX_COORDS
     while True:
         html = _build_once(infos, lang=lang, basemap=basemap, key=key, title=title, max_pixels=pixels,
-                           max_coords=coords, max_cells=max_cells, csp=csp, progress=progress)
+                           max_coords=coords, max_cells=max_cells, csp=csp, allow_empty=allow_empty,
+                           progress=progress)
         size = len(html.encode("utf-8"))
         if size <= max_bytes or pixels <= 10_000:
             break
@@ -102,16 +106,20 @@ def build_map(
     return html
 
 
-def _build_once(infos: list[ResultInfo], *, lang, basemap, key, title, max_pixels, max_coords, max_cells, csp, progress) -> str:
+def _build_once(infos: list[ResultInfo], *, lang, basemap, key, title, max_pixels, max_coords, max_cells, csp,
+                allow_empty, progress) -> str:
     spec = MapSpec(title=title or label("title", lang), lang=lang, basemap=basemap, tianditu_key=key)
     if basemap == "gaode":
         spec.notes.append(label("gcj_note", lang))
     builder = MapBuilder(spec, max_pixels=max_pixels, max_cells=max_cells, max_coords=max_coords, progress=progress)
     for info in infos:
         logger.info("mapping %s (%s)", info.path, info.kind)
-        _LOADERS[info.kind](builder, info.path, info.summary)
+        _LOADERS[info.kind](builder, info.path, info.summary, info.manifest)
     if not spec.layers:
-        logger.warning("no layer found in %s", ", ".join(str(i.path) for i in infos))
+        where = ", ".join(str(i.path) for i in infos)
+        if not allow_empty:
+            raise InputError(f"{where}: nothing to map (no raster or vector layer of the result-folder contract)")
+        logger.warning("no layer found in %s", where)
     return render_html(spec, csp=csp)
 
 

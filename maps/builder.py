@@ -162,27 +162,39 @@ class MapBuilder:
         return meta
 
     def add_categorical(self, path: Path, *, name: str, labels: dict[int, str], colors: dict[int, str] | None = None,
-                        visible: bool = True, skip: tuple[int, ...] = ()) -> dict | None:
-        """A class raster overlay (mode-resampled) with a legend of the classes present."""
+                        visible: bool = True, skip: tuple[int, ...] = (), max_legend: int = 60) -> dict | None:
+        """A class raster overlay (mode-resampled) with a legend of the classes present.
+
+        The legend lists at most ``max_legend`` classes, the most frequent first when some
+        are left out; at most 255 classes are drawn.
+        """
         got = self.read_raster(path, resampling="mode")
         if got is None:
             return None
         values, valid, bounds, meta = got
         table = meta["colormap"] or {}
-        present = [int(c) for c in np.unique(values[valid]) if int(c) not in skip][:255]
+        codes, counts = np.unique(values[valid], return_counts=True)
+        keep = [(int(n), int(c)) for c, n in zip(codes, counts) if int(c) not in skip]
+        keep.sort(reverse=True)  # most frequent first
+        present = [c for _, c in keep[:255]]
+        shown = set(present[:max_legend])
         palette, items = [], []
         lut = np.full(max(present, default=0) + 1, 255, dtype=np.uint8)
         for i, code in enumerate(sorted(present)):
             hexc = (colors or {}).get(code) or (col.hex_color(table[code]) if code in table else None) or _fallback_color(code)
             palette.append(col.rgba_from_hex(hexc))
             lut[code] = i
-            items.append((hexc, labels.get(code, str(code))))
+            if code in shown:
+                items.append((hexc, labels.get(code, str(code))))
         palette += [(0, 0, 0, 0)] * (256 - len(palette))
         idx = np.full(values.shape, 255, dtype=np.uint8)
         ok = valid & (values >= 0) & (values < lut.size)
         idx[ok] = lut[values[ok].astype(np.int64)]
         png = palette_png(idx, palette)
-        self.spec.layers.append(RasterLayer(name, png, bounds, Legend("categorical", name, items=items), visible))
+        from maps.i18n import label
+
+        note = label("more_classes", self.lang, n=len(present) - len(shown)) if len(present) > len(shown) else ""
+        self.spec.layers.append(RasterLayer(name, png, bounds, Legend("categorical", name, items=items, note=note), visible))
         return meta
 
     def add_mask_layers(self, values: np.ndarray, valid: np.ndarray, bounds, masks: list[tuple[str, np.ndarray, str]],

@@ -216,9 +216,11 @@ def write_figures(folder: str | Path, out: str | Path, *, lang: str = "zh", max_
                     figs["coverage_trajectory.png"] = coverage_trajectory_figure(
                         recs, target=target, target_year=_target_year("forest_coverage", 2025), lang=lang)
         elif info.kind == "change":
-            got = _read_map(info.path / "change.tif", max_pixels=max_pixels, max_cells=max_cells)
+            change = next((info.path / n for n in ("change.tif", "carbon_change.tif") if (info.path / n).exists()),
+                          info.path / "change.tif")
+            got = _read_map(change, max_pixels=max_pixels, max_cells=max_cells)
             if got is not None:
-                figs["change_map.png"] = raster_map_figure(*got, title=label("change", lang), units="Mg C/ha",
+                figs["change_map.png"] = raster_map_figure(*got, title=label("carbon_change", lang), units="Mg C/ha",
                                                            cmap="RdYlGn", symmetric=True,
                                                            outlines=read_vector_lonlat(info.path / "zones.gpkg"))
         elif info.kind == "site":

@@ -54,7 +54,7 @@ def _class_name_column(df: pd.DataFrame, lang: str) -> str | None:
     return None
 
 
-def carbon_layers(b: MapBuilder, folder: Path, summary: dict[str, Any]) -> None:
+def carbon_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
     """Land cover, carbon density, zone choropleth with every figure, redline outline."""
     lang = b.lang
     preview = folder / "landcover_preview.tif"
@@ -149,7 +149,7 @@ def _carbon_zones(b: MapBuilder, folder: Path, zones, table: pd.DataFrame | None
                  style={"color": "#555555", "weight": 1, "fillOpacity": 0.55, "fillColor": "#bbbbbb"}, legend=legend)
 
 
-def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any]) -> None:
+def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
     """Per year: zones coloured by coverage minus the target (latest year shown, others toggle)."""
     lang = b.lang
     zones = read_vector_lonlat(folder / "zones.gpkg")
@@ -190,33 +190,85 @@ def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any]) -> Non
                      visible=k == len(years) - 1)
 
 
-def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any]) -> None:
-    """The change raster and, if given, zones with their change figures."""
+def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
+    """Change rasters (carbon change, transitions) and, if given, zones with their change figures."""
     lang = b.lang
-    path = folder / "change.tif"
-    if path.exists():
+    found = False
+    for name in ("change.tif", "carbon_change.tif", "transitions.tif"):
+        path = folder / name
+        if not path.exists():
+            continue
+        found = True
         import rasterio
 
         with rasterio.open(path) as src:
             is_float = np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
             tags = src.tags()
             units = (src.units[0] if src.units else None) or tags.get("units", "")
+        years = _years(summary)
         if is_float:
-            b.add_continuous(path, name=label("change", lang), units=units or "Mg C/ha", cmap="RdYlGn", symmetric=True)
+            title = f"{label('carbon_change', lang)}{years}"
+            b.add_continuous(path, name=title, units=units or "Mg C/ha", cmap="RdYlGn", symmetric=True)
+        elif "code_before * 100 + code_after" in tags.get("encoding", ""):
+            scheme = (manifest or {}).get("parameters", {}).get("scheme") or "clcd"
+            labels, colors, same = _transition_labels(scheme, lang)
+            b.add_categorical(path, name=f"{label('transitions', lang)}{years}", labels=labels, colors=colors,
+                              skip=(0, *same), visible=False, max_legend=15)
         else:
             b.add_categorical(path, name=label("change", lang), labels=_code_labels(tags, lang), skip=(0,))
-    else:
-        logger.info("%s not found: change overlay omitted", path)
+    if not found:
+        logger.info("%s: no change.tif, carbon_change.tif or transitions.tif: change overlay omitted", folder)
     zones = read_vector_lonlat(folder / "zones.gpkg")
     records = [r for r in summary.get("zones", []) if isinstance(r, dict) and "zone" in r]
     if zones is not None:
         field = _zone_field(zones)
         names = zones[field].astype(str).tolist() if field else [""] * len(zones)
-        by_zone = {str(r["zone"]): r for r in records}
-        feats = [{"t": n, "p": [[column_label("zone", lang), n]] + popup_rows(_flat(by_zone.get(n, {})), lang, skip=("zone",))}
-                 for n in names]
+        by_zone = {str(r["zone"]): _flat(r) for r in records}
+        per_ha = np.array([_num(by_zone.get(n, {}).get("net_change_mgc_per_ha")) for n in names])
+        fin = per_ha[np.isfinite(per_ha)]
+        hi = float(np.max(np.abs(fin))) if fin.size and np.max(np.abs(fin)) > 0 else 1.0
+        colors = col.value_colors(per_ha, vmin=-hi, vmax=hi, cmap="RdYlGn")
+        feats = [{"c": c if np.isfinite(v) else None, "t": n if not np.isfinite(v) else f"{n}: {fmt_value(v)} Mg C/ha",
+                  "p": [[column_label("zone", lang), n]] + popup_rows(by_zone.get(n, {}), lang, skip=("zone",))}
+                 for n, v, c in zip(names, per_ha, colors)]
+        legend = None
+        if fin.size:
+            legend = Legend("continuous", label("change_zones", lang), units="Mg C/ha",
+                            colors=[col.hex_color(x) for x in col.ramp("RdYlGn", 16)], vmin=-hi, vmax=hi)
         b.add_vector(name=label("change_zones", lang), key=_zone_key(folder), gdf=zones, features=feats,
-                     style={"color": "#333333", "weight": 1, "fillOpacity": 0.0})
+                     style={"color": "#333333", "weight": 1, "fillOpacity": 0.5 if fin.size else 0.0}, legend=legend)
+
+
+def _num(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
+
+
+def _years(summary: dict[str, Any]) -> str:
+    y = summary.get("years")
+    if isinstance(y, list) and len(y) == 2:
+        return f" {y[0]}–{y[1]}"
+    return ""
+
+
+def _transition_labels(scheme_name: str, lang: str) -> tuple[dict[int, str], dict[int, str], list[int]]:
+    """Labels "A → B" and the after-class colour of transition codes before*100+after."""
+    from layers.schemes import load_scheme
+
+    try:
+        scheme = load_scheme(scheme_name)
+    except Exception:  # noqa: BLE001 - an unknown scheme: codes are shown as numbers
+        logger.info("scheme %r not found: transitions shown as codes", scheme_name)
+        return {}, {}, []
+    labels, colors, same = {}, {}, []
+    for a in scheme.classes:
+        for z in scheme.classes:
+            code = a.code * 100 + z.code
+            if a.code == z.code:
+                same.append(code)
+            labels[code] = f"{a.name(lang)} → {z.name(lang)}"
+            if col.is_hex_color(z.color):
+                colors[code] = z.color
+    return labels, colors, same
 
 
 def _flat(record: dict[str, Any]) -> dict[str, Any]:

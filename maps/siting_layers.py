@@ -75,7 +75,7 @@ def _reason_name(item: Any, lang: str) -> str:
     return str(item)
 
 
-def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any]) -> None:
+def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
     """Eligible land, one toggle per exclusion reason, parcels by score, bases, belt, grid."""
     lang = b.lang
     eligible = folder / "eligible.tif"

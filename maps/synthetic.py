@@ -155,15 +155,24 @@ def coverage_folder(folder: Path, *, n_zones: int = 4, names: list[str] | None =
 
 
 def change_folder(folder: Path, *, size: int = 200, n_zones: int = 4) -> Path:
-    """A change result folder: a float change raster (Mg C/ha) and zones."""
+    """A change result folder as ``sinkplan change`` writes it: carbon change, transitions, zones."""
     folder.mkdir(parents=True, exist_ok=True)
-    _write_raster(folder / "change.tif", size, lambda r, c, n: 40 * (_field(r, c, n) - 0.5), "float32",
-                  nodata=-9999.0, resampling="average", tags={"units": "Mg C/ha"})
+    _write_raster(folder / "carbon_change.tif", size, lambda r, c, n: 40 * (_field(r, c, n) - 0.5), "float32",
+                  nodata=float("nan"), resampling="average", tags={"units": "Mg C/ha"})
+
+    def transitions(rows, cols, n):
+        f = _field(rows, cols, n)
+        # forest (2) → grassland (4) where f > 0.7, cropland (1) → forest (2) where f < 0.3, else unchanged 4 → 4
+        return np.where(f > 0.7, 204, np.where(f < 0.3, 102, 404))
+
+    _write_raster(folder / "transitions.tif", size, transitions, "uint16", nodata=0, resampling="mode",
+                  tags={"encoding": "code_before * 100 + code_after"})
     zones = zone_grid(n_zones)
     zones.to_file(folder / "zones.gpkg", engine="pyogrio")
-    summary = {"zones": [{"zone": z, "net_change_mgc": -100.0 * i} for i, z in enumerate(zones["zone"])]}
+    summary = {"years": [2015, 2020], "zones": [{"zone": z, "net_change_mgc": -100.0 * i, "net_change_mgc_per_ha": -0.1 * i}
+                                               for i, z in enumerate(zones["zone"])]}
     (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    _manifest(folder, "change")
+    (folder / "manifest.json").write_text(json.dumps({"command": "change", "parameters": {"scheme": "clcd"}}), encoding="utf-8")
     return folder
 
 

@@ -103,8 +103,9 @@ def _write_text(out: Path, text: str) -> None:
         raise
 
 
-def demo_step(region, out: Path, ctx: RunContext) -> list[Path]:
-    """Maps and figures of every result folder the demo wrote (one map per folder, one combined)."""
+def maps_step(region, out: Path, ctx: RunContext) -> list[Path]:
+    """Maps (zh and en) and figures of every result folder the demo wrote, and one map of all."""
+    from layers.errors import SinkplanError
     from maps.build import write_map
     from maps.folders import open_result
 
@@ -114,15 +115,28 @@ def demo_step(region, out: Path, ctx: RunContext) -> list[Path]:
             continue
         try:
             folders.append(open_result(d).path)
-        except Exception as exc:  # noqa: BLE001 - not a mappable result folder
+        except SinkplanError as exc:  # not a mappable result folder (e.g. the land-cover tables)
             logger.info("demo maps: %s skipped (%s)", d, exc)
     maps_dir = out / "maps"
     maps_dir.mkdir(exist_ok=True)
     written: list[Path] = []
     for d in folders:
         for lang in ("zh", "en"):
-            written.append(write_map(maps_dir / f"{d.name}_{lang}.html", [d], lang=lang, max_cells=ctx.max_cells))
-        written += _figures(d, maps_dir / f"{d.name}_figures", lang="zh", ctx=ctx, overwrite=True)
+            try:
+                written.append(write_map(maps_dir / f"{d.name}_{lang}.html", [d], lang=lang,
+                                         max_cells=ctx.max_cells, allow_empty=False))
+            except SinkplanError as exc:
+                logger.info("demo maps: %s", exc)
+                break
+        figs = _figures(d, maps_dir / f"{d.name}_figures", lang="zh", ctx=ctx, overwrite=True)
+        if figs:
+            written += figs
+        else:
+            import shutil
+
+            shutil.rmtree(maps_dir / f"{d.name}_figures", ignore_errors=True)
+    if len(folders) > 1:
+        written.append(write_map(maps_dir / "all_zh.html", folders, lang="zh", max_cells=ctx.max_cells))
     if not folders:
         logger.warning("demo maps: no result folder found under %s", out)
     return written

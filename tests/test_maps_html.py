@@ -132,6 +132,17 @@ def test_siting_layers(results):
     assert rows["Zone type"] in ("Border area", "Desert and gobi")
 
 
+def test_change_layers_carbon_change_and_transitions(results):
+    data = page_data(build_map([results["change"]], lang="en"))
+    names = [lay["name"] for lay in data["layers"]]
+    assert names == ["Carbon density change 2015–2020", "Land-cover transitions 2015–2020", "Carbon change by zone"]
+    legend = data["layers"][1]["legend"]
+    # unchanged 404 is not drawn; forest → grassland and cropland → forest are (CLCD names)
+    assert sorted(label for _, label in legend["items"]) == ["Cropland → Forest", "Forest → Grassland"]
+    change = data["layers"][0]["legend"]
+    assert change["vmin"] == -change["vmax"] and change["units"] == "Mg C/ha"
+
+
 def test_missing_layer_is_omitted_with_a_log_line(results, tmp_path, caplog):
     import shutil
 
