@@ -133,8 +133,12 @@ def screen_into(rf: ResultFolder, prep: Prepared, sweep_preps, *, work: str, ctx
     if sweep_preps:
         rows = []
         for key, value, sp in sweep_preps:
-            with ctx.progress(f"sweep {key}={value}") as progress:
-                cap = screen_capacity(sp, max_cells=ctx.max_cells, executor=executor, progress=progress)
+            if sp.profile.model_dump() == prep.profile.model_dump():  # the run's own value: reuse it
+                cap = {**{k: summary[k] for k in ("parcels", "eligible_area_ha", "capacity_mw", "target_mw",
+                                                   "share_of_target")}, "by_zone_type": summary["by_zone_type"]}
+            else:
+                with ctx.progress(f"sweep {key}={value}") as progress:
+                    cap = screen_capacity(sp, max_cells=ctx.max_cells, executor=executor, progress=progress)
             row = {"key": key, "value": value if not isinstance(value, list) else ",".join(map(str, value)),
                    **{k: cap[k] for k in ("parcels", "eligible_area_ha", "capacity_mw", "target_mw", "share_of_target")}}
             for z, d in cap["by_zone_type"].items():
@@ -148,3 +152,31 @@ def screen_into(rf: ResultFolder, prep: Prepared, sweep_preps, *, work: str, ctx
     rf.write_json("summary.json", summary)
     rf.extra_manifest["exclusion_bits"] = summary["exclusion_bits"]
     return summary
+
+
+def demo_step(region, out: Path, ctx: RunContext) -> list[Path]:
+    """PV and wind screens of the demo region (``site_pv`` with a slope sweep, ``site_wind``)."""
+    inputs = ScreenInputs(
+        landcover=region.landcover_2020, dem=region.dem, redline=region.redline, farmland=region.farmland,
+        border=region.border, deserts=region.deserts, mines=region.mines,
+        grid_lines=(region.grid_lines, region.substations), zones=region.banners, zone_field=region.zone_field,
+    )
+    cache = VectorCache()
+    written = []
+    for tech, sweep in (("pv", ("pv.max_slope_deg", [3, 5, 10])), ("wind", None)):
+        profile = load_profile(tech)
+        target = out / f"site_{tech}"
+        with tempfile.TemporaryDirectory(prefix=".site-work-", dir=out) as work:
+            prep = prepare(inputs, profile, workdir=work, cache=cache)
+            sweeps = []
+            if sweep:
+                key, values = sweep
+                sweeps = [(key, v, prepare(inputs, with_overrides(profile, {key: v}), workdir=work, keep_rasters=False,
+                                           cache=cache)) for v in values]
+            params = {"tech": tech, "profile": profile.origin, "sweep": [f"{sweep[0]}={','.join(map(str, sweep[1]))}"]
+                      if sweep else []}
+            with ResultFolder(target, command=f"demo:site {tech}", parameters=params, inputs=inputs.files(),
+                              overwrite=True) as rf:
+                screen_into(rf, prep, sweeps, work=work, ctx=ctx)
+        written.append(target)
+    return written

@@ -324,7 +324,7 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
     h, w = eligible.shape
     labels = np.zeros((h, w), dtype=np.int32)
     code_of = [0]
-    for z in np.unique(eligible):
+    for z in np.flatnonzero(np.bincount(eligible.ravel(), minlength=1)):
         if z == 0:
             continue
         m = eligible == z
@@ -333,6 +333,7 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
         code_of += [int(z)] * n
     n = len(code_of) - 1
     flat = labels.ravel()
+    nz = np.flatnonzero(flat)  # pixels in a component
     a = np.broadcast_to(areas, (h, w)).ravel()
     area = np.bincount(flat, weights=a, minlength=n + 1)
     pixels = np.bincount(flat, minlength=n + 1)
@@ -346,9 +347,9 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
         s = np.where(fin, slope.ravel(), 0.0)
         slope_sum = np.bincount(flat, weights=s * a, minlength=n + 1)
         slope_area = np.bincount(flat, weights=a * fin, minlength=n + 1)
-        smax = np.full(n + 1, np.nan)
-        mx = ndimage.maximum(np.where(np.isfinite(slope), slope, -np.inf), labels, np.arange(1, n + 1))
-        smax[1:] = np.where(np.isfinite(mx), mx, np.nan)
+        mx = np.full(n + 1, -np.inf)
+        np.fmax.at(mx, flat[nz], slope.ravel()[nz])  # NaN slopes are ignored by fmax
+        smax = np.where(np.isfinite(mx), mx, np.nan)
     else:
         slope_sum = slope_area = np.zeros(n + 1)
         smax = np.full(n + 1, np.nan)
@@ -364,9 +365,11 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
     new[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
     labels = new[labels]
     sel = np.concatenate([[0], np.flatnonzero(keep)])
-    present, at = np.unique(flat, return_index=True)  # first occurrence (row-major) of each label
-    first = np.zeros(n + 1, dtype=np.int64)
-    first[present] = at
+    first = np.zeros(n + 1, dtype=np.int64)  # first occurrence (row-major) of each label
+    if n:
+        f1 = np.full(n + 1, flat.size, dtype=np.int64)
+        np.minimum.at(f1, flat[nz], nz)
+        first[1:] = f1[1:]
     gw = w if grid_width is None else grid_width
     first_px = (origin[0] + first // w) * gw + origin[1] + first % w
     admin = np.zeros((0, 3))
