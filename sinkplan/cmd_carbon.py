@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 
 from layers.outputs import BlockWriter
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
-from sinkplan.sinks_inputs import add_common_options, cache_dir, executor, open_landcovers, prepare_strata
+from sinkplan.sinks_inputs import add_common_options, cache_dir, executor, open_landcovers, pass_threads, prepare_strata
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +47,12 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     table = load_densities(args.densities)
     densities = table.resolve(lc.scheme)
     slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
+    t0 = time.perf_counter()
     with cache_dir() as folder:
         with ctx.progress("rasterizing zones") as progress:
             strata = prepare_strata(lc.grid, zones=args.zones, zone_field=args.zone_field, redline=args.redline,
                                     zone_layer=args.zone_layer, folder=folder, max_cells=ctx.max_cells, progress=progress)
+        t_zones = time.perf_counter() - t0
         spec = PassSpec(lc.grid, (str(lc.path),), (slots,), None if strata.path is None else str(strata.path),
                         strata.nzones, strata.sides, raster_lut=None if args.no_raster else density_lut(densities, slots.slots))
         params = {"landcover": str(lc.path), "scheme": lc.scheme.name, "densities": table.origin,
@@ -65,9 +68,11 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                                                                  "densities": table.origin, "soil_depth_cm": str(table.soil_depth_cm)},
                                      band_description="carbon density (Mg C/ha)")
             try:
+                t1 = time.perf_counter()
                 with executor(ctx) as ex, ctx.progress("carbon") as progress:
                     result = run_pass(spec, max_cells=ctx.max_cells, executor=ex, progress=progress,
-                                      label=f"carbon of {lc.path.name}", on_raster=writer.write if writer else None)
+                                      label=f"carbon of {lc.path.name}", on_raster=writer.write if writer else None,
+                                      threads=pass_threads())
                 check_codes(result.unknown[0], lc.scheme, lc.path)
                 area_ha = class_area_ha(result)
                 densities.check_present(result.pixels[:, :, : slots.n].sum(axis=(0, 1)), path=str(lc.path))
@@ -75,8 +80,10 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                 if writer is not None:
                     writer.abort()
                 raise
+            t_pass = time.perf_counter() - t1
             if writer is not None:
                 writer.close()
+            t_raster = time.perf_counter() - t1 - t_pass
             acc = carbon_account(area_ha, densities, lc.scheme, zone_names=strata.names,
                                  has_zones=strata.zones_gdf is not None, has_redline=strata.sides == 2)
             mc = run_monte_carlo(acc, densities, args.uncertainty, seed=args.seed) if args.uncertainty else None
@@ -90,6 +97,8 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                                       "soil_depth_cm": table.soil_depth_cm, "title": table.meta.get("title", "")},
                            landcover=str(lc.path), scheme=lc.scheme.name, land_pixels=int(result.pixels[:, :, : slots.n].sum()))
             rf.write_json("summary.json", summary)
+            rf.extra_manifest["timings_s"] = {"zones": t_zones, "pass": t_pass, "raster_cog": t_raster,
+                                              "total": time.perf_counter() - t0, "blocks": result.nblocks}
     logger.info("total stock %.6g Mg C over %.6g ha", summary["stock_mgc"], summary["area_ha"])
     return 0
 

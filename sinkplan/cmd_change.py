@@ -18,7 +18,7 @@ from layers.errors import InputError
 from layers.outputs import BlockWriter
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
-from sinkplan.sinks_inputs import add_common_options, cache_dir, executor, open_landcovers, parse_years, prepare_strata
+from sinkplan.sinks_inputs import add_common_options, cache_dir, executor, open_landcovers, parse_years, pass_threads, prepare_strata
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             try:
                 with executor(ctx) as ex, ctx.progress("change") as progress:
                     res = run_pass(spec, max_cells=ctx.max_cells, executor=ex, progress=progress, label="change",
-                                   on_raster=writer.write if writer else None)
+                                   on_raster=writer.write if writer else None, threads=pass_threads())
                 for lc, unknown in zip(lcs, res.unknown):
                     check_codes(unknown, lc.scheme, lc.path)
                 px = res.pixels[:, :, : slots[0].n, : slots[1].n]

@@ -19,7 +19,7 @@ import pandas as pd
 from layers.errors import InputError
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
-from sinkplan.sinks_inputs import (OUTSIDE_ZONES, add_common_options, cache_dir, executor, open_landcovers, parse_years,
+from sinkplan.sinks_inputs import (OUTSIDE_ZONES, add_common_options, cache_dir, executor, open_landcovers, parse_years, pass_threads,
                                    prepare_strata)
 
 logger = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                                     strata.nzones, strata.sides, values=None if vpath is None else str(vpath))
                     with ctx.progress(f"coverage {year or ''}") as progress:
                         res = run_pass(spec, max_cells=ctx.max_cells, executor=ex, progress=progress,
-                                       label=f"coverage of {lc.path.name}")
+                                       label=f"coverage of {lc.path.name}", threads=pass_threads())
                     check_codes(res.unknown[0], lc.scheme, lc.path)
                     a = class_area_ha(res)
                     areas.append(a)

@@ -34,13 +34,15 @@ from layers.parallel import BlockExecutor
 from layers.schemes import parse_code_mapping
 from sinkplan.context import RunContext
 
-__all__ = ["add_common_options", "open_landcovers", "parse_years", "Strata", "prepare_strata", "executor", "OUTSIDE_ZONES"]
+__all__ = ["add_common_options", "open_landcovers", "parse_years", "Strata", "prepare_strata", "executor", "pass_threads", "OUTSIDE_ZONES"]
 
 logger = logging.getLogger(__name__)
 
 #: Label of the pixels outside every zone (listed so zones add up to the whole).
 OUTSIDE_ZONES = "(outside zones)"
 _CACHE_VERSION = "strata-1"
+#: Codecs of the cached stratum raster, first available wins: ZSTD decodes faster than DEFLATE.
+_CODECS = ("zstd", "deflate")
 
 
 def add_common_options(p: argparse.ArgumentParser, *, zones_help: str = "zone polygons (banners, leagues, projects)") -> None:
@@ -196,12 +198,19 @@ def _write_strata(path: Path, grid: Grid, zr, red, dtype: str, *, max_cells: int
     tiled = bh % 16 == 0 and bw % 16 == 0 and bh > 1 and bw > 1 and bw < grid.width
     profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=1, dtype=dtype,
                    crs=rasterio.crs.CRS.from_wkt(grid.crs.to_wkt()), transform=grid.transform,
-                   compress="deflate", BIGTIFF="IF_SAFER")
+                   BIGTIFF="IF_SAFER")
     if tiled:
         profile.update(tiled=True, blockxsize=bw, blockysize=bh)
     else:
         profile.update(tiled=True, blockxsize=512, blockysize=512)
     windows = list(grid.blocks(max_cells))
+    for codec in _CODECS:
+        try:
+            rasterio.open(tmp, "w", **{**profile, "compress": codec}).close()
+            profile["compress"] = codec
+            break
+        except Exception:  # codec not in this GDAL build: try the next
+            continue
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
             for i, w in enumerate(windows):
@@ -216,6 +225,17 @@ def _write_strata(path: Path, grid: Grid, zr, red, dtype: str, *, max_cells: int
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def pass_threads() -> int:
+    """Threads for a pass without Dask: ``$SINKPLAN_THREADS`` or the CPU count (at most 4)."""
+    env = os.environ.get("SINKPLAN_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise InputError(f"SINKPLAN_THREADS={env!r} is not a number of threads") from None
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 @contextlib.contextmanager

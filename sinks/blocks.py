@@ -20,7 +20,11 @@ caller to write.
 from __future__ import annotations
 
 import logging
+import os
+import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -31,6 +35,7 @@ from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from layers.parallel import BlockExecutor, map_blocks
 from layers.schemes import ClassScheme
 from layers.tally import area_by_key
+from sinks.fused import count_rows, fused_applies
 
 __all__ = ["ClassSlots", "PassSpec", "BlockResult", "PassResult", "tally_block", "run_pass", "RASTER_NODATA"]
 
@@ -183,29 +188,66 @@ class PassResult:
     nblocks: int = 0
 
 
+def _threaded_imap(func, windows: list[Window], threads: int, *, progress: Progress | None, label: str):
+    """``func`` over ``windows`` in a thread pool, yielded in window order, at most 2 × threads ahead."""
+    n = len(windows)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque = deque()
+        nxt = 0
+        for i in range(n):
+            while nxt < n and nxt < i + 2 * threads:
+                pending.append(pool.submit(func, windows[nxt]))
+                nxt += 1
+            yield pending.popleft().result()
+            if progress:
+                progress((i + 1) / n, label)
+
+
+_OPEN = threading.local()
+
+
+def _dataset(path: str):
+    """An open dataset for ``path``, kept per thread (reopened when the file changes)."""
+    cache = getattr(_OPEN, "datasets", None)
+    if cache is None:
+        cache = _OPEN.datasets = {}
+    st = os.stat(path)
+    key = (path, st.st_mtime_ns, st.st_size)
+    ds = cache.get(key)
+    if ds is None or ds.closed:
+        for k in [k for k in cache if k[0] == path]:
+            cache.pop(k).close()
+        if len(cache) >= 8:  # bounded: close the oldest
+            cache.pop(next(iter(cache))).close()
+        ds = cache[key] = open_raster(path)
+    return ds
+
+
 def _read(path: str, window: Window) -> np.ndarray:
-    with open_raster(path) as src:
-        return src.read(1, window=window)
+    return _dataset(path).read(1, window=window)
 
 
 def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     """Count pixels and area per key in one block (the function Dask workers run)."""
-    slot_arrays = []
-    unknown: list[dict[int, int]] = []
-    for path, slots in zip(spec.landcover, spec.slots):
-        codes = _read(path, window)
-        s = slots.slot_of(codes)
-        found: dict[int, int] = {}
-        bad = s == slots.unknown
-        if bad.any():
-            vals, counts = np.unique(codes[bad], return_counts=True)
-            found = {int(v): int(n) for v, n in zip(vals, counts)}
-        unknown.append(found)
-        slot_arrays.append(s)
-    h, w = slot_arrays[0].shape
+    codes_list = [_read(path, window) for path in spec.landcover]
+    strata = _read(spec.strata, window) if spec.strata else None
+    h, w = codes_list[0].shape
+    slots0 = spec.slots[0]
+    if (len(codes_list) == 1 and not spec.values and codes_list[0].dtype in (np.uint8, np.uint16)
+            and fused_applies(spec.grid, spec.nkeys, h, w)):
+        # One fused loop; same numbers as the numpy path below (see sinks.fused).
+        codes = codes_list[0]
+        pixels, area = count_rows(strata, codes, slots0.lut, slots0.slots, spec.nkeys, spec.grid.row_areas_m2(window))
+        unknown = [_unknown_codes(codes, slots0.slot_of(codes), slots0) if pixels.reshape(-1, slots0.slots)[:, slots0.unknown].any() else {}]
+        raster = None
+        if spec.raster_lut is not None:  # value per code = value per slot of the code's slot
+            raster = np.asarray(spec.raster_lut, dtype=np.float32)[slots0.lut][codes]
+        return BlockResult(pixels, area, None, unknown, raster)
+    slot_arrays = [s.slot_of(c) for c, s in zip(codes_list, spec.slots)]
+    unknown = [_unknown_codes(c, s, sl) for c, s, sl in zip(codes_list, slot_arrays, spec.slots)]
     # key = ((zone * sides + inside) * slots0 + class0) [* slots1 + class1], in int32
-    if spec.strata:
-        key = _read(spec.strata, window).astype(np.int32)
+    if strata is not None:
+        key = strata.astype(np.int32)
         np.clip(key, 0, (spec.nzones + 1) * spec.sides - 1, out=key)
     else:
         key = np.zeros((h, w), dtype=np.int32)
@@ -216,8 +258,7 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     value_sum = None
     if spec.values:
         v = _read(spec.values, window).astype(np.float64)
-        with open_raster(spec.values) as src:
-            nd = src.nodata
+        nd = _dataset(spec.values).nodata
         ok = np.isfinite(v) & ((v != nd) if nd is not None and np.isfinite(nd) else True)
         weights = np.where(ok, v, 0.0) * spec.grid.pixel_areas_m2(window)  # m³/ha × m²
         value_sum = np.bincount(key.ravel(), weights=weights.ravel(), minlength=spec.nkeys)
@@ -225,6 +266,14 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     if spec.raster_lut is not None:
         raster = _raster_block(spec, slot_arrays)
     return BlockResult(pixels, area, value_sum, unknown, raster)
+
+
+def _unknown_codes(codes: np.ndarray, slot: np.ndarray, slots: ClassSlots) -> dict[int, int]:
+    bad = slot == slots.unknown
+    if not bad.any():
+        return {}
+    vals, counts = np.unique(codes[bad], return_counts=True)
+    return {int(v): int(n) for v, n in zip(vals, counts)}
 
 
 def _raster_block(spec: PassSpec, slot_arrays: list[np.ndarray]) -> np.ndarray:
@@ -243,6 +292,7 @@ def run_pass(
     progress: Progress | None = None,
     label: str = "counting",
     on_raster: Callable[[np.ndarray, Window], None] | None = None,
+    threads: int = 1,
 ) -> PassResult:
     """Stream every block of ``spec.grid`` through :func:`tally_block` and add the results.
 
@@ -259,6 +309,9 @@ def run_pass(
     on_raster : callable, optional
         Called with ``(block, window)`` for every raster block, in window order (e.g.
         :meth:`layers.outputs.BlockWriter.write`).
+    threads : int
+        Without Dask, run this many blocks at once in threads of this process (reading
+        and counting release the GIL); results are still combined in window order.
 
     Returns
     -------
@@ -271,7 +324,11 @@ def run_pass(
     value_sum = np.zeros(spec.nkeys, dtype=np.float64) if spec.values else None
     unknown: list[dict[int, int]] = [dict() for _ in spec.landcover]
     func = partial(tally_block, spec)
-    for w, res in zip(windows, map_blocks(func, windows, executor=executor, progress=progress, label=label)):
+    if threads > 1 and (executor is None or not executor.uses_dask):
+        results = _threaded_imap(func, windows, threads, progress=progress, label=label)
+    else:
+        results = map_blocks(func, windows, executor=executor, progress=progress, label=label)
+    for w, res in zip(windows, results):
         pixels += res.pixels
         area += res.area_m2
         if value_sum is not None:

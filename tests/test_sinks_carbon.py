@@ -216,3 +216,29 @@ def test_error_existing_output_and_bad_uncertainty(tmp_path, small, capsys):
     assert code == 2 and "pass --overwrite" in err
     code, err = run_cli(["carbon", str(lc), "--out", str(tmp_path / "o2"), "--uncertainty", "-3"], capsys)
     assert_one_line_error(code, err, "--uncertainty -3", tmp_path / "o2")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_fused_kernel_matches_area_by_key(tmp_path, monkeypatch, dtype):
+    import sinks.blocks as blocks
+    from sinks.fused import HAVE_NUMBA
+
+    if not HAVE_NUMBA:
+        pytest.skip("numba not installed: the numpy path is the only path")
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 11, size=(90, 130)).astype(dtype)  # 10 is not a CLCD code
+    codes[codes == 10] = 0
+    codes[5, 7] = 10  # one unknown pixel
+    zones = rng.integers(0, 4, size=codes.shape)
+    t = Affine(0.01, 0, 110, 0, -0.01, 43)
+    lc = write_tif(tmp_path / "lc.tif", codes, transform=t, block=32)
+    strata = write_tif(tmp_path / "s.tif", zones.astype("uint8"), transform=t, nodata=None)
+    grid = Grid.from_raster(lc)
+    slots = ClassSlots.build(load_scheme("clcd"), dtype=dtype, nodata=(0,))
+    spec = PassSpec(grid, (str(lc),), (slots,), str(strata), 3, 1)
+    fused = run_pass(spec, max_cells=2048)
+    monkeypatch.setattr(blocks, "fused_applies", lambda *a: False)
+    plain = run_pass(spec, max_cells=2048, threads=2)
+    assert np.array_equal(fused.pixels, plain.pixels)
+    assert np.allclose(fused.area_m2, plain.area_m2, rtol=1e-12, atol=0)
+    assert fused.unknown == plain.unknown == [{10: 1}]
