@@ -190,3 +190,85 @@ def test_invariants(data):
     g = group_estimate(e, e.codes)
     assert g.proportion == pytest.approx(1.0) and g.proportion_se == pytest.approx(0.0, abs=1e-12)
     assert 0.0 <= e.overall_accuracy <= 1.0 + 1e-12
+
+
+# ---------------------------------------------------------------- the command line
+def _cli_scene(tmp_path):
+    import geopandas as gpd
+    import rasterio
+    from affine import Affine
+    from shapely.geometry import Point, box
+
+    t = Affine(30, 0, 500_000, 0, -30, 4_600_000)  # UTM 49N, 30 m
+    lc = np.full((10, 10), 4, dtype="uint8")  # grassland, columns 0-5: 60 px
+    lc[:, 6:] = 2  # forest, columns 6-9: 40 px
+    with rasterio.open(tmp_path / "map.tif", "w", driver="GTiff", width=10, height=10, count=1, dtype="uint8",
+                       crs="EPSG:32649", transform=t, nodata=0) as dst:
+        dst.write(lc, 1)
+    # 5 points mapped forest: 4 forest, 1 grassland in the reference; 5 mapped grassland: 1 forest, 4 grassland
+    pts = [Point(t @ (7.5, r + 0.5)) for r in range(5)] + [Point(t @ (1.5, r + 0.5)) for r in range(5)]
+    ref = [2, 2, 2, 2, 4] + [2, 4, 4, 4, 4]
+    gpd.GeoDataFrame({"ref_code": ref}, geometry=pts, crs="EPSG:32649").to_file(tmp_path / "ref.gpkg")
+    zones = [box(*(t @ (0, 10)), *(t @ (10, 5))), box(*(t @ (0, 5)), *(t @ (10, 0)))]  # south, north halves
+    gpd.GeoDataFrame({"name": ["south", "north"]}, geometry=zones, crs="EPSG:32649").to_file(tmp_path / "zones.gpkg")
+    return tmp_path
+
+
+def test_cli_area_estimate_by_hand(tmp_path):
+    import json
+
+    from sinkplan.cli import main
+
+    d = _cli_scene(tmp_path)
+    rc = main(["area-estimate", str(d / "map.tif"), "--reference", str(d / "ref.gpkg"), "--ref-field", "ref_code",
+               "--zones", str(d / "zones.gpkg"), "--zone-field", "name", "--out", str(d / "ae"), "-q"])
+    assert rc == 0
+    s = json.loads((d / "ae" / "summary.json").read_text(encoding="utf-8"))
+    cov = s["forest_coverage"]
+    # W = 0.4 forest, 0.6 grassland; p_forest = 0.4·4/5 + 0.6·1/5 = 0.44
+    # V = 0.4²·0.8·0.2/4 + 0.6²·0.2·0.8/4 = 0.0064 + 0.0144 = 0.0208 → SE 0.144222, CI ± 0.282675
+    assert cov["map_share"] == pytest.approx(0.4) and cov["adjusted_share"] == pytest.approx(0.44)
+    assert cov["ci95"] == pytest.approx(1.96 * 0.0208 ** 0.5)
+    assert cov["target"]["value"] == 0.235 and cov["target"]["adjusted_meets"] is True
+    forest = next(c for c in s["classes"] if c["code"] == 2)
+    total = s["total_area_ha"]
+    assert forest["adjusted_area_ha"] == pytest.approx(0.44 * total) and forest["map_area_ha"] == pytest.approx(0.4 * total)
+    assert total == pytest.approx(100 * 0.09, rel=2e-3)  # 100 px of ≈ 900 m² (UTM scale ≈ 1)
+    assert s["overall_accuracy"] == pytest.approx(0.4 * 0.8 + 0.6 * 0.8)
+    # the points sit in rows 0-4 (north): the south has no reference units, north has all 10
+    zones = {z["zone"]: z for z in s["zones"]}
+    assert zones["north"]["reference_units"] == 10 and zones["north"]["coverage_adjusted"] == pytest.approx(0.44)
+    assert zones["south"]["note"].startswith("not estimated")
+    assert {"classes.csv", "error_matrix_counts.csv", "error_matrix_proportions.csv", "zones.csv",
+            "area_estimate.xlsx"} <= {p.name for p in (d / "ae").iterdir()}
+
+
+def test_cli_design_by_hand(tmp_path):
+    import json
+
+    from sinkplan.cli import main
+
+    d = _cli_scene(tmp_path)
+    rc = main(["area-estimate", str(d / "map.tif"), "--design", "--target-se", "0.05", "--expected-ua", "2=0.9",
+               "--default-ua", "0.8", "--rare-n", "20", "--out", str(d / "design"), "-q"])
+    assert rc == 0
+    s = json.loads((d / "design" / "summary.json").read_text(encoding="utf-8"))
+    # S = 0.3 (forest, U 0.9), 0.4 (grassland, U 0.8); Σ W S = 0.4·0.3 + 0.6·0.4 = 0.36; (0.36/0.05)² = 51.84 → 52
+    # shares 20.8 and 31.2 (none below 20) → 21, 31
+    assert s["sample_size"] == 52 and s["allocation"] == {"2": 21, "4": 31}
+
+
+def test_cli_area_estimate_errors(tmp_path, capsys):
+    from sinkplan.cli import main
+
+    d = _cli_scene(tmp_path)
+    for argv, msg in (
+        (["--reference", str(d / "ref.gpkg"), "--ref-field", "truth"], "field 'truth' not found"),
+        (["--reference", str(d / "ref.gpkg")], "needs --reference POINTS and --ref-field"),
+        (["--reference", str(d / "ref.gpkg"), "--ref-field", "ref_code", "--coverage-groups", "trees"], "--coverage-groups"),
+        (["--design", "--expected-ua", "9=0.5"], "not on the map"),
+    ):
+        rc = main(["area-estimate", str(d / "map.tif"), *argv, "--out", str(d / "x"), "-q"])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and msg in err and len(err.splitlines()) == 1, (argv, err)
+        assert not (d / "x").exists()
