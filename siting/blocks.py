@@ -211,7 +211,8 @@ def _zone_codes(spec: ScreenSpec, codes: np.ndarray, valid: np.ndarray, window: 
     zone = np.zeros(codes.shape, dtype=np.uint8)
     if spec.other_enabled:
         zone[valid] = 4
-    for z in sorted(spec.zones, key=lambda z: (z.priority, -z.code)):  # highest priority drawn last
+    # drawn by increasing priority, so the highest wins; ties: mine > border > desert
+    for z in sorted(spec.zones, key=lambda z: (z.priority, z.code)):
         if z.kind == "desert":
             m = np.zeros(codes.shape, bool) if z.lc_lut is None else z.lc_lut[codes]
             if z.layer is not None:

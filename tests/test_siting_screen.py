@@ -213,3 +213,27 @@ def test_bad_profile_file_and_missing_required_layer(region, tmp_path, capsys):
                  "--out", str(out)]) == 2
     assert "none.gpkg: file not found" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_wind_without_dem_or_grid(region, tmp_path):
+    out = tmp_path / "wind"
+    d = region
+    rc = main(["site", "-q", "--tech", "wind", "--landcover", str(d / "lc.tif"), "--redline", str(d / "redline.gpkg"),
+               "--farmland", str(d / "farmland.gpkg"), "--set", "zones.other.enabled=true", "--out", str(out)])
+    assert rc == 0
+    s = json.loads((out / "summary.json").read_text())
+    p = pd.read_csv(out / "parcels.csv")
+    assert s["tech"] == "wind" and s["power_density_mw_per_km2"] == 3.0
+    assert np.allclose(p.capacity_mw, p.area_ha / 100.0 * 3.0, rtol=1e-12)
+    assert "slope" not in s["criteria_used"] and "grid" not in s["criteria_used"]
+    assert any("no DEM" in n for n in s["notes"])
+    # grassland outside every zone of interest is eligible as 'other' (code 4) when zones.other is enabled
+    elig, _ = read(out / "eligible.tif")
+    assert (elig[:, 85] == 4).any() and "outside_zones" not in {b["rule"] for b in s["exclusion_bits"]}
+    assert p.slope_mean_deg.isna().all() and p.distance_to_grid_km.isna().all()
+
+
+def test_tech_and_profile_disagree(region, tmp_path, capsys):
+    rc = main(["site", "-q", "--tech", "wind", "--profile", "pv", "--landcover", str(region / "lc.tif"),
+               "--out", str(tmp_path / "x")])
+    assert rc == 2 and "tech = 'pv' but --tech wind" in capsys.readouterr().err
