@@ -145,3 +145,50 @@ def test_cli_density_errors(scene, tmp_path, capsys):
                str(d / "cov.tif"), "--landcover", str(d / "lc.tif"), "--pools", "leaves", "--out", str(out), "-q"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "name pools from" in err and not out.exists()
+
+
+def test_carbon_with_density_raster_matches_density_model(scene, tmp_path, capsys):
+    # The density-model run and `carbon --density-raster` sum the same pixels: carbon's
+    # above + below stock must equal density-model's "model with table fallback" stock,
+    # while soil and dead stay the table's.
+    d = scene
+    dm = tmp_path / "dm"
+    assert main(["density-model", "--plots", str(d / "plots.gpkg"), "--target-field", "dens", "--covariates",
+                 str(d / "cov.tif"), "--landcover", str(d / "lc.tif"), "--n-estimators", "10", "--block-size-m", "300",
+                 "--out", str(dm), "-q"]) == 0
+    assert main(["carbon", str(d / "lc.tif"), "--out", str(tmp_path / "table"), "-q"]) == 0
+    assert main(["carbon", str(d / "lc.tif"), "--density-raster", str(dm / "density_mgc_per_ha.tif"),
+                 "--out", str(tmp_path / "model"), "-q"]) == 0
+    s_dm = json.loads((dm / "summary.json").read_text(encoding="utf-8"))
+    s_t = json.loads((tmp_path / "table" / "summary.json").read_text(encoding="utf-8"))
+    s_m = json.loads((tmp_path / "model" / "summary.json").read_text(encoding="utf-8"))
+    pools_m, pools_t = s_m["stock_mgc_by_pool"], s_t["stock_mgc_by_pool"]
+    assert pools_m["above"] + pools_m["below"] == pytest.approx(s_dm["biomass_stock_mgc"]["model_with_table_fallback"], rel=1e-9)
+    assert pools_t["above"] + pools_t["below"] == pytest.approx(s_dm["biomass_stock_mgc"]["table_only"], rel=1e-9)
+    assert (pools_m["soil"], pools_m["dead"]) == (pools_t["soil"], pools_t["dead"])
+    r = s_m["density_raster"]
+    assert r["pixels_from_raster"] == 2938 and r["pixels_fallback_to_table"] == 661 and r["pools"] == ["above", "below"]
+    assert not (tmp_path / "model" / "carbon_density.tif").exists()
+    # with zones (north and south halves) the zone stocks add up to the same total
+    from shapely.geometry import box
+
+    halves = [box(*(T @ (0, 30)), *(T @ (60, 0))), box(*(T @ (0, 60)), *(T @ (60, 30)))]
+    gpd.GeoDataFrame({"name": ["north", "south"]}, geometry=halves, crs=CRS).to_file(tmp_path / "zones.gpkg")
+    assert main(["carbon", str(d / "lc.tif"), "--density-raster", str(dm / "density_mgc_per_ha.tif"), "--zones",
+                 str(tmp_path / "zones.gpkg"), "--zone-field", "name", "--out", str(tmp_path / "z"), "-q"]) == 0
+    s_z = json.loads((tmp_path / "z" / "summary.json").read_text(encoding="utf-8"))
+    assert sum(z["stock_mgc"] for z in s_z["zones"]) == pytest.approx(s_m["stock_mgc"], rel=1e-9)
+    assert s_z["stock_mgc"] == pytest.approx(s_m["stock_mgc"], rel=1e-9)
+
+
+def test_carbon_density_raster_errors(scene, tmp_path, capsys):
+    d = scene
+    other = tmp_path / "other.tif"
+    _write(other, np.ones((30, 30), dtype="float32"), transform=Affine(60, 0, 500_000, 0, -60, 4_600_000))
+    rc = main(["carbon", str(d / "lc.tif"), "--density-raster", str(other), "--out", str(tmp_path / "x"), "-q"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "not on the same grid" in err and not (tmp_path / "x").exists()
+    rc = main(["carbon", str(d / "lc.tif"), "--density-raster", str(d / "cov.tif"), "--uncertainty", "10",
+               "--out", str(tmp_path / "x"), "-q"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "--uncertainty" in err and not (tmp_path / "x").exists()

@@ -248,6 +248,47 @@ def map_dtype(scheme: ClassScheme) -> tuple[str, int]:
     return dtype, 255 if dtype == "uint8" else 65535
 
 
+def predict_pixels(model, X: np.ndarray, *, threads: int | None = None) -> np.ndarray:
+    """``model.predict(X)``, with a random forest's trees run in plain threads.
+
+    scikit-learn's own threading (``n_jobs``) wraps every tree call in a
+    ``warnings.catch_warnings`` block, which is not thread-safe and, over thousands of
+    calls, floods the log with spurious "sklearn.utils.parallel.delayed" warnings. The
+    trees' Cython prediction releases the GIL, so splitting the trees between a few
+    threads and averaging gives the same result (the forest's mean of per-tree
+    probabilities or values) without that machinery.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    if not isinstance(model, (RandomForestClassifier, RandomForestRegressor)):
+        return model.predict(X)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    trees = model.estimators_
+    n = max(1, min(threads or os.cpu_count() or 1, len(trees), 8))
+    groups = [trees[i::n] for i in range(n)]
+    clf = isinstance(model, RandomForestClassifier)
+
+    def part(group):
+        acc = None
+        for t in group:
+            p = t.predict_proba(X, check_input=False) if clf else t.predict(X, check_input=False)
+            acc = p.astype(np.float64) if acc is None else acc + p
+        return acc
+
+    if n == 1:
+        total = part(trees)
+    else:
+        with ThreadPoolExecutor(n) as pool:
+            parts = list(pool.map(part, groups))
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p
+    total /= len(trees)
+    return model.classes_.take(np.argmax(total, axis=1)) if clf else total
+
+
 def predict_block(window: Window, *, image: str, model, spec: FeatureSpec, dtype: str, nodata: int,
                   chunk: int = CHUNK_PIXELS) -> np.ndarray:
     """Class codes of one window of ``image`` (nodata where any band has none)."""
@@ -261,7 +302,7 @@ def predict_block(window: Window, *, image: str, model, spec: FeatureSpec, dtype
         pred = np.empty(idx.size, dtype=dtype)
         for s in range(0, idx.size, chunk):
             sl = idx[s:s + chunk]
-            pred[s:s + sl.size] = model.predict(spec.compute(flat[:, sl]))
+            pred[s:s + sl.size] = predict_pixels(model, spec.compute(flat[:, sl]))
         out.ravel()[idx] = pred
     return out
 

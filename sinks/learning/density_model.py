@@ -31,6 +31,7 @@ from layers.errors import FieldError, InputError
 from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from layers.landcover import LandCover
 from layers.schemes import GROUPS
+from sinks.learning.classify import predict_pixels
 from sinks.learning.cv import cv_splits, out_of_fold, regression_metrics, spatial_blocks
 from sinks.learning.samples import open_on_grid, point_pixels, read_at_pixels
 
@@ -278,7 +279,7 @@ def predict_density_block(window: Window, *, landcover: str, lc_nodata: tuple[in
         X = design_matrix(cov_m[inside], g[inside], domain.groups)
         pred = np.empty(inside.size, dtype=np.float32)
         for s in range(0, inside.size, chunk):
-            pred[s:s + chunk] = model.predict(X[s:s + chunk])
+            pred[s:s + chunk] = predict_pixels(model, X[s:s + chunk])
         density[idx[inside]] = np.clip(pred, 0.0, None)  # boosting may undershoot 0; densities are ≥ 0
     domain_codes = np.zeros(codes.size, dtype=np.uint8)
     domain_codes[idx] = dom

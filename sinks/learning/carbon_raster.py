@@ -1,0 +1,154 @@
+"""``sinkplan carbon --density-raster``: a modelled density map in place of the lookup table.
+
+The raster written by ``sinkplan density-model`` holds a density (Mg C/ha) for the pools
+named in its ``POOLS`` tag (default ``above,below``) where the model applies, and nodata
+elsewhere. One streamed pass sums, per (zone, redline side, class), the ground area where
+the raster has a value and the stock it gives there (density × pixel area); the account's
+stocks of those pools are then
+
+    table density × (class area − raster area) + raster stock × pool share
+
+so pixels without a raster value **fall back to the table** (and are counted), and the
+raster's stock is split between the pools it covers in the table's proportions for the
+class (evenly where the table gives that class zero).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from rasterio.windows import Window
+
+from layers.errors import InputError
+from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from layers.landcover import LandCover
+from layers.parallel import BlockExecutor, map_blocks
+
+__all__ = ["DensityRaster", "check_density_raster", "raster_pass", "apply_density_raster"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class DensityRaster:
+    """A checked density raster: path, nodata and the pools it covers."""
+
+    path: Path
+    nodata: float | None
+    pools: tuple[str, ...]
+
+
+def check_density_raster(path: str | os.PathLike, lc: LandCover) -> DensityRaster:
+    """Check the raster is on the land-cover grid and names valid pools (before any output).
+
+    Raises
+    ------
+    InputFileError, MissingCRS
+        Missing or unreadable file, no CRS.
+    GridMismatch
+        Not on the land-cover grid.
+    InputError
+        Not single-band, or a ``POOLS`` tag naming unknown pools.
+    """
+    from sinks.densities import POOLS
+
+    p = Path(path)
+    with open_raster(p) as src:
+        grid = Grid.from_dataset(src, name=str(p))
+        count, nodata, tags = src.count, src.nodata, src.tags()
+    lc.grid.check_same(grid, names=(str(lc.path), str(p)))
+    if count != 1:
+        raise InputError(f"{p}: a density raster has one band, found {count}")
+    pools = tuple(s.strip() for s in tags.get("POOLS", "above,below").split(",") if s.strip())
+    bad = [x for x in pools if x not in POOLS]
+    if bad or not pools:
+        raise InputError(f"{p}: tag POOLS={tags.get('POOLS')!r} names unknown pools {bad}; pools are {', '.join(POOLS)}")
+    return DensityRaster(p, nodata, pools)
+
+
+def _block(window: Window, *, landcover: str, density: str, nodata: float | None, strata: str | None, lut: np.ndarray,
+           ncls: int, nkeys: int, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    with open_raster(landcover) as src:
+        codes = src.read(1, window=window).astype(np.int64)
+    with open_raster(density) as src:
+        d = src.read(1, window=window).astype(np.float64)
+    slot = np.where((codes >= 0) & (codes < lut.size), lut[np.clip(codes, 0, lut.size - 1)], -1)
+    if strata is not None:
+        with open_raster(strata) as src:
+            slot = np.where(slot >= 0, src.read(1, window=window).astype(np.int64) * ncls + slot, -1)
+    land = slot >= 0
+    ok = land & np.isfinite(d) & (d >= 0)
+    if nodata is not None and np.isfinite(nodata):
+        ok &= d != nodata
+    area_ha = np.asarray(grid.pixel_areas_m2(window)) / 10_000.0  # m² → ha
+    k = slot[ok]
+    return (np.bincount(k, weights=area_ha[ok], minlength=nkeys),
+            np.bincount(k, weights=(d * area_ha)[ok], minlength=nkeys),  # Mg C/ha × ha = Mg C
+            np.bincount(k, minlength=nkeys).astype(np.int64),
+            np.bincount(slot[land & ~ok], minlength=nkeys).astype(np.int64))
+
+
+def raster_pass(lc: LandCover, raster: DensityRaster, *, codes: tuple[int, ...], strata_path: str | None, nstrata: int,
+                max_cells: int = DEFAULT_MAX_CELLS, executor: BlockExecutor | None = None, progress=None) -> dict:
+    """Per (stratum, class): area (ha) and stock (Mg C) where the raster has a value, pixel counts.
+
+    ``codes`` are the account's classes (slot i = ``codes[i]``); a stratum is the value of
+    the strata raster (``zone_id * sides + inside``), 0 without one.
+    """
+    nodatas = {lc.nodata, lc.scheme.nodata} - {None}
+    lut = np.full(max(max(codes), *(n for n in nodatas if n is not None and n >= 0), 0) + 1, -1, dtype=np.int64)
+    for i, c in enumerate(codes):
+        lut[c] = i
+    for nd in nodatas:
+        if 0 <= nd < lut.size:
+            lut[nd] = -1
+    ncls = len(codes)
+    nkeys = nstrata * ncls
+    func = partial(_block, landcover=str(lc.path), density=str(raster.path), nodata=raster.nodata,
+                   strata=strata_path, lut=lut, ncls=ncls, nkeys=nkeys, grid=lc.grid)
+    acc = [np.zeros(nkeys), np.zeros(nkeys), np.zeros(nkeys, np.int64), np.zeros(nkeys, np.int64)]
+    windows = list(lc.grid.blocks(max_cells))
+    for parts in map_blocks(func, windows, executor=executor, progress=progress, label="density raster"):
+        for a, p in zip(acc, parts):
+            a += p
+    shape = (nstrata, ncls)
+    return {"area_ha": acc[0].reshape(shape), "stock_mgc": acc[1].reshape(shape),
+            "pixels": acc[2].reshape(shape), "fallback_pixels": acc[3].reshape(shape)}
+
+
+def apply_density_raster(acc, raster: DensityRaster, sums: dict, *, sides: int):
+    """The account with the raster's pools replaced (see the module docstring), and a report.
+
+    ``acc`` is a :class:`sinks.carbon.CarbonAccount` (stock_mgc (zones + 1, sides, classes, 4)).
+    """
+    from sinks.densities import POOLS
+
+    z1, s, ncls, npool = acc.stock_mgc.shape
+    cols = [POOLS.index(p) for p in raster.pools]
+    dens = np.nan_to_num(acc.density_mgc_per_ha[:, cols])  # (classes, P)
+    tot = dens.sum(axis=1, keepdims=True)
+    share = np.where(tot > 0, dens / np.where(tot > 0, tot, 1.0), 1.0 / len(cols))
+    r_area = sums["area_ha"].reshape(z1, s, ncls)
+    r_stock = sums["stock_mgc"].reshape(z1, s, ncls)
+    fallback_area = np.clip(acc.area_ha - r_area, 0.0, None)
+    new = np.array(acc.stock_mgc, dtype=np.float64, copy=True)
+    new[..., cols] = dens[None, None] * fallback_area[..., None] + r_stock[..., None] * share[None, None]
+    # mean density the class now has over the map (stock / area), for the per-class table
+    area_c = acc.area_ha.sum(axis=(0, 1))
+    eff = np.array(acc.density_mgc_per_ha, dtype=np.float64, copy=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff[:, cols] = np.where(area_c[:, None] > 0, new[..., cols].sum(axis=(0, 1)) / area_c[:, None], eff[:, cols])
+    table_part = float(acc.stock_mgc[..., cols].sum())
+    report = {
+        "path": str(raster.path), "pools": list(raster.pools),
+        "pixels_from_raster": int(sums["pixels"].sum()), "pixels_fallback_to_table": int(sums["fallback_pixels"].sum()),
+        "area_ha_from_raster": float(r_area.sum()),
+        "stock_mgc_of_pools_table_only": table_part, "stock_mgc_of_pools_with_raster": float(new[..., cols].sum()),
+        "note": "pixels where the raster has no value (outside the model's domain) use the density table",
+    }
+    return dataclasses.replace(acc, stock_mgc=new, density_mgc_per_ha=eff), report
