@@ -11,6 +11,7 @@ Chromium's time from navigation to the page's ready flag (median of --opens runs
 from __future__ import annotations
 
 import argparse
+import rasterio
 import logging
 import resource
 import statistics
@@ -36,6 +37,8 @@ def main() -> int:
     ap.add_argument("--max-pixels", type=int, default=1_000_000)
     ap.add_argument("--landcover", action="store_true", help="also write and map a land-cover preview raster")
     ap.add_argument("--opens", type=int, default=3, help="Chromium opens to time (default 3; 0 to skip)")
+    ap.add_argument("--no-overviews", action="store_true",
+                    help="strip the rasters' overviews first (measures decimated reads of every pixel)")
     ap.add_argument("--dir", help="working folder (default: a temporary one, removed)")
     ap.add_argument("--reuse", action="store_true", help="reuse a result folder already in --dir")
     args = ap.parse_args()
@@ -56,6 +59,17 @@ def main() -> int:
     if not (args.reuse and (folder / "carbon_density.tif").exists()):
         synthetic.carbon_folder(folder, size=args.size, n_zones=args.zones, vertices_per_side=args.vertices,
                                 landcover=args.landcover)
+    if args.no_overviews:
+        import rasterio.shutil
+
+        for tif in sorted(folder.glob("*.tif")):
+            with rasterio.open(tif) as src:
+                has = bool(src.overviews(1))
+            if has:
+                plain = tif.with_suffix(".plain.tif")
+                rasterio.shutil.copy(tif, plain, driver="GTiff", tiled=True, blockxsize=512, blockysize=512,
+                                     compress="deflate", BIGTIFF="IF_SAFER")
+                plain.replace(tif)
     t_gen = time.perf_counter() - t0
     print(f"input: {args.size} x {args.size} raster ({args.size ** 2 / 1e6:.0f} Mpx), {args.zones} zones x "
           f"{4 * args.vertices} vertices; generated in {t_gen:.1f} s")

@@ -43,7 +43,7 @@ def fmt_value(value: Any, column: str = "") -> str:
         v = float(value)
         if not math.isfinite(v):
             return ""
-        if column in ("coverage", "share_of_target") or column.endswith("_share") or column.endswith("_fraction"):
+        if column in ("coverage", "share_of_target", "annual_change") or column.endswith("_share") or column.endswith("_fraction"):
             return f"{v * 100:.2f} %"
         if v.is_integer() and column in ("year", "code", "parcel_id", "base_id", "rank", "zone_id"):
             return str(int(v))

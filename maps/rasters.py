@@ -118,6 +118,20 @@ def read_decimated(
     mask = np.zeros((nrows, ncols), dtype=bool)
     rs = getattr(Resampling, resampling)
     tiles = [(r, c) for r in range(0, nrows, tr) for c in range(0, ncols, tc)]
+    # GDAL's block cache (default 5 % of RAM) would otherwise grow with the raster's width:
+    # bound it to what a strip of tiles touches (two rows of the file's blocks, a margin).
+    block_h = src.block_shapes[0][0] if src.block_shapes else 512
+    strip_mb = 2 * (max(block_h, tr * f) + block_h) * min(w, tc * f) * np.dtype(dtype).itemsize / 2**20
+    with rasterio.Env(GDAL_CACHEMAX=int(min(1024, max(64, 2 * strip_mb)))):
+        _read_tiles(src, tiles, out, mask, f=f, tr=tr, tc=tc, nrows=nrows, ncols=ncols, rs=rs, progress=progress)
+    t = src.transform
+    transform = t @ Affine.scale(f, f)
+    logger.debug("read %s at 1/%d: %d × %d", src.name, f, nrows, ncols)
+    return Decimated(np.ma.MaskedArray(out, mask=mask), transform, CRS.from_user_input(src.crs), f)
+
+
+def _read_tiles(src, tiles, out, mask, *, f, tr, tc, nrows, ncols, rs, progress) -> None:
+    h, w = src.height, src.width
     for i, (r, c) in enumerate(tiles):
         kr, kc = min(tr, nrows - r), min(tc, ncols - c)
         r0, c0 = r * f, c * f
@@ -130,10 +144,6 @@ def read_decimated(
         mask[r:r + kr, c:c + kc] = np.ma.getmaskarray(block)
         if progress is not None:
             progress((i + 1) / len(tiles), f"reading {src.name}")
-    t = src.transform
-    transform = t @ Affine.scale(f, f)
-    logger.debug("read %s at 1/%d: %d × %d", src.name, f, nrows, ncols)
-    return Decimated(np.ma.MaskedArray(out, mask=mask), transform, CRS.from_user_input(src.crs), f)
 
 
 def _boundary(transform: Affine, height: int, width: int, n: int = 21) -> tuple[np.ndarray, np.ndarray]:

@@ -160,6 +160,7 @@ def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manife
     target = coverage_target(summary)
     field = _zone_field(zones)
     names = zones[field].astype(str).tolist() if field else [""] * len(zones)
+    trend = {str(t["zone"]): t for t in summary.get("trend_by_zone", []) if isinstance(t, dict) and "zone" in t}
     years = sorted({r.get("year") for r in records}, key=lambda y: (y is None, str(y)))
     edges = col.COVERAGE_BINS_PP
     ramp = col.ramp("RdYlGn", len(edges) + 1)
@@ -182,6 +183,9 @@ def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manife
                 c, tip = "#bbbbbb", f"{n} {year}"
             p = [[column_label("zone", lang), n]] + (popup_rows(r, lang, skip=("zone",)) if r else [])
             p.append([label("target", lang), f"{target * 100:.1f} %"])
+            t = trend.get(n)
+            if t:
+                p += popup_rows({k: v for k, v in t.items() if k not in ("zone", "first_year", "last_year")}, lang)
             feats.append({"c": c, "t": tip, "p": p})
         name = f"{label('coverage', lang)} {year}"
         legend = Legend("categorical", f"{label('coverage_vs_target', lang)} ({target * 100:.1f} %)", items=items)

@@ -13,7 +13,7 @@ from maps.builder import MapBuilder, fmt_value, read_vector_lonlat
 from maps.i18n import column_label, label
 from maps.model import Legend
 
-__all__ = ["siting_layers", "exclusion_legend", "MAX_PARCELS"]
+__all__ = ["siting_layers", "exclusion_legend", "reason_label", "MAX_PARCELS"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,15 +62,46 @@ def exclusion_legend(summary: dict[str, Any], tags: dict[str, str], lang: str) -
         for k, v in tags.items():
             kk = k.lower()
             if kk.startswith("bit_") and kk[4:].isdigit():
-                out[1 << int(kk[4:])] = v
+                rule, _, desc = v.partition(": ")
+                out[1 << int(kk[4:])] = reason_label(rule, desc, lang)
     return dict(sorted(out.items()))
+
+
+_RULES_ZH = {
+    "nodata": "无土地覆盖数据", "near_built": "邻近建设用地", "near_water": "邻近水体", "redline": "生态保护红线",
+    "farmland": "永久基本农田", "slope": "坡度过大", "dem_nodata": "无高程数据", "outside_zones": "不在重点区域内",
+    "small_parcel": "地块面积过小", "grassland": "基本草原", "forest": "林地",
+}
+_GROUPS_ZH = {"forest": "林地", "shrubland": "灌木林", "grassland": "草地", "cropland": "耕地", "wetland": "湿地",
+              "water": "水体", "built": "建设用地", "barren": "未利用地", "snow_ice": "冰雪", "nodata": "无数据"}
+
+
+def reason_label(rule: str, description: str, lang: str) -> str:
+    """A reader's name of an exclusion rule: Chinese names of known rules, else the description.
+
+    Examples
+    --------
+    >>> reason_label("landcover_forest", "land cover is forest (excluded group)", "zh")
+    '土地覆盖：林地'
+    >>> reason_label("near_water", "within 400 m of water land cover", "en")
+    'within 400 m of water land cover'
+    """
+    if lang == "zh":
+        if rule.startswith("landcover_") and rule[10:] in _GROUPS_ZH:
+            return f"土地覆盖：{_GROUPS_ZH[rule[10:]]}"
+        if rule in _RULES_ZH:
+            return _RULES_ZH[rule]
+        return rule or description
+    return description or rule
 
 
 def _reason_name(item: Any, lang: str) -> str:
     if isinstance(item, dict):
-        for key in (f"name_{lang}", f"reason_{lang}", f"label_{lang}", "name", "reason", "rule", "label", "name_en", "name_zh"):
+        for key in (f"name_{lang}", f"reason_{lang}", f"label_{lang}", "name", "reason", "label"):
             if item.get(key):
                 return str(item[key])
+        if item.get("rule") or item.get("description"):
+            return reason_label(str(item.get("rule", "")), str(item.get("description", "")), lang)
         return str(item)
     return str(item)
 

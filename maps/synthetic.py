@@ -176,7 +176,13 @@ def change_folder(folder: Path, *, size: int = 200, n_zones: int = 4) -> Path:
     return folder
 
 
-EXCLUSION_BITS = {"redline": 1, "farmland": 2, "slope": 4, "water_buffer": 8}
+#: Exclusion rules of the synthetic siting folder, as ``sinkplan site`` lists them in summary.json.
+EXCLUSION_BITS = [
+    {"bit": 0, "value": 1, "rule": "redline", "description": "inside redline (redline.gpkg)"},
+    {"bit": 1, "value": 2, "rule": "farmland", "description": "inside farmland (farmland.gpkg)"},
+    {"bit": 2, "value": 4, "rule": "slope", "description": "slope above 3° (Horn, metres)"},
+    {"bit": 3, "value": 8, "rule": "near_water", "description": "within 400 m of water land cover"},
+]
 
 
 def site_folder(folder: Path, *, size: int = 200, n_parcels: int = 6, names: list[str] | None = None) -> Path:
@@ -196,14 +202,14 @@ def site_folder(folder: Path, *, size: int = 200, n_parcels: int = 6, names: lis
         return np.where(eligible(rows, cols, n) > 0, 0, np.maximum(bits, 8 * (bits == 0)))
 
     _write_raster(folder / "eligible.tif", size, eligible, "uint8", nodata=None, resampling="mode",
-                  tags={"code_1": "desert", "code_2": "border"})
+                  tags={"codes": "0 excluded, 1 desert, 2 border, 3 mine, 4 other eligible"})
     _write_raster(folder / "exclusions.tif", size, exclusions, "uint16", nodata=None, resampling="mode")
     step = SPAN / (n_parcels + 1)
     geoms = [box(WEST + step * i, NORTH - 0.2, WEST + step * i + step * 0.6, NORTH - 0.1) for i in range(n_parcels)]
     parcels = gpd.GeoDataFrame({
         "parcel_id": np.arange(1, n_parcels + 1),
         "zone_type": ["desert" if i % 2 else "border" for i in range(n_parcels)],
-        "zone": [(names[i % len(names)] if names else f"zone {i % 3 + 1}") for i in range(n_parcels)],
+        "admin_zone": [(names[i % len(names)] if names else f"zone {i % 3 + 1}") for i in range(n_parcels)],
         "area_ha": 100.0 + np.arange(n_parcels),
         "capacity_mw": 34.0 * (100.0 + np.arange(n_parcels)) / 100,
         "slope_mean_deg": 1.5, "slope_max_deg": 2.9, "distance_to_grid_km": 3.2, "stock_mgc": 120.0,
@@ -223,7 +229,8 @@ def site_folder(folder: Path, *, size: int = 200, n_parcels: int = 6, names: lis
     summary = {"eligible_area_ha": float(parcels.area_ha.sum()), "capacity_mw": cap, "parcels": n_parcels,
                "by_zone_type": {"desert": {"area_ha": 300.0, "capacity_mw": cap * 0.6},
                                 "border": {"area_ha": 200.0, "capacity_mw": cap * 0.4}},
-               "target_mw": 200000.0, "share_of_target": cap / 200000.0, "exclusion_bits": EXCLUSION_BITS}
+               "target_mw": 200000.0, "share_of_target": cap / 200000.0, "exclusion_bits": EXCLUSION_BITS,
+               "eligible_codes": {"0": "excluded", "1": "desert", "2": "border", "3": "mine", "4": "other"}}
     (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     _manifest(folder, "site")
     return folder

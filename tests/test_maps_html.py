@@ -124,12 +124,24 @@ def test_siting_layers(results):
     names = [lay["name"] for lay in data["layers"]]
     assert names[0] == "Eligible land"
     assert [n for n in names if n.startswith("Exclusion")] == [
-        "Exclusion: redline", "Exclusion: farmland", "Exclusion: slope", "Exclusion: water_buffer"]
+        "Exclusion: inside redline (redline.gpkg)", "Exclusion: inside farmland (farmland.gpkg)",
+        "Exclusion: slope above 3° (Horn, metres)", "Exclusion: within 400 m of water land cover"]
     assert {"Candidate parcels (by score)", "Candidate bases", "Border belt", "Transmission lines", "Substations"} <= set(names)
+    eligible = dict((name, color) for color, name in data["layers"][0]["legend"]["items"])
+    assert set(eligible) == {"Desert and gobi", "Border area"}
     parcels = next(lay for lay in data["layers"] if lay["name"].startswith("Candidate parcels"))
-    rows = dict(parcels["features"][0]["p"])
-    assert {"Area (ha)", "Capacity (MW)", "Distance to grid (km)", "Rank", "Score", "stock_mgc"} - set(rows) <= {"stock_mgc"}
-    assert rows["Zone type"] in ("Border area", "Desert and gobi")
+    rows = dict(parcels["features"][0]["p"])  # best rank first: parcel 6 (rank 1)
+    assert rows["Rank"] == "1" and rows["Parcel id"] == "6"
+    # synthetic parcel 6: 105 ha × 34 MW/km² = 35.7 MW
+    assert rows["Area (ha)"] == "105" and rows["Capacity (MW)"] == "35.7"
+    assert {"Mean slope (°)", "Distance to grid (km)", "Carbon stock (Mg C)", "Score", "Admin zone"} <= set(rows)
+    assert rows["Zone type"] == "Desert and gobi"
+
+
+def test_siting_zh_reason_names(results):
+    data = page_data(build_map([results["site"]], lang="zh"))
+    names = [lay["name"] for lay in data["layers"] if lay["name"].startswith("排除原因")]
+    assert names == ["排除原因: 生态保护红线", "排除原因: 永久基本农田", "排除原因: 坡度过大", "排除原因: 邻近水体"]
 
 
 def test_change_layers_carbon_change_and_transitions(results):
@@ -213,3 +225,24 @@ def test_write_map_atomic(results, tmp_path):
     p = write_map(tmp_path / "sub" / "a.html", [results["change"]], lang="en")
     assert p.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [q.name for q in p.parent.iterdir()] == ["a.html"]
+
+
+def test_demo_step_maps_every_result_folder(results, tmp_path):
+    import shutil
+
+    from sinkplan.cmd_map import maps_step
+    from sinkplan.context import RunContext
+
+    for k in ("carbon", "site"):
+        shutil.copytree(results[k], tmp_path / k)
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "empty_change").mkdir()  # a change folder with nothing to draw: no map, no figures
+    (tmp_path / "empty_change" / "manifest.json").write_text('{"command": "change"}')
+    paths = maps_step(None, tmp_path, RunContext(quiet=True))
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in paths)
+    assert names == sorted([
+        "maps/carbon_zh.html", "maps/carbon_en.html", "maps/carbon_figures/carbon_by_zone.png",
+        "maps/carbon_figures/carbon_density_map.png", "maps/site_zh.html", "maps/site_en.html",
+        "maps/site_figures/capacity_by_zone_type.png", "maps/site_figures/eligible_map.png", "maps/all_zh.html"])
+    assert all(p.exists() for p in paths)
+    assert not (tmp_path / "maps" / "empty_change_figures").exists()
