@@ -11,7 +11,6 @@ Chromium's time from navigation to the page's ready flag (median of --opens runs
 from __future__ import annotations
 
 import argparse
-import rasterio
 import logging
 import resource
 import statistics

@@ -31,7 +31,7 @@ __all__ = ["chromium_path", "Browser", "screenshot", "CHROMIUM_FLAGS"]
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-    "--disable-extensions", "--hide-scrollbars", "--mute-audio",
+    "--disable-extensions", "--hide-scrollbars", "--mute-audio", "--disable-dev-shm-usage",
 )
 _INSTALL_TRIED = False
 
@@ -169,6 +169,7 @@ class Browser:
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         self.requests: list[str] = []
+        self.events: list[dict[str, Any]] = []
         self._id = 0
         self.ws = None
         try:
@@ -220,8 +221,6 @@ class Browser:
             self.requests.append(p.get("request", {}).get("url", ""))
         self.events.append(msg)
 
-    events: list[dict[str, Any]] = []
-
     def send(self, method: str, params: dict[str, Any] | None = None) -> int:
         self._id += 1
         self.ws.send(json.dumps({"id": self._id, "method": method, "params": params or {}}))
@@ -229,8 +228,6 @@ class Browser:
 
     def call(self, method: str, params: dict[str, Any] | None = None, timeout: float = 60.0) -> dict[str, Any]:
         """Send a command and return its result (events seen meanwhile are recorded)."""
-        if not hasattr(self, "events") or self.events is Browser.events:
-            self.events = []
         mid = self.send(method, params)
         deadline = time.time() + timeout
         while time.time() < deadline:
