@@ -115,3 +115,24 @@ def test_quantize_and_palette_png_round_trip():
     img = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert img.mode == "P" and np.asarray(img).tolist() == [[0, 127], [254, 255]]
     assert img.convert("RGBA").getpixel((1, 1))[3] == 0
+
+
+def test_warp_projected_raster():
+    from pyproj import Transformer
+
+    # 200 × 200 UTM 49N raster at 100 m; one marked pixel at row 50, col 120
+    data = np.zeros((200, 200), dtype=np.uint8)
+    data[50, 120] = 1
+    t = Affine(100.0, 0, 400_000.0, 0, -100.0, 4_550_000.0)
+    dec = Decimated(np.ma.MaskedArray(data, mask=np.zeros_like(data, bool)), t, rasterio.crs.CRS.from_epsg(32649), 1)
+    values, valid, (w, s, e, n) = warp_to_display(dec, max_pixels=90_000)
+    rows, cols = np.nonzero(values == 1)
+    ny, nx = values.shape
+    x0, x1 = MERCATOR_R * np.radians(w), MERCATOR_R * np.radians(e)
+    y0 = MERCATOR_R * np.log(np.tan(np.pi / 4 + np.radians(s) / 2))
+    y1 = MERCATOR_R * np.log(np.tan(np.pi / 4 + np.radians(n) / 2))
+    lon = np.degrees((x0 + (cols.mean() + 0.5) * (x1 - x0) / nx) / MERCATOR_R)
+    lat = np.degrees(np.arctan(np.sinh((y1 - (rows.mean() + 0.5) * (y1 - y0) / ny) / MERCATOR_R)))
+    want = Transformer.from_crs(32649, 4326, always_xy=True).transform(400_000 + 120.5 * 100, 4_550_000 - 50.5 * 100)
+    assert abs(lon - want[0]) < 0.0005 and abs(lat - want[1]) < 0.0005  # < ~50 m, half a source pixel
+    assert not valid.all()  # the rotated UTM square does not fill its lon/lat box
