@@ -223,6 +223,13 @@ def _dataset(path: str):
     return ds
 
 
+def close_datasets() -> None:
+    """Close the datasets this thread keeps open (end of a pass)."""
+    cache = getattr(_OPEN, "datasets", None) or {}
+    while cache:
+        cache.popitem()[1].close()
+
+
 def _read(path: str, window: Window) -> np.ndarray:
     return _dataset(path).read(1, window=window)
 
@@ -328,16 +335,19 @@ def run_pass(
         results = _threaded_imap(func, windows, threads, progress=progress, label=label)
     else:
         results = map_blocks(func, windows, executor=executor, progress=progress, label=label)
-    for w, res in zip(windows, results):
-        pixels += res.pixels
-        area += res.area_m2
-        if value_sum is not None:
-            value_sum += res.value_sum
-        for acc, found in zip(unknown, res.unknown):
-            for c, n in found.items():
-                acc[c] = acc.get(c, 0) + n
-        if on_raster is not None and res.raster is not None:
-            on_raster(res.raster, w)
+    try:
+        for w, res in zip(windows, results):  # in window order: the same sums whatever ran the blocks
+            pixels += res.pixels
+            area += res.area_m2
+            if value_sum is not None:
+                value_sum += res.value_sum
+            for acc, found in zip(unknown, res.unknown):
+                for c, n in found.items():
+                    acc[c] = acc.get(c, 0) + n
+            if on_raster is not None and res.raster is not None:
+                on_raster(res.raster, w)
+    finally:
+        close_datasets()  # blocks run in this thread keep their files open until here
     shape = spec.key_shape
     logger.debug("pass over %d blocks: %d keys", len(windows), spec.nkeys)
     return PassResult(
