@@ -272,3 +272,19 @@ def test_cli_area_estimate_errors(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert rc == 2 and msg in err and len(err.splitlines()) == 1, (argv, err)
         assert not (d / "x").exists()
+
+
+def test_reference_labels_must_be_scheme_codes(tmp_path):
+    import geopandas as gpd
+
+    from layers.errors import FieldError
+    from layers.landcover import open_landcover
+    from sinks.learning.area_tables import reference_sample
+
+    d = _cli_scene(tmp_path)
+    lc = open_landcover(d / "map.tif", "clcd")
+    gdf = gpd.read_file(d / "ref.gpkg")
+    with pytest.raises(FieldError, match=r"holds \[99\.0\], not land class codes of scheme 'clcd'"):
+        reference_sample(gdf.assign(ref_code=99), "ref_code", lc)
+    s = reference_sample(gdf, "ref_code", lc)
+    assert s.map_code.tolist() == [2] * 5 + [4] * 5 and s.dropped == {"outside_map": 0, "map_nodata": 0}

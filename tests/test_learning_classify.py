@@ -202,3 +202,21 @@ def test_cli_classify_errors_leave_no_folder(scene, tmp_path, capsys):
                "--band-names", "a,b", "--out", str(out), "-q"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "gives 2 names but" in err and not out.exists()
+
+
+def test_prediction_on_dask_equals_in_process(scene, tmp_path):
+    # the block function (a partial of paths, the model and the spec) runs on a local Dask
+    # worker and gives the same map, block for block
+    from layers.parallel import BlockExecutor
+
+    d, img, cls, gdf = scene
+    grid = Grid.from_raster(d / "img.tif")
+    spec = FeatureSpec(("b1", "b2", "b3"))
+    opts = ClassifierOptions(n_estimators=5, seed=0, max_samples=2000)
+    model = fit_classifier(training_set(gdf, "label", grid, d / "img.tif", spec, load_scheme("clcd"), opts), opts)
+    a = predict_map(d / "img.tif", grid, model, spec, tmp_path / "a.tif", load_scheme("clcd"), max_cells=4096)
+    with BlockExecutor(workers=1) as ex:
+        b = predict_map(d / "img.tif", grid, model, spec, tmp_path / "b.tif", load_scheme("clcd"), max_cells=4096, executor=ex)
+    assert a == b
+    with rasterio.open(tmp_path / "a.tif") as ra, rasterio.open(tmp_path / "b.tif") as rb:
+        np.testing.assert_array_equal(ra.read(1), rb.read(1))
