@@ -67,7 +67,7 @@ class BlockExecutor:
             logger.info("starting a local Dask cluster with %d workers", self.workers)
             self._cluster = LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.WARNING,
+                dashboard_address=":0", silence_logs=logging.WARNING,
             )
             self._client = Client(self._cluster)
         return self
