@@ -24,6 +24,12 @@ logger = logging.getLogger("sinkplan")
 COMMAND_MODULES = (
     "sinkplan.cmd_demo",
     "sinkplan.cmd_info",
+    "sinkplan.cmd_carbon",
+    "sinkplan.cmd_coverage",
+    "sinkplan.cmd_change",
+    "sinkplan.cmd_map",
+    "sinkplan.cmd_site",
+    "sinkplan.cmd_learn",
 )
 
 

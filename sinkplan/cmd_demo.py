@@ -23,6 +23,13 @@ logger = logging.getLogger(__name__)
 #: The demo's steps, in order. Later capabilities append theirs.
 DEMO_STEPS: tuple[str, ...] = (
     "sinkplan.cmd_demo:landcover_step",
+    "sinkplan.sinks_demo:carbon_step",
+    "sinkplan.sinks_demo:coverage_step",
+    "sinkplan.sinks_demo:change_step",
+    "sinkplan.sinks_demo:restoration_step",
+    "sinkplan.cmd_site:demo_step",
+    "sinkplan.cmd_learn:learn_step",
+    "sinkplan.cmd_map:maps_step",  # keep last: maps whatever result folders the steps above wrote
 )
 
 
