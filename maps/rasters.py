@@ -122,7 +122,8 @@ def read_decimated(
     # bound it to what a strip of tiles touches (two rows of the file's blocks, a margin).
     block_h = src.block_shapes[0][0] if src.block_shapes else 512
     strip_mb = 2 * (max(block_h, tr * f) + block_h) * min(w, tc * f) * np.dtype(dtype).itemsize / 2**20
-    with rasterio.Env(GDAL_CACHEMAX=int(min(1024, max(64, 2 * strip_mb)))):
+    cache_bytes = int(min(1024, max(64, strip_mb)) * 2**20)  # bytes: > 100 000, so never read as MB
+    with rasterio.Env(GDAL_CACHEMAX=cache_bytes):
         _read_tiles(src, tiles, out, mask, f=f, tr=tr, tc=tc, nrows=nrows, ncols=ncols, rs=rs, progress=progress)
     t = src.transform
     transform = t @ Affine.scale(f, f)
