@@ -50,10 +50,10 @@ import tempfile
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import rasterio
 from IPython.display import Image, display
 
 from layers.geodesy import geodesic_area_m2
-from layers.grid import open_raster
 from layers.landcover import check_codes, class_table, open_landcover
 from layers.vectors import ZoneRasterizer, read_vector
 from maps.figures import carbon_by_zone_figure, coverage_by_zone_figure, coverage_trajectory_figure
@@ -115,7 +115,7 @@ print(banners.report)  # encoding, repaired / dropped geometries
 display(banners.gdf.drop(columns="geometry"))
 
 # A reduced view of the 2020 map (decimated read, never the full raster) with the banners.
-with open_raster(region.landcover_2020) as src:
+with rasterio.open(region.landcover_2020) as src:
     step = max(1, int(np.ceil(max(src.width, src.height) / 800)))
     view = src.read(1, out_shape=(src.height // step, src.width // step))
 rgba = np.zeros((*view.shape, 4))
