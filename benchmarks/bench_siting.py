@@ -2,6 +2,7 @@
 
     /tmp/venv/bin/python benchmarks/bench_siting.py --size 12000          # 144 Mpx
     /tmp/venv/bin/python benchmarks/bench_siting.py --size 6000 --workers 2
+    GDAL_CACHEMAX=256 /tmp/venv/bin/python benchmarks/bench_siting.py --size 12000   # cap GDAL's block cache
 
 The land cover (CLCD codes, ~30 m pixels at 42° N) is made of 64-pixel cells of random
 classes (mostly barren and grassland, some forest, cropland, water and built cells, and
@@ -13,7 +14,7 @@ polygons, a border line, 30 mine polygons and a grid line. Inputs are cached und
 from __future__ import annotations
 
 import argparse
-import math
+import os
 import resource
 import tempfile
 import time
@@ -73,6 +74,12 @@ def make_inputs(d: Path, n: int, seed: int = 1) -> dict[str, Path]:
     return paths
 
 
+def cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its finished children."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def peak_rss_mib() -> tuple[float, float]:
     """Peak resident memory of this process and of its finished children (MiB)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -102,17 +109,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.dir) as work, \
             BlockExecutor(workers=args.workers) as ex:
         t1 = time.perf_counter()
+        c1 = cpu_s()
         prep = prepare(inputs, load_profile("pv"), workdir=work)
         res = run_screen(prep, workdir=work, exclusions_path=Path(work) / "exclusions.tif",
                          eligible_path=Path(work) / "eligible.tif", parcels_raster_path=Path(work) / "parcels.tif",
                          max_cells=args.max_cells, executor=ex)
         dt = time.perf_counter() - t1
+        cpu = cpu_s() - c1
     own, kids = peak_rss_mib()
     s = res.summary
     print(f"grid                {args.size} × {args.size} = {mpx:.0f} Mpx (lon/lat, {RES}°), "
           f"{prep.grid.n_blocks(args.max_cells)} blocks of ≤ {args.max_cells} cells, workers {args.workers}")
     print(f"inputs              {t_inputs:.1f} s (made or reused in {args.dir})")
-    print(f"screen              {dt:.1f} s  →  {mpx / dt:.2f} Mpx/s")
+    print(f"screen              {dt:.1f} s wall  →  {mpx / dt:.2f} Mpx/s")
+    print(f"cpu                 {cpu:.1f} s (this process and finished children; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"peak RSS            {own:.0f} MiB (this process), {kids:.0f} MiB (largest child)")
     print(f"result              {s['parcels']} parcels, {s['eligible_area_ha']:.0f} ha, {s['capacity_mw']:.0f} MW, "
           f"share of target {s['share_of_target']:.3f}")

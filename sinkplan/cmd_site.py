@@ -154,7 +154,7 @@ def screen_into(rf: ResultFolder, prep: Prepared, sweep_preps, *, work: str, ctx
     return summary
 
 
-def demo_step(region, out: Path, ctx: RunContext) -> list[Path]:
+def site_step(region, out: Path, ctx: RunContext) -> list[Path]:
     """PV and wind screens of the demo region (``site_pv`` with a slope sweep, ``site_wind``)."""
     inputs = ScreenInputs(
         landcover=region.landcover_2020, dem=region.dem, redline=region.redline, farmland=region.farmland,
