@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from layers.errors import InputError
+from layers.errors import InputError, InputFileError
 from sinkplan.context import RunContext
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _path(value: str | None, what: str) -> Path:
         raise InputError(f"{what} is required")
     p = Path(value)
     if not p.exists():
-        raise InputError(f"{p}: {what} not found; check the path")
+        raise InputFileError(f"{p}: {what} not found; check the path")
     return p
 
 
@@ -146,11 +146,12 @@ def learn_step(region, out: Path, ctx: RunContext) -> list[Path]:
     ctx = RunContext(quiet=ctx.quiet, debug=ctx.debug, max_cells=ctx.max_cells, workers=ctx.workers,
                      scheduler=ctx.scheduler, overwrite=True)
     classify(image=region.image, samples=region.training_points, label_field="label", out=out / "classify", ctx=ctx,
-             model="rf", n_estimators=30, max_depth=12, seed=0, block_size_m=10_000.0)
+             model="rf", n_estimators=25, max_depth=10, seed=0, block_size_m=10_000.0)
     area_estimate(map_path=region.landcover_2020, reference=region.reference_points, ref_field="ref_code",
                   out=out / "area_estimate", ctx=ctx, zones=region.leagues, zone_field=region.zone_field)
     density_model(plots=region.plots, target_field="density_mgc_per_ha", covariates=[region.image, region.dem],
-                  landcover=region.landcover_2020, out=out / "density_model", ctx=ctx, n_estimators=60, seed=0)
+                  landcover=region.landcover_2020, out=out / "density_model", ctx=ctx, n_estimators=30, max_depth=8,
+                  seed=0)
     return [out / "classify", out / "area_estimate", out / "density_model"]
 
 
@@ -169,7 +170,11 @@ def classify(*, image: Path, samples: Path, label_field: str, out: Path, ctx: Ru
     from sinks.learning import classify as C
     from sinks.learning.features import FeatureSpec
     from sinks.learning.modelio import save_model
-    from sinks.learning.report import BLOCKED_VS_RANDOM_NOTE, accuracy_frame, map_class_frame
+    from sinks.learning.report import (
+        BLOCKED_VS_RANDOM_NOTE,
+        accuracy_frame,
+        map_class_frame,
+    )
 
     sch = load_scheme(scheme)
     grid = Grid.from_raster(image)
@@ -263,7 +268,12 @@ def area_estimate(*, map_path: Path, reference: Path, ref_field: str, out: Path,
     from seeds.targets import load_targets
     from sinkplan.results import ResultFolder
     from sinks.learning.area_estimate import error_matrix, stratified_estimate
-    from sinks.learning.area_tables import coverage_dict, estimate_tables, reference_sample, strata_areas
+    from sinks.learning.area_tables import (
+        coverage_dict,
+        estimate_tables,
+        reference_sample,
+        strata_areas,
+    )
 
     lc = open_landcover(map_path, scheme)
     groups = tuple(g.strip() for g in coverage_groups.split(",") if g.strip())

@@ -22,7 +22,14 @@ from layers.errors import FieldError, InputError
 from layers.grid import Grid
 from layers.schemes import load_scheme
 from sinkplan.cli import main
-from sinks.learning.classify import ClassifierOptions, assess, fit_classifier, predict_block, predict_map, training_set
+from sinks.learning.classify import (
+    ClassifierOptions,
+    assess,
+    fit_classifier,
+    predict_block,
+    predict_map,
+    training_set,
+)
 from sinks.learning.cv import classification_metrics, spatial_blocks
 from sinks.learning.features import FeatureSpec
 
@@ -64,7 +71,7 @@ def scene(tmp_path_factory):
 
 
 def test_blocked_cv_is_lower_than_random_cv_on_autocorrelated_samples(scene):
-    d, img, cls, gdf = scene
+    d, _, _, gdf = scene
     grid = Grid.from_raster(d / "img.tif")
     spec = FeatureSpec(("b1", "b2", "b3"))
     opts = ClassifierOptions(n_estimators=30, seed=1, cv_folds=4, block_size_m=600, max_samples=4000)
@@ -79,7 +86,7 @@ def test_blocked_cv_is_lower_than_random_cv_on_autocorrelated_samples(scene):
 
 
 def test_blockwise_prediction_equals_whole_image(scene, tmp_path):
-    d, img, cls, gdf = scene
+    d, img, _, gdf = scene
     grid = Grid.from_raster(d / "img.tif")
     spec = FeatureSpec(("b1", "b2", "b3"))
     opts = ClassifierOptions(n_estimators=10, seed=0, max_samples=3000)
@@ -209,7 +216,7 @@ def test_prediction_on_dask_equals_in_process(scene, tmp_path):
     # worker and gives the same map, block for block
     from layers.parallel import BlockExecutor
 
-    d, img, cls, gdf = scene
+    d, _, _, gdf = scene
     grid = Grid.from_raster(d / "img.tif")
     spec = FeatureSpec(("b1", "b2", "b3"))
     opts = ClassifierOptions(n_estimators=5, seed=0, max_samples=2000)

@@ -39,13 +39,13 @@ from layers.errors import InputError
 
 __all__ = [
     "Z95",
-    "StratifiedEstimate",
     "GroupEstimate",
+    "StratifiedEstimate",
+    "allocate",
     "error_matrix",
-    "stratified_estimate",
     "group_estimate",
     "sample_size",
-    "allocate",
+    "stratified_estimate",
 ]
 
 logger = logging.getLogger(__name__)
@@ -304,7 +304,7 @@ def sample_size(weights: np.ndarray, users_accuracy: np.ndarray, target_se: floa
     w = w / w.sum()
     s = np.sqrt(u * (1.0 - u))
     n = (float((w * s).sum()) / target_se) ** 2
-    return max(int(math.ceil(n - 1e-9)), 1)
+    return max(math.ceil(n - 1e-9), 1)
 
 
 def allocate(n: int, weights: np.ndarray, *, rare_n: int = 75, method: str = "rare-then-proportional") -> np.ndarray:

@@ -24,7 +24,7 @@ from layers.tally import area_by_key
 from sinks.learning.area_estimate import StratifiedEstimate, group_estimate
 from sinks.learning.samples import point_pixels, read_at_pixels
 
-__all__ = ["StrataAreas", "strata_areas", "ReferenceSample", "reference_sample", "estimate_tables", "coverage_dict"]
+__all__ = ["ReferenceSample", "StrataAreas", "coverage_dict", "estimate_tables", "reference_sample", "strata_areas"]
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,6 @@ def reference_sample(gdf: gpd.GeoDataFrame, ref_field: str, lc: LandCover, *, zo
 
 def _zone_at(zones, grid, rows: np.ndarray, cols: np.ndarray, max_cells: int) -> np.ndarray:
     out = np.zeros(rows.size, dtype=np.int64)
-    bh, bw = grid.block_shape_for(max_cells)
     for w in grid.blocks(max_cells):
         r0, c0 = int(w.row_off), int(w.col_off)
         sel = np.flatnonzero((rows >= r0) & (rows < r0 + int(w.height)) & (cols >= c0) & (cols < c0 + int(w.width)))

@@ -29,7 +29,7 @@ from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from layers.landcover import LandCover
 from layers.parallel import BlockExecutor, map_blocks
 
-__all__ = ["DensityRaster", "check_density_raster", "raster_pass", "apply_density_raster"]
+__all__ = ["DensityRaster", "apply_density_raster", "check_density_raster", "raster_pass"]
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def apply_density_raster(acc, raster: DensityRaster, sums: dict, *, sides: int):
     """
     from sinks.densities import POOLS
 
-    z1, s, ncls, npool = acc.stock_mgc.shape
+    z1, s, ncls, _ = acc.stock_mgc.shape
     cols = [POOLS.index(p) for p in raster.pools]
     dens = np.nan_to_num(acc.density_mgc_per_ha[:, cols])  # (classes, P)
     tot = dens.sum(axis=1, keepdims=True)

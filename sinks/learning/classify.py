@@ -26,7 +26,12 @@ from layers.outputs import BlockWriter
 from layers.parallel import BlockExecutor, map_blocks
 from layers.schemes import ClassScheme
 from layers.tally import area_by_key
-from sinks.learning.cv import classification_metrics, cv_splits, out_of_fold, spatial_blocks
+from sinks.learning.cv import (
+    classification_metrics,
+    cv_splits,
+    out_of_fold,
+    spatial_blocks,
+)
 from sinks.learning.features import FeatureSpec
 from sinks.learning.samples import point_pixels, polygon_samples, read_at_pixels
 
@@ -34,13 +39,13 @@ __all__ = [
     "MODELS",
     "ClassifierOptions",
     "TrainingSet",
-    "make_classifier",
-    "training_set",
     "assess",
     "fit_classifier",
+    "make_classifier",
+    "map_dtype",
     "predict_block",
     "predict_map",
-    "map_dtype",
+    "training_set",
 ]
 
 logger = logging.getLogger(__name__)

@@ -19,17 +19,22 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyproj import CRS, Transformer
-from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import (
+    GroupKFold,
+    KFold,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+)
 
 from layers.errors import InputError
 
 __all__ = [
-    "spatial_blocks",
+    "CVResult",
+    "classification_metrics",
     "cv_splits",
     "out_of_fold",
-    "classification_metrics",
     "regression_metrics",
-    "CVResult",
+    "spatial_blocks",
 ]
 
 logger = logging.getLogger(__name__)

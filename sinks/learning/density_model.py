@@ -39,13 +39,13 @@ __all__ = [
     "DENSITY_NODATA",
     "REASONS",
     "DensityOptions",
-    "PlotData",
     "Domain",
+    "PlotData",
+    "assess_density",
     "covariate_names",
-    "plot_data",
     "design_matrix",
     "make_regressor",
-    "assess_density",
+    "plot_data",
     "predict_density_block",
 ]
 
@@ -191,7 +191,7 @@ class Domain:
     groups: tuple[int, ...]  # indices into GROUPS
 
     @classmethod
-    def of(cls, pdata: PlotData) -> "Domain":
+    def of(cls, pdata: PlotData) -> Domain:
         """The domain of the training plots."""
         return cls(pdata.names, tuple(float(v) for v in pdata.covariates.min(axis=0)),
                    tuple(float(v) for v in pdata.covariates.max(axis=0)), pdata.groups_present)
@@ -202,7 +202,7 @@ class Domain:
                 "groups": [GROUPS[g] for g in self.groups]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Domain":
+    def from_dict(cls, d: dict) -> Domain:
         """Inverse of :meth:`to_dict`."""
         c = d["covariates"]
         return cls(tuple(x["name"] for x in c), tuple(x["min"] for x in c), tuple(x["max"] for x in c),

@@ -83,7 +83,7 @@ class FeatureSpec:
         return {"band_names": list(self.band_names), "indices": list(self.indices), "band_nodata": self.band_nodata}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FeatureSpec":
+    def from_dict(cls, d: dict) -> FeatureSpec:
         """Inverse of :meth:`to_dict`."""
         return cls(tuple(d["band_names"]), tuple(d.get("indices", ())), d.get("band_nodata"))
 

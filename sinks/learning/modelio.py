@@ -27,7 +27,7 @@ from typing import Any
 from layers.errors import InputFileError
 from layers.outputs import atomic_path
 
-__all__ = ["FORMAT", "TRUSTED_TYPES", "ModelFileError", "SavedModel", "save_model", "load_model", "sidecar_path"]
+__all__ = ["FORMAT", "TRUSTED_TYPES", "ModelFileError", "SavedModel", "load_model", "save_model", "sidecar_path"]
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import pandas as pd
 from layers.schemes import ClassScheme
 from sinks.learning.density_model import REASONS
 
-__all__ = ["accuracy_frame", "map_class_frame", "domain_counts", "parse_code_values", "BLOCKED_VS_RANDOM_NOTE"]
+__all__ = ["BLOCKED_VS_RANDOM_NOTE", "accuracy_frame", "domain_counts", "map_class_frame", "parse_code_values"]
 
 #: Why the two CV figures differ, written beside them.
 BLOCKED_VS_RANDOM_NOTE = (

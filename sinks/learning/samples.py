@@ -23,7 +23,7 @@ from rasterio.windows import Window
 from layers.errors import InputError
 from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 
-__all__ = ["open_on_grid", "point_pixels", "read_at_pixels", "PolygonSamples", "polygon_samples"]
+__all__ = ["PolygonSamples", "open_on_grid", "point_pixels", "polygon_samples", "read_at_pixels"]
 
 logger = logging.getLogger(__name__)
 
