@@ -47,9 +47,9 @@ def _pixels(cls: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def write_image(path: Path, size: int, seed: int = 0) -> None:
     """The synthetic image, 256-row strips at a time."""
     rng = np.random.default_rng(seed)
-    profile = dict(driver="GTiff", width=size, height=size, count=4, dtype="uint16", crs="EPSG:32649",
-                   transform=Affine(30, 0, 400_000, 0, -30, 4_700_000), nodata=0, tiled=True, blockxsize=512,
-                   blockysize=512, BIGTIFF="IF_SAFER")
+    profile = {"driver": "GTiff", "width": size, "height": size, "count": 4, "dtype": "uint16", "crs": "EPSG:32649",
+               "transform": Affine(30, 0, 400_000, 0, -30, 4_700_000), "nodata": 0, "tiled": True, "blockxsize": 512,
+               "blockysize": 512, "BIGTIFF": "IF_SAFER"}
     with rasterio.open(path, "w", **profile) as dst:
         for r0 in range(0, size, 512):
             h = min(512, size - r0)
