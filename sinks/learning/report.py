@@ -35,7 +35,9 @@ def accuracy_frame(acc: dict, scheme: ClassScheme) -> pd.DataFrame:
                          "samples": pc["reference_samples"], "producers_accuracy": pc["producers_accuracy"],
                          "users_accuracy": pc["users_accuracy"], "f1": pc["f1"]})
     cols = ["assessment", "code", "class", "samples", "overall_accuracy", "kappa", "producers_accuracy", "users_accuracy", "f1"]
-    return pd.DataFrame(rows, columns=cols)
+    df = pd.DataFrame(rows, columns=cols)
+    df["code"] = df["code"].astype("Int64")  # empty on the overall rows, integer elsewhere
+    return df
 
 
 def map_class_frame(areas: dict[int, tuple[int, float]], scheme: ClassScheme) -> pd.DataFrame:
