@@ -197,7 +197,7 @@ def warp_to_display(dec: Decimated, *, gcj: bool = False, max_pixels: int | None
     west, south, east, north = display_bounds(dec, gcj=gcj)
     x0, x1 = _merc_x(west), _merc_x(east)
     y0, y1 = _merc_y(south), _merc_y(north)
-    n = max_pixels or h * w
+    n = min(max_pixels, 2 * h * w) if max_pixels else h * w  # no more display pixels than the source needs
     aspect = (x1 - x0) / max(y1 - y0, 1e-9)
     ny = max(1, int(round(math.sqrt(n / max(aspect, 1e-9)))))
     nx = max(1, int(n // ny))

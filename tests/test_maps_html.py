@@ -175,11 +175,11 @@ def test_size_bound_holds_by_halving(results):
 
 
 def test_large_vector_layer_is_simplified_within_budget(tmp_path):
-    folder = synthetic.carbon_folder(tmp_path / "c", size=50, n_zones=400, vertices_per_side=400, landcover=False)
+    folder = synthetic.carbon_folder(tmp_path / "c", size=50, n_zones=100, vertices_per_side=400, landcover=False)
     data = page_data(build_map([folder]))
     geoms = next(v for k, v in data["geometries"].items() if k.endswith(":zones"))
     n = sum(len(g["coordinates"][0]) for g in geoms)
-    assert n <= 150_000 < 400 * 4 * 400  # 640 000 input vertices
+    assert n <= 150_000 < 100 * 4 * 400  # 160 000 input vertices
     assert all(len(str(x).split(".")[-1]) <= 5 for g in geoms[:5] for x, _ in g["coordinates"][0])
 
 
