@@ -97,8 +97,19 @@ def json_for_script(obj: Any) -> str:
     >>> json_for_script({"zone": "</script><script>alert(`1`)</script>"})
     '{"zone":"\\\\u003c/script\\\\u003e\\\\u003cscript\\\\u003ealert(\\\\u00601\\\\u0060)\\\\u003c/script\\\\u003e"}'
     """
-    text = json.dumps(_clean(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:  # fast path: plain JSON data (the geometry tables are large)
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default)
+    except ValueError:  # NaN or infinity somewhere: clean the whole object
+        text = json.dumps(_clean(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.translate(_JS_TABLE)
+
+
+def _default(o: Any) -> Any:
+    """JSON form of numpy scalars and anything else (as text); NaN raises ValueError."""
+    cleaned = _clean(o)
+    if cleaned is None and o is not None:
+        raise ValueError("not finite")
+    return cleaned
 
 
 def js_string(value: Any) -> str:
