@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from pyproj import CRS, Geod, Proj, Transformer
-from rasterio.windows import Window
 from scipy import ndimage
 
 from layers.areas import ellipsoid_of

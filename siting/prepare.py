@@ -18,7 +18,6 @@ import numpy as np
 from layers.errors import ConfigError, InputError
 from layers.grid import Grid
 from layers.landcover import LandCover, open_landcover
-from layers.schemes import GROUP_INDEX
 from layers.vectors import ZoneRasterizer, read_vector
 from seeds.targets import Target, load_targets
 from siting.blocks import Rule, ScreenSpec, ZoneSpec
