@@ -180,3 +180,7 @@ def site_step(region, out: Path, ctx: RunContext) -> list[Path]:
                 screen_into(rf, prep, sweeps, work=work, ctx=ctx)
         written.append(target)
     return written
+
+
+#: Old name of :func:`site_step` (DEMO_STEPS may still list ``sinkplan.cmd_site:demo_step``).
+demo_step = site_step
