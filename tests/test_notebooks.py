@@ -4,7 +4,8 @@ typed, documented functions of sinkplan's packages.
 The notebooks are jupytext percent-format ``.py`` files (no outputs are stored). Each test
 converts one to a notebook and executes it with nbclient in a fresh kernel on a demo folder
 built once for this module (``sinkplan demo`` at scale 0.3, inputs and results); a cell that
-raises fails the test. ``MPLBACKEND=Agg``, no network is used.
+raises fails the test. ``MPLBACKEND=Agg``; a first cell makes any socket connection beyond
+this machine an error, so a notebook that needs the network fails.
 
 The API check parses the notebooks' code (ast), resolves every name imported from the
 packages (``from X import Y``, ``import X``), every ``X.Y(...)`` call on them and, one level
@@ -58,16 +59,32 @@ def demo_dir(tmp_path_factory) -> Path:
     return out
 
 
+#: Cell run first in every notebook under test: Python sockets may only reach this machine
+#: (the kernel's own ZMQ channels are C sockets, connected already).
+NO_NETWORK = """
+import socket as _socket
+_connect = _socket.socket.connect
+def _local_only(self, address, *args):
+    host = address[0] if isinstance(address, tuple) else address
+    if self.family in (_socket.AF_INET, _socket.AF_INET6) and host not in ("localhost", "127.0.0.1", "::1"):
+        raise OSError(f"network access in a notebook test: {address!r}")
+    return _connect(self, address, *args)
+_socket.socket.connect = _local_only
+"""
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     jupytext = pytest.importorskip("jupytext")
     nbclient = pytest.importorskip("nbclient")
+    import nbformat
     from nbclient.exceptions import CellExecutionError
 
     monkeypatch.setenv(DEMO_ENV, str(demo_dir))  # the kernel inherits the environment
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("PYTHONWARNINGS", "ignore::DeprecationWarning")
     nb = jupytext.read(path)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(NO_NETWORK))
     client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()
