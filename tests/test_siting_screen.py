@@ -237,3 +237,26 @@ def test_tech_and_profile_disagree(region, tmp_path, capsys):
     rc = main(["site", "-q", "--tech", "wind", "--profile", "pv", "--landcover", str(region / "lc.tif"),
                "--out", str(tmp_path / "x")])
     assert rc == 2 and "tech = 'pv' but --tech wind" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lat", [40.0, 50.0])
+def test_point_buffer_end_to_end_is_pi_r2(tmp_path, lat):
+    # 0.001° pixels; r = 2 km is ≥ 18 rows and ≥ 23 columns; the point sits on a block edge
+    res, n = 0.001, 80
+    lc = np.full((n, n), 7, np.uint8)
+    lc[n // 2, n // 2] = 8  # one built pixel: the 500 m land-cover buffer, by the distance transform
+    t = Affine(res, 0, 110.0, 0, -res, lat + n * res / 2)
+    with rasterio.open(tmp_path / "lc.tif", "w", driver="GTiff", width=n, height=n, count=1, dtype="uint8",
+                       crs="EPSG:4326", transform=t, nodata=0) as dst:
+        dst.write(lc, 1)
+    _gpkg(tmp_path / "point.gpkg", [shapely.Point(110.0 + n * res / 2, lat)])
+    _gpkg(tmp_path / "far.gpkg", [box(120, 10, 120.1, 10.1)])
+    out = tmp_path / "out"
+    assert main(["site", "-q", "--landcover", str(tmp_path / "lc.tif"), "--redline", str(tmp_path / "point.gpkg"),
+                 "--farmland", str(tmp_path / "far.gpkg"), "--set", "exclusions.redline.buffer_m=2000",
+                 "--set", "exclusions.landcover_buffers_m.built=1500", "--max-cells", "1600",
+                 "--out", str(out)]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    area = {b["rule"]: b["area_ha"] * 1e4 for b in s["exclusion_bits"]}
+    assert area["redline"] == pytest.approx(math.pi * 2000.0 ** 2, rel=0.02)
+    assert area["near_built"] == pytest.approx(math.pi * 1500.0 ** 2, rel=0.02)
