@@ -1,12 +1,12 @@
 """Joining per-block components into parcels across block edges.
 
 Each block labels its eligible components 1..n (:func:`siting.blocks.screen_block`);
-:class:`Joiner` numbers them globally (block offset + local label), records the labels on
-the four edges of each block in full-width (full-height) lines per block boundary, and at
-the end pairs labels that touch across a boundary (8-connectivity: the pixel opposite and
-its two diagonal neighbours) and have the same zone code. The connected components of
-that pair graph (``scipy.sparse.csgraph``) are the parcels; their statistics are sums (or
-maxima) over the member labels, so the result does not depend on how the grid is cut.
+:class:`Joiner` numbers them globally (block offset + local label) and, as blocks arrive
+in row-major order, pairs labels that touch across a block edge (8-connectivity: the pixel
+opposite and its two diagonal neighbours, also across block corners). At the end, pairs of
+the same zone code are the edges of a graph whose connected components
+(``scipy.sparse.csgraph``) are the parcels; their statistics are sums (or maxima) over the
+member labels, so the result does not depend on how the grid is cut.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from siting.blocks import BlockResult
 __all__ = ["Joiner", "Joined", "pairs_across"]
 
 
-def pairs_across(a: np.ndarray, b: np.ndarray, code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pairs_across(a: np.ndarray, b: np.ndarray, code: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Label pairs (u, v) with u on line ``a`` and v on the adjacent line ``b`` that touch
-    (same position or one off) and have the same code; 0 means no label."""
+    (same position or one off) and, when ``code`` is given, have the same code; 0 means no
+    label."""
     n = len(a)
     us, vs = [], []
     for s in (-1, 0, 1):
@@ -34,9 +35,11 @@ def pairs_across(a: np.ndarray, b: np.ndarray, code: np.ndarray) -> tuple[np.nda
         m = (aa > 0) & (bb > 0)
         if m.any():
             u, v = aa[m], bb[m]
-            same = code[u] == code[v]
-            us.append(u[same])
-            vs.append(v[same])
+            if code is not None:
+                same = code[u] == code[v]
+                u, v = u[same], v[same]
+            us.append(u)
+            vs.append(v)
     if not us:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate(us), np.concatenate(vs)
@@ -53,7 +56,14 @@ class Joined:
 
 
 class Joiner:
-    """Accumulates block results (in window order) and joins their components."""
+    """Accumulates block results (in window order, i.e. row-major) and joins their components.
+
+    Edge labels are paired as soon as the neighbouring block is there: the top edge of a
+    block against the full-width line of bottom edges of the block row above (so corner
+    diagonals are seen), its left edge against the right edge of the block before it.
+    Lines that can no longer be needed are dropped, so memory is one grid row of labels
+    plus one block column, whatever the raster's size.
+    """
 
     def __init__(self, width: int, height: int) -> None:
         self.width, self.height = width, height
@@ -63,15 +73,9 @@ class Joiner:
             "code", "area_m2", "pixels", "slope_sum", "slope_area_m2", "slope_max", "stock_mgc")}
         self._admin: list[np.ndarray] = []
         self._first: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
-        self._tops: dict[int, np.ndarray] = {}
-        self._bottoms: dict[int, np.ndarray] = {}
-        self._lefts: dict[int, np.ndarray] = {}
-        self._rights: dict[int, np.ndarray] = {}
-
-    def _line(self, store: dict[int, np.ndarray], key: int, size: int) -> np.ndarray:
-        if key not in store:
-            store[key] = np.zeros(size, dtype=np.int64)
-        return store[key]
+        self._bottoms: dict[int, np.ndarray] = {}  # row → bottom edges of the blocks ending above it
+        self._rights: dict[int, tuple[int, np.ndarray]] = {}  # col → (row_off, right edge) of the last block
+        self._pairs: list[tuple[np.ndarray, np.ndarray]] = []
 
     def add(self, res: BlockResult) -> int:
         """Add one block's components; returns its label offset."""
@@ -91,15 +95,20 @@ class Joiner:
         def glob(line: np.ndarray) -> np.ndarray:
             return np.where(line > 0, line.astype(np.int64) + off, 0)
 
-        top, bottom, left, right = res.edges
-        if r0 > 0:
-            self._line(self._tops, r0, self.width)[c0:c0 + wd] = glob(top)
+        top, bottom, left, right = (glob(e) for e in res.edges)
+        for row in [r for r in self._bottoms if r < r0]:  # block rows above are complete
+            del self._bottoms[row]
+        if r0 > 0 and r0 in self._bottoms:
+            lo, hi = max(0, c0 - 1), min(self.width, c0 + wd + 1)
+            b = np.zeros(hi - lo, dtype=np.int64)
+            b[c0 - lo:c0 - lo + wd] = top
+            self._pairs.append(pairs_across(self._bottoms[r0][lo:hi], b))
         if r0 + h < self.height:
-            self._line(self._bottoms, r0 + h, self.width)[c0:c0 + wd] = glob(bottom)
-        if c0 > 0:
-            self._line(self._lefts, c0, self.height)[r0:r0 + h] = glob(left)
+            self._bottoms.setdefault(r0 + h, np.zeros(self.width, dtype=np.int64))[c0:c0 + wd] = bottom
+        if c0 > 0 and c0 in self._rights and self._rights[c0][0] == r0:
+            self._pairs.append(pairs_across(self._rights.pop(c0)[1], left))
         if c0 + wd < self.width:
-            self._line(self._rights, c0 + wd, self.height)[r0:r0 + h] = glob(right)
+            self._rights[c0 + wd] = (r0, right)
         self.n += k
         return off
 
@@ -108,13 +117,10 @@ class Joiner:
         cols = {k: np.concatenate(v) for k, v in self._cols.items()}
         code = cols["code"].astype(np.int64)
         n = self.n
-        us, vs = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-        for tops, bottoms in ((self._tops, self._bottoms), (self._lefts, self._rights)):
-            for key in sorted(set(tops) & set(bottoms)):
-                u, v = pairs_across(bottoms[key], tops[key], code)
-                us.append(u)
-                vs.append(v)
-        u, v = np.concatenate(us), np.concatenate(vs)
+        u = np.concatenate([np.empty(0, np.int64)] + [p[0] for p in self._pairs])
+        v = np.concatenate([np.empty(0, np.int64)] + [p[1] for p in self._pairs])
+        same = code[u] == code[v]  # parcels never join across zone types
+        u, v = u[same], v[same]
         graph = sparse.coo_matrix((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n + 1, n + 1))
         ncomp, comp = csgraph.connected_components(graph, directed=False)
         # number components by their first pixel in row-major order: ids do not depend on blocks
