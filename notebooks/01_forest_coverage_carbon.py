@@ -56,7 +56,11 @@ from IPython.display import Image, display
 from layers.geodesy import geodesic_area_m2
 from layers.landcover import check_codes, class_table, open_landcover
 from layers.vectors import ZoneRasterizer, read_vector
-from maps.figures import carbon_by_zone_figure, coverage_by_zone_figure, coverage_trajectory_figure
+from maps.figures import (
+    carbon_by_zone_figure,
+    coverage_by_zone_figure,
+    coverage_trajectory_figure,
+)
 from maps.fonts import cjk_rc
 from seeds.demo import DemoRegion, build_demo
 from seeds.targets import load_targets

@@ -54,11 +54,11 @@ from IPython.display import Image, display
 from maps.figures import capacity_figure
 from maps.fonts import cjk_rc
 from seeds.demo import DemoRegion, build_demo
+from sinks.stocks import CO2_PER_C
 from siting.parcels import ELIGIBLE_COLORS
 from siting.prepare import ScreenInputs, VectorCache, prepare
 from siting.profile import ZONE_CODES, load_profile, with_overrides
 from siting.screen import run_screen, screen_capacity
-from sinks.stocks import CO2_PER_C
 
 plt.rcParams.update(cjk_rc())  # a CJK font for the Chinese labels (empty if none is installed)
 pd.set_option("display.float_format", lambda v: f"{v:,.4g}")

@@ -49,8 +49,8 @@ from IPython.display import IFrame, Image, display
 from maps.build import build_map
 from maps.builder import fmt_value
 from maps.folders import open_result
-from maps.i18n import column_label
 from maps.fonts import cjk_rc
+from maps.i18n import column_label
 
 plt.rcParams.update(cjk_rc())  # a CJK font for the Chinese labels (empty if none is installed)
 pd.set_option("display.float_format", lambda v: f"{v:,.6g}")
@@ -115,7 +115,7 @@ print(carbon.kind, "|", json.dumps(carbon.manifest["parameters"], ensure_ascii=F
 # %%
 def map_data(html: str) -> dict:
     """The JSON block of a sinkplan map page."""
-    m = re.search(r'<script id="sinkplan-data" type="application/json">(.*?)</script>', html, flags=re.S)
+    m = re.search(r'<script id="sinkplan-data" type="application/json">(.*?)</script>', html, flags=re.DOTALL)
     return json.loads(m.group(1))
 
 

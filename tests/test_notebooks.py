@@ -20,7 +20,6 @@ import argparse
 import ast
 import importlib
 import inspect
-import os
 import re
 import time
 import typing
@@ -41,7 +40,7 @@ def test_three_notebooks_in_percent_format():
         assert "format_name: percent" in text, p
         assert not p.with_suffix(".ipynb").exists(), f"{p.with_suffix('.ipynb')}: paired notebooks are not committed"
         # Chinese heading with English beside it: '## 中文 / English'
-        headings = re.findall(r"^# (#+ .+)$", text, flags=re.M)
+        headings = re.findall(r"^# (#+ .+)$", text, flags=re.MULTILINE)
         assert headings, p
         for h in headings:
             assert re.search(r"[\u4e00-\u9fff].* / [A-Za-z]", h), f"{p.name}: heading {h!r} lacks 'Chinese / English'"
@@ -116,7 +115,7 @@ def _ours(obj) -> bool:
 def _hints(obj) -> dict:
     try:
         return typing.get_type_hints(obj)
-    except Exception:  # an annotation that does not evaluate: no inference from it
+    except (NameError, TypeError, AttributeError):  # an annotation that does not evaluate: no inference
         return {}
 
 
