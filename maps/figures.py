@@ -109,6 +109,9 @@ def coverage_trajectory_figure(records: pd.DataFrame, *, target: float, target_y
     ax.axhline(target * 100, color="#d73027", ls="--", lw=1.2, label=f"{label('target', lang)} {target * 100:.1f} %")
     if target_year:
         ax.axvline(target_year, color="#d73027", ls=":", lw=1)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(label("year", lang))
     ax.set_ylabel(label("coverage_pct", lang))
     ax.set_title(label("coverage_trajectory", lang))
