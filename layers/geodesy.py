@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 from pyproj import CRS, Geod, Transformer
 
 from layers.areas import ellipsoid_of
@@ -17,7 +20,7 @@ def geod_for(crs: CRS) -> Geod:
     return Geod(a=a, es=e2)
 
 
-def geodesic_area_m2(geoms, crs: CRS) -> np.ndarray:
+def geodesic_area_m2(geoms: Sequence[BaseGeometry | None] | np.ndarray, crs: CRS | str) -> np.ndarray:
     """Ellipsoidal area (m²) of each geometry (0 for points and lines).
 
     Geometries in a projected CRS are transformed to the CRS's geodetic lon/lat first

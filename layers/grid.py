@@ -40,7 +40,7 @@ def crs_fix_hint(path: str | os.PathLike) -> str:
     )
 
 
-def open_raster(path: str | os.PathLike):
+def open_raster(path: str | os.PathLike) -> rasterio.io.DatasetReader:
     """Open a raster for reading with an error that names the file on failure."""
     p = Path(path)
     if not p.exists():
@@ -94,7 +94,7 @@ class Grid:
             return cls.from_dataset(src, name=str(path))
 
     @classmethod
-    def from_dataset(cls, src, *, name: str | None = None) -> "Grid":
+    def from_dataset(cls, src: rasterio.io.DatasetReader, *, name: str | None = None) -> "Grid":
         """Grid of an open rasterio dataset."""
         name = name or src.name
         if src.crs is None:
