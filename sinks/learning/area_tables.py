@@ -21,6 +21,7 @@ from layers.grid import DEFAULT_MAX_CELLS
 from layers.landcover import LandCover, check_codes
 from layers.schemes import ClassScheme
 from layers.tally import area_by_key
+from layers.vectors import ZoneRasterizer
 from sinks.learning.area_estimate import StratifiedEstimate, group_estimate
 from sinks.learning.samples import point_pixels, read_at_pixels
 
@@ -43,7 +44,7 @@ class StrataAreas:
         return self.pixels.sum(axis=0), self.area_m2.sum(axis=0)
 
 
-def strata_areas(lc: LandCover, *, zones=None, max_cells: int = DEFAULT_MAX_CELLS,
+def strata_areas(lc: LandCover, *, zones: ZoneRasterizer | None = None, max_cells: int = DEFAULT_MAX_CELLS,
                  progress: Progress | None = None) -> StrataAreas:
     """One pass over the map: pixels and ground area per (zone, class code).
 
@@ -90,7 +91,7 @@ class ReferenceSample:
     dropped: dict = field(default_factory=dict)
 
 
-def reference_sample(gdf: gpd.GeoDataFrame, ref_field: str, lc: LandCover, *, zones=None, where: str = "reference",
+def reference_sample(gdf: gpd.GeoDataFrame, ref_field: str, lc: LandCover, *, zones: ZoneRasterizer | None = None, where: str = "reference",
                      max_cells: int = DEFAULT_MAX_CELLS) -> ReferenceSample:
     """The map class under each reference point (in the map's CRS) and its reference label.
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from layers.errors import InputError
 from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from layers.landcover import LandCover
 from layers.parallel import BlockExecutor, map_blocks
+from sinks.carbon import CarbonAccount
 
 __all__ = ["DensityRaster", "apply_density_raster", "check_density_raster", "raster_pass"]
 
@@ -94,7 +96,8 @@ def _block(window: Window, *, landcover: str, density: str, nodata: float | None
 
 
 def raster_pass(lc: LandCover, raster: DensityRaster, *, codes: tuple[int, ...], strata_path: str | None, nstrata: int,
-                max_cells: int = DEFAULT_MAX_CELLS, executor: BlockExecutor | None = None, progress=None) -> dict:
+                max_cells: int = DEFAULT_MAX_CELLS, executor: BlockExecutor | None = None,
+                progress: Callable[[float, str], None] | None = None) -> dict:
     """Per (stratum, class): area (ha) and stock (Mg C) where the raster has a value, pixel counts.
 
     ``codes`` are the account's classes (slot i = ``codes[i]``); a stratum is the value of
@@ -121,7 +124,7 @@ def raster_pass(lc: LandCover, raster: DensityRaster, *, codes: tuple[int, ...],
             "pixels": acc[2].reshape(shape), "fallback_pixels": acc[3].reshape(shape)}
 
 
-def apply_density_raster(acc, raster: DensityRaster, sums: dict, *, sides: int):
+def apply_density_raster(acc: CarbonAccount, raster: DensityRaster, sums: dict, *, sides: int) -> tuple[CarbonAccount, dict]:
     """The account with the raster's pools replaced (see the module docstring), and a report.
 
     ``acc`` is a :class:`sinks.carbon.CarbonAccount` (stock_mgc (zones + 1, sides, classes, 4)).

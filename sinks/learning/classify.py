@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING, Union
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +36,14 @@ from sinks.learning.cv import (
 from sinks.learning.features import FeatureSpec
 from sinks.learning.samples import point_pixels, polygon_samples, read_at_pixels
 
+if TYPE_CHECKING:
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+
 __all__ = [
     "MODELS",
     "ClassifierOptions",
@@ -51,6 +60,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+
+#: Fitted or unfitted scikit-learn estimators sinkplan uses (random forest / gradient boosting).
+Classifier = Union["RandomForestClassifier", "HistGradientBoostingClassifier"]
+Regressor = Union["RandomForestRegressor", "HistGradientBoostingRegressor"]
 
 #: Model families: random forest and histogram gradient boosting.
 MODELS = ("rf", "hgb")
@@ -87,7 +100,7 @@ class ClassifierOptions:
             raise InputError(f"--max-samples {self.max_samples} is too small; give at least 10")
 
 
-def make_classifier(opts: ClassifierOptions):
+def make_classifier(opts: ClassifierOptions) -> Classifier:
     """A fresh, unfitted scikit-learn classifier for ``opts``."""
     if opts.model == "rf":
         from sklearn.ensemble import RandomForestClassifier
@@ -235,7 +248,7 @@ def assess(ts: TrainingSet, opts: ClassifierOptions, *, progress: Progress | Non
     return out
 
 
-def fit_classifier(ts: TrainingSet, opts: ClassifierOptions):
+def fit_classifier(ts: TrainingSet, opts: ClassifierOptions) -> Classifier:
     """The model fitted to every training sample."""
     model = make_classifier(opts)
     model.fit(ts.X, ts.y)
@@ -253,7 +266,7 @@ def map_dtype(scheme: ClassScheme) -> tuple[str, int]:
     return dtype, 255 if dtype == "uint8" else 65535
 
 
-def predict_pixels(model, X: np.ndarray, *, threads: int | None = None) -> np.ndarray:
+def predict_pixels(model: Classifier | Regressor, X: np.ndarray, *, threads: int | None = None) -> np.ndarray:
     """``model.predict(X)``, with a random forest's trees run in plain threads.
 
     scikit-learn's own threading (``n_jobs``) wraps every tree call in a
@@ -294,7 +307,7 @@ def predict_pixels(model, X: np.ndarray, *, threads: int | None = None) -> np.nd
     return model.classes_.take(np.argmax(total, axis=1)) if clf else total
 
 
-def predict_block(window: Window, *, image: str, model, spec: FeatureSpec, dtype: str, nodata: int,
+def predict_block(window: Window, *, image: str, model: Classifier, spec: FeatureSpec, dtype: str, nodata: int,
                   chunk: int = CHUNK_PIXELS) -> np.ndarray:
     """Class codes of one window of ``image`` (nodata where any band has none)."""
     with open_raster(image) as src:
@@ -312,7 +325,7 @@ def predict_block(window: Window, *, image: str, model, spec: FeatureSpec, dtype
     return out
 
 
-def predict_map(image: str | os.PathLike, grid: Grid, model, spec: FeatureSpec, out_path: str | os.PathLike,
+def predict_map(image: str | os.PathLike, grid: Grid, model: Classifier, spec: FeatureSpec, out_path: str | os.PathLike,
                 scheme: ClassScheme, *, max_cells: int = DEFAULT_MAX_CELLS, executor: BlockExecutor | None = None,
                 progress: Progress | None = None, tags: dict | None = None) -> dict[int, tuple[int, float]]:
     """Predict every block of ``image`` and write a COG with the scheme's colours.

@@ -40,7 +40,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def spatial_blocks(x: np.ndarray, y: np.ndarray, crs, block_size_m: float) -> np.ndarray:
+def spatial_blocks(x: np.ndarray, y: np.ndarray, crs: CRS | str | int, block_size_m: float) -> np.ndarray:
     """Block id (int64, 0..k-1 in first-appearance order) of points ``(x, y)`` in ``crs``.
 
     Points are projected to a Lambert azimuthal equal-area CRS centred on their mean

@@ -30,8 +30,10 @@ from rasterio.windows import Window
 from layers.errors import FieldError, InputError
 from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from layers.landcover import LandCover
-from layers.schemes import GROUPS
-from sinks.learning.classify import predict_pixels
+from layers.parallel import BlockExecutor
+from layers.schemes import GROUPS, ClassScheme
+from sinks.densities import DensityTable
+from sinks.learning.classify import Regressor, predict_pixels
 from sinks.learning.cv import cv_splits, out_of_fold, regression_metrics, spatial_blocks
 from sinks.learning.samples import open_on_grid, point_pixels, read_at_pixels
 
@@ -79,7 +81,7 @@ class DensityOptions:
             raise InputError("--n-estimators and min_samples_leaf must be ≥ 1")
 
 
-def make_regressor(opts: DensityOptions):
+def make_regressor(opts: DensityOptions) -> Regressor:
     """A fresh, unfitted regressor."""
     if opts.model == "rf":
         from sklearn.ensemble import RandomForestRegressor
@@ -246,7 +248,7 @@ def assess_density(pdata: PlotData, opts: DensityOptions, *, table_at_plots: np.
 
 
 def predict_density_block(window: Window, *, landcover: str, lc_nodata: tuple[int, ...], group_lut: np.ndarray,
-                          grid: Grid, covariates: tuple[str, ...], domain: Domain, model,
+                          grid: Grid, covariates: tuple[str, ...], domain: Domain, model: Regressor,
                           fallback_lut: np.ndarray, chunk: int = 65_536) -> tuple[np.ndarray, np.ndarray, dict]:
     """Density (float32, Mg C/ha; nodata outside the domain) and domain codes of one window.
 
@@ -296,7 +298,7 @@ def predict_density_block(window: Window, *, landcover: str, lc_nodata: tuple[in
     return density.reshape(h, w), domain_codes.reshape(h, w), stats
 
 
-def fallback_lut(densities, scheme, pools: tuple[str, ...]) -> np.ndarray:
+def fallback_lut(densities: DensityTable, scheme: ClassScheme, pools: tuple[str, ...]) -> np.ndarray:
     """Table density (Mg C/ha) of ``pools`` per class code (index = code; NaN: not in the table).
 
     ``densities`` is a :class:`sinks.densities.DensityTable`.
@@ -313,9 +315,10 @@ def fallback_lut(densities, scheme, pools: tuple[str, ...]) -> np.ndarray:
     return lut
 
 
-def predict_density_map(lc: LandCover, covariates: list[str | os.PathLike], model, domain: Domain, lut: np.ndarray,
+def predict_density_map(lc: LandCover, covariates: list[str | os.PathLike], model: Regressor, domain: Domain, lut: np.ndarray,
                         density_path: str | os.PathLike, domain_path: str | os.PathLike, *, tags: dict | None = None,
-                        max_cells: int = DEFAULT_MAX_CELLS, executor=None, progress: Progress | None = None) -> dict:
+                        max_cells: int = DEFAULT_MAX_CELLS, executor: BlockExecutor | None = None,
+                        progress: Progress | None = None) -> dict:
     """Write the density raster (float32 COG, Mg C/ha) and ``domain.tif``; return summed stats."""
     from layers.outputs import BlockWriter
     from layers.parallel import map_blocks
