@@ -20,13 +20,21 @@ from rasterio.windows import Window
 
 from layers.grid import Grid
 
-__all__ = ["BlockWriter", "atomic_path"]
+__all__ = ["BlockWriter", "atomic_path", "FILE_MODE", "DIR_MODE"]
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once at import: os.umask can only be read by setting it
+#: Permissions of a new output file and folder, as open() / mkdir() would give them
+#: (tempfile's private 0600 / 0700 would hide results from colleagues and web servers).
+FILE_MODE = 0o666 & ~_UMASK
+DIR_MODE = 0o777 & ~_UMASK
 
 
 def atomic_path(target: str | os.PathLike, suffix: str = "") -> Path:
     """A fresh temporary path in the target's folder (same filesystem, so os.replace is atomic)."""
     target = Path(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".part", dir=target.parent)
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     return Path(tmp)
 

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from layers.errors import OutputExists
+from layers.outputs import DIR_MODE, FILE_MODE
 
 __all__ = ["ResultFolder", "file_record", "package_versions", "write_json_atomic"]
 
@@ -88,6 +89,7 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
     """Write JSON (UTF-8, Chinese kept readable) to a temp name, then rename."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.fchmod(fd, FILE_MODE)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(obj, f, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
@@ -147,6 +149,7 @@ class ResultFolder:
             raise OutputExists(f"{self.out}: exists and is not a folder; choose another --out")
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.dir = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
+        self.dir.chmod(DIR_MODE)
         return self
 
     def path(self, name: str) -> Path:

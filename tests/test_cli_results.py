@@ -172,3 +172,21 @@ def test_info_vector_without_crs_exit_2(capsys, tmp_path):
     (tmp_path / "noprj.prj").unlink(missing_ok=True)
     code, _, err = run_cli(capsys, "info", str(shp))
     assert code == 2 and err.count("\n") == 1 and "noprj.shp" in err and "CRS" in err
+
+
+def test_outputs_are_readable_like_normal_files(tmp_path):
+    import os
+    import stat
+
+    from layers.outputs import DIR_MODE, FILE_MODE
+
+    out = tmp_path / "res"
+    with ResultFolder(out, command="t", parameters={}, inputs=[]) as rf:
+        rf.write_json("summary.json", {})
+        rf.write_csv("t.csv", pd.DataFrame({"a": [1]}))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert FILE_MODE == 0o666 & ~umask and DIR_MODE == 0o777 & ~umask
+    assert stat.S_IMODE(out.stat().st_mode) == DIR_MODE
+    assert stat.S_IMODE((out / "summary.json").stat().st_mode) == FILE_MODE
+    assert stat.S_IMODE((out / "manifest.json").stat().st_mode) == FILE_MODE
