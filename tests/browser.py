@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from sysdeps import ensure_system_packages
+
 __all__ = ["chromium_path", "Browser", "screenshot", "CHROMIUM_FLAGS"]
 
 CHROMIUM_FLAGS = (
@@ -33,25 +35,23 @@ CHROMIUM_FLAGS = (
     "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
     "--disable-extensions", "--hide-scrollbars", "--mute-audio", "--disable-dev-shm-usage",
 )
-_INSTALL_TRIED = False
 
 
 def chromium_path() -> tuple[str | None, str]:
     """(path to chromium or None, reason when None). Installs it with apt-get once if root."""
-    global _INSTALL_TRIED
-    for cand in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
-        if cand and os.access(cand, os.X_OK):
-            return cand, ""
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return None, "chromium not installed (apt-get install chromium) and not root to install it"
-    if not _INSTALL_TRIED:
-        _INSTALL_TRIED = True
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, timeout=900)
-    if os.access("/usr/bin/chromium", os.X_OK):
-        return "/usr/bin/chromium", ""
-    return None, "chromium could not be installed with apt-get"
+
+    def found() -> str | None:
+        for cand in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
+            if cand and os.access(cand, os.X_OK):
+                return cand
+        return None
+
+    if (path := found()) is not None:
+        return path, ""
+    why = ensure_system_packages()
+    if (path := found()) is not None:
+        return path, ""
+    return None, f"chromium is not installed ({why or 'apt-get install chromium failed'})"
 
 
 @pytest.fixture(scope="session")

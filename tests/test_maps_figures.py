@@ -11,13 +11,18 @@ from matplotlib.figure import Figure
 from maps import synthetic
 from maps.figures import capacity_figure, write_figures
 from maps.fonts import PROBE, cjk_rc, find_cjk_font, has_glyphs
+from sysdeps import ensure_system_packages
 
 
 @pytest.fixture(scope="module")
 def cjk():
     found = find_cjk_font()
     if found is None:
-        pytest.skip("no CJK font installed: apt-get install fonts-wqy-microhei")
+        why = ensure_system_packages()
+        find_cjk_font.cache_clear()
+        found = find_cjk_font()
+    if found is None:
+        pytest.skip(f"no CJK font installed ({why or 'apt-get install fonts-wqy-microhei failed'})")
     return found
 
 
