@@ -27,7 +27,7 @@ DEMO_STEPS: tuple[str, ...] = (
     "sinkplan.sinks_demo:coverage_step",
     "sinkplan.sinks_demo:change_step",
     "sinkplan.sinks_demo:restoration_step",
-    "sinkplan.cmd_site:demo_step",
+    "sinkplan.cmd_site:site_step",
     "sinkplan.cmd_learn:learn_step",
     "sinkplan.cmd_map:maps_step",  # keep last: maps whatever result folders the steps above wrote
 )
