@@ -104,6 +104,7 @@ class Strata:
     sides: int
     zones_gdf: object | None  # GeoDataFrame (zone_id, zone, geometry) in the grid's CRS
     zone_source: str | None
+    redline_gdf: object | None = None  # GeoDataFrame of the redline as read (repaired), in the grid's CRS
 
     @property
     def nzones(self) -> int:
@@ -191,7 +192,8 @@ def prepare_strata(
         _write_strata(path, grid, zr, red, dtype, max_cells=max_cells, progress=progress)
     if zr is not None and not any(zr.intersects(w) for w in [grid.full_window()]):
         logger.warning("%s: no zone overlaps the land-cover raster", zones)
-    return Strata(path, names, sides, zr.zones_gdf if zr is not None else None, None if zones is None else str(zones))
+    return Strata(path, names, sides, zr.zones_gdf if zr is not None else None, None if zones is None else str(zones),
+                  None if red is None else red.gdf)
 
 
 def _write_strata(path: Path, grid: Grid, zr, red, dtype: str, *, max_cells: int, progress=None) -> None:

@@ -1,0 +1,339 @@
+"""Map files of the sinks result folders: zones, redline, land-cover preview, scheme.
+
+``sinkplan map`` (package ``maps``) reads result folders only, never the raw inputs, so
+``carbon``, ``coverage`` and ``change`` leave in their folders what a map needs:
+
+``zones.gpkg``
+    One (multi)polygon per zone, dissolved by zone name, in EPSG:4326, field ``zone``
+    (the name exactly as in the zone layer) and the zone's figures of the result table
+    as fields (per year ``<figure>_<year>`` for coverage).
+``redline.gpkg`` (carbon)
+    The redline polygons as read (invalid ones repaired), in EPSG:4326.
+``landcover_preview.tif`` + ``scheme.csv`` (carbon)
+    The land cover reduced to at most :data:`PREVIEW_MAX_PIXELS` pixels by the mode of each
+    block of factor × factor pixels (GDAL's mode through decimated ``out_shape`` reads, one
+    bounded tile at a time; GDAL uses the file's overviews when it has them), with the
+    scheme's colour table; ``scheme.csv`` is the class scheme in the shipped CSV format.
+
+Geometries are kept exact unless a layer has more than :data:`MAX_VECTOR_COORDS`
+coordinates; then they are simplified (topology preserved) from half a pixel of the grid
+upwards until they fit. The maps simplify again for display.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import shapely
+from affine import Affine
+
+from layers.grid import Grid
+
+__all__ = [
+    "PREVIEW_MAX_PIXELS", "MAX_VECTOR_COORDS", "zones_layer", "lonlat_layer", "wide_by_year", "write_gpkg",
+    "scheme_csv_text", "preview_nodata", "write_landcover_preview", "carbon_map_files", "coverage_map_files",
+    "change_map_files",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Pixel bound of ``landcover_preview.tif`` (a map shows about 1 Mpx per overlay).
+PREVIEW_MAX_PIXELS = 4_000_000
+#: Coordinates of one vector layer above which its geometries are simplified.
+MAX_VECTOR_COORDS = 1_000_000
+
+Progress = Callable[[float, str], None] | None
+
+
+# ------------------------------------------------------------------ vectors (pure)
+def _polygonal(geom):
+    """The polygonal part of a geometry as a MultiPolygon (empty MultiPolygon if none)."""
+    if geom is None or geom.is_empty:
+        return shapely.MultiPolygon()
+    if geom.geom_type == "MultiPolygon":
+        return geom
+    if geom.geom_type == "Polygon":
+        return shapely.MultiPolygon([geom])
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    polys = [q for p in parts for q in (p.geoms if p.geom_type == "MultiPolygon" else [p])]
+    return shapely.MultiPolygon(polys)
+
+
+def _simplify_if_huge(geoms: np.ndarray, *, pixel: float, max_coords: int) -> tuple[np.ndarray, float]:
+    """Geometries unchanged if they hold ≤ ``max_coords`` coordinates, else simplified from
+    ``pixel / 2`` (grid units) upwards, doubling, until they do. Returns (geoms, tolerance)."""
+    n = int(shapely.get_num_coordinates(geoms).sum())
+    if n <= max_coords:
+        return geoms, 0.0
+    tol = pixel / 2
+    for _ in range(40):
+        out = shapely.simplify(geoms, tol, preserve_topology=True)
+        m = int(shapely.get_num_coordinates(out).sum())
+        if m <= max_coords:
+            break
+        tol *= 2
+    logger.info("simplified %d → %d coordinates (tolerance %.3g grid units) for the map files", n, m, tol)
+    return out, tol
+
+
+def lonlat_layer(gdf, *, grid: Grid, max_coords: int = MAX_VECTOR_COORDS):
+    """A GeoDataFrame in the grid's CRS → polygonal, EPSG:4326, simplified only if huge.
+
+    On a projected grid long edges are first divided into pieces of at most 1/512 of the
+    grid's extent, so straight edges keep their shape once in lon/lat.
+    """
+    geoms = np.array([_polygonal(g) for g in gdf.geometry.values], dtype=object)
+    pixel = float(min(abs(grid.res[0]), abs(grid.res[1])))
+    geoms, tol = _simplify_if_huge(geoms, pixel=pixel, max_coords=max_coords)
+    out = gdf.set_geometry(list(geoms), crs=gdf.crs)
+    if not grid.is_geographic:
+        w, s, e, n = grid.bounds
+        out = out.set_geometry(shapely.segmentize(np.asarray(out.geometry.values), max(e - w, n - s) / 512), crs=gdf.crs)
+    out = out.to_crs(4326)
+    out = out.set_geometry([_polygonal(g) for g in out.geometry.values], crs=4326)
+    out.attrs["simplify_tolerance"] = tol
+    return out
+
+
+def zones_layer(zones_gdf, table: pd.DataFrame | None, *, grid: Grid, max_coords: int = MAX_VECTOR_COORDS):
+    """Zones (``zone_id``, ``zone``, geometry) joined with a per-zone table on ``zone``.
+
+    Parameters
+    ----------
+    zones_gdf : geopandas.GeoDataFrame
+        :attr:`layers.vectors.ZoneRasterizer.zones_gdf` (one dissolved row per zone, grid CRS).
+    table : pandas.DataFrame or None
+        One row per zone name (column ``zone``); rows of names not in ``zones_gdf`` (the
+        outside-zones row) are dropped, zones without a row get empty fields.
+    grid : Grid
+        The working grid (pixel size for simplification, CRS).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, one MultiPolygon per zone, in zone-id order.
+    """
+    base = zones_gdf[["zone_id", "zone", zones_gdf.geometry.name]].copy()
+    base["zone"] = base["zone"].astype(str)
+    if table is not None and len(table):
+        t = table.copy()
+        t["zone"] = t["zone"].astype(str)
+        t = t.drop(columns=[c for c in t.columns if c in ("zone_id", "geometry")]).drop_duplicates("zone")
+        base = base.merge(t, on="zone", how="left", sort=False)
+    return lonlat_layer(base, grid=grid, max_coords=max_coords)
+
+
+def wide_by_year(df: pd.DataFrame, columns: list[str], *, key: str = "zone", year: str = "year") -> pd.DataFrame:
+    """One row per ``key``: each of ``columns`` per year as ``<column>_<year>``.
+
+    Rows without a year (one undated raster) keep the plain column names.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"zone": ["a", "a"], "year": [2015, 2020], "coverage": [0.1, 0.2]})
+    >>> list(wide_by_year(df, ["coverage"]).columns)
+    ['zone', 'coverage_2015', 'coverage_2020']
+    """
+    out = pd.DataFrame({key: list(dict.fromkeys(df[key].astype(str)))})
+    for y, sub in df.groupby(year, sort=True, dropna=False):
+        suffix = "" if y is None or (isinstance(y, float) and math.isnan(y)) else f"_{int(y)}"
+        part = sub[[key, *columns]].copy()
+        part[key] = part[key].astype(str)
+        out = out.merge(part.rename(columns={c: f"{c}{suffix}" for c in columns}), on=key, how="left")
+    return out
+
+
+def write_gpkg(path: Path, gdf, *, layer: str) -> Path:
+    """Write a GeoDataFrame as a one-layer GeoPackage (UTF-8 field values)."""
+    gdf.to_file(path, driver="GPKG", layer=layer, engine="pyogrio")
+    return path
+
+
+# ------------------------------------------------------------------ land cover
+def scheme_csv_text(scheme) -> str:
+    """A :class:`~layers.schemes.ClassScheme` as the shipped scheme CSV (``# key: value`` header)."""
+    buf = io.StringIO()
+    buf.write(f"# scheme: {scheme.name}\n")
+    for key, value in (("source", scheme.source), ("licence", scheme.licence)):
+        if value:
+            buf.write(f"# {key}: {' '.join(str(value).split())}\n")
+    if scheme.nodata is not None:
+        buf.write(f"# nodata: {scheme.nodata}\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["code", "name_en", "name_zh", "group", "color"])
+    for c in scheme.classes:
+        w.writerow([c.code, c.name_en, c.name_zh, c.group, c.color])
+    return buf.getvalue()
+
+
+def preview_nodata(codes: tuple[int, ...], source_nodata: float | int | None) -> tuple[str, int] | None:
+    """(dtype, nodata) of the preview: uint8 when codes and nodata fit, else uint16; None if no fit.
+
+    The nodata is the source's when it is not a class code, else 0, else the dtype's maximum,
+    else the first free value.
+    """
+    used = set(int(c) for c in codes)
+    for dtype in ("uint8", "uint16"):
+        top = int(np.iinfo(dtype).max)
+        if max(used) > top:
+            continue
+        cands = ([] if source_nodata is None or not float(source_nodata).is_integer() else [int(source_nodata)]) + [0, top]
+        for v in cands:
+            if 0 <= v <= top and v not in used:
+                return dtype, v
+        free = next((v for v in range(top + 1) if v not in used), None)
+        if free is not None:
+            return dtype, free
+    return None
+
+
+def _decimation_factor(height: int, width: int, max_pixels: int) -> int:
+    """Smallest integer f with ceil(h/f) · ceil(w/f) ≤ max_pixels."""
+    f = max(1, int(math.sqrt(height * width / max_pixels)))
+    while math.ceil(height / f) * math.ceil(width / f) > max_pixels:
+        f += 1
+    return f
+
+
+def _spans(start: int, n_out: int, f: int, size: int) -> list[tuple[int, int, int, int]]:
+    """Along one axis, output cells ``start .. start + n_out`` of factor ``f`` over ``size`` source
+    pixels as reads (source offset, source length, output offset, output length): the whole
+    cells together, then the last, partial cell alone.
+
+    Examples
+    --------
+    >>> _spans(2, 3, 4, 19)  # cells 2, 3 whole (source 8..16), cell 4 partial (16..19)
+    [(8, 8, 0, 2), (16, 3, 2, 1)]
+    """
+    s0, end = start * f, min((start + n_out) * f, size)
+    whole = min(n_out, (end - s0) // f)
+    spans = [(s0, whole * f, 0, whole)] if whole else []
+    if whole < n_out:
+        spans.append((s0 + whole * f, end - s0 - whole * f, whole, n_out - whole))
+    return spans
+
+
+def write_landcover_preview(
+    path: Path,
+    lc,
+    *,
+    max_pixels: int = PREVIEW_MAX_PIXELS,
+    max_cells: int = 4 * 1024 * 1024,
+    progress: Progress = None,
+) -> Path | None:
+    """Write ``lc`` reduced to ≤ ``max_pixels`` pixels (mode of factor × factor blocks) as a COG.
+
+    Codes outside the scheme and nodata become the preview's nodata. Returns ``path``, or
+    None (and a log line) when the scheme's codes fit neither uint8 nor uint16.
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.windows import Window
+
+    from layers.outputs import BlockWriter
+
+    scheme = lc.scheme
+    kind = preview_nodata(scheme.codes, lc.nodata)
+    if kind is None:
+        logger.warning("scheme %s: codes do not fit uint16: no land-cover preview", scheme.name)
+        return None
+    dtype, nodata = kind
+    g = lc.grid
+    f = _decimation_factor(g.height, g.width, max_pixels)
+    nrows, ncols = math.ceil(g.height / f), math.ceil(g.width / f)
+    pgrid = Grid(g.crs, g.transform @ Affine.scale(f, f), ncols, nrows)
+    keep = np.zeros(max(scheme.codes) + 1, dtype=bool)
+    keep[list(scheme.codes)] = True
+    # Output tiles of (tr, tc) preview pixels read (tr·f, tc·f) ≤ max_cells source cells.
+    tc = max(1, min(ncols, max_cells // (f * f)))
+    tr = max(1, min(nrows, max_cells // (f * f * tc)))
+    tiles = [(r, c) for r in range(0, nrows, tr) for c in range(0, ncols, tc)]
+    cmap = scheme.colormap()
+    tags = {"source": Path(lc.path).name, "factor": str(f), "resampling": "mode", "scheme": scheme.name,
+            "classes": "scheme.csv"}
+    with rasterio.open(lc.path) as src, BlockWriter(path, pgrid, dtype, nodata=nodata, resampling="mode", colormap=cmap,
+                                                    tags=tags, band_description="land-cover class (preview)") as out:
+        for i, (r, c) in enumerate(tiles):
+            kr, kc = min(tr, nrows - r), min(tc, ncols - c)
+            codes = np.zeros((kr, kc), dtype=np.int64)
+            masked = np.ones((kr, kc), dtype=bool)
+            # Whole factor × factor cells in one read; the last row/column of cells (fewer source
+            # pixels) in their own reads, so every cell is the mode of exactly its own pixels.
+            for sr, nr, orow, onr in _spans(r, kr, f, g.height):
+                for sc, nc, ocol, onc in _spans(c, kc, f, g.width):
+                    win = Window(sc, sr, nc, nr)
+                    if f == 1:
+                        block = src.read(1, window=win, masked=True)
+                    else:
+                        block = src.read(1, window=win, out_shape=(onr, onc), resampling=Resampling.mode, masked=True)
+                    codes[orow:orow + onr, ocol:ocol + onc] = np.ma.getdata(block)
+                    masked[orow:orow + onr, ocol:ocol + onc] = np.ma.getmaskarray(block)
+            ok = ~masked & (codes >= 0) & (codes < keep.size)
+            ok[ok] = keep[codes[ok]]
+            out.write(np.where(ok, codes, nodata).astype(dtype), Window(c, r, kc, kr))
+            if progress is not None:
+                progress((i + 1) / len(tiles), "land-cover preview")
+    logger.info("land-cover preview: %d × %d px (1/%d of %s)", ncols, nrows, f, lc.path)
+    return path
+
+
+# ------------------------------------------------------------------ per command
+def _timed(rf, t0: float) -> None:
+    rf.extra_manifest.setdefault("timings_s", {})["map_files"] = time.perf_counter() - t0
+
+
+def _zones(rf, strata, table, grid: Grid) -> list[Path]:
+    if strata.zones_gdf is None:
+        return []
+    z = zones_layer(strata.zones_gdf, table, grid=grid)
+    return [write_gpkg(rf.path("zones.gpkg"), z, layer="zones")]
+
+
+def carbon_map_files(rf, *, strata, by_zone: pd.DataFrame, lc, max_cells: int, progress: Progress = None) -> list[Path]:
+    """zones.gpkg (with the stocks_by_zone figures and density), redline.gpkg, preview, scheme."""
+    t0 = time.perf_counter()
+    table = by_zone.copy()
+    if {"stock_mgc", "area_ha"} <= set(table.columns):  # Mg C ÷ ha = Mg C/ha
+        table["density_mgc_per_ha"] = table["stock_mgc"] / table["area_ha"].where(table["area_ha"] > 0)
+    written = _zones(rf, strata, table, lc.grid)
+    red = getattr(strata, "redline_gdf", None)
+    if red is not None:
+        written.append(write_gpkg(rf.path("redline.gpkg"), lonlat_layer(red, grid=lc.grid), layer="redline"))
+    p = write_landcover_preview(rf.path("landcover_preview.tif"), lc, max_pixels=PREVIEW_MAX_PIXELS, max_cells=max_cells,
+                                progress=progress)
+    if p is not None:
+        rf.path("scheme.csv").write_text(scheme_csv_text(lc.scheme), encoding="utf-8")
+        written += [p, rf.path("scheme.csv")]
+    _timed(rf, t0)
+    return written
+
+
+def coverage_map_files(rf, *, strata, by_zone: pd.DataFrame, trend_rows: list[dict], grid: Grid) -> list[Path]:
+    """zones.gpkg with land area, each year's forest area, coverage and gap, and the trend."""
+    t0 = time.perf_counter()
+    table = None
+    if len(by_zone):
+        table = wide_by_year(by_zone, ["forest_area_ha", "coverage", "gap_ha"])
+        land = by_zone.drop_duplicates("zone")[["zone", "land_area_ha", "land_area_source"]].astype({"zone": str})
+        table = land.merge(table, on="zone", how="left")
+        if trend_rows:
+            table = table.merge(pd.DataFrame(trend_rows).astype({"zone": str}), on="zone", how="left")
+    written = _zones(rf, strata, table, grid)
+    _timed(rf, t0)
+    return written
+
+
+def change_map_files(rf, *, strata, by_zone: pd.DataFrame | None, grid: Grid) -> list[Path]:
+    """zones.gpkg with the change_by_zone figures."""
+    t0 = time.perf_counter()
+    written = _zones(rf, strata, by_zone, grid)
+    _timed(rf, t0)
+    return written
