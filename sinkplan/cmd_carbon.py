@@ -11,6 +11,7 @@ from layers.outputs import BlockWriter
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
 from sinkplan.sinks_inputs import add_common_options, cache_dir, executor, open_landcovers, pass_threads, prepare_strata
+from sinkplan.sinks_mapfiles import carbon_map_files
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             rf.write_json("summary.json", summary)
             rf.extra_manifest["timings_s"] = {"zones": t_zones, "pass": t_pass, "executor_start_stop": t_executor, "raster_cog": t_raster,
                                               "total": time.perf_counter() - t0, "blocks": result.nblocks}
+            with ctx.progress("map files") as progress:  # zones, redline, land-cover preview for sinkplan map
+                carbon_map_files(rf, strata=strata, by_zone=by_zone, lc=lc, max_cells=ctx.max_cells, progress=progress)
     logger.info("total stock %.6g Mg C over %.6g ha", summary["stock_mgc"], summary["area_ha"])
     return 0
 

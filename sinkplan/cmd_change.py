@@ -19,6 +19,7 @@ from layers.outputs import BlockWriter
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
 from sinkplan.sinks_inputs import add_common_options, cache_dir, executor, open_landcovers, parse_years, pass_threads, prepare_strata
+from sinkplan.sinks_mapfiles import change_map_files
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             else:
                 zt = zone_change(acc, ids, names)
                 rf.write_csv("change_by_zone.csv", zt)
+                change_map_files(rf, strata=strata, by_zone=zt, grid=grid)
                 sheets["change_by_zone"] = zt
                 summary["zones"] = zt.to_dict("records")
             if not restoration:

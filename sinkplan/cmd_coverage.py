@@ -21,6 +21,7 @@ from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
 from sinkplan.sinks_inputs import (OUTSIDE_ZONES, add_common_options, cache_dir, executor, open_landcovers, parse_years, pass_threads,
                                    prepare_strata)
+from sinkplan.sinks_mapfiles import coverage_map_files
 
 logger = logging.getLogger(__name__)
 TOTAL = "(total)"
@@ -211,6 +212,8 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                 rf.write_csv("trend_by_zone.csv", pd.DataFrame(trend_rows))
                 sheets["trend_by_zone"] = pd.DataFrame(trend_rows)
             rf.write_xlsx("coverage.xlsx", sheets)
+            coverage_map_files(rf, strata=strata, by_zone=df[df.zone != OUTSIDE_ZONES] if has_zones else df.iloc[:0],
+                               trend_rows=trend_rows, grid=grid)
             last_vol = vol_total[int(np.argmax([y or 0 for y in years]))]
             rf.write_json("summary.json", {
                 "target": target_rec, "count_shrub": args.count_shrub,
