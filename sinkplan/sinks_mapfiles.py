@@ -27,8 +27,8 @@ import io
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -38,9 +38,18 @@ from affine import Affine
 from layers.grid import Grid
 
 __all__ = [
-    "PREVIEW_MAX_PIXELS", "MAX_VECTOR_COORDS", "zones_layer", "lonlat_layer", "wide_by_year", "write_gpkg",
-    "scheme_csv_text", "preview_nodata", "write_landcover_preview", "carbon_map_files", "coverage_map_files",
+    "MAX_VECTOR_COORDS",
+    "PREVIEW_MAX_PIXELS",
+    "carbon_map_files",
     "change_map_files",
+    "coverage_map_files",
+    "lonlat_layer",
+    "preview_nodata",
+    "scheme_csv_text",
+    "wide_by_year",
+    "write_gpkg",
+    "write_landcover_preview",
+    "zones_layer",
 ]
 
 logger = logging.getLogger(__name__)
@@ -174,13 +183,13 @@ def scheme_csv_text(scheme) -> str:
     return buf.getvalue()
 
 
-def preview_nodata(codes: tuple[int, ...], source_nodata: float | int | None) -> tuple[str, int] | None:
+def preview_nodata(codes: tuple[int, ...], source_nodata: float | None) -> tuple[str, int] | None:
     """(dtype, nodata) of the preview: uint8 when codes and nodata fit, else uint16; None if no fit.
 
     The nodata is the source's when it is not a class code, else 0, else the dtype's maximum,
     else the first free value.
     """
-    used = set(int(c) for c in codes)
+    used = {int(c) for c in codes}
     for dtype in ("uint8", "uint16"):
         top = int(np.iinfo(dtype).max)
         if max(used) > top:

@@ -13,12 +13,12 @@ import rasterio
 import shapely
 from affine import Affine
 from shapely.geometry import Polygon, box
+from sinks_util import INVEST_CSV, run_cli, write_polys, write_tif
 
 from layers.grid import Grid
 from layers.landcover import open_landcover
 from layers.schemes import ClassScheme, LandClass, load_scheme
 from sinkplan import sinks_mapfiles as mf
-from sinks_util import INVEST_CSV, run_cli, write_polys, write_tif
 
 T = Affine(0.01, 0, 111.0, 0, -0.01, 41.0)  # 0.01° pixels, north-west corner 111° E 41° N
 NAMES = ("四子王旗", "达尔罕茂明安联合旗")
@@ -28,7 +28,7 @@ BOWTIE = Polygon([(111.1, 40.9), (111.3, 40.7), (111.3, 40.9), (111.1, 40.7)])  
 
 
 def page_data(html: str) -> dict:
-    m = re.search(r'<script id="sinkplan-data" type="application/json">(.*?)</script>', html, re.S)
+    m = re.search(r'<script id="sinkplan-data" type="application/json">(.*?)</script>', html, re.DOTALL)
     return json.loads(m.group(1))
 
 
@@ -122,6 +122,19 @@ def test_preview_and_scheme_csv(folders, inputs):
     scheme = ClassScheme.from_csv(d / "scheme.csv")
     clcd = load_scheme("clcd")
     assert scheme.classes == clcd.classes and scheme.nodata == clcd.nodata and scheme.name == "clcd"
+
+
+def test_cli_preview_is_bounded_with_codes_of_the_source(inputs, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(mf, "PREVIEW_MAX_PIXELS", 500)
+    out = tmp_path / "c"
+    code, err = run_cli(["carbon", str(inputs["lc20"]), "--densities", str(inputs["dens"]), "--out", str(out)], capsys)
+    assert code == 0, err
+    with rasterio.open(out / "landcover_preview.tif") as src:
+        p = src.read(1)
+        # 60 × 80 = 4800 px > 500: factor 4 (factor 3 gives 20 · 27 = 540 > 500) → 15 × 20 = 300 px
+        assert p.shape == (15, 20) and src.transform == T @ Affine.scale(4, 4)
+    assert set(np.unique(p)) <= set(np.unique(inputs["b"]))
+    assert set(np.unique(p)) >= {1, 2, 4, 7}  # bands 15 rows / 20 columns wide: every class keeps whole cells
 
 
 def test_carbon_without_zones_has_preview_but_no_zones(folders):
@@ -276,7 +289,7 @@ def test_projected_zones_are_reprojected_to_lonlat(tmp_path):
                          crs="EPSG:32649")
     out = mf.zones_layer(z, None, grid=utm)
     assert out.crs.to_epsg() == 4326
-    w, s, e, n = out.total_bounds
+    w, s, e, _n = out.total_bounds
     assert 110.99 < w < 111.0 + 1e-9 and 40.55 < s < 40.65 and e - w == pytest.approx(0.118, abs=0.003)  # 10 km ≈ 0.118° at 40.6° N
     # edges (10 km, the grid's extent) were divided into pieces ≤ 10 km / 512 before reprojecting
     assert shapely.get_num_coordinates(out.geometry.values[0]) >= 4 * 512 + 1
