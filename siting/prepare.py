@@ -12,6 +12,7 @@ import logging
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,13 +21,13 @@ from layers.grid import Grid
 from layers.landcover import LandCover, open_landcover
 from layers.vectors import ZoneRasterizer, read_vector
 from seeds.targets import Target, load_targets
+from sinks.densities import POOLS, load_densities
 from siting.blocks import Rule, ScreenSpec, ZoneSpec
 from siting.geometry import edt_strips, row_metric
 from siting.inputs import LayerStore, check_dem
 from siting.profile import ZONE_CODES, SitingProfile
-from sinks.densities import POOLS, load_densities
 
-__all__ = ["ScreenInputs", "Prepared", "prepare", "VectorCache"]
+__all__ = ["Prepared", "ScreenInputs", "VectorCache", "prepare"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class Prepared:
     admin_names: tuple[str, ...]
     target: Target
     notes: list[str] = field(default_factory=list)
+    #: ``--grid-lines`` layers as read (file name, GeoDataFrame in the grid CRS), for the map files.
+    grid_layers: tuple[tuple[str, Any], ...] = ()
 
     def rule(self, name: str) -> Rule:
         return next(r for r in self.rules if r.name == name)
@@ -174,7 +177,8 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         vl = cache.read(Path(inputs.zones), grid, field=inputs.zone_field)
         admin = ZoneRasterizer(vl, grid, field=inputs.zone_field)
         admin_names = admin.names
-    grid_feats = [np.asarray(cache.read(Path(p), grid).gdf.geometry.values, dtype=object) for p in inputs.grid_lines]
+    grid_layers = tuple((Path(p).name, cache.read(Path(p), grid).gdf) for p in inputs.grid_lines)
+    grid_feats = [np.asarray(gdf.geometry.values, dtype=object) for _, gdf in grid_layers]
     grid_features = np.concatenate(grid_feats) if grid_feats else np.empty(0, dtype=object)
     if not grid_feats:
         notes.append("no grid lines or substations given: distance_to_grid_km is empty and not scored")
@@ -193,7 +197,8 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     )
     if lc_buffers:  # fixed distance-transform strips of the whole grid (block-independent)
         spec = replace(spec, edt_strips=edt_strips(row_metric(grid, 0, grid.height), spec.halo_px))
-    return Prepared(profile, inputs, lc, grid, rules, spec, small_bit, grid_features, admin_names, target, notes)
+    return Prepared(profile, inputs, lc, grid, rules, spec, small_bit, grid_features, admin_names, target, notes,
+                    grid_layers=grid_layers)
 
 
 def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes) -> list[ZoneSpec]:
