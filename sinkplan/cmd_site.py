@@ -3,7 +3,10 @@
 Writes ``eligible.tif`` (0 excluded; 1 desert, 2 border, 3 mine, 4 other eligible),
 ``exclusions.tif`` (one bit per rule; legend in its tags and in ``summary.json``),
 ``parcels.tif`` (parcel ids), ``parcels.gpkg`` / ``.csv`` / ``.xlsx``, ``bases.gpkg``,
-``summary.json``, ``sweep.csv`` with ``--sweep`` and ``manifest.json``.
+``summary.json``, ``sweep.csv`` with ``--sweep`` and ``manifest.json``; for the siting map
+(``sinkplan map`` reads result folders only) ``border_belt.gpkg`` (the belt screened, with
+``--border`` and the border zone enabled), ``grid_lines.gpkg`` and ``substations.gpkg`` (from
+``--grid-lines``), all in EPSG:4326.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from layers.parallel import BlockExecutor
 from layers.schemes import parse_code_mapping
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
+from siting.mapfiles import belt_frame, border_belt, split_grid_features
 from siting.prepare import Prepared, ScreenInputs, VectorCache, prepare
 from siting.profile import load_profile, parse_assignment, with_overrides
 from siting.screen import PARCEL_COLUMNS, run_screen, screen_capacity
@@ -149,9 +153,34 @@ def screen_into(rf: ResultFolder, prep: Prepared, sweep_preps, *, work: str, ctx
         sheets["sweep"] = sweep
         summary["sweep"] = rows
     rf.write_xlsx("parcels.xlsx", sheets)
+    rf.extra_manifest["map_layers"] = write_map_layers(rf, prep)
     rf.write_json("summary.json", summary)
     rf.extra_manifest["exclusion_bits"] = summary["exclusion_bits"]
     return summary
+
+
+def write_map_layers(rf: ResultFolder, prep: Prepared) -> dict[str, int]:
+    """Write the border belt, grid lines and substations the siting map draws (EPSG:4326).
+
+    Returns {file name: features written}; a layer without features is not written.
+    """
+    written: dict[str, int] = {}
+    border = next((z for z in prep.spec.zones if z.kind == "border"), None)
+    layer = prep.spec.store.get(border.layer) if border is not None and prep.spec.store is not None else None
+    if layer is not None:
+        belt = border_belt(layer.geoms, border.buffer_m, prep.grid)
+        if not belt.is_empty:
+            gdf = belt_frame(belt, prep.grid, width_m=border.buffer_m)
+            gdf.to_file(rf.path("border_belt.gpkg"), layer="border_belt", driver="GPKG")
+            written["border_belt.gpkg"] = len(gdf)
+        else:
+            logger.info("the border is farther than %g m from the grid: no border_belt.gpkg", border.buffer_m)
+    lines, subs = split_grid_features(prep.grid_layers)
+    for name, gdf in (("grid_lines", lines), ("substations", subs)):
+        if len(gdf):
+            gdf.to_file(rf.path(f"{name}.gpkg"), layer=name, driver="GPKG")
+            written[f"{name}.gpkg"] = len(gdf)
+    return written
 
 
 def site_step(region, out: Path, ctx: RunContext) -> list[Path]:
