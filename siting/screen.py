@@ -118,9 +118,32 @@ def screen_capacity(prep: Prepared, *, max_cells: int, executor: BlockExecutor |
             "target_mw": tmw, "share_of_target": cap / tmw, "by_zone_type": _by_zone(t)}
 
 
-def run_screen(prep: Prepared, *, workdir: str | os.PathLike, exclusions_path, eligible_path, parcels_raster_path,
+def run_screen(prep: Prepared, *, workdir: str | os.PathLike, exclusions_path: str | os.PathLike,
+               eligible_path: str | os.PathLike, parcels_raster_path: str | os.PathLike,
                max_cells: int, executor: BlockExecutor | None = None, progress: Progress | None = None) -> ScreenResult:
-    """The whole screen; rasters are written to the given paths."""
+    """The whole screen: exclusions, zones of interest, parcels, scores and bases.
+
+    Parameters
+    ----------
+    prep : Prepared
+        Validated inputs and profile from :func:`siting.prepare.prepare`.
+    workdir : path-like
+        Folder for scratch rasters (removed by the caller).
+    exclusions_path, eligible_path, parcels_raster_path : path-like
+        Where ``exclusions.tif`` (bit flags), ``eligible.tif`` (zone code) and the parcel-id
+        raster are written (Cloud-Optimized GeoTIFFs).
+    max_cells : int
+        Cells per block (memory bound).
+    executor : BlockExecutor, optional
+        Where the first pass runs (one process by default, or Dask).
+    progress : callable, optional
+        ``progress(fraction, label)``.
+
+    Returns
+    -------
+    ScreenResult
+        Parcels and bases (GeoDataFrames) and the summary.
+    """
     grid, prof = prep.grid, prep.profile
     tags = {"tech": prof.tech, "profile": prof.name or prof.origin}
     sb = ScratchRaster(Path(workdir) / "bits.tif", grid, prep.spec.bits_dtype)
