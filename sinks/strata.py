@@ -1,0 +1,286 @@
+"""Zones and redline rasterized once on the land-cover grid: the *stratum raster*.
+
+Every sinks pass (:mod:`sinks.blocks`) splits its counts by stratum, the value of one raster
+on the land-cover grid holding ``zone_id * sides + inside`` (zone id 0 outside every zone;
+``inside`` 1 inside the ecological protection redline, only when there is one). This module
+reads the zone and redline layers (field checked, empty layers refused, geometries repaired:
+:func:`layers.vectors.read_vector`), rasterizes them block by block (pixel-centre rule) and
+caches the raster per (zone layer, field, redline layer, grid): in ``$SINKPLAN_CACHE_DIR`` when
+set (reused across runs; with a remote Dask scheduler it must be a folder the workers can
+read), else in a temporary folder that lives as long as the caller needs it
+(:func:`cache_dir`, :func:`using_strata`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import rasterio
+
+from layers.grid import DEFAULT_MAX_CELLS, Grid
+
+if TYPE_CHECKING:  # layers.vectors imports geopandas: only when zones are read (CLI start-up time)
+    from layers.vectors import ZoneRasterizer
+
+__all__ = ["OUTSIDE_ZONES", "Strata", "cache_dir", "prepare_strata", "read_zone_layer", "using_strata"]
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+#: Label of the pixels outside every zone (listed so zones add up to the whole).
+OUTSIDE_ZONES = "(outside zones)"
+_CACHE_VERSION = "strata-1"
+#: Codecs of the cached stratum raster, first available wins: ZSTD decodes faster than DEFLATE.
+_CODECS = ("zstd", "deflate")
+
+
+@dataclass(frozen=True)
+class Strata:
+    """Zones and redline rasterized on the grid.
+
+    Attributes
+    ----------
+    path : Path or None
+        The stratum raster (``zone_id * sides + inside``); None when there are neither zones
+        nor a redline (one stratum).
+    names : tuple of str
+        ``names[i]`` is the name of zone id i (``names[0]`` is :data:`OUTSIDE_ZONES`).
+    sides : int
+        2 with a redline (outside 0, inside 1), else 1.
+    zones_gdf : GeoDataFrame or None
+        ``zone_id, zone, geometry`` in the grid's CRS.
+    zone_source : str or None
+        The zone layer's path.
+    redline_gdf : GeoDataFrame or None
+        The redline as read (repaired), in the grid's CRS.
+    """
+
+    path: Path | None
+    names: tuple[str, ...]
+    sides: int
+    zones_gdf: object | None
+    zone_source: str | None
+    redline_gdf: object | None = None
+
+    @property
+    def nzones(self) -> int:
+        """Number of zones (ids 1..nzones)."""
+        return len(self.names) - 1
+
+    @property
+    def has_zones(self) -> bool:
+        """True when a zone layer was given."""
+        return self.zones_gdf is not None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _content_hash(path: str) -> str:
+    """SHA-256 of a file, or of a folder's files (as ``sinkplan.results.file_record`` does)."""
+    p = Path(path)
+    if not p.is_dir():
+        return _sha256(p)
+    h = hashlib.sha256()
+    for q in sorted(q for q in p.rglob("*") if q.is_file()):
+        h.update(q.relative_to(p).as_posix().encode())
+        h.update(_sha256(q).encode())
+    return h.hexdigest()
+
+
+def _cache_key(grid: Grid, parts: list[str | None]) -> str:
+    h = hashlib.sha256(_CACHE_VERSION.encode())
+    h.update(grid.crs.to_wkt().encode())
+    h.update(repr((tuple(grid.transform)[:6], grid.width, grid.height)).encode())
+    for p in parts:
+        h.update(b"|")
+        if p is None:
+            continue
+        if os.path.exists(p):
+            h.update(_content_hash(p).encode())
+        else:
+            h.update(str(p).encode())
+    return h.hexdigest()[:24]
+
+
+@contextlib.contextmanager
+def cache_dir() -> Iterator[Path]:
+    """The strata cache folder: ``$SINKPLAN_CACHE_DIR`` or a temporary one removed on exit."""
+    env = os.environ.get("SINKPLAN_CACHE_DIR")
+    if env:
+        p = Path(env)
+        p.mkdir(parents=True, exist_ok=True)
+        yield p
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="sinkplan-strata-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_zone_layer(path: str | os.PathLike, grid: Grid, *, field: str | None, layer: str | None = None) -> ZoneRasterizer:
+    """A :class:`~layers.vectors.ZoneRasterizer` for a zone file, reprojected to ``grid``.
+
+    Raises
+    ------
+    FieldError, InputError, InputFileError, MissingCRS
+        Missing field, empty layer, unreadable file, no CRS (from :func:`layers.vectors.read_vector`).
+    """
+    from layers.vectors import ZoneRasterizer, read_vector
+
+    vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs)
+    return ZoneRasterizer(vl, grid, field=field)
+
+
+def prepare_strata(
+    grid: Grid,
+    *,
+    zones: str | os.PathLike | None,
+    zone_field: str | None = None,
+    redline: str | os.PathLike | None = None,
+    folder: str | os.PathLike,
+    zone_layer: str | None = None,
+    zone_rasterizer: ZoneRasterizer | None = None,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    progress: Progress | None = None,
+) -> Strata:
+    """Read and rasterize zones and redline into one cached stratum raster on ``grid``.
+
+    Parameters
+    ----------
+    grid : Grid
+        The land-cover grid.
+    zones : path or None
+        Zone polygons (banners, leagues, projects).
+    zone_field : str, optional
+        Field naming the zones (default: each feature is a zone numbered 1, 2, ...).
+    redline : path or None
+        Ecological protection redline polygons.
+    folder : path
+        Cache folder of the stratum raster (e.g. from :func:`cache_dir`); a raster for the
+        same layers and grid found there is reused.
+    zone_layer : str, optional
+        Layer of a multi-layer zone file.
+    zone_rasterizer : ZoneRasterizer, optional
+        A ready rasterizer that replaces ``zones`` (e.g. restoration projects with their
+        control rings, :func:`sinks.restoration.restoration_zones`).
+    max_cells : int
+        Cells per block.
+    progress : callable, optional
+        ``progress(fraction, label)``.
+
+    Returns
+    -------
+    Strata
+
+    Raises
+    ------
+    FieldError, InputError, InputFileError, MissingCRS
+        A zone or redline layer that cannot be used (nothing is written then).
+
+    Examples
+    --------
+    >>> with cache_dir() as folder:  # doctest: +SKIP
+    ...     strata = prepare_strata(lc.grid, zones="banners.gpkg", zone_field="name_zh", folder=folder)
+    """
+    zr = zone_rasterizer
+    if zr is None and zones is not None:
+        zr = read_zone_layer(zones, grid, field=zone_field, layer=zone_layer)
+    red = None
+    if redline is not None:
+        red = read_zone_layer(redline, grid, field=None)
+    if zr is None and red is None:
+        return Strata(None, (OUTSIDE_ZONES,), 1, None, None)
+    sides = 2 if red is not None else 1
+    names = (OUTSIDE_ZONES, *(zr.names if zr is not None else ()))
+    nstrata = len(names) * sides
+    dtype = "uint8" if nstrata <= 256 else "uint16" if nstrata <= 65536 else "int32"
+    zone_key = str(zones) if zone_rasterizer is None else json.dumps(
+        [list(zr.names), [g.wkb_hex for g in zr.gdf.geometry]], ensure_ascii=False)
+    key = _cache_key(grid, [zone_key, zone_field, zone_layer, None if redline is None else str(redline)])
+    path = Path(folder) / f"strata-{key}.tif"
+    if path.exists():
+        logger.info("reusing cached zone raster %s", path)
+    else:
+        _write_strata(path, grid, zr, red, dtype, max_cells=max_cells, progress=progress)
+    if zr is not None and not any(zr.intersects(w) for w in [grid.full_window()]):
+        logger.warning("%s: no zone overlaps the land-cover raster", zones)
+    return Strata(path, names, sides, zr.zones_gdf if zr is not None else None, None if zones is None else str(zones),
+                  None if red is None else red.gdf)
+
+
+@contextlib.contextmanager
+def using_strata(grid: Grid, *, strata: Strata | None = None, zones: str | os.PathLike | None = None,
+                 zone_field: str | None = None, zone_layer: str | None = None, redline: str | os.PathLike | None = None,
+                 zone_rasterizer: ZoneRasterizer | None = None, max_cells: int = DEFAULT_MAX_CELLS,
+                 progress: Progress | None = None) -> Iterator[Strata]:
+    """``strata`` when given (prepared by the caller), else :func:`prepare_strata` in a
+    :func:`cache_dir` that lives until the ``with`` block ends.
+
+    Raises
+    ------
+    ValueError
+        Both ``strata`` and zone or redline layers are given.
+    """
+    if strata is not None:
+        if zones is not None or redline is not None or zone_rasterizer is not None:
+            raise ValueError("give either prepared strata or zone / redline layers, not both")
+        yield strata
+        return
+    with cache_dir() as folder:
+        yield prepare_strata(grid, zones=zones, zone_field=zone_field, redline=redline, folder=folder,
+                             zone_layer=zone_layer, zone_rasterizer=zone_rasterizer, max_cells=max_cells,
+                             progress=progress)
+
+
+def _write_strata(path: Path, grid: Grid, zr, red, dtype: str, *, max_cells: int, progress: Progress | None = None) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    bh, bw = grid.block_shape
+    tiled = bh % 16 == 0 and bw % 16 == 0 and bh > 1 and bw > 1 and bw < grid.width
+    profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=1, dtype=dtype,
+                   crs=rasterio.crs.CRS.from_wkt(grid.crs.to_wkt()), transform=grid.transform,
+                   BIGTIFF="IF_SAFER")
+    if tiled:
+        profile.update(tiled=True, blockxsize=bw, blockysize=bh)
+    else:
+        profile.update(tiled=True, blockxsize=512, blockysize=512)
+    windows = list(grid.blocks(max_cells))
+    for codec in _CODECS:
+        try:
+            rasterio.open(tmp, "w", **{**profile, "compress": codec}).close()
+            profile["compress"] = codec
+            break
+        except Exception:  # codec not in this GDAL build: try the next
+            continue
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            for i, w in enumerate(windows):
+                h, wd = int(w.height), int(w.width)
+                ids = zr.rasterize(w) if zr is not None else np.zeros((h, wd), dtype=np.int32)
+                if red is not None:
+                    ids = ids * 2 + red.mask(w)
+                dst.write(ids.astype(dtype), 1, window=w)
+                if progress:
+                    progress((i + 1) / len(windows), "rasterizing zones")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
