@@ -1,4 +1,9 @@
-"""``sinkplan carbon LANDCOVER``: carbon stocks per zone, class and pool, with uncertainty."""
+"""``sinkplan carbon LANDCOVER``: carbon stocks per zone, class and pool, with uncertainty.
+
+The arithmetic is :func:`sinks.api.carbon_stocks`; this module parses the options, checks
+the inputs before the result folder is opened, and writes the tables, the raster and the
+map files.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,14 @@ from pathlib import Path
 from layers.outputs import BlockWriter
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
-from sinkplan.sinks_inputs import add_common_options, cache_dir, executor, open_landcovers, pass_threads, prepare_strata
+from sinkplan.sinks_inputs import (
+    add_common_options,
+    cache_dir,
+    executor,
+    open_landcovers,
+    pass_threads,
+    prepare_strata,
+)
 from sinkplan.sinks_mapfiles import carbon_map_files
 
 logger = logging.getLogger(__name__)
@@ -38,34 +50,28 @@ def register(sub, common) -> None:
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
-    from sinks.blocks import ClassSlots, PassSpec, run_pass
-    from sinks.carbon import (DENSITY_NODATA, carbon_account, carbon_summary, class_table, density_lut,
-                              run_monte_carlo, zone_table)
+    from sinks.api import carbon_stocks
+    from sinks.carbon import DENSITY_NODATA
     from sinks.densities import load_densities
-    from sinks.stocks import class_area_ha
-    from layers.landcover import check_codes
 
     if args.uncertainty < 0:
         raise _input_error(f"--uncertainty {args.uncertainty}: give a number of draws ≥ 0")
     (lc,) = open_landcovers([Path(args.landcover)], args)
     table = load_densities(args.densities)
-    densities = table.resolve(lc.scheme)
+    table.resolve(lc.scheme)
     raster = None
     if args.density_raster:  # checked before any output; see sinks.learning.carbon_raster
-        from sinks.learning.carbon_raster import apply_density_raster, check_density_raster, raster_pass
+        from sinks.learning.carbon_raster import check_density_raster
         if args.uncertainty:
             raise _input_error("--density-raster with --uncertainty: the Monte Carlo draws table densities only; run them separately")
         raster = check_density_raster(args.density_raster, lc)
         args.no_raster = True  # carbon_density.tif would show the table's densities, not the raster's
-    slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
     t0 = time.perf_counter()
     with cache_dir() as folder:
         with ctx.progress("rasterizing zones") as progress:
             strata = prepare_strata(lc.grid, zones=args.zones, zone_field=args.zone_field, redline=args.redline,
                                     zone_layer=args.zone_layer, folder=folder, max_cells=ctx.max_cells, progress=progress)
         t_zones = time.perf_counter() - t0
-        spec = PassSpec(lc.grid, (str(lc.path),), (slots,), None if strata.path is None else str(strata.path),
-                        strata.nzones, strata.sides, raster_lut=None if args.no_raster else density_lut(densities, slots.slots))
         params = {"landcover": str(lc.path), "scheme": lc.scheme.name, "densities": table.origin,
                   "soil_depth_cm": table.soil_depth_cm, "zones": args.zones, "zone_field": args.zone_field,
                   "redline": args.redline, "uncertainty": args.uncertainty, "seed": args.seed,
@@ -82,48 +88,26 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             try:
                 t_start = time.perf_counter()
                 with executor(ctx) as ex, ctx.progress("carbon") as progress:
-                    t1 = time.perf_counter()  # the pass, without starting a Dask cluster
-                    result = run_pass(spec, max_cells=ctx.max_cells, executor=ex, progress=progress,
-                                      label=f"carbon of {lc.path.name}", on_raster=writer.write if writer else None,
-                                      threads=pass_threads())
-                check_codes(result.unknown[0], lc.scheme, lc.path)
-                area_ha = class_area_ha(result)
-                densities.check_present(result.pixels[:, :, : slots.n].sum(axis=(0, 1)), path=str(lc.path))
+                    res = carbon_stocks(lc, densities=table, strata=strata, density_raster=raster,
+                                        uncertainty=args.uncertainty, seed=args.seed, max_cells=ctx.max_cells, executor=ex,
+                                        progress=progress, on_raster=writer.write if writer else None, threads=pass_threads())
+                t_run = time.perf_counter() - t_start
             except BaseException:
                 if writer is not None:
                     writer.abort()
                 raise
-            t_pass = time.perf_counter() - t1
-            t_executor = time.perf_counter() - t_start - t_pass
             if writer is not None:
                 writer.close()
-            t_raster = time.perf_counter() - t_start - t_pass - t_executor
-            acc = carbon_account(area_ha, densities, lc.scheme, zone_names=strata.names,
-                                 has_zones=strata.zones_gdf is not None, has_redline=strata.sides == 2)
-            if raster is not None:
-                with executor(ctx) as ex, ctx.progress("density raster") as progress:
-                    sums = raster_pass(lc, raster, codes=acc.codes, strata_path=None if strata.path is None else str(strata.path),
-                                       nstrata=acc.area_ha.shape[0] * acc.area_ha.shape[1], max_cells=ctx.max_cells,
-                                       executor=ex, progress=progress)
-                acc, raster_report = apply_density_raster(acc, raster, sums, sides=strata.sides)
-            mc = run_monte_carlo(acc, densities, args.uncertainty, seed=args.seed) if args.uncertainty else None
-            by_zone, by_class = zone_table(acc, mc), class_table(acc)
-            rf.write_csv("stocks_by_zone.csv", by_zone)
-            rf.write_csv("stocks_by_class.csv", by_class)
-            rf.write_xlsx("stocks.xlsx", {"stocks_by_zone": by_zone, "stocks_by_class": by_class})
-            summary = carbon_summary(acc, mc)
-            summary.update(units={"area": "ha", "stock": "Mg C", "density": "Mg C/ha", "co2e": "Mt CO2e (× 44/12)"},
-                           densities={"table": table.origin, "keyed_by": table.keyed_by,
-                                      "soil_depth_cm": table.soil_depth_cm, "title": table.meta.get("title", "")},
-                           landcover=str(lc.path), scheme=lc.scheme.name, land_pixels=int(result.pixels[:, :, : slots.n].sum()))
-            if raster is not None:
-                summary["density_raster"] = raster_report
-            rf.write_json("summary.json", summary)
-            rf.extra_manifest["timings_s"] = {"zones": t_zones, "pass": t_pass, "executor_start_stop": t_executor, "raster_cog": t_raster,
-                                              "total": time.perf_counter() - t0, "blocks": result.nblocks}
+            t_raster = time.perf_counter() - t_start - t_run
+            rf.write_csv("stocks_by_zone.csv", res.by_zone)
+            rf.write_csv("stocks_by_class.csv", res.by_class)
+            rf.write_xlsx("stocks.xlsx", {"stocks_by_zone": res.by_zone, "stocks_by_class": res.by_class})
+            rf.write_json("summary.json", res.summary)
+            t_pass = res.timings_s["pass"]
+            rf.extra_manifest["timings_s"] = {"zones": t_zones, "pass": t_pass, "executor_start_stop": t_run - sum(res.timings_s.values()),
+                                              "raster_cog": t_raster, "total": time.perf_counter() - t0, "blocks": res.nblocks}
             with ctx.progress("map files") as progress:  # zones, redline, land-cover preview for sinkplan map
-                carbon_map_files(rf, strata=strata, by_zone=by_zone, lc=lc, max_cells=ctx.max_cells, progress=progress)
-    logger.info("total stock %.6g Mg C over %.6g ha", summary["stock_mgc"], summary["area_ha"])
+                carbon_map_files(rf, strata=strata, by_zone=res.by_zone, lc=lc, max_cells=ctx.max_cells, progress=progress)
     return 0
 
 

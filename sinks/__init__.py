@@ -1,5 +1,10 @@
 """Carbon sinks: stocks, forest coverage and volume, change and restoration effect, uncertainty.
 
+* :mod:`sinks.api` — the high-level functions (``carbon_stocks``, ``forest_coverage``,
+  ``land_change``, ``restoration_effect``, ``estimate_areas``): paths in, tables and summary
+  out, what the commands compute;
+* :mod:`sinks.strata` — zones and redline rasterized once on the land-cover grid (cached);
+
 * :mod:`sinks.densities` — density tables (InVEST biophysical or group-keyed, with sources,
   soil depth and uncertainty), resolved against a class scheme;
 * :mod:`sinks.blocks` — the one streamed pass per command: pixels and ellipsoidal area per

@@ -1,0 +1,274 @@
+"""High-level sinks functions: paths or opened objects in, a frozen result record out.
+
+Each function does what the matching command does (``sinkplan carbon``, ``coverage``,
+``change``, ``change --control-ring-km``, ``area-estimate``) and returns the tables the
+command writes, as DataFrames, with ``summary`` the dict it writes as ``summary.json``;
+nothing is written (rasters stream block by block through ``on_raster`` when asked for).
+
+* :func:`carbon_stocks` → :class:`CarbonResult`
+* :func:`forest_coverage` → :class:`~sinks.coverage_api.CoverageResult`
+* :func:`land_change` → :class:`~sinks.change_api.ChangeResult`
+* :func:`restoration_effect` → :class:`~sinks.change_api.RestorationResult`
+* :func:`estimate_areas` → :class:`~sinks.learning.estimate.AreaEstimateResult`
+
+Zones and redline are given as polygon files (rasterized for the call in a temporary cache,
+or ``$SINKPLAN_CACHE_DIR``), or as ``strata`` prepared once with
+:func:`sinks.strata.prepare_strata` and shared between calls.
+
+Examples
+--------
+>>> from sinks.api import carbon_stocks
+>>> res = carbon_stocks("lc2020.tif", zones="banners.gpkg", zone_field="name_zh",  # doctest: +SKIP
+...                     uncertainty=200, seed=1)
+>>> res.by_zone[["zone", "stock_mgc", "stock_mgc_p2_5", "stock_mgc_p97_5"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from rasterio.windows import Window
+
+from layers.errors import InputError
+from layers.grid import DEFAULT_MAX_CELLS
+from layers.landcover import LandCover, check_codes
+from layers.parallel import BlockExecutor
+from sinks.carbon import CarbonAccount, MonteCarlo
+from sinks.densities import DensityTable, load_densities
+from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
+from sinks.strata import Strata, using_strata
+
+if TYPE_CHECKING:
+    from sinks.change_api import (
+        ChangeResult,
+        RestorationResult,
+        land_change,
+        restoration_effect,
+    )
+    from sinks.coverage_api import CoverageResult, forest_coverage
+    from sinks.learning.carbon_raster import DensityRaster
+    from sinks.learning.estimate import AreaEstimateResult, estimate_areas
+
+__all__ = ["CarbonResult", "carbon_stocks", "as_density_table",
+           "CoverageResult", "forest_coverage", "ChangeResult", "land_change", "RestorationResult", "restoration_effect",
+           "AreaEstimateResult", "estimate_areas"]
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+#: Receives each block of an output raster with its window, in window order.
+RasterSink = Callable[[np.ndarray, Window], None]
+
+
+@dataclass(frozen=True)
+class CarbonResult:
+    """Carbon stocks of one land-cover map (what ``sinkplan carbon`` writes).
+
+    Attributes
+    ----------
+    by_zone : DataFrame
+        ``stocks_by_zone.csv``: area and stock per pool per zone (Mg C, Mt CO2e; the 95 %
+        interval with ``uncertainty``; inside the redline with ``redline``).
+    by_class : DataFrame
+        ``stocks_by_class.csv``: one row per (zone, class) with area, densities and stocks.
+    summary : dict
+        ``summary.json``: totals, pools, zones, redline, Monte Carlo interval, units.
+    account : CarbonAccount
+        Areas and stocks per (zone, side, class, pool): sum any grouping of zones exactly.
+    monte_carlo : MonteCarlo or None
+        The draws (per zone, side and pool), to take intervals of unions of zones.
+    strata : Strata
+        Zones and redline as rasterized (their polygons, names).
+    landcover : LandCover
+        The land-cover raster.
+    densities : DensityTable
+        The density table used.
+    nblocks : int
+        Blocks of the pass.
+    timings_s : dict
+        Seconds: ``pass`` and ``density_raster``.
+    """
+
+    by_zone: pd.DataFrame
+    by_class: pd.DataFrame
+    summary: dict
+    account: CarbonAccount
+    monte_carlo: MonteCarlo | None
+    strata: Strata
+    landcover: LandCover
+    densities: DensityTable
+    nblocks: int
+    timings_s: dict
+
+
+def as_density_table(densities: str | os.PathLike | DensityTable | None) -> DensityTable:
+    """A density table: given, read from a CSV path, or a shipped one by name (default ``inner_mongolia_30cm``).
+
+    Raises
+    ------
+    SchemeError, InputFileError
+        A table that cannot be read or checked.
+    """
+    return densities if isinstance(densities, DensityTable) else load_densities(densities)
+
+
+def carbon_stocks(
+    landcover: LandCoverInput,
+    *,
+    scheme: str = "clcd",
+    map_codes: str | None = None,
+    densities: str | os.PathLike | DensityTable | None = None,
+    zones: str | os.PathLike | None = None,
+    zone_field: str | None = None,
+    zone_layer: str | None = None,
+    redline: str | os.PathLike | None = None,
+    strata: Strata | None = None,
+    density_raster: str | os.PathLike | DensityRaster | None = None,
+    uncertainty: int = 0,
+    seed: int | None = None,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    executor: BlockExecutor | None = None,
+    progress: Progress | None = None,
+    on_raster: RasterSink | None = None,
+    threads: int | None = None,
+) -> CarbonResult:
+    """Carbon stocks per zone, class and pool: ellipsoidal area × density, in one streamed pass.
+
+    Parameters
+    ----------
+    landcover : path or LandCover
+        Land-cover raster of class codes.
+    scheme : str
+        Class scheme of the codes (``clcd``, ``worldcover``, ``globeland30`` or a CSV/TOML path).
+    map_codes : str, optional
+        Codes the scheme lacks, e.g. ``"200=7,201=grassland"``.
+    densities : path, str or DensityTable, optional
+        Density table (InVEST biophysical or group-keyed CSV, or a shipped name:
+        ``inner_mongolia_30cm`` (default), ``inner_mongolia_100cm``).
+    zones, zone_field, zone_layer : optional
+        Zone polygons, the field naming them (default: features numbered 1, 2, ...) and the
+        layer of a multi-layer file.
+    redline : path, optional
+        Ecological protection redline: figures inside / outside it.
+    strata : Strata, optional
+        Zones and redline prepared with :func:`sinks.strata.prepare_strata` (instead of
+        ``zones`` and ``redline``).
+    density_raster : path or DensityRaster, optional
+        A density map (``sinkplan density-model``) used for the pools in its ``POOLS`` tag;
+        pixels without a value use the table. Not with ``uncertainty`` or ``on_raster``.
+    uncertainty : int
+        Monte Carlo draws over the densities (0: none).
+    seed : int, optional
+        Seed of the draws (reproducible).
+    max_cells : int
+        Cells per block (the memory bound).
+    executor : BlockExecutor, optional
+        Where blocks run (default: threads of this process).
+    progress : callable, optional
+        ``progress(fraction, label)``.
+    on_raster : callable, optional
+        Receives ``(block, window)`` of the carbon density raster (float32, Mg C/ha, all
+        pools; :data:`sinks.carbon.DENSITY_NODATA` off land), e.g. a
+        :class:`layers.outputs.BlockWriter`'s ``write``.
+    threads : int, optional
+        Threads of a pass without Dask (default :func:`sinks.inputs.pass_threads`).
+
+    Returns
+    -------
+    CarbonResult
+
+    Raises
+    ------
+    InputError
+        ``uncertainty`` < 0, or ``density_raster`` with ``uncertainty`` or ``on_raster``.
+    UnknownClassCode
+        The raster holds codes the scheme lacks.
+    SchemeError
+        The density table has no density for a class present on the map.
+
+    Examples
+    --------
+    >>> res = carbon_stocks("lc2020.tif", zones="banners.gpkg", zone_field="name_zh")  # doctest: +SKIP
+    >>> res.summary["stock_mgc"], res.by_zone.stock_mgc.sum()  # doctest: +SKIP
+    """
+    from sinks.blocks import ClassSlots, PassSpec, run_pass
+    from sinks.carbon import (
+        carbon_account,
+        carbon_summary,
+        class_table,
+        density_lut,
+        run_monte_carlo,
+        zone_table,
+    )
+    from sinks.stocks import class_area_ha
+
+    if uncertainty < 0:
+        raise InputError(f"uncertainty={uncertainty}: give a number of Monte Carlo draws ≥ 0")
+    (lc,) = open_landcovers([landcover], scheme=scheme, map_codes=map_codes)
+    table = as_density_table(densities)
+    dens = table.resolve(lc.scheme)
+    raster = None
+    if density_raster is not None:
+        from sinks.learning.carbon_raster import (
+            DensityRaster,
+            apply_density_raster,
+            check_density_raster,
+            raster_pass,
+        )
+        if uncertainty:
+            raise InputError("a density raster with uncertainty: the Monte Carlo draws table densities only; run them separately")
+        if on_raster is not None:
+            raise InputError("a density raster with on_raster: the carbon density raster would show the table's densities")
+        raster = density_raster if isinstance(density_raster, DensityRaster) else check_density_raster(density_raster, lc)
+    slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
+    timings: dict = {}
+    with using_strata(lc.grid, strata=strata, zones=zones, zone_field=zone_field, zone_layer=zone_layer, redline=redline,
+                      max_cells=max_cells, progress=progress) as st:
+        spec = PassSpec(lc.grid, (str(lc.path),), (slots,), None if st.path is None else str(st.path), st.nzones, st.sides,
+                        raster_lut=None if on_raster is None else density_lut(dens, slots.slots))
+        t0 = time.perf_counter()
+        result = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label=f"carbon of {lc.path.name}",
+                          on_raster=on_raster, threads=pass_threads() if threads is None else threads)
+        timings["pass"] = time.perf_counter() - t0
+        check_codes(result.unknown[0], lc.scheme, lc.path)
+        area_ha = class_area_ha(result)
+        dens.check_present(result.pixels[:, :, : slots.n].sum(axis=(0, 1)), path=str(lc.path))
+        acc = carbon_account(area_ha, dens, lc.scheme, zone_names=st.names, has_zones=st.has_zones, has_redline=st.sides == 2)
+        raster_report = None
+        if raster is not None:
+            t0 = time.perf_counter()
+            sums = raster_pass(lc, raster, codes=acc.codes, strata_path=None if st.path is None else str(st.path),
+                               nstrata=acc.area_ha.shape[0] * acc.area_ha.shape[1], max_cells=max_cells,
+                               executor=executor, progress=progress)
+            acc, raster_report = apply_density_raster(acc, raster, sums, sides=st.sides)
+            timings["density_raster"] = time.perf_counter() - t0
+    mc = run_monte_carlo(acc, dens, uncertainty, seed=seed) if uncertainty else None
+    summary = carbon_summary(acc, mc)
+    summary.update(units={"area": "ha", "stock": "Mg C", "density": "Mg C/ha", "co2e": "Mt CO2e (× 44/12)"},
+                   densities={"table": table.origin, "keyed_by": table.keyed_by,
+                              "soil_depth_cm": table.soil_depth_cm, "title": table.meta.get("title", "")},
+                   landcover=str(lc.path), scheme=lc.scheme.name, land_pixels=int(result.pixels[:, :, : slots.n].sum()))
+    if raster_report is not None:
+        summary["density_raster"] = raster_report
+    logger.info("total stock %.6g Mg C over %.6g ha", summary["stock_mgc"], summary["area_ha"])
+    return CarbonResult(zone_table(acc, mc), class_table(acc), summary, acc, mc, st, lc, table, result.nblocks, timings)
+
+
+def __getattr__(name: str):
+    """The other high-level functions, imported on first use (keeps ``import sinks.api`` light)."""
+    lazy = {"CoverageResult": "sinks.coverage_api", "forest_coverage": "sinks.coverage_api",
+            "ChangeResult": "sinks.change_api", "land_change": "sinks.change_api",
+            "RestorationResult": "sinks.change_api", "restoration_effect": "sinks.change_api",
+            "AreaEstimateResult": "sinks.learning.estimate", "estimate_areas": "sinks.learning.estimate"}
+    if name in lazy:
+        import importlib
+
+        return getattr(importlib.import_module(lazy[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
