@@ -1,5 +1,8 @@
 """``sinkplan coverage YEAR=LANDCOVER ...``: forest coverage and stock volume per zone and year.
 
+The arithmetic is :func:`sinks.coverage_api.forest_coverage`; this module parses the options,
+checks the inputs before the result folder is opened and writes the tables and map files.
+
 Land area (the denominator) per zone, in this order of precedence:
 ``--land-area-ha`` (a total in ha, ``ZONE=HA,...`` per zone, or a CSV with ``zone,land_area_ha``),
 else the zone polygon's ellipsoidal (geodesic) area, else, without zones, the mapped area
@@ -13,14 +16,21 @@ import logging
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from layers.errors import InputError
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
-from sinkplan.sinks_inputs import (OUTSIDE_ZONES, add_common_options, cache_dir, executor, open_landcovers, parse_years, pass_threads,
-                                   prepare_strata)
+from sinkplan.sinks_inputs import (
+    OUTSIDE_ZONES,
+    add_common_options,
+    cache_dir,
+    executor,
+    open_landcovers,
+    parse_years,
+    pass_threads,
+    prepare_strata,
+)
 from sinkplan.sinks_mapfiles import coverage_map_files
 
 logger = logging.getLogger(__name__)
@@ -110,20 +120,16 @@ def _positive(value: float, what: str) -> float:
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
-    from layers.geodesy import geodesic_area_m2
     from layers.grid import Grid
-    from layers.landcover import check_codes
-    from sinks.blocks import ClassSlots, PassSpec, run_pass
-    from sinks.coverage import VolumeTable, coverage, forest_area_ha, gap_ha, trend
-    from sinks.stocks import class_area_ha
+    from sinks.coverage_api import forest_coverage, load_volume_table
 
     years_paths = parse_years(args.landcover)
     if len(years_paths) > 1 and years_paths[0][0] is None:
         raise InputError("several land-cover rasters: give each a year, e.g. 2015=lc2015.tif 2020=lc2020.tif")
     lcs = open_landcovers([p for _, p in years_paths], args)
     years = [y for y, _ in years_paths]
-    target, target_rec = parse_target(args.target, args.targets)
-    vol_table = _volume_table(args.volume_table, VolumeTable)
+    target, _ = parse_target(args.target, args.targets)
+    vol_table = load_volume_table(args.volume_table)
     vol_rasters = _volume_rasters(args.volume, years, lcs[0].grid, Grid)
     grid = lcs[0].grid
     with cache_dir() as folder:
@@ -132,117 +138,32 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                                     zone_layer=args.zone_layer, folder=folder, max_cells=ctx.max_cells, progress=progress)
         has_zones = strata.zones_gdf is not None
         user_total, user_zones = parse_land_area(args.land_area_ha, strata.names[1:])
+        land_area = {**user_zones, **({TOTAL: user_total} if user_total is not None else {})} if args.land_area_ha else None
         params = {"landcover": {str(y): str(lc.path) for y, lc in zip(years, lcs)}, "scheme": lcs[0].scheme.name,
                   "zones": args.zones, "zone_field": args.zone_field, "count_shrub": args.count_shrub,
                   "target": target, "land_area_ha": args.land_area_ha, "volume": args.volume,
                   "volume_table": vol_table.origin, "workers": ctx.workers, "scheduler": ctx.scheduler}
         inputs = [lc.path for lc in lcs] + [args.zones, *[p for p in vol_rasters.values()]]
         with ResultFolder(args.out, command="coverage", parameters=params, inputs=inputs, overwrite=ctx.overwrite) as rf:
-            areas, volumes = [], []
-            with executor(ctx) as ex:
-                for year, lc in zip(years, lcs):
-                    slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
-                    vpath = vol_rasters.get(year)
-                    spec = PassSpec(grid, (str(lc.path),), (slots,), None if strata.path is None else str(strata.path),
-                                    strata.nzones, strata.sides, values=None if vpath is None else str(vpath))
-                    with ctx.progress(f"coverage {year or ''}") as progress:
-                        res = run_pass(spec, max_cells=ctx.max_cells, executor=ex, progress=progress,
-                                       label=f"coverage of {lc.path.name}", threads=pass_threads())
-                    check_codes(res.unknown[0], lc.scheme, lc.path)
-                    a = class_area_ha(res)
-                    areas.append(a)
-                    groups = tuple(lc.scheme.by_code[c].group for c in slots.codes)
-                    if vpath is not None:  # Σ m³/ha × m² / (10⁴ m²/ha) = m³
-                        volumes.append((res.value_sum.sum(axis=tuple(range(1, res.value_sum.ndim))) / 1e4, f"raster {vpath}"))
-                    else:
-                        per_ha = vol_table.per_class(lc.scheme, slots.codes)
-                        volumes.append(((a * per_ha).sum(axis=(1, 2)), f"table {vol_table.origin}"))
-            # Land area per zone id (0: outside zones / whole map).
-            mapped = np.array([a.sum(axis=(1, 2)) for a in areas]).max(axis=0)  # ha per zone id
-            land = mapped.copy()
-            source = ["mapped pixels"] * len(land)
-            if has_zones:
-                poly_ha = geodesic_area_m2(strata.zones_gdf.geometry.values, strata.zones_gdf.crs) / 1e4  # m² → ha
-                land[1:] = poly_ha
-                source[1:] = ["zone polygon (geodesic)"] * len(poly_ha)
-                for i, name in enumerate(strata.names[1:], start=1):
-                    if name in user_zones:
-                        land[i], source[i] = user_zones[name], "--land-area-ha"
-                    elif mapped[i] < 0.99 * land[i]:
-                        logger.warning("zone %s: the raster maps %.4g ha of its %.4g ha; coverage uses the polygon area",
-                                       name, mapped[i], land[i])
-            rows_ids = list(range(1, len(strata.names))) if has_zones else [0]
-            if has_zones and mapped[0] > 0:
-                rows_ids.append(0)
-            rows, totals = [], []
-            forest_by_year = []
-            for year, a in zip(years, areas):
-                forest = forest_area_ha(a, groups, count_shrub=args.count_shrub)
-                forest_by_year.append(forest)
-                cov = coverage(forest, land)
-                gap = gap_ha(forest, land, target)
-                for z in rows_ids:
-                    rows.append({"zone": strata.names[z] if has_zones else TOTAL, "year": year,
-                                 "land_area_ha": float(land[z]), "forest_area_ha": float(forest[z]),
-                                 "coverage": _f(cov[z]), "gap_ha": float(gap[z]), "mapped_area_ha": float(mapped[z]),
-                                 "land_area_source": source[z]})
-                total_land = user_total if user_total is not None else float(land[rows_ids].sum())
-                total_forest = float(forest.sum())
-                totals.append({"year": year, "land_area_ha": total_land, "forest_area_ha": total_forest,
-                               "coverage": _f(total_forest / total_land), "gap_ha": max(0.0, target * total_land - total_forest),
-                               "land_area_source": "--land-area-ha" if user_total is not None else "sum of zones"})
-            df = pd.DataFrame(rows)
-            trend_rows, trend_total = [], None
-            if len(years) > 1:
-                for z in rows_ids:
-                    sub = df[df.zone == (strata.names[z] if has_zones else TOTAL)]
-                    t = trend(list(sub.year), list(sub.coverage), list(sub.forest_area_ha), target)
-                    trend_rows.append({"zone": sub.zone.iloc[0], **_trend_dict(t)})
-                t = trend(years, [r["coverage"] for r in totals], [r["forest_area_ha"] for r in totals], target)
-                trend_total = _trend_dict(t)
-            vol_rows = [{"zone": strata.names[z] if has_zones else TOTAL, "year": y, "volume_m3": float(v[z]), "source": src}
-                        for y, (v, src) in zip(years, volumes) for z in rows_ids]
-            vol_total = [{"year": y, "volume_m3": float(v.sum()), "source": src} for y, (v, src) in zip(years, volumes)]
-            vol_target = _volume_target(args.targets)
+            with executor(ctx) as ex, ctx.progress("coverage") as progress:
+                res = forest_coverage(dict(zip(years, lcs)), strata=strata, target=None if args.target is None else target,
+                                      targets=args.targets,
+                                      count_shrub=args.count_shrub, land_area_ha=land_area, volume=vol_rasters,
+                                      volume_table=vol_table, max_cells=ctx.max_cells, executor=ex, progress=progress,
+                                      threads=pass_threads())
+            df = res.by_zone
             rf.write_csv("coverage_by_zone.csv", df)
-            rf.write_csv("coverage_totals.csv", pd.DataFrame(totals))
-            rf.write_csv("volume_by_zone.csv", pd.DataFrame(vol_rows))
-            sheets = {"coverage_by_zone": df, "coverage_totals": pd.DataFrame(totals), "volume_by_zone": pd.DataFrame(vol_rows)}
-            if trend_rows:
-                rf.write_csv("trend_by_zone.csv", pd.DataFrame(trend_rows))
-                sheets["trend_by_zone"] = pd.DataFrame(trend_rows)
+            rf.write_csv("coverage_totals.csv", res.totals)
+            rf.write_csv("volume_by_zone.csv", res.volume_by_zone)
+            sheets = {"coverage_by_zone": df, "coverage_totals": res.totals, "volume_by_zone": res.volume_by_zone}
+            if len(res.trend_by_zone):
+                rf.write_csv("trend_by_zone.csv", res.trend_by_zone)
+                sheets["trend_by_zone"] = res.trend_by_zone
             rf.write_xlsx("coverage.xlsx", sheets)
             coverage_map_files(rf, strata=strata, by_zone=df[df.zone != OUTSIDE_ZONES] if has_zones else df.iloc[:0],
-                               trend_rows=trend_rows, grid=grid)
-            last_vol = vol_total[int(np.argmax([y or 0 for y in years]))]
-            rf.write_json("summary.json", {
-                "target": target_rec, "count_shrub": args.count_shrub,
-                "forest_groups": ["forest", "shrubland"] if args.count_shrub else ["forest"],
-                "zones": [{k: r[k] for k in ("zone", "year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha")} for r in rows],
-                "totals": totals, "trend": trend_total, "trend_by_zone": trend_rows,
-                "volume": {"by_year": vol_total, "target": vol_target,
-                           "share_of_target": None if vol_target is None else last_vol["volume_m3"] / vol_target["value"]},
-                "units": {"area": "ha", "coverage": "fraction", "volume": "m3", "annual_change": "fraction per year"},
-            })
+                               trend_rows=res.summary["trend_by_zone"], grid=grid)
+            rf.write_json("summary.json", res.summary)
     return 0
-
-
-def _f(x: float) -> float | None:
-    return None if not math.isfinite(float(x)) else float(x)
-
-
-def _trend_dict(t) -> dict:
-    return {"first_year": t.first_year, "last_year": t.last_year, "annual_change": t.annual_change,
-            "annual_forest_change_ha": t.annual_forest_change_ha, "target_year_at_this_rate": t.target_year}
-
-
-def _volume_table(path, VolumeTable):
-    from importlib import resources
-
-    if path is None:
-        res = resources.files("seeds").joinpath("densities", "volume_inner_mongolia.csv")
-        return VolumeTable.from_csv("seeds/densities/volume_inner_mongolia.csv", text=res.read_text("utf-8"))
-    return VolumeTable.from_csv(path)
 
 
 def _volume_rasters(specs: list[str], years: list, grid, Grid) -> dict:
@@ -255,11 +176,3 @@ def _volume_rasters(specs: list[str], years: list, grid, Grid) -> dict:
         grid.check_same(Grid.from_raster(path), names=("land cover", str(path)))
         out[year] = path
     return out
-
-
-def _volume_target(path) -> dict | None:
-    from seeds.targets import load_targets
-
-    t = load_targets(path).get("forest_stock_volume")
-    return None if t is None else {"key": t.key, "value": t.value, "unit": t.unit, "year": t.year, "clause": t.clause,
-                                   "source": t.source}

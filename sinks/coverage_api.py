@@ -1,0 +1,311 @@
+"""Forest coverage and stock volume per zone and year (what ``sinkplan coverage`` writes).
+
+Land area (the denominator) per zone, in this order of precedence: the ``land_area_ha``
+given for that zone, else the zone polygon's ellipsoidal (geodesic) area, else, without
+zones, the mapped area of the land-cover raster (all pixels that are not nodata).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from layers.errors import InputError
+from layers.grid import DEFAULT_MAX_CELLS, Grid
+from layers.parallel import BlockExecutor
+from sinks.coverage import VolumeTable
+from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
+from sinks.strata import Strata, using_strata
+
+__all__ = ["CoverageResult", "forest_coverage", "load_volume_table", "coverage_target", "TOTAL"]
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+#: Zone label of the rows without zones, and the key of a total land area in ``land_area_ha``.
+TOTAL = "(total)"
+
+
+@dataclass(frozen=True)
+class CoverageResult:
+    """Forest coverage, trend and stock volume (the tables ``sinkplan coverage`` writes).
+
+    Attributes
+    ----------
+    by_zone : DataFrame
+        ``coverage_by_zone.csv``: per zone and year land area, forest area, coverage, gap
+        to the target, mapped area and the land area's source.
+    totals : DataFrame
+        ``coverage_totals.csv``: the same per year over all zones.
+    trend_by_zone : DataFrame
+        ``trend_by_zone.csv`` (empty with one year): annual change and the year the target
+        is reached at that rate.
+    volume_by_zone : DataFrame
+        ``volume_by_zone.csv``: growing stock volume (m³) per zone and year.
+    summary : dict
+        ``summary.json``.
+    strata : Strata
+        Zones and redline as rasterized.
+    grid : Grid
+        The land-cover grid.
+    """
+
+    by_zone: pd.DataFrame
+    totals: pd.DataFrame
+    trend_by_zone: pd.DataFrame
+    volume_by_zone: pd.DataFrame
+    summary: dict
+    strata: Strata
+    grid: Grid
+
+
+def load_volume_table(path: str | os.PathLike | VolumeTable | None = None) -> VolumeTable:
+    """A volume table: given, read from ``path``, or the shipped Inner Mongolia table (None).
+
+    Raises
+    ------
+    SchemeError
+        Missing columns, unknown groups, negative volumes.
+    """
+    if isinstance(path, VolumeTable):
+        return path
+    if path is None:
+        from importlib import resources
+
+        res = resources.files("seeds").joinpath("densities", "volume_inner_mongolia.csv")
+        return VolumeTable.from_csv("seeds/densities/volume_inner_mongolia.csv", text=res.read_text("utf-8"))
+    return VolumeTable.from_csv(path)
+
+
+def coverage_target(target: float | None = None, *, targets: str | os.PathLike | None = None) -> tuple[float, dict]:
+    """(value, record for summary.json) of the coverage target: ``target`` or the seeded policy target.
+
+    Raises
+    ------
+    InputError
+        ``target`` outside (0, 1], or no seeded target when ``target`` is None.
+    """
+    from seeds.targets import load_targets
+
+    if target is None:
+        seeded = load_targets(targets).get("forest_coverage")
+        if seeded is None:
+            raise InputError("no forest_coverage target in the targets file; pass --target 0.235")
+        return seeded.value, {"key": seeded.key, "value": seeded.value, "year": seeded.year, "clause": seeded.clause,
+                              "source": seeded.source}
+    if not (math.isfinite(target) and 0 < target <= 1):
+        raise InputError(f"target {target}: coverage must lie in (0, 1]")
+    return float(target), {"key": "forest_coverage", "value": float(target), "year": None, "clause": "--target",
+                           "source": "user"}
+
+
+def _volume_target(path) -> dict | None:
+    from seeds.targets import load_targets
+
+    t = load_targets(path).get("forest_stock_volume")
+    return None if t is None else {"key": t.key, "value": t.value, "unit": t.unit, "year": t.year, "clause": t.clause,
+                                   "source": t.source}
+
+
+def _land_areas(land_area_ha: float | Mapping[str, float] | None, names: tuple[str, ...]) -> tuple[float | None, dict[str, float]]:
+    if land_area_ha is None:
+        return None, {}
+    if not isinstance(land_area_ha, Mapping):
+        return _positive(float(land_area_ha), "total"), {}
+    total, out = None, {}
+    for zone, value in land_area_ha.items():
+        if zone in (TOTAL, "total"):
+            total = _positive(float(value), "total")
+        elif zone not in names:
+            raise InputError(f"--land-area-ha: zone {zone!r} is not in the zone layer; zones: {', '.join(names) or '(none)'}")
+        else:
+            out[str(zone)] = _positive(float(value), zone)
+    return total, out
+
+
+def _positive(value: float, what: str) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"--land-area-ha: land area of {what} must be > 0 ha, got {value}")
+    return float(value)
+
+
+def _f(x: float) -> float | None:
+    return None if not math.isfinite(float(x)) else float(x)
+
+
+def _trend_dict(t) -> dict:
+    return {"first_year": t.first_year, "last_year": t.last_year, "annual_change": t.annual_change,
+            "annual_forest_change_ha": t.annual_forest_change_ha, "target_year_at_this_rate": t.target_year}
+
+
+def forest_coverage(
+    years: Mapping[int | None, LandCoverInput],
+    *,
+    scheme: str = "clcd",
+    map_codes: str | None = None,
+    zones: str | os.PathLike | None = None,
+    zone_field: str | None = None,
+    zone_layer: str | None = None,
+    redline: str | os.PathLike | None = None,
+    strata: Strata | None = None,
+    target: float | None = None,
+    targets: str | os.PathLike | None = None,
+    count_shrub: bool = False,
+    land_area_ha: float | Mapping[str, float] | None = None,
+    volume: Mapping[int | None, str | os.PathLike] | None = None,
+    volume_table: str | os.PathLike | VolumeTable | None = None,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    executor: BlockExecutor | None = None,
+    progress: Progress | None = None,
+    threads: int | None = None,
+) -> CoverageResult:
+    """Forest coverage (forest area ÷ land area, ellipsoidal areas) per zone and year, its
+    trend to the target, and the growing stock volume.
+
+    Parameters
+    ----------
+    years : mapping of year to path or LandCover
+        Land-cover rasters on one grid, e.g. ``{2015: "lc2015.tif", 2020: "lc2020.tif"}``
+        (one raster may have the year None).
+    scheme, map_codes : optional
+        Class scheme of the codes and codes it lacks (``"200=7"``).
+    zones, zone_field, zone_layer, redline, strata : optional
+        Zone polygons (and the field naming them), or ``strata`` from
+        :func:`sinks.strata.prepare_strata`.
+    target : float, optional
+        Coverage target as a fraction (default: the seeded policy target, 0.235).
+    targets : path, optional
+        Policy targets file (default: the packaged one).
+    count_shrub : bool
+        Count the shrubland group as specially designated shrub forest.
+    land_area_ha : float or mapping, optional
+        Official land area: a total in ha, or ``{zone: ha}`` (the key ``"(total)"`` sets the total).
+    volume : mapping of year to path, optional
+        Growing stock volume rasters (m³/ha) on the land-cover grid; other years use the table.
+    volume_table : path or VolumeTable, optional
+        Volume per class (default: the shipped Inner Mongolia table).
+    max_cells, executor, progress, threads
+        As for :func:`sinks.api.carbon_stocks`.
+
+    Returns
+    -------
+    CoverageResult
+
+    Raises
+    ------
+    InputError
+        A target outside (0, 1], a land area ≤ 0 or for an unknown zone, a volume raster for a
+        year without land cover.
+    GridMismatch
+        Rasters not on one grid.
+    UnknownClassCode
+        Codes the scheme lacks.
+
+    Examples
+    --------
+    >>> res = forest_coverage({2015: "lc2015.tif", 2020: "lc2020.tif"}, zones="banners.gpkg",  # doctest: +SKIP
+    ...                       zone_field="name_zh")
+    >>> res.by_zone.pivot(index="zone", columns="year", values="coverage")  # doctest: +SKIP
+    """
+    from layers.geodesy import geodesic_area_m2
+    from layers.landcover import check_codes
+    from sinks.blocks import ClassSlots, PassSpec, run_pass
+    from sinks.coverage import coverage, forest_area_ha, gap_ha, trend
+    from sinks.stocks import class_area_ha
+
+    year_list = list(years)
+    if len(year_list) > 1 and None in year_list:
+        raise InputError("several land-cover rasters: give each a year, e.g. 2015=lc2015.tif 2020=lc2020.tif")
+    lcs = open_landcovers(list(years.values()), scheme=scheme, map_codes=map_codes)
+    grid = lcs[0].grid
+    target, target_rec = coverage_target(target, targets=targets)
+    vol_table = load_volume_table(volume_table)
+    vol_rasters = {}
+    for year, path in (volume or {}).items():
+        if year not in year_list:
+            raise InputError(f"--volume {path}: year {year} has no land-cover raster; years: {year_list}")
+        grid.check_same(Grid.from_raster(path), names=("land cover", str(path)))
+        vol_rasters[year] = path
+    with using_strata(grid, strata=strata, zones=zones, zone_field=zone_field, zone_layer=zone_layer, redline=redline,
+                      max_cells=max_cells, progress=progress) as st:
+        has_zones = st.has_zones
+        user_total, user_zones = _land_areas(land_area_ha, st.names[1:])
+        areas, volumes = [], []
+        for year, lc in zip(year_list, lcs):
+            slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
+            vpath = vol_rasters.get(year)
+            spec = PassSpec(grid, (str(lc.path),), (slots,), None if st.path is None else str(st.path),
+                            st.nzones, st.sides, values=None if vpath is None else str(vpath))
+            res = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress,
+                           label=f"coverage of {lc.path.name}", threads=pass_threads() if threads is None else threads)
+            check_codes(res.unknown[0], lc.scheme, lc.path)
+            a = class_area_ha(res)
+            areas.append(a)
+            groups = tuple(lc.scheme.by_code[c].group for c in slots.codes)
+            if vpath is not None:  # Σ m³/ha × m² / (10⁴ m²/ha) = m³
+                volumes.append((res.value_sum.sum(axis=tuple(range(1, res.value_sum.ndim))) / 1e4, f"raster {vpath}"))
+            else:
+                per_ha = vol_table.per_class(lc.scheme, slots.codes)
+                volumes.append(((a * per_ha).sum(axis=(1, 2)), f"table {vol_table.origin}"))
+    # Land area per zone id (0: outside zones / whole map).
+    mapped = np.array([a.sum(axis=(1, 2)) for a in areas]).max(axis=0)  # ha per zone id
+    land = mapped.copy()
+    source = ["mapped pixels"] * len(land)
+    if has_zones:
+        poly_ha = geodesic_area_m2(st.zones_gdf.geometry.values, st.zones_gdf.crs) / 1e4  # m² → ha
+        land[1:] = poly_ha
+        source[1:] = ["zone polygon (geodesic)"] * len(poly_ha)
+        for i, name in enumerate(st.names[1:], start=1):
+            if name in user_zones:
+                land[i], source[i] = user_zones[name], "--land-area-ha"
+            elif mapped[i] < 0.99 * land[i]:
+                logger.warning("zone %s: the raster maps %.4g ha of its %.4g ha; coverage uses the polygon area",
+                               name, mapped[i], land[i])
+    rows_ids = list(range(1, len(st.names))) if has_zones else [0]
+    if has_zones and mapped[0] > 0:
+        rows_ids.append(0)
+    rows, totals = [], []
+    for year, a in zip(year_list, areas):
+        forest = forest_area_ha(a, groups, count_shrub=count_shrub)
+        cov = coverage(forest, land)
+        gap = gap_ha(forest, land, target)
+        for z in rows_ids:
+            rows.append({"zone": st.names[z] if has_zones else TOTAL, "year": year,
+                         "land_area_ha": float(land[z]), "forest_area_ha": float(forest[z]),
+                         "coverage": _f(cov[z]), "gap_ha": float(gap[z]), "mapped_area_ha": float(mapped[z]),
+                         "land_area_source": source[z]})
+        total_land = user_total if user_total is not None else float(land[rows_ids].sum())
+        total_forest = float(forest.sum())
+        totals.append({"year": year, "land_area_ha": total_land, "forest_area_ha": total_forest,
+                       "coverage": _f(total_forest / total_land), "gap_ha": max(0.0, target * total_land - total_forest),
+                       "land_area_source": "--land-area-ha" if user_total is not None else "sum of zones"})
+    df = pd.DataFrame(rows)
+    trend_rows, trend_total = [], None
+    if len(year_list) > 1:
+        for z in rows_ids:
+            sub = df[df.zone == (st.names[z] if has_zones else TOTAL)]
+            t = trend(list(sub.year), list(sub.coverage), list(sub.forest_area_ha), target)
+            trend_rows.append({"zone": sub.zone.iloc[0], **_trend_dict(t)})
+        t = trend(year_list, [r["coverage"] for r in totals], [r["forest_area_ha"] for r in totals], target)
+        trend_total = _trend_dict(t)
+    vol_rows = [{"zone": st.names[z] if has_zones else TOTAL, "year": y, "volume_m3": float(v[z]), "source": src}
+                for y, (v, src) in zip(year_list, volumes) for z in rows_ids]
+    vol_total = [{"year": y, "volume_m3": float(v.sum()), "source": src} for y, (v, src) in zip(year_list, volumes)]
+    vol_target = _volume_target(targets)
+    last_vol = vol_total[int(np.argmax([y or 0 for y in year_list]))]
+    summary = {
+        "target": target_rec, "count_shrub": count_shrub,
+        "forest_groups": ["forest", "shrubland"] if count_shrub else ["forest"],
+        "zones": [{k: r[k] for k in ("zone", "year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha")} for r in rows],
+        "totals": totals, "trend": trend_total, "trend_by_zone": trend_rows,
+        "volume": {"by_year": vol_total, "target": vol_target,
+                   "share_of_target": None if vol_target is None else last_vol["volume_m3"] / vol_target["value"]},
+        "units": {"area": "ha", "coverage": "fraction", "volume": "m3", "annual_change": "fraction per year"},
+    }
+    return CoverageResult(df, pd.DataFrame(totals), pd.DataFrame(trend_rows), pd.DataFrame(vol_rows), summary, st, grid)
