@@ -14,6 +14,7 @@ are sums over its pieces.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -22,8 +23,9 @@ import shapely
 from pyproj import CRS, Transformer
 
 from layers.errors import InputError
+from layers.grid import Grid
 
-__all__ = ["control_rings", "Pieces", "disjoint_pieces"]
+__all__ = ["control_rings", "Pieces", "disjoint_pieces", "RestorationZones", "restoration_zones"]
 
 
 def _aeqd(lon: float, lat: float) -> CRS:
@@ -85,3 +87,59 @@ def disjoint_pieces(geoms: gpd.GeoSeries) -> Pieces:
     polys, member = polys[keep], member[keep]
     gdf = gpd.GeoDataFrame({"piece": [str(i + 1) for i in range(len(polys))]}, geometry=list(polys), crs=geoms.crs)
     return Pieces(gdf, member)
+
+
+@dataclass(frozen=True)
+class RestorationZones:
+    """Restoration projects with their control rings, split into disjoint pieces to rasterize.
+
+    ``projects`` has one row per project (``project``, geometry, in the grid's CRS); zone id
+    ``k + 1`` of ``rasterizer`` is piece ``k`` of ``pieces`` (projects first, then rings in
+    ``pieces.member``'s columns).
+    """
+
+    projects: gpd.GeoDataFrame
+    pieces: Pieces
+    rasterizer: object  # layers.vectors.ZoneRasterizer of the pieces
+    ring_m: float
+
+
+def restoration_zones(path: str | os.PathLike, grid: Grid, *, ring_km: float, field: str | None = None,
+                      layer: str | None = None) -> RestorationZones:
+    """Read project polygons, dissolve them by ``field``, add control rings of ``ring_km`` km and split.
+
+    Parameters
+    ----------
+    path : path
+        Project polygons.
+    grid : Grid
+        The land-cover grid (the polygons are reprojected to it).
+    ring_km : float
+        Ring width on the ground, km (> 0).
+    field : str, optional
+        Field naming the projects (default: features numbered 1, 2, ...).
+    layer : str, optional
+        Layer of a multi-layer file.
+
+    Raises
+    ------
+    InputError
+        ``ring_km`` ≤ 0, or an unusable layer (from :func:`layers.vectors.read_vector`).
+    """
+    from layers.vectors import ZoneRasterizer, read_vector
+
+    vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs)
+    gdf = vl.gdf
+    key = field
+    if key is None:
+        gdf = gdf.assign(_project=[str(i) for i in range(1, len(gdf) + 1)])
+        key = "_project"
+    projects = gdf.dissolve(by=key, sort=False, as_index=False)[[key, "geometry"]].rename(columns={key: "project"})
+    projects["project"] = projects["project"].astype(str)
+    rings = control_rings(projects, ring_km * 1000.0)  # km → m
+    shapes = gpd.GeoSeries(list(projects.geometry) + list(rings), crs=projects.crs)
+    pieces = disjoint_pieces(shapes)
+    zr = ZoneRasterizer(pieces.gdf, grid, field="piece")
+    if zr.names != tuple(pieces.gdf.piece):
+        raise RuntimeError("piece order changed in rasterization")
+    return RestorationZones(projects, pieces, zr, ring_km * 1000.0)
