@@ -251,83 +251,28 @@ def apply_model(*, image: Path, model_file: Path, out: Path, ctx: RunContext) ->
     return out
 
 
-def _zones(lc, zones: Path | None, zone_field: str | None):
-    if zones is None:
-        return None
-    from layers.vectors import ZoneRasterizer, read_vector
-
-    return ZoneRasterizer(read_vector(zones, to_crs=lc.grid.crs, field=zone_field), lc.grid, field=zone_field)
-
-
 def area_estimate(*, map_path: Path, reference: Path, ref_field: str, out: Path, ctx: RunContext, scheme: str = "clcd",
                   zones: Path | None = None, zone_field: str | None = None, coverage_groups: str = "forest") -> Path:
-    """Olofsson et al. (2014) stratified estimates; returns the result folder."""
-    from layers.landcover import open_landcover
+    """Olofsson et al. (2014) stratified estimates (:func:`sinks.learning.estimate.estimate_areas`); returns the result folder."""
     from layers.schemes import GROUPS
-    from layers.vectors import read_vector
-    from seeds.targets import load_targets
     from sinkplan.results import ResultFolder
-    from sinks.learning.area_estimate import error_matrix, stratified_estimate
-    from sinks.learning.area_tables import (
-        coverage_dict,
-        estimate_tables,
-        reference_sample,
-        strata_areas,
-    )
+    from sinks.learning.estimate import estimate_areas
 
-    lc = open_landcover(map_path, scheme)
     groups = tuple(g.strip() for g in coverage_groups.split(",") if g.strip())
     if not groups or set(groups) - set(GROUPS):
         raise InputError(f"--coverage-groups {coverage_groups!r}: name groups from {', '.join(GROUPS)}")
-    zr = _zones(lc, zones, zone_field)
-    ref = read_vector(reference, to_crs=lc.grid.crs, field=ref_field)
-    sample = reference_sample(ref.gdf, ref_field, lc, zones=zr, where=str(reference), max_cells=ctx.max_cells)
     with ctx.progress("mapped areas") as progress:
-        sa = strata_areas(lc, zones=zr, max_cells=ctx.max_cells, progress=progress)
-    px, area_m2 = sa.total()
-    codes = sorted(set(np.flatnonzero(px).tolist()) | set(sample.ref_code.tolist()) | set(sample.map_code.tolist()))
-    est = stratified_estimate(error_matrix(sample.map_code, sample.ref_code, codes), area_m2[codes] / 10_000.0,
-                              codes=codes)  # m² → ha
-    tables = estimate_tables(est, lc.scheme, px[codes])
-    cover = coverage_dict(est, lc.scheme, groups)
-    target = load_targets().get("forest_coverage")
-    if target is not None and groups == ("forest",):
-        cover["target"] = {"value": target.value, "year": target.year, "clause": target.clause,
-                           "adjusted_meets": bool(target.is_met(cover["adjusted_share"])),
-                           "ci95_low_meets": bool(target.is_met(cover["ci95_low"]))}
-    zone_rows = []
-    for z in range(1, (zr.n_zones if zr else 0) + 1):
-        row = {"zone": zr.names[z - 1], "reference_units": int((sample.zone == z).sum()),
-               "map_area_ha": float(sa.area_m2[z].sum() / 10_000.0)}
-        try:
-            sel = sample.zone == z
-            ez = stratified_estimate(error_matrix(sample.map_code[sel], sample.ref_code[sel], codes),
-                                     sa.area_m2[z, codes] / 10_000.0, codes=codes)
-            cz = coverage_dict(ez, lc.scheme, groups)
-            row.update(coverage_map=cz["map_share"], coverage_adjusted=cz["adjusted_share"], coverage_ci95=cz["ci95"],
-                       overall_accuracy=ez.overall_accuracy, note="")
-        except InputError as exc:
-            row["note"] = f"not estimated: {exc}"
-        zone_rows.append(row)
-    params = {"map": str(map_path), "reference": str(reference), "ref_field": ref_field, "scheme": lc.scheme.name,
+        res = estimate_areas(map_path, reference, ref_field=ref_field, scheme=scheme, zones=zones, zone_field=zone_field,
+                             coverage_groups=groups, max_cells=ctx.max_cells, progress=progress)
+    params = {"map": str(map_path), "reference": str(reference), "ref_field": ref_field, "scheme": res.landcover.scheme.name,
               "zones": None if zones is None else str(zones), "zone_field": zone_field, "coverage_groups": list(groups)}
     with ResultFolder(out, command="area-estimate", parameters=params, inputs=[map_path, reference, zones],
                       overwrite=ctx.overwrite) as rf:
-        sheets = {"classes": tables["classes"], "error_matrix_counts": tables["counts"],
-                  "error_matrix_proportions": tables["proportions"]}
-        if zone_rows:
-            sheets["zones"] = pd.DataFrame(zone_rows)
+        sheets = res.sheets()
         for name, df in sheets.items():
             rf.write_csv(f"{name}.csv", df)
         rf.write_xlsx("area_estimate.xlsx", sheets)
-        rf.write_json("summary.json", {
-            "method": "stratified estimator, Olofsson et al. 2014 (RSE 148:42-57); 95 % CI = ±1.96 SE",
-            "classes": tables["summary"], "total_area_ha": est.total_area,
-            "overall_accuracy": est.overall_accuracy, "overall_accuracy_ci95": 1.96 * est.overall_accuracy_se,
-            "forest_coverage": cover,
-            "reference": {"points": sample.n_read, "used": int(sample.map_code.size), "dropped": sample.dropped},
-            "zones": zone_rows or None})
-    logger.info("forest coverage %.4f ± %.4f (map %.4f)", cover["adjusted_share"], cover["ci95"], cover["map_share"])
+        rf.write_json("summary.json", res.summary)
     return out
 
 
