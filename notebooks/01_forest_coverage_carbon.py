@@ -53,9 +53,8 @@ import pandas as pd
 import rasterio
 from IPython.display import Image, display
 
-from layers.geodesy import geodesic_area_m2
-from layers.landcover import check_codes, class_table, open_landcover
-from layers.vectors import ZoneRasterizer, read_vector
+from layers.landcover import class_table, open_landcover
+from layers.vectors import read_vector
 from maps.figures import (
     carbon_by_zone_figure,
     coverage_by_zone_figure,
@@ -64,19 +63,15 @@ from maps.figures import (
 from maps.fonts import cjk_rc
 from seeds.demo import DemoRegion, build_demo
 from seeds.targets import load_targets
-from sinks.blocks import ClassSlots, PassSpec, run_pass
-from sinks.carbon import carbon_account, run_monte_carlo, zone_table
-from sinks.change import change_account, group_matrix, zone_change
-from sinks.coverage import VolumeTable, coverage, forest_area_ha, gap_ha, trend
+from sinks.api import carbon_stocks, estimate_areas, forest_coverage, land_change
 from sinks.densities import load_densities
-from sinks.learning.area_estimate import error_matrix, stratified_estimate
-from sinks.learning.area_tables import coverage_dict, reference_sample, strata_areas
-from sinks.stocks import CO2_PER_C, class_area_ha
+from sinks.stocks import CO2_PER_C
+from sinks.strata import OUTSIDE_ZONES, prepare_strata
 from sinks.uncertainty import interval
 
 plt.rcParams.update(cjk_rc())  # a CJK font for the Chinese labels (empty if none is installed)
 pd.set_option("display.float_format", lambda v: f"{v:,.4g}")
-WORK = Path(tempfile.mkdtemp(prefix="sinkplan-nb1-"))  # zone rasters of this session
+WORK = Path(tempfile.mkdtemp(prefix="sinkplan-nb1-"))  # the zone raster of this session
 
 
 def show(fig):
@@ -143,6 +138,9 @@ show(fig)
 # biomass, soil 0–30 cm, dead matter; the shipped Inner Mongolia table with its sources).
 # One streamed pass counts the area per (banner × class); the stocks are then arithmetic on
 # that small table. Monte Carlo draws over the densities (areas fixed) give a 95 % interval.
+# The banners are rasterized once onto the land-cover grid (`prepare_strata`) and that zone
+# raster serves every call below; `carbon_stocks(..., zones=path, zone_field=...)` would
+# rasterize them itself.
 
 # %%
 table = load_densities("inner_mongolia_30cm")
@@ -151,25 +149,10 @@ densities = table.resolve(scheme)
 display(pd.DataFrame(densities.per_class(), columns=["c_above", "c_below", "c_soil", "c_dead"],
                      index=pd.Index([f"{c} {scheme.by_code[c].name_zh}" for c in densities.codes], name="class")))
 
-zones = ZoneRasterizer(banners, grid, field=region.zone_field)
-zone_raster = zones.to_raster(WORK / "banners.tif", max_cells=MAX_CELLS)  # zone id per pixel, 0 outside
-zone_names = ("(outside zones)", *zones.names)
-
-
-def area_table(*landcovers):
-    """Ground area (ha) per (zone, side, class[, class]) of one land-cover map or a pair."""
-    slots = tuple(ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in landcovers)
-    spec = PassSpec(grid, tuple(str(lc.path) for lc in landcovers), slots, str(zone_raster), zones.n_zones, 1)
-    res = run_pass(spec, max_cells=MAX_CELLS)
-    for lc, unknown in zip(landcovers, res.unknown):
-        check_codes(unknown, lc.scheme, lc.path)  # codes the scheme lacks: an error naming them
-    return class_area_ha(res), slots[0]
-
-
-area2020, slots = area_table(lc2020)
-acc = carbon_account(area2020, densities, scheme, zone_names=zone_names, has_zones=True, has_redline=False)
-mc = run_monte_carlo(acc, densities, MC_DRAWS, seed=SEED)
-by_banner = zone_table(acc, mc)
+strata = prepare_strata(grid, zones=region.banners, zone_field=region.zone_field, folder=WORK, max_cells=MAX_CELLS)
+carbon = carbon_stocks(lc2020, densities=table, strata=strata, uncertainty=MC_DRAWS, seed=SEED, max_cells=MAX_CELLS)
+acc, mc, zone_names = carbon.account, carbon.monte_carlo, strata.names  # zone_names[0]: outside every banner
+by_banner = carbon.by_zone  # the table `sinkplan carbon` writes as stocks_by_zone.csv
 display(by_banner[["zone", "area_ha", "stock_mgc_above", "stock_mgc_below", "stock_mgc_soil", "stock_mgc_dead",
                    "stock_mgc", "stock_mgc_p2_5", "stock_mgc_p97_5", "stock_mt_co2e"]])
 
@@ -189,11 +172,11 @@ for league in sorted(set(league_of.values())):
                  "stock_mt_co2e": acc.stock_mgc[ids].sum() * CO2_PER_C / 1e6})
 by_league = pd.DataFrame(rows)
 display(by_league)
-total = acc.stock_mgc.sum()
-assert np.isclose(by_league.stock_mgc.sum(), total, rtol=1e-12)  # leagues add up to the whole
+total = acc.stock_mgc[1:].sum()  # inside the banners
+assert np.isclose(by_league.stock_mgc.sum(), total, rtol=1e-12)  # leagues add up to the banners
 mean, lo, hi = interval(mc.total)
-print(f"total {total / 1e6:,.2f} Tg C (95 % interval {lo / 1e6:,.2f}–{hi / 1e6:,.2f} Tg C), "
-      f"{total * CO2_PER_C / 1e6:,.1f} Mt CO2e")
+print(f"total {carbon.summary['stock_mgc'] / 1e6:,.2f} Tg C (95 % interval {lo / 1e6:,.2f}–{hi / 1e6:,.2f} Tg C), "
+      f"{carbon.summary['stock_mt_co2e']:,.1f} Mt CO2e")
 
 fig = carbon_by_zone_figure(by_banner, lang="zh")
 ax = fig.axes[0]
@@ -207,47 +190,29 @@ show(fig)
 # ## 3. 森林覆盖率与 23.5 % 目标 / Forest coverage against 23.5 % and the trajectory
 #
 # Coverage = forest area ÷ land area. The land area is each banner polygon's geodesic area
-# (as `sinkplan coverage` does by default; pass the official figure when you have it). The
-# annual change between 2015 and 2020, held constant, gives the year the target is reached.
-# Counting shrubland as specially designated shrub forest (国家特别规定的灌木林地) moves the
-# figure by several points; both are shown.
+# (as `sinkplan coverage` does by default; pass `land_area_ha=` with the official figure when
+# you have it). The annual change between 2015 and 2020, held constant, gives the year the
+# target is reached. Counting shrubland as specially designated shrub forest
+# (国家特别规定的灌木林地) moves the figure by several points; both are shown.
 
 # %%
 target = load_targets()["forest_coverage"]
 print(f"target {target.value:.1%} by {target.year}: {target.clause} ({target.source})")
-area2015, _ = area_table(lc2015)
-groups = tuple(scheme.by_code[c].group for c in slots.codes)
-land_ha = np.concatenate([[0.0], geodesic_area_m2(zones.zones_gdf.geometry.values, zones.zones_gdf.crs) / 1e4])
-ids = list(range(1, len(zone_names)))
-
-records = []
-for count_shrub in (False, True):
-    for year, area in ((2015, area2015), (2020, area2020)):
-        forest = forest_area_ha(area, groups, count_shrub=count_shrub)
-        cov, gap = coverage(forest, land_ha), gap_ha(forest, land_ha, target.value)
-        for z in ids:
-            records.append({"count_shrub": count_shrub, "zone": zone_names[z], "year": year, "land_area_ha": land_ha[z],
-                            "forest_area_ha": forest[z], "coverage": cov[z], "gap_ha": gap[z]})
-        records.append({"count_shrub": count_shrub, "zone": "(total)", "year": year, "land_area_ha": land_ha[ids].sum(),
-                        "forest_area_ha": forest[ids].sum(), "coverage": forest[ids].sum() / land_ha[ids].sum(),
-                        "gap_ha": max(0.0, target.value * land_ha[ids].sum() - forest[ids].sum())})
-cov_df = pd.DataFrame(records)
+runs = {count_shrub: forest_coverage({2015: lc2015, 2020: lc2020}, strata=strata, count_shrub=count_shrub,
+                                     max_cells=MAX_CELLS)
+        for count_shrub in (False, True)}
+cov_df = pd.concat([pd.concat([r.by_zone, r.totals.assign(zone="(total)")]).assign(count_shrub=shrub)
+                    for shrub, r in runs.items()], ignore_index=True)
 display(cov_df.pivot_table(index="zone", columns=["count_shrub", "year"], values="coverage"))
 
 # %%
-trend_rows = []
-for (count_shrub, zone), g in cov_df.groupby(["count_shrub", "zone"], sort=False):
-    t = trend(list(g.year), list(g.coverage), list(g.forest_area_ha), target.value)
-    trend_rows.append({"count_shrub": count_shrub, "zone": zone, "coverage_2020": g.coverage.iloc[-1],
-                       "annual_change_pp": t.annual_change * 100, "annual_forest_change_ha": t.annual_forest_change_ha,
-                       "gap_2020_ha": g.gap_ha.iloc[-1], "target_year_at_this_rate": t.target_year})
-trends = pd.DataFrame(trend_rows)
-display(trends)
+trends = pd.concat([pd.DataFrame([*r.summary["trend_by_zone"], {"zone": "(total)", **r.summary["trend"]}]).assign(count_shrub=shrub)
+                    for shrub, r in runs.items()], ignore_index=True)
+display(trends[["count_shrub", "zone", "annual_change", "annual_forest_change_ha", "target_year_at_this_rate"]])
 
-forest_only = cov_df[~cov_df.count_shrub & (cov_df.zone != "(total)")]
+forest_only = runs[False].by_zone[runs[False].by_zone.zone != OUTSIDE_ZONES]
 show(coverage_by_zone_figure(forest_only, target=target.value, lang="zh"))
-total_trend = trends[~trends.count_shrub & (trends.zone == "(total)")].iloc[0]
-reach = total_trend.target_year_at_this_rate
+reach = runs[False].summary["trend"]["target_year_at_this_rate"]
 show(coverage_trajectory_figure(forest_only, target=target.value,
                                 target_year=reach if isinstance(reach, int) else None, lang="zh"))
 
@@ -255,22 +220,16 @@ show(coverage_trajectory_figure(forest_only, target=target.value,
 # ## 4. 森林蓄积量与目标 / Stock volume against the target
 #
 # Growing stock volume = forest area × volume per hectare (the shipped Inner Mongolia table,
-# by class group; a volume raster from an inventory can replace it in `sinkplan coverage
-# --volume`). The 1.55 billion m³ target is for the whole autonomous region, so the demo
-# region's share is what to look at.
+# by class group; a volume raster from an inventory can replace it: `volume={2020: path}`).
+# The 1.55 billion m³ target is for the whole autonomous region, so the demo region's share is
+# what to look at.
 
 # %%
-import seeds
-
-volume_table = VolumeTable.from_csv(Path(seeds.__file__).parent / "densities" / "volume_inner_mongolia.csv")
-per_ha = volume_table.per_class(scheme, slots.codes)  # m³/ha per class
-volume_target = load_targets()["forest_stock_volume"]
-vol = pd.DataFrame({year: (area * per_ha).sum(axis=(1, 2))[ids] for year, area in ((2015, area2015), (2020, area2020))},
-                   index=pd.Index(zone_names[1:], name="zone"))
-vol.loc["(total)"] = vol.sum()
-display(vol.rename(columns=lambda y: f"volume_m3_{y}"))
-print(f"2020: {vol.loc['(total)', 2020]:,.0f} m³ = {vol.loc['(total)', 2020] / volume_target.value:.3%} of the "
-      f"{volume_target.value:,.0f} {volume_target.unit} target for {volume_target.year}")
+volume = runs[False].summary["volume"]
+display(runs[False].volume_by_zone.pivot(index="zone", columns="year", values="volume_m3"))
+last = volume["by_year"][-1]
+print(f"{last['year']}: {last['volume_m3']:,.0f} m³ = {volume['share_of_target']:.3%} of the "
+      f"{volume['target']['value']:,.0f} {volume['target']['unit']} target for {volume['target']['year']}")
 
 # %% [markdown]
 # ## 5. 精度校正的覆盖率 / Accuracy-adjusted coverage with its confidence interval
@@ -282,18 +241,12 @@ print(f"2020: {vol.loc['(total)', 2020]:,.0f} m³ = {vol.loc['(total)', 2020] / 
 # area, not the polygons', so it differs slightly from section 3.)
 
 # %%
-reference = read_vector(region.reference_points, to_crs=grid.crs, field="ref_code")
-sample = reference_sample(reference.gdf, "ref_code", lc2020, max_cells=MAX_CELLS)
-mapped = strata_areas(lc2020, max_cells=MAX_CELLS)
-px, area_m2 = mapped.total()
-codes = sorted(set(np.flatnonzero(px).tolist()) | set(sample.ref_code.tolist()) | set(sample.map_code.tolist()))
-est = stratified_estimate(error_matrix(sample.map_code, sample.ref_code, codes), area_m2[codes] / 1e4, codes=codes)
-print(f"{sample.map_code.size} reference points used (dropped: {sample.dropped}); "
+adjusted = estimate_areas(lc2020, region.reference_points, ref_field="ref_code", max_cells=MAX_CELLS)
+est, forest_cov = adjusted.estimate, adjusted.summary["forest_coverage"]
+print(f"{adjusted.sample.map_code.size} reference points used (dropped: {adjusted.sample.dropped}); "
       f"overall accuracy {est.overall_accuracy:.1%} ± {1.96 * est.overall_accuracy_se:.1%}")
-display(pd.DataFrame({"class": [f"{c} {scheme.by_code[c].name_zh}" for c in codes], "map_area_ha": est.map_area,
-                      "adjusted_area_ha": est.adjusted_area, "ci95_ha": est.adjusted_area_ci,
-                      "users_accuracy": est.users_accuracy, "producers_accuracy": est.producers_accuracy}))
-forest_cov = coverage_dict(est, scheme, ("forest",))
+display(adjusted.classes[["code", "name_zh", "map_area_ha", "adjusted_area_ha", "ci95_ha", "users_accuracy",
+                          "producers_accuracy"]])
 print(f"forest coverage: map {forest_cov['map_share']:.2%}, adjusted {forest_cov['adjusted_share']:.2%} "
       f"± {forest_cov['ci95']:.2%} (95 % CI {forest_cov['ci95_low']:.2%}–{forest_cov['ci95_high']:.2%}); "
       f"target {target.value:.1%} met by the CI's low end: {target.is_met(forest_cov['ci95_low'])}")
@@ -318,13 +271,12 @@ show(fig)
 # five years, so the annual figure is an upper bound for soil.
 
 # %%
-pair_area, pair_slots = area_table(lc2015, lc2020)
-change = change_account(pair_area, densities.per_class(), scheme, pair_slots.codes, years=(2015, 2020))
-by_zone_change = zone_change(change, ids, zone_names)
+change = land_change(lc2015, lc2020, years=(2015, 2020), densities=table, strata=strata, max_cells=MAX_CELLS)
+by_zone_change = change.by_zone
 display(by_zone_change[["zone", "changed_area_ha", "stock_before_mgc", "stock_after_mgc", "gross_gain_mgc",
                         "gross_loss_mgc", "net_change_mgc", "annual_sequestration_mt_co2e_per_yr"]])
 assert np.allclose(by_zone_change.gross_gain_mgc - by_zone_change.gross_loss_mgc, by_zone_change.net_change_mgc)
-matrix = group_matrix(change, ids)  # ha, rows 2015, columns 2020
+matrix = change.transition_matrix  # ha, rows 2015, columns 2020
 display(matrix)
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -352,5 +304,6 @@ show(fig)
 #   the land-area denominator and on counting shrubland.
 # - 精度校正给出覆盖率的置信区间；报告时同时给出地图值和校正值。 The adjusted coverage carries a confidence
 #   interval; report both the map figure and the adjusted one.
-# - The same numbers come out of `sinkplan carbon`, `sinkplan coverage`, `sinkplan area-estimate`
-#   and `sinkplan change` as result folders with a manifest (see the reviewer notebook).
+# - The same tables come out of `sinkplan carbon`, `sinkplan coverage`, `sinkplan area-estimate`
+#   and `sinkplan change` as result folders with a manifest (see the reviewer notebook): the
+#   functions called here are the ones those commands run.

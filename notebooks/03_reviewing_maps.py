@@ -51,6 +51,7 @@ from maps.builder import fmt_value
 from maps.folders import open_result
 from maps.fonts import cjk_rc
 from maps.i18n import column_label
+from sinks.api import carbon_stocks
 
 plt.rcParams.update(cjk_rc())  # a CJK font for the Chinese labels (empty if none is installed)
 pd.set_option("display.float_format", lambda v: f"{v:,.6g}")
@@ -218,6 +219,19 @@ assert np.isclose(by_zone.stock_mgc.sum(), total, rtol=1e-12)
 u = summary["uncertainty"]
 print(f"95 % interval of the total ({u['draws']} Monte Carlo draws, seed {u['seed']}): "
       f"{fmt_value(u['stock_mgc_p2_5'], 'stock_mgc')} – {fmt_value(u['stock_mgc_p97_5'], 'stock_mgc')} Mg C")
+
+# %% [markdown]
+# The whole table can also be recomputed from the inputs the manifest lists, with the function
+# the command ran (`sinks.api.carbon_stocks`, which writes nothing): same parameters, same
+# figures.
+
+# %%
+p = carbon.manifest["parameters"]
+again = carbon_stocks(p["landcover"], scheme=p["scheme"], zones=p["zones"], zone_field=p["zone_field"],
+                      redline=p["redline"], uncertainty=p["uncertainty"], seed=p["seed"], max_cells=p["max_cells"])
+recomputed = again.by_zone.set_index("zone")[["area_ha", "stock_mgc", "stock_mgc_p2_5", "stock_mgc_p97_5"]]
+display(recomputed.join(by_zone.set_index("zone")[["stock_mgc"]], rsuffix="_in_folder"))
+pd.testing.assert_frame_equal(again.by_zone, by_zone, check_exact=False, rtol=1e-12)
 
 # %% [markdown]
 # ### 4.2 森林覆盖率 / Forest coverage
