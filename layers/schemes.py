@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from layers.errors import InputFileError, SchemeError
+from layers.errors import InputError, InputFileError, SchemeError
+from layers.files import decode_user_text
 
 __all__ = [
     "GROUPS",
@@ -271,13 +272,10 @@ def _read_text(path: str | os.PathLike) -> str:
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"{p}: scheme file not found; give a shipped name ({', '.join(shipped_schemes())}) or a CSV/TOML path")
-    raw = p.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise SchemeError(f"{p}: neither UTF-8 nor GB18030 text; save it as UTF-8")
+    try:
+        return decode_user_text(p.read_bytes(), path=p)
+    except InputError as exc:
+        raise SchemeError(str(exc)) from None
 
 
 def _opt_int(value, where: str) -> int | None:

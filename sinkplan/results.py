@@ -10,7 +10,6 @@ failure removes the temporary folder and leaves any earlier result untouched.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from layers.errors import OutputExists
+from layers.files import sha256_content, sha256_file
 from layers.outputs import DIR_MODE, FILE_MODE
 
 __all__ = ["ResultFolder", "file_record", "package_versions", "write_json_atomic"]
@@ -57,28 +57,16 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def file_record(path: str | os.PathLike) -> dict[str, Any]:
     """Path, size and SHA-256 of a file (for a shapefile, of each of its sidecars too)."""
     p = Path(path)
     if p.is_dir():  # FileGDB and other folder formats
-        files = sorted(q for q in p.rglob("*") if q.is_file())
-        h = hashlib.sha256()
-        for q in files:
-            h.update(q.relative_to(p).as_posix().encode())
-            h.update(_sha256(q).encode())
-        return {"path": str(p.resolve()), "bytes": sum(q.stat().st_size for q in files), "sha256": h.hexdigest()}
-    rec: dict[str, Any] = {"path": str(p.resolve()), "bytes": p.stat().st_size, "sha256": _sha256(p)}
+        files = [q for q in p.rglob("*") if q.is_file()]
+        return {"path": str(p.resolve()), "bytes": sum(q.stat().st_size for q in files), "sha256": sha256_content(p)}
+    rec: dict[str, Any] = {"path": str(p.resolve()), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
     if p.suffix.lower() == ".shp":
         rec["sidecars"] = [
-            {"path": str(q.resolve()), "bytes": q.stat().st_size, "sha256": _sha256(q)}
+            {"path": str(q.resolve()), "bytes": q.stat().st_size, "sha256": sha256_file(q)}
             for q in sorted(p.parent.glob(p.stem + ".*"))
             if q.suffix.lower() in _SIDECARS
         ]
@@ -182,7 +170,7 @@ class ResultFolder:
         outputs = []
         for p in sorted(self.dir.rglob("*")):
             if p.is_file() and p.name != "manifest.json":
-                outputs.append({"path": p.relative_to(self.dir).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p)})
+                outputs.append({"path": p.relative_to(self.dir).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)})
         return {
             "command": self.command,
             "argv": sys.argv,

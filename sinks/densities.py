@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from layers.errors import InputFileError, SchemeError, UnknownClassCode
+from layers.errors import InputError, InputFileError, SchemeError, UnknownClassCode
+from layers.files import decode_user_text
 from layers.schemes import GROUP_INDEX, GROUPS, ClassScheme
 
 __all__ = [
@@ -91,13 +92,10 @@ def _text_of(path: str | os.PathLike) -> str:
         raise InputFileError(
             f"{p}: density table not found; give a CSV path or a shipped table ({', '.join(shipped_tables())})"
         )
-    raw = p.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise SchemeError(f"{p}: neither UTF-8 nor GB18030 text; save it as UTF-8")
+    try:
+        return decode_user_text(p.read_bytes(), path=p)
+    except InputError as exc:
+        raise SchemeError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import rasterio
 
+from layers.files import sha256_content
 from layers.grid import DEFAULT_MAX_CELLS, Grid
 
 if TYPE_CHECKING:  # layers.vectors imports geopandas: only when zones are read (CLI start-up time)
@@ -85,26 +86,6 @@ class Strata:
         return self.zones_gdf is not None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _content_hash(path: str) -> str:
-    """SHA-256 of a file, or of a folder's files (as ``sinkplan.results.file_record`` does)."""
-    p = Path(path)
-    if not p.is_dir():
-        return _sha256(p)
-    h = hashlib.sha256()
-    for q in sorted(q for q in p.rglob("*") if q.is_file()):
-        h.update(q.relative_to(p).as_posix().encode())
-        h.update(_sha256(q).encode())
-    return h.hexdigest()
-
-
 def _cache_key(grid: Grid, parts: list[str | None]) -> str:
     h = hashlib.sha256(_CACHE_VERSION.encode())
     h.update(grid.crs.to_wkt().encode())
@@ -114,7 +95,7 @@ def _cache_key(grid: Grid, parts: list[str | None]) -> str:
         if p is None:
             continue
         if os.path.exists(p):
-            h.update(_content_hash(p).encode())
+            h.update(sha256_content(p).encode())
         else:
             h.update(str(p).encode())
     return h.hexdigest()[:24]

@@ -190,3 +190,25 @@ def test_outputs_are_readable_like_normal_files(tmp_path):
     assert stat.S_IMODE(out.stat().st_mode) == DIR_MODE
     assert stat.S_IMODE((out / "summary.json").stat().st_mode) == FILE_MODE
     assert stat.S_IMODE((out / "manifest.json").stat().st_mode) == FILE_MODE
+
+
+def test_file_hashes(tmp_path):
+    from layers.files import decode_user_text, sha256_content, sha256_file
+
+    a = tmp_path / "a.bin"
+    a.write_bytes(b"x" * (3 << 20))  # spans several 1 MiB chunks
+    assert sha256_file(a) == hashlib.sha256(b"x" * (3 << 20)).hexdigest()
+    gdb = tmp_path / "z.gdb"
+    (gdb / "sub").mkdir(parents=True)
+    (gdb / "b").write_bytes(b"b")
+    (gdb / "sub" / "c").write_bytes(b"c")
+    # Folder hash: relative names and file hashes in sorted order.
+    h = hashlib.sha256()
+    for name, data in (("b", b"b"), ("sub/c", b"c")):
+        h.update(name.encode())
+        h.update(hashlib.sha256(data).hexdigest().encode())
+    assert sha256_content(gdb) == h.hexdigest()
+    assert decode_user_text("森林".encode("gbk"), path="t.csv") == "森林"
+    assert decode_user_text("\ufeff森林".encode("utf-8"), path="t.csv") == "森林"
+    with pytest.raises(ValueError, match=r"bad\.csv: neither UTF-8 nor GB18030"):
+        decode_user_text(b"\xff\xff\xff", path="bad.csv")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from layers.errors import InputFileError
+from layers.files import sha256_file
 from layers.outputs import atomic_path
 
 __all__ = ["FORMAT", "TRUSTED_TYPES", "ModelFileError", "SavedModel", "load_model", "save_model", "sidecar_path"]
@@ -67,14 +68,6 @@ class SavedModel:
 def sidecar_path(path: str | os.PathLike) -> Path:
     """``model.skops`` → ``model.json``."""
     return Path(path).with_suffix(".json")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _qualname(obj: Any) -> str:
@@ -162,7 +155,7 @@ def load_model(path: str | os.PathLike, *, kind: str | None = None) -> SavedMode
         raise ModelFileError(f"{side}: not a readable model sidecar ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("sha256"), str):
         raise ModelFileError(f"{side}: not a sinkplan model sidecar (format {FORMAT!r} expected)")
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if digest != meta["sha256"]:
         raise ModelFileError(
             f"{path}: SHA-256 {digest[:16]}… differs from {meta['sha256'][:16]}… recorded in {side.name}; "
