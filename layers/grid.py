@@ -23,7 +23,7 @@ from rasterio.windows import Window
 from layers import areas
 from layers.errors import GridMismatch, InputError, InputFileError, MissingCRS
 
-__all__ = ["Grid", "DEFAULT_MAX_CELLS", "open_raster", "crs_fix_hint"]
+__all__ = ["Grid", "DEFAULT_MAX_CELLS", "open_raster", "crs_fix_hint", "crs_label"]
 
 #: Default cell budget of one block: 4 Mi cells (16 MiB as int32, 32 MiB as float64).
 DEFAULT_MAX_CELLS = 4 * 1024 * 1024
@@ -38,6 +38,20 @@ def crs_fix_hint(path: str | os.PathLike) -> str:
         f"add a .prj or set it with: ogr2ogr -a_srs EPSG:4490 fixed.gpkg {path} "
         "(use the layer's real CRS)"
     )
+
+
+def crs_label(crs: CRS) -> str:
+    """A short name of a CRS for messages: ``EPSG:4326``, its name, or its PROJ string."""
+    epsg = crs.to_epsg()
+    if epsg is not None:
+        return f"EPSG:{epsg}"
+    if crs.name and crs.name.lower() != "unknown":
+        return crs.name
+    import warnings
+
+    with warnings.catch_warnings():  # to_proj4 warns that it drops datum details: fine for a label
+        warnings.simplefilter("ignore", UserWarning)
+        return crs.to_proj4()
 
 
 def open_raster(path: str | os.PathLike) -> rasterio.io.DatasetReader:
@@ -164,7 +178,7 @@ class Grid:
         if (self.width, self.height) != (other.width, other.height):
             parts.append(f"shape {self.height}×{self.width} vs {other.height}×{other.width}")
         if not self.crs.equals(other.crs, ignore_axis_order=True):
-            parts.append(f"CRS {self.crs.to_string()} vs {other.crs.to_string()}")
+            parts.append(f"CRS {crs_label(self.crs)} vs {crs_label(other.crs)}")
         if not parts:
             parts.append(f"transform {tuple(self.transform)[:6]} vs {tuple(other.transform)[:6]}")
         raise GridMismatch(
