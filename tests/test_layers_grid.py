@@ -115,7 +115,7 @@ def test_grid_mismatch_names_what_differs():
         a.check_same(c)
     alb = CRS.from_proj4("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +datum=WGS84 +units=m")
     d = Grid(alb, Affine(30, 0, 0, 0, -30, 0), 10, 10)
-    with pytest.raises(GridMismatch, match=r"CRS EPSG:4326 vs \+proj=aea \+lat_1=25"):
+    with pytest.raises(GridMismatch, match=r"CRS EPSG:4326 vs \+proj=aea .*\+lat_1=25"):
         a.check_same(d)
 
 
