@@ -258,7 +258,9 @@ def _read_toml(name_or_path: str | os.PathLike) -> tuple[dict[str, Any], str, Pa
 def load_profile(name_or_path: str | os.PathLike, *, overrides: dict[str, Any] | None = None) -> SitingProfile:
     """Load a shipped profile by name (``pv``, ``wind``) or a TOML file, with overrides.
 
-    Relative layer paths are resolved against the profile file's folder.
+    A user file may start with ``extends = "pv"`` (or ``"wind"``) and give only the keys it
+    changes; tables are merged key by key onto that shipped profile. Relative layer paths
+    are resolved against the profile file's folder.
 
     Raises
     ------
@@ -266,8 +268,25 @@ def load_profile(name_or_path: str | os.PathLike, *, overrides: dict[str, Any] |
         Unknown key, bad value or missing layer file; the message names the file and key.
     """
     raw, origin, base = _read_toml(name_or_path)
+    if "extends" in raw:
+        parent = raw.pop("extends")
+        if not isinstance(parent, str) or parent not in shipped_profiles():
+            raise ConfigError(f"{origin}: extends: {parent!r} is not a shipped profile; use one of "
+                              f"{', '.join(shipped_profiles())}")
+        raw = _deep_merge(_read_toml(parent)[0], raw)
     raw = apply_overrides(raw, overrides or {}, origin=origin)
     return profile_from_mapping(raw, origin=origin, base_dir=base)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``top``'s keys set over it, tables merged key by key (lists replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 def profile_from_mapping(raw: dict[str, Any], *, origin: str = "<profile>", base_dir: Path | None = None) -> SitingProfile:
@@ -287,7 +306,7 @@ def _describe(exc: ValidationError) -> str:
         if err["type"] == "extra_forbidden":
             parts.append(f"{loc}: unknown key; check the spelling against the shipped profile seeds/profiles/pv.toml")
         elif err["type"] == "missing":
-            parts.append(f"{loc}: missing key")
+            parts.append(f"{loc}: missing key (or start the file with extends = \"pv\" or \"wind\" to take the rest from a shipped profile)")
         else:
             msg = err["msg"].removeprefix("Value error, ")
             value = err.get("input")

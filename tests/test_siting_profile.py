@@ -84,3 +84,26 @@ def test_relative_layer_path_is_read_from_the_profile_folder(tmp_path):
     p = load_profile(f)
     assert p.vector_rules()["reserves"].path == tmp_path / "reserves.gpkg"
     assert list(p.vector_rules()) == ["redline", "farmland", "reserves"]
+
+
+def test_user_profile_extends_a_shipped_one(tmp_path):
+    from siting.profile import load_profile
+
+    p = tmp_path / "steeper.toml"
+    p.write_text('extends = "pv"\nname = "steeper"\n[pv]\nmax_slope_deg = 5.0\n[exclusions.landcover_buffers_m]\nbuilt = 1000.0\n',
+                 encoding="utf-8")
+    prof = load_profile(p)
+    base = load_profile("pv")
+    assert prof.pv.max_slope_deg == 5.0 and prof.name == "steeper"
+    # Everything not given comes from the shipped PV profile.
+    assert prof.pv.power_density_mw_per_km2 == base.pv.power_density_mw_per_km2
+    assert prof.exclusions.landcover_buffers_m["built"] == 1000.0
+    assert prof.exclusions.landcover_buffers_m["water"] == base.exclusions.landcover_buffers_m["water"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "solar"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.toml: extends: 'solar' is not a shipped profile"):
+        load_profile(bad)
+    partial = tmp_path / "partial.toml"
+    partial.write_text('tech = "pv"\n[pv]\nmax_slope_deg = 5.0\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"partial\.toml: .*missing key \(or start the file with extends"):
+        load_profile(partial)
