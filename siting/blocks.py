@@ -93,6 +93,8 @@ class ScreenSpec:
     keep_rasters: bool = True
     nbits: int = 16
     edt_strips: tuple = ()
+    #: Bit set where a pixel lies outside every --zones unit (the study area); None: no zones.
+    outside_admin_bit: int | None = None
 
     @property
     def halo_px(self) -> int:
@@ -260,6 +262,9 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
         slope = slope_deg(z, row_metric(g, int(window.row_off) - 1, h + 2, col_centre=int(window.col_off) + w / 2))
         bits[(slope > spec.max_slope_deg) & valid] |= 1 << spec.slope_bit
         bits[~np.isfinite(slope) & valid] |= 1 << spec.dem_nodata_bit
+    zid = spec.admin.rasterize(window) if spec.admin is not None else None
+    if zid is not None and spec.outside_admin_bit is not None:
+        bits[(zid == 0) & valid] |= 1 << spec.outside_admin_bit
     zone = _zone_codes(spec, codes, valid, window)
     if not spec.other_enabled:
         bits[(zone == 0) & valid] |= 1 << spec.outside_bit
@@ -273,7 +278,6 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     elig_area = np.array([_masked_area(eligible == z, areas, row_areas) if z else 0.0 for z in range(5)])
     total = float(row_areas.sum() * w) if row_areas is not None else float(areas.sum())
     density = spec.density_lut[codes]
-    zid = spec.admin.rasterize(window) if spec.admin is not None and eligible.any() else None
     comp = local_components(eligible, areas=np.ascontiguousarray(areas), density_mgc_per_ha=density, slope=slope,
                             min_area_m2=spec.min_area_m2, admin_ids=zid,
                             n_admin=spec.admin.n_zones if spec.admin is not None else 0,

@@ -169,14 +169,17 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     outside_bit = 0
     if not profile.zones.other.enabled:
         outside_bit = add("outside_zones", "not in any enabled zone of interest (desert, border belt, mine)")
-    small_bit = add("small_parcel", f"eligible, but in a parcel under {profile.technology.min_parcel_area_ha:g} ha")
-    if len(rules) > 32:
-        raise ConfigError(f"{profile.origin}: {len(rules)} exclusion rules; at most 32 fit the bit flags of exclusions.tif")
-    admin, admin_names = None, ()
+    admin, admin_names, admin_bit = None, (), None
     if inputs.zones is not None:
         vl = cache.read(Path(inputs.zones), grid, field=inputs.zone_field)
         admin = ZoneRasterizer(vl, grid, field=inputs.zone_field)
         admin_names = admin.names
+        # The admin units are the study area: a raster that runs past them (a WorldCover tile
+        # across the national border, a bounding box) must not yield parcels outside.
+        admin_bit = add("outside_admin", f"outside every admin unit of {Path(inputs.zones).name} (not in the study area)")
+    small_bit = add("small_parcel", f"eligible, but in a parcel under {profile.technology.min_parcel_area_ha:g} ha")
+    if len(rules) > 32:
+        raise ConfigError(f"{profile.origin}: {len(rules)} exclusion rules; at most 32 fit the bit flags of exclusions.tif")
     grid_layers = tuple((Path(p).name, cache.read(Path(p), grid).gdf) for p in inputs.grid_lines)
     grid_feats = [np.asarray(gdf.geometry.values, dtype=object) for _, gdf in grid_layers]
     grid_features = np.concatenate(grid_feats) if grid_feats else np.empty(0, dtype=object)
@@ -193,7 +196,7 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         bits_dtype="uint16" if len(rules) <= 16 else "uint32", nodata_bit=nodata_bit, outside_bit=outside_bit,
         dem=None if inputs.dem is None else str(inputs.dem), dem_same_grid=dem_same,
         max_slope_deg=profile.technology.max_slope_deg, slope_bit=slope_bit, dem_nodata_bit=dem_nodata_bit,
-        store=store, admin=admin, keep_rasters=keep_rasters, nbits=len(rules),
+        store=store, admin=admin, keep_rasters=keep_rasters, nbits=len(rules), outside_admin_bit=admin_bit,
     )
     if lc_buffers:  # fixed distance-transform strips of the whole grid (block-independent)
         spec = replace(spec, edt_strips=edt_strips(row_metric(grid, 0, grid.height), spec.halo_px))

@@ -260,3 +260,29 @@ def test_point_buffer_end_to_end_is_pi_r2(tmp_path, lat):
     area = {b["rule"]: b["area_ha"] * 1e4 for b in s["exclusion_bits"]}
     assert area["redline"] == pytest.approx(math.pi * 2000.0 ** 2, rel=0.02)
     assert area["near_built"] == pytest.approx(math.pi * 1500.0 ** 2, rel=0.02)
+
+
+def test_zones_bound_the_study_area(region, tmp_path):
+    # Admin units covering only the west half (lon < 110.1): nothing east of it is eligible,
+    # and every valid pixel there carries the outside_admin flag.
+    d = tmp_path / "half"
+    d.mkdir()
+    _gpkg(d / "west.gpkg", [box(110.0, 41.98, 110.1, 42.1)], name=["西旗"])
+    out = tmp_path / "pv_half"
+    code = main(["site", "-q", "--landcover", str(region / "lc.tif"), "--redline", str(region / "redline.gpkg"),
+                 "--farmland", str(region / "farmland.gpkg"), "--deserts", str(region / "redline.gpkg"),
+                 "--zones", str(d / "west.gpkg"), "--zone-field", "name", "--set", "zones.other.enabled=true",
+                 "--set", "pv.min_parcel_area_ha=1", "--out", str(out)])
+    assert code == 0
+    elig, _ = read(out / "eligible.tif")
+    bits, _ = read(out / "exclusions.tif")
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    bit = {r["rule"]: r["bit"] for r in summary["exclusion_bits"]}["outside_admin"]
+    lon, _ = centres_lonlat()
+    east = lon > 110.1
+    assert (elig[east] == 0).all() and (elig[~east] > 0).any()
+    lc, _ = read(region / "lc.tif")
+    assert (((bits[east] >> bit) & 1) == 1)[lc[east] != 0].all()
+    assert not (((bits[~east] >> bit) & 1) == 1).any()
+    parcels = gpd.read_file(out / "parcels.gpkg")
+    assert len(parcels) > 0 and (parcels.to_crs(4326).geometry.bounds.maxx <= 110.1 + 1e-9).all()
