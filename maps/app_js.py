@@ -123,7 +123,8 @@ APP_JS = r"""
     if (spec.visible) { layer.addTo(map); }
   });
 
-  L.control.layers(bases, overlays, {collapsed: false, position: "topright"}).addTo(map);
+  // Expanded while it fits; a long list (siting: one toggle per exclusion rule) folds into the layers button.
+  L.control.layers(bases, overlays, {collapsed: Object.keys(overlays).length > 8, position: "topright"}).addTo(map);
   L.control.scale({imperial: false, position: "bottomleft"}).addTo(map);
 
   var Coords = L.Control.extend({
