@@ -29,13 +29,17 @@ from rasterio.windows import Window
 from layers.errors import FieldError, InputError, InputFileError, MissingCRS
 from layers.encoding import encoding_label, shapefile_encoding
 from layers.grid import DEFAULT_MAX_CELLS, Grid, crs_fix_hint
+from layers.geodesy import geodesic_area_m2
 
-__all__ = ["OUTSIDE", "VectorReport", "VectorLayer", "read_vector", "ZoneRasterizer"]
+__all__ = ["OUTSIDE", "MAX_OVERLAP_FRACTION", "VectorReport", "VectorLayer", "read_vector", "ZoneRasterizer"]
 
 logger = logging.getLogger(__name__)
 
 #: Zone id of pixels outside every zone; zones are numbered 1..n, so 0 is free.
 OUTSIDE = 0
+#: Overlap between two zones, as a share of the smaller one, above which zones are refused
+#: (below it, digitising slivers along shared borders are only logged).
+MAX_OVERLAP_FRACTION = 1e-3
 _READ_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, RuntimeError)
 
 
@@ -189,12 +193,17 @@ class ZoneRasterizer:
     field : str, optional
         Field naming the zones (``names``: its values as ``str``); default each feature is
         its own zone, named by its 1-based row number ("1", "2", ...).
+    overlap : {"error", "warn", "ignore"}
+        With ``field`` (zones such as banners, which a pixel can belong to only one of):
+        what to do when two zones overlap by more than :data:`MAX_OVERLAP_FRACTION` of
+        the smaller one. Smaller overlaps (digitising slivers) are logged. Without
+        ``field`` (masks such as a redline, where overlaps are harmless) nothing is checked.
 
     Raises
     ------
     MissingCRS, FieldError, InputError
         No CRS; ``field`` missing or with empty values; no features, or coordinates that
-        do not transform to the grid's CRS.
+        do not transform to the grid's CRS; zones that overlap (``overlap="error"``).
     TypeError
         ``layer`` is neither a GeoDataFrame nor a VectorLayer.
 
@@ -205,7 +214,10 @@ class ZoneRasterizer:
     '四子王旗'
     """
 
-    def __init__(self, layer: gpd.GeoDataFrame | VectorLayer, grid: Grid, field: str | None = None) -> None:
+    def __init__(self, layer: gpd.GeoDataFrame | VectorLayer, grid: Grid, field: str | None = None, *,
+                 overlap: str = "error") -> None:
+        if overlap not in ("error", "warn", "ignore"):
+            raise ValueError(f"overlap must be 'error', 'warn' or 'ignore', got {overlap!r}")
         what = f"zone layer {layer.report.path}" if isinstance(layer, VectorLayer) else "zone layer"
         gdf = layer.gdf if isinstance(layer, VectorLayer) else layer
         if not isinstance(gdf, gpd.GeoDataFrame):
@@ -236,6 +248,48 @@ class ZoneRasterizer:
         self._ids = ids[draw]
         self._pix = shapely.transform(np.asarray(self.gdf.geometry.values), _pixel_frame(grid.transform))
         self._tree = shapely.STRtree(self._pix)
+        if field is not None and overlap != "ignore" and self.n_zones > 1:
+            self._check_overlaps(what, strict=overlap == "error")
+
+    def overlaps(self) -> list[tuple[str, str, float, float]]:
+        """Pairs of zones whose polygons overlap, largest share first.
+
+        Returns
+        -------
+        list of (name_a, name_b, overlap_m2, fraction)
+            ``fraction`` is the overlap's share of the smaller zone's area (ellipsoidal).
+        """
+        geoms = np.asarray(self.zones_gdf.geometry.values)
+        left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+        pairs = [(a, b) for a, b in zip(left.tolist(), right.tolist()) if a < b]
+        if not pairs:
+            return []
+        inter = shapely.intersection(geoms[[a for a, _ in pairs]], geoms[[b for _, b in pairs]])
+        inter_m2 = geodesic_area_m2(inter, self.grid.crs)  # 0 for shared edges (lines, points)
+        zone_m2 = geodesic_area_m2(geoms, self.grid.crs)
+        out = []
+        for (a, b), m2 in zip(pairs, inter_m2):
+            if m2 > 0:
+                smaller = min(zone_m2[a], zone_m2[b])
+                out.append((self.names[a], self.names[b], float(m2), float(m2 / smaller) if smaller > 0 else 1.0))
+        return sorted(out, key=lambda t: -t[3])
+
+    def _check_overlaps(self, what: str, *, strict: bool) -> None:
+        found = self.overlaps()
+        if not found:
+            return
+        big = [t for t in found if t[3] > MAX_OVERLAP_FRACTION]
+        listed = "; ".join(f"'{a}' and '{b}' share {m2 / 1e4:,.1f} ha ({frac:.1%} of the smaller)"
+                           for a, b, m2, frac in (big or found)[:3])
+        more = f" and {len(big or found) - 3} more pairs" if len(big or found) > 3 else ""
+        if big and strict:
+            raise InputError(
+                f"{what}: zones overlap: {listed}{more}; a pixel can belong to one zone only, so fix the layer "
+                "(dissolve or clean its topology, e.g. QGIS 'Fix geometries' then 'Check validity') or use a layer "
+                "whose zones do not overlap"
+            )
+        level = logging.WARNING if big else logging.INFO
+        logger.log(level, "%s: zones overlap: %s%s; where they do, the zone listed later wins", what, listed, more)
 
     @property
     def n_zones(self) -> int:

@@ -27,7 +27,7 @@ def inputs(tmp_path_factory):
     b = np.where(rng.random(a.shape) < 0.1, rng.integers(1, 10, size=a.shape), a).astype("uint8")
     p15 = write_tif(d / "a.tif", a, transform=t, block=64)
     p20 = write_tif(d / "b.tif", b, transform=t, block=64)
-    zones = write_polys(d / "z.gpkg", [(110, 42.6, 110.3, 43), (110.2, 42.4, 110.52, 42.8)], name_zh=["甲", "乙"])
+    zones = write_polys(d / "z.gpkg", [(110, 42.6, 110.3, 43), (110.3, 42.4, 110.52, 42.8)], name_zh=["甲", "乙"])
     red = write_polys(d / "r.gpkg", [(110.1, 42.5, 110.4, 42.9)])
     return d, p15, p20, zones, red
 

@@ -277,7 +277,7 @@ def test_pixel_centre_rule_by_hand():
         geometry=[box(0.2, 0.2, 2.6, 1.4), box(2.1, 0.1, 3.9, 2.9), Polygon([(0, 4), (1.8, 4), (0, 2.2)])],
         crs="EPSG:3857",
     )
-    zr = ZoneRasterizer(gdf, GRID4, field="name")
+    zr = ZoneRasterizer(gdf, GRID4, field="name", overlap="warn")  # overlapping on purpose: larger id wins
     assert zr.names == ("b", "a")  # order of first appearance; the two 'b' features share id 1
     expected = np.array(
         [[1, 0, 0, 0],
@@ -375,7 +375,7 @@ def test_blockwise_equals_single_shot(zones, max_cells):
     gdf = gdf[gdf.geometry.area > 0].reset_index(drop=True)
     if len(gdf) == 0:
         return
-    zr = ZoneRasterizer(gdf, grid, field="name")
+    zr = ZoneRasterizer(gdf, grid, field="name", overlap="warn")
     ids = [zr.names.index(n) + 1 for n in gdf["name"]]
     whole = _single_shot(gdf, ids, grid)
     np.testing.assert_array_equal(_blockwise(zr, max_cells), whole)
@@ -386,7 +386,7 @@ def test_to_raster_writes_an_atomic_int32_cache(tmp_path, monkeypatch):
     grid = Grid(CRS.from_epsg(3857), Affine(1, 0, 0, 0, -1, 300), 300, 300, block_shape=(256, 256))
     gdf = gpd.GeoDataFrame({"name": ["苏尼特右旗", "x"]}, geometry=[box(10, 10, 200, 290), box(150, 0, 300, 100)],
                            crs="EPSG:3857")
-    zr = ZoneRasterizer(gdf, grid, field="name")
+    zr = ZoneRasterizer(gdf, grid, field="name", overlap="warn")
     out = tmp_path / "cache" / "zones.tif"
     seen = []
     assert zr.to_raster(out, max_cells=70_000, progress=lambda f, msg: seen.append(f)) == out
@@ -426,3 +426,32 @@ def test_zone_rasterizer_errors():
         ZoneRasterizer([box(0, 0, 1, 1)], GRID4)
     with pytest.raises(ValueError, match="whole offsets"):
         ZoneRasterizer(gdf, GRID4).rasterize(Window(0.5, 0, 2, 2))
+
+
+def test_overlapping_zones_are_refused_or_logged(caplog):
+    import logging
+
+    from layers.errors import InputError
+    from layers.vectors import MAX_OVERLAP_FRACTION, ZoneRasterizer
+
+    grid = Grid(CRS.from_epsg(4326), Affine(0.01, 0, 110, 0, -0.01, 42), 40, 20)
+    # West 0.2° and east 0.2°; a third zone lies inside the west one: 100 % of the smaller.
+    west, east = box(110.0, 41.8, 110.2, 42.0), box(110.2, 41.8, 110.4, 42.0)
+    extra = box(110.15, 41.8, 110.2, 42.0)
+    gdf = gpd.GeoDataFrame({"name": ["西", "东", "重叠"]}, geometry=[west, east, extra], crs="EPSG:4326")
+    with pytest.raises(InputError, match=r"zones overlap: '西' and '重叠' share [\d,.]+ ha \(100\.0% of the smaller\)"):
+        ZoneRasterizer(gdf, grid, field="name")
+    zr = ZoneRasterizer(gdf, grid, field="name", overlap="warn")
+    [(a, b, m2, frac)] = zr.overlaps()
+    assert (a, b) == ("西", "重叠") and frac == pytest.approx(1.0, rel=1e-9)
+    # Shared edges (west/east) are not overlaps; masks without a field are not checked.
+    assert ZoneRasterizer(gdf.iloc[:2], grid, field="name").overlaps() == []
+    ZoneRasterizer(gdf, grid)
+    # A sliver below the threshold is logged, not refused.
+    sliver = box(110.2, 41.8, 110.2 + 0.2 * MAX_OVERLAP_FRACTION / 2, 42.0)
+    gdf2 = gpd.GeoDataFrame({"name": ["西", "东"]}, geometry=[west.union(sliver), east], crs="EPSG:4326")
+    with caplog.at_level(logging.INFO, logger="layers.vectors"):
+        ZoneRasterizer(gdf2, grid, field="name")
+    assert "zones overlap: '西' and '东'" in caplog.text
+    with pytest.raises(ValueError, match="overlap must be"):
+        ZoneRasterizer(gdf, grid, field="name", overlap="maybe")
