@@ -158,11 +158,17 @@ class ResultFolder:
         return p
 
     def write_xlsx(self, name: str, sheets: dict[str, pd.DataFrame]) -> Path:
-        """Write an Excel workbook, one sheet per table."""
+        """Write an Excel workbook, one sheet per table; text is never stored as a formula."""
         p = self.path(name)
         with pd.ExcelWriter(p, engine="openpyxl") as xw:
             for sheet, df in sheets.items():
                 df.to_excel(xw, sheet_name=_sheet_name(sheet), index=False)
+                # openpyxl stores any string starting with "=" as a formula: a zone named
+                # "=SUM(1+1)" (or "=HYPERLINK(...)") would run in Excel. Tables hold data only.
+                for row in xw.sheets[_sheet_name(sheet)].iter_rows():
+                    for cell in row:
+                        if cell.data_type == "f":
+                            cell.data_type = "s"
         return p
 
     def _manifest(self) -> dict[str, Any]:

@@ -212,3 +212,16 @@ def test_file_hashes(tmp_path):
     assert decode_user_text("\ufeff森林".encode("utf-8"), path="t.csv") == "森林"
     with pytest.raises(ValueError, match=r"bad\.csv: neither UTF-8 nor GB18030"):
         decode_user_text(b"\xff\xff\xff", path="bad.csv")
+
+
+def test_xlsx_text_is_never_a_formula(tmp_path):
+    import openpyxl
+
+    out = tmp_path / "res"
+    names = ["=SUM(1+1)", "=HYPERLINK(\"http://x\")", "四子王旗", "+1", "-2"]
+    with ResultFolder(out, command="t", parameters={}, inputs=[]) as rf:
+        rf.write_xlsx("t.xlsx", {"zones": pd.DataFrame({"zone": names, "area_ha": [1.0, 2.0, 3.0, 4.0, 5.0]})})
+    ws = openpyxl.load_workbook(out / "t.xlsx")["zones"]
+    assert [c.value for c in ws["A"][1:]] == names
+    assert all(c.data_type == "s" for c in ws["A"][1:])
+    assert [c.value for c in ws["B"][1:]] == [1.0, 2.0, 3.0, 4.0, 5.0]
