@@ -39,7 +39,8 @@ def register(sub, common) -> None:
     p.add_argument("--densities", default=None, metavar="TABLE",
                    help="density table CSV (lucode or group, c_above, c_below, c_soil, c_dead in Mg C/ha) or a "
                    "shipped name: inner_mongolia_30cm (default, soil 0-30 cm), inner_mongolia_100cm")
-    p.add_argument("--uncertainty", type=int, default=0, metavar="N", help="Monte Carlo draws over the densities (0: none)")
+    p.add_argument("--uncertainty", type=int, default=0, metavar="N", help="Monte Carlo draws over the densities (0: none); each table value is drawn lognormal with mean = "
+                   "the value and sd = *_sd or (high-low)/3.92; the stock is reported with the 2.5/97.5 percentiles")
     p.add_argument("--seed", type=int, default=None, help="random seed of the Monte Carlo draws (reproducible)")
     p.add_argument("--no-raster", action="store_true", help="do not write carbon_density.tif")
     p.add_argument("--density-raster", default=None, metavar="FILE",

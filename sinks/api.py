@@ -164,7 +164,8 @@ def carbon_stocks(
         A density map (``sinkplan density-model``) used for the pools in its ``POOLS`` tag;
         pixels without a value use the table. Not with ``uncertainty`` or ``on_raster``.
     uncertainty : int
-        Monte Carlo draws over the densities (0: none).
+        Monte Carlo draws over the densities (0: none): each value lognormal with mean = the
+        table value (:mod:`sinks.uncertainty`); stocks get 2.5/97.5 percentiles.
     seed : int, optional
         Seed of the draws (reproducible).
     max_cells : int

@@ -14,7 +14,7 @@ import pandas as pd
 from layers.schemes import ClassScheme
 from sinks.densities import POOLS, ClassDensities
 from sinks.stocks import CO2_PER_C, stocks_mgc
-from sinks.uncertainty import PERCENTILES, interval, monte_carlo_stocks
+from sinks.uncertainty import DISTRIBUTION, PERCENTILES, interval, monte_carlo_stocks
 
 __all__ = ["CarbonAccount", "carbon_account", "zone_table", "class_table", "carbon_summary", "density_lut",
            "MonteCarlo", "run_monte_carlo", "DENSITY_NODATA"]
@@ -111,8 +111,9 @@ def zone_table(acc: CarbonAccount, mc: MonteCarlo | None = None) -> pd.DataFrame
         row["stock_mgc"] = total
         row["stock_mt_co2e"] = total * CO2_PER_C / MG_PER_MT
         if mc is not None:
+            # the point estimate (stock_mgc) is the figure; the draws give its interval
             mean, lo, hi = interval(mc.by_zone[:, z])
-            row.update(stock_mgc_mc_mean=float(mean), stock_mgc_p2_5=float(lo), stock_mgc_p97_5=float(hi))
+            row.update(stock_mgc_p2_5=float(lo), stock_mgc_p97_5=float(hi), stock_mgc_draws_mean=float(mean))
         if acc.has_redline:
             row["inside_redline_area_ha"] = float(acc.area_ha[z, 1].sum())
             row["inside_redline_stock_mgc"] = float(acc.stock_mgc[z, 1].sum())
@@ -166,15 +167,20 @@ def carbon_summary(acc: CarbonAccount, mc: MonteCarlo | None = None) -> dict:
         }
     if mc is not None:
         mean, lo, hi = interval(mc.total)
+        by_pool = {}
+        for j, p in enumerate(POOLS):
+            m_p, lo_p, hi_p = interval(mc.by_pool[:, j])
+            by_pool[p] = {"stock_mgc": float(pools[j]), "p2_5": float(lo_p), "p97_5": float(hi_p), "draws_mean": float(m_p)}
+        # The point estimate with the percentiles of the draws; the draws' mean is reported
+        # only as a check that they are centred on it (lognormal with mean = table value).
         out["uncertainty"] = {
-            "draws": mc.draws, "seed": mc.seed, "percentiles": list(PERCENTILES),
-            "stock_mgc_mean": float(mean), "stock_mgc_p2_5": float(lo), "stock_mgc_p97_5": float(hi),
-            "stock_mgc_by_pool": {p: dict(zip(("mean", "p2_5", "p97_5"), map(float, interval(mc.by_pool[:, j]))))
-                                  for j, p in enumerate(POOLS)},
+            "draws": mc.draws, "seed": mc.seed, "distribution": DISTRIBUTION, "percentiles": list(PERCENTILES),
+            "stock_mgc": total, "stock_mgc_p2_5": float(lo), "stock_mgc_p97_5": float(hi),
+            "stock_mgc_draws_mean": float(mean), "stock_mgc_by_pool": by_pool,
         }
         for z_obj, z in zip(out["zones"], acc.zone_rows()):
             m, lo_z, hi_z = interval(mc.by_zone[:, z])
-            z_obj.update(stock_mgc_mc_mean=float(m), stock_mgc_p2_5=float(lo_z), stock_mgc_p97_5=float(hi_z))
+            z_obj.update(stock_mgc_p2_5=float(lo_z), stock_mgc_p97_5=float(hi_z), stock_mgc_draws_mean=float(m))
         if acc.has_redline:
             for side, name in ((1, "inside"), (0, "outside")):
                 m, lo_s, hi_s = interval(mc.by_side[:, side])

@@ -7,9 +7,10 @@ organic carbon, to the depth the table states) and ``c_dead`` (dead organic matt
 Extra columns are ignored (InVEST's ``LULC_name`` and friends), so an InVEST table is
 accepted as is.
 
-Uncertainty, optional, per pool: ``c_soil_sd`` (normal, truncated at 0) or
-``c_soil_low`` / ``c_soil_high`` (triangular with the table value as mode, or uniform when
-the header says ``# distribution: uniform``). A pool without either is fixed in Monte Carlo.
+Uncertainty, optional, per pool: ``c_soil_sd`` (a standard deviation) or ``c_soil_low`` /
+``c_soil_high`` (a range read as a 95 % interval, sd = (high - low) / 3.92). Monte Carlo
+draws each value from a lognormal whose mean is the table value (the values are best
+estimates of the mean; :mod:`sinks.uncertainty`). A pool without either is fixed.
 
 ``# key: value`` header lines carry provenance: ``source``, ``licence``, ``units`` (must be
 Mg C/ha when given) and ``soil_depth_cm``.
@@ -52,8 +53,8 @@ logger = logging.getLogger(__name__)
 POOLS = ("above", "below", "soil", "dead")
 #: Name of the shipped default table.
 DEFAULT_TABLE = "inner_mongolia_30cm"
-#: Distributions a pool's uncertainty can follow.
-DISTRIBUTIONS = ("normal", "triangular", "uniform", "fixed")
+#: Distributions a pool's uncertainty can follow (``fixed``: no sd and no range).
+DISTRIBUTIONS = ("lognormal", "fixed")
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -115,7 +116,7 @@ class DensityTable:
     sources : tuple of str
         The ``source`` of each row ('' when the table has no such column).
     distribution : str
-        How low/high are read: 'triangular' (default) or 'uniform'.
+        How values are drawn: 'lognormal' (mean = value), the only one supported.
     soil_depth_cm : float or None
         Depth the soil pool covers, from the header.
     meta : dict
@@ -135,7 +136,7 @@ class DensityTable:
     low: np.ndarray
     high: np.ndarray
     sources: tuple[str, ...]
-    distribution: str = "triangular"
+    distribution: str = "lognormal"
     soil_depth_cm: float | None = None
     meta: dict = field(default_factory=dict, compare=False)
     origin: str = field(default="", compare=False)
@@ -183,9 +184,14 @@ class DensityTable:
         units = meta.get("units", "").replace(" ", "").lower()
         if units and units not in ("mgc/ha", "tc/ha", "mgc·ha-1", "mgcha-1"):
             raise SchemeError(f"{origin}: header 'units: {meta['units']}' is not Mg C/ha; convert the table to Mg C/ha")
-        dist = meta.get("distribution", "triangular").strip().lower() or "triangular"
-        if dist not in ("triangular", "uniform"):
-            raise SchemeError(f"{origin}: header 'distribution: {dist}' must be triangular or uniform")
+        dist = meta.get("distribution", "lognormal").strip().lower() or "lognormal"
+        if dist != "lognormal":
+            # Earlier versions read low/high as triangular (mode = value) or uniform; both put
+            # the centre of the draws away from the table value, which is a mean.
+            raise SchemeError(
+                f"{origin}: header 'distribution: {dist}' is not supported; values are drawn lognormal with "
+                "mean = value and sd = *_sd or (high-low)/3.92: remove the line or write 'distribution: lognormal'"
+            )
         keys: list = []
         n = len(rows)
         vals = np.full((n, len(POOLS)), np.nan)

@@ -3,41 +3,71 @@
 In each draw every row of the density table (a code or a group) gets one value per pool,
 used for every pixel of that class everywhere: the error of a density is shared by all the
 hectares it applies to, which is what makes a total uncertain (independent per-pixel
-errors would average out). Distributions per value:
+errors would average out).
 
-* ``*_sd`` given: normal(value, sd) truncated at 0 (inverse-CDF sampling, so exactly
-  reproducible);
-* ``*_low`` / ``*_high`` given: triangular(low, mode=value, high), or uniform(low, high)
-  when the table's header says ``# distribution: uniform``;
-* neither: fixed at the value.
+The table values are best estimates of the mean density, so each value is drawn from a
+lognormal distribution whose MEAN is the table value (the point estimate and the centre of
+the draws then agree; a mode or median would sit below the mean of these right-skewed
+densities). Its standard deviation is
 
-Draws come from ``numpy.random.default_rng(seed)`` in a fixed order (draw × row × pool),
-so a seed reproduces the figures exactly.
+* ``*_sd`` when given;
+* ``(high - low) / 3.92`` for ``*_low`` / ``*_high``: the range read as a 95 % interval
+  (± 1.96 sd);
+* neither, an sd of 0 or a value of 0: the value is fixed.
+
+A lognormal is ≥ 0, as densities are. Draws come from ``numpy.random.default_rng(seed)`` by
+inverse CDF of one uniform per (draw, row, pool), in that order, so a seed reproduces the
+figures exactly.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from sinks.densities import ClassDensities, DensityTable
 
-__all__ = ["draw_densities", "monte_carlo_stocks", "interval", "PERCENTILES"]
+__all__ = ["draw_densities", "monte_carlo_stocks", "interval", "lognormal_params", "table_sd", "PERCENTILES",
+           "DISTRIBUTION", "Z_95"]
 
 #: Reported percentiles of the Monte Carlo distribution (a 95 % interval).
 PERCENTILES = (2.5, 97.5)
+#: Width of a 95 % normal interval in standard deviations (2 × 1.96): a low/high range
+#: read as such an interval gives sd = (high - low) / 3.92.
+Z_95 = 3.92
+#: How the draws are made, as recorded in summary.json.
+DISTRIBUTION = "lognormal, mean = table value, sd = (high-low)/3.92 or *_sd"
+
+
+def table_sd(table: DensityTable) -> np.ndarray:
+    """Standard deviation (Mg C/ha) of every table value, shape (rows, 4); 0 where fixed."""
+    from_range = np.where(np.isfinite(table.low) & np.isfinite(table.high), (table.high - table.low) / Z_95, np.nan)
+    sd = np.where(np.isfinite(table.sd), table.sd, from_range)
+    return np.where(np.isfinite(sd), sd, 0.0)
+
+
+def lognormal_params(mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(mu, sigma)`` of the log of a lognormal with the given mean and sd (mean > 0).
+
+    sigma² = ln(1 + sd²/mean²), mu = ln(mean) - sigma²/2, so that exp(mu + sigma²/2) = mean.
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    sigma2 = np.log1p((np.asarray(sd, dtype=np.float64) / mean) ** 2)
+    return np.log(mean) - sigma2 / 2, np.sqrt(sigma2)
 
 
 def draw_densities(table: DensityTable, n: int, *, seed: int | None = None) -> np.ndarray:
     """``n`` draws of every table value, shape (n, rows, 4), Mg C/ha, all ≥ 0.
 
+    Each value is lognormal with mean = the table value (see the module docstring).
+
     Examples
     --------
     >>> t = DensityTable.from_csv("t.csv", text="lucode,c_above,c_above_low,c_above_high,c_below,c_soil,c_dead\\n"
     ...                           "1,10,5,20,1,2,0\\n")
-    >>> d = draw_densities(t, 1000, seed=1)
-    >>> bool(d[:, 0, 0].min() >= 5 and d[:, 0, 0].max() <= 20), float(d[:, 0, 1].std())
-    (True, 0.0)
+    >>> d = draw_densities(t, 20000, seed=1)
+    >>> round(float(d[:, 0, 0].mean()), 1), float(d[:, 0, 1].std())  # mean ≈ 10; a fixed value
+    (10.0, 0.0)
     """
     if n < 1:
         raise ValueError(f"number of draws must be ≥ 1, got {n}")
@@ -45,21 +75,13 @@ def draw_densities(table: DensityTable, n: int, *, seed: int | None = None) -> n
     mean = table.density_mgc_per_ha
     u = rng.random((n, *mean.shape))  # one uniform per (draw, row, pool), always drawn
     out = np.broadcast_to(mean, u.shape).copy()
-    sd = table.sd
-    has_sd = np.isfinite(sd) & (sd > 0)
-    has_range = np.isfinite(table.low) & np.isfinite(table.high) & (table.high > table.low)
-    for r, p in zip(*np.nonzero(has_sd)):
-        m, s = mean[r, p], sd[r, p]
-        a = (0.0 - m) / s  # truncation at 0 in standard units
-        out[:, r, p] = stats.truncnorm.ppf(u[:, r, p], a, np.inf, loc=m, scale=s)
-    for r, p in zip(*np.nonzero(has_range)):
-        lo, hi, mode = table.low[r, p], table.high[r, p], mean[r, p]
-        if table.distribution == "uniform":
-            out[:, r, p] = lo + u[:, r, p] * (hi - lo)
-        else:
-            c = (mode - lo) / (hi - lo)
-            out[:, r, p] = stats.triang.ppf(u[:, r, p], c, loc=lo, scale=hi - lo)
-    return np.maximum(out, 0.0)
+    sd = table_sd(table)
+    varies = (mean > 0) & (sd > 0)
+    if varies.any():
+        mu, sigma = lognormal_params(np.where(varies, mean, 1.0), np.where(varies, sd, 0.0))
+        z = special.ndtri(np.clip(u, 1e-300, None))  # standard normal quantile of each uniform
+        out = np.where(varies, np.exp(mu + sigma * z), out)
+    return out
 
 
 def monte_carlo_stocks(area_ha: np.ndarray, densities: ClassDensities, n: int, *, seed: int | None = None) -> np.ndarray:
@@ -91,6 +113,10 @@ def monte_carlo_stocks(area_ha: np.ndarray, densities: ClassDensities, n: int, *
 
 
 def interval(draws: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and the 2.5 / 97.5 percentiles along ``axis``."""
+    """Mean of the draws and their 2.5 / 97.5 percentiles along ``axis``.
+
+    The figure to report is the point estimate (table densities × areas) with these
+    percentiles; the mean of the draws only checks that the draws are centred on it.
+    """
     lo, hi = np.percentile(draws, PERCENTILES, axis=axis)
     return draws.mean(axis=axis), lo, hi

@@ -155,7 +155,7 @@ def test_zones_redline_and_uncertainty_cli(tmp_path, invest_table, capsys):
     assert [z["zone"] for z in s["zones"]] == ["甲旗", "乙旗"]  # the layer's own names, in order
     assert s == outs[1]  # --seed reproduces everything
     u = s["uncertainty"]
-    assert u["draws"] == 300 and u["stock_mgc_p2_5"] < u["stock_mgc_mean"] < u["stock_mgc_p97_5"]
+    assert u["draws"] == 300 and u["stock_mgc_p2_5"] < u["stock_mgc_draws_mean"] < u["stock_mgc_p97_5"]
     assert u["stock_mgc_p2_5"] < s["stock_mgc"] < u["stock_mgc_p97_5"]
     assert s["redline"]["inside_area_ha"] == pytest.approx(s["area_ha"] / 4, rel=1e-3)  # one row of four
     by_zone = pd.read_csv(tmp_path / "out0" / "stocks_by_zone.csv", encoding="utf-8-sig")

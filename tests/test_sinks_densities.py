@@ -103,20 +103,38 @@ def test_gbk_table_is_read(tmp_path):
 
 
 def test_draws_reproducible_bounded_and_shaped():
-    t = table("lucode,c_above,c_above_sd,c_below,c_below_low,c_below_high,c_soil,c_dead\n"
-              "1,1,2,5,4,8,30,0\n")
+    t = table("lucode,c_above,c_above_sd,c_below,c_below_low,c_below_high,c_soil,c_dead,c_dead_low,c_dead_high\n"
+              "1,1,2,5,4,8,30,0,0,3\n")
     a = draw_densities(t, 4000, seed=7)
     b = draw_densities(t, 4000, seed=7)
     assert a.shape == (4000, 1, 4) and np.array_equal(a, b)
     assert not np.array_equal(a, draw_densities(t, 4000, seed=8))
-    assert a[:, 0, 0].min() >= 0  # normal(1, 2) truncated at 0
-    assert 4 <= a[:, 0, 1].min() and a[:, 0, 1].max() <= 8
-    assert a[:, 0, 1].mean() == pytest.approx((4 + 5 + 8) / 3, abs=0.05)  # triangular mean
-    assert (a[:, 0, 2] == 30).all() and (a[:, 0, 3] == 0).all()  # no uncertainty: fixed
+    assert a.min() >= 0  # lognormal
+    assert (a[:, 0, 2] == 30).all()  # no uncertainty: fixed
+    assert (a[:, 0, 3] == 0).all()  # value 0 stays 0 whatever its range
     assert len(POOLS) == 4
 
 
-def test_uniform_distribution_from_header():
-    t = table("# distribution: uniform\nlucode,c_above,c_above_low,c_above_high,c_below,c_soil,c_dead\n1,5,0,10,0,0,0\n")
-    d = draw_densities(t, 20000, seed=1)[:, 0, 0]
-    assert d.mean() == pytest.approx(5, abs=0.1) and d.std() == pytest.approx(10 / 12**0.5, abs=0.05)
+def test_draws_are_lognormal_with_the_table_value_as_mean():
+    # The table values are best estimates of the MEAN: the draws must be centred on them,
+    # also for a skewed range (value 2.9 in [0.2, 21], the shipped forest dead pool, whose
+    # triangular mean (0.2 + 2.9 + 21) / 3 = 8.03 was 2.8 × the value).
+    t = table("lucode,c_above,c_above_sd,c_below,c_below_low,c_below_high,c_soil,c_soil_sd,c_dead,c_dead_low,c_dead_high\n"
+              "1,10,4,5,4,8,30,0,2.9,0.2,21\n")
+    d = draw_densities(t, 400_000, seed=3)[:, 0, :]
+    assert d[:, 0].mean() == pytest.approx(10, rel=0.005)
+    assert d[:, 0].std() == pytest.approx(4, rel=0.01)  # sd from c_above_sd
+    assert d[:, 1].mean() == pytest.approx(5, rel=0.005)
+    assert d[:, 1].std() == pytest.approx((8 - 4) / 3.92, rel=0.01)  # range read as a 95 % interval
+    assert (d[:, 2] == 30).all()  # sd 0: fixed
+    assert d[:, 3].mean() == pytest.approx(2.9, rel=0.02)
+    assert d[:, 3].std() == pytest.approx((21 - 0.2) / 3.92, rel=0.05)
+    # lognormal: the log of the draws is normal with sigma² = ln(1 + (4/10)²)
+    assert np.log(d[:, 0]).std() == pytest.approx(np.sqrt(np.log1p(0.16)), rel=0.01)
+
+
+def test_old_distribution_headers_are_refused():
+    for dist in ("uniform", "triangular"):
+        with pytest.raises(SchemeError, match=f"t.csv: header 'distribution: {dist}' is not supported.*lognormal"):
+            table(f"# distribution: {dist}\nlucode,c_above,c_above_low,c_above_high,c_below,c_soil,c_dead\n1,5,0,10,0,0,0\n")
+    assert table("# distribution: lognormal\nlucode,c_above,c_below,c_soil,c_dead\n1,5,0,0,0\n").distribution == "lognormal"
