@@ -5,8 +5,10 @@ checks the inputs before the result folder is opened and writes the tables and m
 
 Land area (the denominator) per zone, in this order of precedence:
 ``--land-area-ha`` (a total in ha, ``ZONE=HA,...`` per zone, or a CSV with ``zone,land_area_ha``),
-else the zone polygon's ellipsoidal (geodesic) area, else, without zones, the mapped area
-of the land-cover raster (all pixels that are not nodata).
+else the zone polygon's ellipsoidal (geodesic) area when the raster maps ≥ 99.5 % of it,
+else the zone's mapped area (a raster that stops inside a zone gives forest only for the
+mapped part), else, without zones, the mapped area of the land-cover raster (all pixels
+that are not nodata).
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ def register(sub, common) -> None:
     p.add_argument("--targets", default=None, metavar="TOML", help="policy targets file (default: the packaged one)")
     p.add_argument("--count-shrub", action="store_true", help="count shrubland as specially designated shrub forest")
     p.add_argument("--land-area-ha", default=None, metavar="HA|ZONE=HA,...|CSV",
-                   help="official land area: a total in ha, per zone as ZONE=HA,..., or a CSV with zone,land_area_ha")
+                   help="official land area: a total in ha, per zone as ZONE=HA,..., or a CSV with zone,land_area_ha. "
+                   "Without it a zone's land area is its polygon's ellipsoidal area, or, when the raster maps less "
+                   "than 99.5 %% of the polygon, the mapped area (valid pixels, water included; with a warning), "
+                   "since forest is only known where the raster is; the total is the sum of the zones")
     p.add_argument("--volume", action="append", default=[], metavar="[YEAR=]RASTER",
                    help="growing stock volume raster (m³/ha) on the land-cover grid (default year: the last)")
     p.add_argument("--volume-table", default=None, metavar="CSV",

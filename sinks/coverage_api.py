@@ -1,8 +1,11 @@
 """Forest coverage and stock volume per zone and year (what ``sinkplan coverage`` writes).
 
 Land area (the denominator) per zone, in this order of precedence: the ``land_area_ha``
-given for that zone, else the zone polygon's ellipsoidal (geodesic) area, else, without
-zones, the mapped area of the land-cover raster (all pixels that are not nodata).
+given for that zone; else the zone polygon's ellipsoidal (geodesic) area when the raster
+maps at least :data:`MIN_MAPPED_FRACTION` of it; else the mapped area of the zone (valid
+land-cover pixels, water included), because the forest area is only known on the mapped
+part, and dividing it by the whole polygon would bias the coverage low; without zones, the
+mapped area of the land-cover raster (all pixels that are not nodata).
 """
 
 from __future__ import annotations
@@ -23,13 +26,18 @@ from sinks.coverage import VolumeTable
 from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
 from sinks.strata import Strata, using_strata
 
-__all__ = ["CoverageResult", "forest_coverage", "load_volume_table", "coverage_target", "TOTAL"]
+__all__ = ["CoverageResult", "forest_coverage", "load_volume_table", "coverage_target", "land_area_denominators",
+           "TOTAL", "MIN_MAPPED_FRACTION"]
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 #: Zone label of the rows without zones, and the key of a total land area in ``land_area_ha``.
 TOTAL = "(total)"
+#: Share of a zone polygon the raster must map for the polygon's area to be the land area;
+#: below it, the mapped area is used (pixel-centre rasterization alone moves small zones by
+#: a fraction of a per cent, a raster that stops inside a zone by much more).
+MIN_MAPPED_FRACTION = 0.995
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,55 @@ def _positive(value: float, what: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise InputError(f"--land-area-ha: land area of {what} must be > 0 ha, got {value}")
     return float(value)
+
+
+def land_area_denominators(mapped_ha: np.ndarray, polygon_ha: np.ndarray | None, names: tuple[str, ...],
+                           user_ha: Mapping[str, float]) -> tuple[np.ndarray, list[str]]:
+    """Land area (ha) per zone id and where it comes from.
+
+    Parameters
+    ----------
+    mapped_ha : ndarray, shape (zones + 1,)
+        Mapped area (valid land-cover pixels, water included) per zone id; id 0 is outside
+        every zone (or the whole map without zones).
+    polygon_ha : ndarray, shape (zones,), or None
+        Ellipsoidal area of each zone polygon; None without zones.
+    names : tuple of str
+        Zone names by id (``names[0]`` for id 0).
+    user_ha : mapping
+        ``--land-area-ha`` per zone name.
+
+    Returns
+    -------
+    (ndarray, list of str)
+        ``land_area_ha`` and ``land_area_source`` per zone id. A zone the raster maps less
+        than :data:`MIN_MAPPED_FRACTION` of gets its mapped area, with a warning.
+
+    Examples
+    --------
+    >>> land, src = land_area_denominators(np.array([0.0, 17.7, 99.9]), np.array([100.0, 100.0]), ("", "A", "B"), {})
+    >>> land.tolist(), src[1], src[2]
+    ([0.0, 17.7, 100.0], 'mapped land (raster covers 17.7 % of the zone polygon)', 'zone polygon (geodesic)')
+    """
+    land = np.array(mapped_ha, dtype=np.float64)
+    source = ["mapped pixels"] * len(land)
+    if polygon_ha is None:
+        return land, source
+    for i, name in enumerate(names[1:], start=1):
+        poly = float(polygon_ha[i - 1])
+        if name in user_ha:
+            land[i], source[i] = user_ha[name], "--land-area-ha"
+        elif mapped_ha[i] >= MIN_MAPPED_FRACTION * poly:
+            land[i], source[i] = poly, "zone polygon (geodesic)"
+        else:
+            share = 100 * mapped_ha[i] / poly if poly > 0 else 0.0
+            source[i] = f"mapped land (raster covers {share:.1f} % of the zone polygon)"
+            if mapped_ha[i] == 0:
+                logger.warning("zone %s: the raster maps none of its %.6g ha; it has no coverage", name, poly)
+            else:
+                logger.warning("zone %s: the raster maps %.6g ha of its %.6g ha polygon (%.1f %%); coverage uses the "
+                               "mapped area as the land area (give --land-area-ha to set it)", name, mapped_ha[i], poly, share)
+    return land, source
 
 
 def _f(x: float) -> float | None:
@@ -255,21 +312,13 @@ def forest_coverage(
                 volumes.append(((a * per_ha).sum(axis=(1, 2)), f"table {vol_table.origin}"))
     # Land area per zone id (0: outside zones / whole map).
     mapped = np.array([a.sum(axis=(1, 2)) for a in areas]).max(axis=0)  # ha per zone id
-    land = mapped.copy()
-    source = ["mapped pixels"] * len(land)
-    if has_zones:
-        poly_ha = geodesic_area_m2(st.zones_gdf.geometry.values, st.zones_gdf.crs) / 1e4  # m² → ha
-        land[1:] = poly_ha
-        source[1:] = ["zone polygon (geodesic)"] * len(poly_ha)
-        for i, name in enumerate(st.names[1:], start=1):
-            if name in user_zones:
-                land[i], source[i] = user_zones[name], "--land-area-ha"
-            elif mapped[i] < 0.99 * land[i]:
-                logger.warning("zone %s: the raster maps %.4g ha of its %.4g ha; coverage uses the polygon area",
-                               name, mapped[i], land[i])
+    poly_ha = geodesic_area_m2(st.zones_gdf.geometry.values, st.zones_gdf.crs) / 1e4 if has_zones else None  # m² → ha
+    land, source = land_area_denominators(mapped, poly_ha, st.names, user_zones)
     rows_ids = list(range(1, len(st.names))) if has_zones else [0]
     if has_zones and mapped[0] > 0:
         rows_ids.append(0)
+    partial = [st.names[z] for z in rows_ids if source[z].startswith("mapped land")]
+    total_source = "sum of zones" + (f" (mapped land for {', '.join(partial)})" if partial else "")
     rows, totals = [], []
     for year, a in zip(year_list, areas):
         forest = forest_area_ha(a, groups, count_shrub=count_shrub)
@@ -284,7 +333,7 @@ def forest_coverage(
         total_forest = float(forest.sum())
         totals.append({"year": year, "land_area_ha": total_land, "forest_area_ha": total_forest,
                        "coverage": _f(total_forest / total_land), "gap_ha": max(0.0, target * total_land - total_forest),
-                       "land_area_source": "--land-area-ha" if user_total is not None else "sum of zones"})
+                       "land_area_source": "--land-area-ha" if user_total is not None else total_source})
     df = pd.DataFrame(rows)
     trend_rows, trend_total = [], None
     if len(year_list) > 1:
