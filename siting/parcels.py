@@ -4,8 +4,11 @@ After :class:`~siting.components.Joiner` has decided which components are parcel
 :func:`finish_rasters` streams the scratch rasters of the first pass once more: it maps each
 block's labels to parcel ids, sets the ``small_parcel`` bit on eligible pixels outside every
 parcel, writes ``exclusions.tif``, ``eligible.tif`` and ``parcels.tif`` and vectorises the
-parcels of the block (:func:`rasterio.features.shapes`, 8-connected); pieces of a parcel
-from several blocks are unioned.
+parcels of the block (:func:`rasterio.features.shapes`, 8-connected). Pieces are traced in
+pixel coordinates of the whole grid (integers, exact in floating point), so the pieces of a
+parcel cut at block edges share their edges exactly and dissolve into one outline
+(:func:`dissolve_pixel_pieces`); only then are they moved to the grid's CRS. A parcel's
+outline, perimeter and compactness therefore do not depend on the block size.
 
 Distances are geodesic: the nearest grid feature is found in a region-centred azimuthal
 equidistant projection, then the distance between the two nearest points is measured on
@@ -21,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import shapely
+from affine import Affine
 from pyproj import CRS, Transformer
 from rasterio import features as rfeatures
 from rasterio.windows import Window
@@ -33,7 +37,7 @@ from siting.blocks import Rule
 from siting.components import Joined
 from siting.inputs import ScratchRaster
 
-__all__ = ["finish_rasters", "compactness", "distance_to_features_km", "region_aeqd", "ELIGIBLE_COLORS"]
+__all__ = ["finish_rasters", "dissolve_pixel_pieces", "compactness", "distance_to_features_km", "region_aeqd", "ELIGIBLE_COLORS"]
 
 #: Colours of eligible.tif: 0 excluded (transparent), 1 desert, 2 border, 3 mine, 4 other.
 ELIGIBLE_COLORS = {0: (0, 0, 0, 0), 1: (230, 190, 80, 255), 2: (200, 80, 160, 255),
@@ -82,16 +86,36 @@ def finish_rasters(
             el_out.write(eligible, w)
             pa_out.write(pid.astype(np.uint32), w)
             if (pid > 0).any():
-                for geom, value in rfeatures.shapes(pid.astype(np.int32), mask=pid > 0, connectivity=8,
-                                                    transform=grid.window_transform(w)):
+                # pixel coordinates of the whole grid: integers, so pieces from two blocks meet exactly
+                px = Affine(1.0, 0.0, float(w.col_off), 0.0, 1.0, float(w.row_off))
+                for geom, value in rfeatures.shapes(pid.astype(np.int32), mask=pid > 0, connectivity=8, transform=px):
                     pieces[int(value)].append(shape(geom))
             if progress:
                 progress((i + 1) / len(windows), "writing rasters and parcel outlines")
-    geoms = {}
-    for p, parts in pieces.items():
-        g = parts[0] if len(parts) == 1 else shapely.union_all(parts)
-        geoms[p] = shapely.make_valid(g) if not shapely.is_valid(g) else g
+    t = grid.transform
+    to_crs_ = lambda xy: np.column_stack(t @ (xy[:, 0], xy[:, 1]))  # noqa: E731
+    geoms = {p: shapely.transform(dissolve_pixel_pieces(pieces.pop(p)), to_crs_) for p in sorted(pieces)}
     return geoms, small_area_m2
+
+
+def dissolve_pixel_pieces(parts: list) -> object:
+    """One outline from the pieces of a parcel traced in pixel coordinates.
+
+    The pieces meet along shared pixel edges with identical (integer) coordinates, so their
+    union has no internal edge left; collinear vertices (where block edges cut an outline)
+    are removed and the result normalised, so the outline is the same whatever the blocks.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> g = dissolve_pixel_pieces([box(0, 0, 2, 1), box(2, 0, 3, 1)])
+    >>> g.geom_type, g.length  # one 3 × 1 rectangle, perimeter 8
+    ('Polygon', 8.0)
+    """
+    g = parts[0] if len(parts) == 1 else shapely.union_all(parts)
+    if not shapely.is_valid(g):
+        g = shapely.make_valid(g)
+    return shapely.normalize(shapely.simplify(g, 0.0, preserve_topology=True))
 
 
 def _to_lonlat(geoms: np.ndarray, crs: CRS) -> np.ndarray:
