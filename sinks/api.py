@@ -43,6 +43,7 @@ from layers.parallel import BlockExecutor
 from sinks.carbon import CarbonAccount, MonteCarlo
 from sinks.densities import DensityTable, load_densities
 from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
+from sinks.mapped import strata_mapped_fractions
 from sinks.strata import Strata, using_strata
 
 if TYPE_CHECKING:
@@ -251,7 +252,8 @@ def carbon_stocks(
             acc, raster_report = apply_density_raster(acc, raster, sums, sides=st.sides)
             timings["density_raster"] = time.perf_counter() - t0
     mc = run_monte_carlo(acc, dens, uncertainty, seed=seed) if uncertainty else None
-    summary = carbon_summary(acc, mc)
+    frac = strata_mapped_fractions(st, acc.area_ha.sum(axis=(1, 2)), what=f"carbon of {lc.path.name}")
+    summary = carbon_summary(acc, mc, mapped_fraction=frac)
     summary.update(units={"area": "ha", "stock": "Mg C", "density": "Mg C/ha", "co2e": "Mt CO2e (× 44/12)"},
                    densities={"table": table.origin, "keyed_by": table.keyed_by,
                               "soil_depth_cm": table.soil_depth_cm, "title": table.meta.get("title", "")},
@@ -259,7 +261,9 @@ def carbon_stocks(
     if raster_report is not None:
         summary["density_raster"] = raster_report
     logger.info("total stock %.6g Mg C over %.6g ha", summary["stock_mgc"], summary["area_ha"])
-    return CarbonResult(zone_table(acc, mc), class_table(acc), summary, acc, mc, st, lc, table, result.nblocks, timings)
+    return CarbonResult(zone_table(acc, mc, mapped_fraction=frac), class_table(acc), summary, acc, mc, st, lc, table,
+                        result.nblocks, timings)
+
 
 
 def __getattr__(name: str):

@@ -100,13 +100,24 @@ def _class_info(acc: CarbonAccount) -> list[tuple[int, str, str, str]]:
     return [(c, by[c].name_en, by[c].name_zh, by[c].group) for c in acc.codes]
 
 
-def zone_table(acc: CarbonAccount, mc: MonteCarlo | None = None) -> pd.DataFrame:
-    """One row per zone: area, stock per pool, total, Mt CO2e (and the 95 % interval)."""
+def _fraction(mapped_fraction: np.ndarray | None, z: int) -> float | None:
+    if mapped_fraction is None or not np.isfinite(mapped_fraction[z]):
+        return None
+    return float(mapped_fraction[z])
+
+
+def zone_table(acc: CarbonAccount, mc: MonteCarlo | None = None, *, mapped_fraction: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per zone: area, stock per pool, total, Mt CO2e (and the 95 % interval).
+
+    ``mapped_fraction`` (per zone id, :func:`sinks.mapped.mapped_fractions`) adds the share
+    of each zone polygon the raster maps (empty for the pixels outside the zones).
+    """
     rows = []
     for z in acc.zone_rows():
         pools = acc.stock_mgc[z].sum(axis=(0, 1))  # exact: quantized
         total = float(pools.sum())
-        row = {"zone": acc.zone_names[z], "area_ha": float(acc.area_ha[z].sum())}
+        row = {"zone": acc.zone_names[z], "area_ha": float(acc.area_ha[z].sum()),
+               "mapped_fraction": _fraction(mapped_fraction, z)}
         row.update({f"stock_mgc_{p}": float(v) for p, v in zip(POOLS, pools)})
         row["stock_mgc"] = total
         row["stock_mt_co2e"] = total * CO2_PER_C / MG_PER_MT
@@ -142,7 +153,7 @@ def class_table(acc: CarbonAccount) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def carbon_summary(acc: CarbonAccount, mc: MonteCarlo | None = None) -> dict:
+def carbon_summary(acc: CarbonAccount, mc: MonteCarlo | None = None, *, mapped_fraction: np.ndarray | None = None) -> dict:
     """Headline figures: totals, pools, zones, redline and the Monte Carlo interval."""
     pools = acc.stock_mgc.sum(axis=(0, 1, 2))
     total = float(pools.sum())
@@ -154,7 +165,8 @@ def carbon_summary(acc: CarbonAccount, mc: MonteCarlo | None = None) -> dict:
         "stock_mgc_by_pool": {p: float(v) for p, v in zip(POOLS, pools)},
         "zones": [
             {"zone": acc.zone_names[z], "area_ha": float(acc.area_ha[z].sum()),
-             "stock_mgc": float(acc.stock_mgc[z].sum()), **({"in_zone_layer": z != 0} if acc.has_zones else {})}
+             "stock_mgc": float(acc.stock_mgc[z].sum()), "mapped_fraction": _fraction(mapped_fraction, z),
+             **({"in_zone_layer": z != 0} if acc.has_zones else {})}
             for z in acc.zone_rows()
         ],
     }

@@ -23,6 +23,7 @@ from layers.parallel import BlockExecutor
 from sinks.change import ChangeAccount
 from sinks.densities import DensityTable
 from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
+from sinks.mapped import strata_mapped_fractions
 from sinks.restoration import RestorationZones
 from sinks.strata import Strata, using_strata
 
@@ -231,6 +232,10 @@ def land_change(
     names = st.names if st.has_zones else ("(all)",) * len(st.names)
     summary = _summary(acc, table, years)
     zt = zone_change(acc, ids, names)
+    # mapped area = pixels with a land class in both years (what the change covers)
+    frac = strata_mapped_fractions(st, acc.area_ha.sum(axis=(1, 2, 3)), what=f"change {lcs[0].path.name} → {lcs[1].path.name}")
+    zt.insert(zt.columns.get_loc("area_ha") + 1, "mapped_fraction", [None if not np.isfinite(frac[z]) else float(frac[z])
+                                                                      for z in ids])
     summary["zones"] = zt.to_dict("records")
     _redline(summary, acc, st)
     return ChangeResult(zt, transitions_by_code(acc, ids, names), transitions_by_group(acc, ids, names),

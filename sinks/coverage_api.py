@@ -24,6 +24,7 @@ from layers.grid import DEFAULT_MAX_CELLS, Grid
 from layers.parallel import BlockExecutor
 from sinks.coverage import VolumeTable
 from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
+from sinks.mapped import MIN_MAPPED_FRACTION
 from sinks.strata import Strata, using_strata
 
 __all__ = ["CoverageResult", "forest_coverage", "load_volume_table", "coverage_target", "land_area_denominators",
@@ -34,10 +35,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 #: Zone label of the rows without zones, and the key of a total land area in ``land_area_ha``.
 TOTAL = "(total)"
-#: Share of a zone polygon the raster must map for the polygon's area to be the land area;
-#: below it, the mapped area is used (pixel-centre rasterization alone moves small zones by
-#: a fraction of a per cent, a raster that stops inside a zone by much more).
-MIN_MAPPED_FRACTION = 0.995
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,36 @@ def test_coverage_of_a_partly_mapped_zone_uses_the_mapped_area(tmp_path, half_ma
                     "--out", str(out2)], capsys)[0] == 0
     df2 = pd.read_csv(out2 / "coverage_by_zone.csv", encoding="utf-8-sig").set_index("zone")
     assert df2.loc["A", "coverage"] == pytest.approx(0.1) and df2.loc["A", "land_area_source"] == "--land-area-ha"
+
+
+@pytest.mark.parametrize("command", ["carbon", "change"])
+def test_carbon_and_change_report_the_mapped_fraction(tmp_path, half_mapped, command, capsys):
+    lc, zones = half_mapped
+    out = tmp_path / "out"
+    inputs = [str(lc)] if command == "carbon" else [f"2015={lc}", f"2020={lc}"]
+    code, err = run_cli([command, *inputs, "--zones", str(zones), "--zone-field", "name", "--out", str(out)], capsys)
+    assert code == 0, err
+    table = "stocks_by_zone.csv" if command == "carbon" else "change_by_zone.csv"
+    df = pd.read_csv(out / table, encoding="utf-8-sig").set_index("zone")
+    # A: 4 of its 8 ha mapped; B: 4 of 4; C: none of its 2 ha
+    assert df.mapped_fraction.to_dict() == pytest.approx({"A": 0.5, "B": 1.0, "C": 0.0}, rel=1e-6)
+    zones_json = {z["zone"]: z["mapped_fraction"] for z in summary(out)["zones"]}
+    assert zones_json == pytest.approx({"A": 0.5, "B": 1.0, "C": 0.0}, rel=1e-6)
+    warnings = [ln for ln in err.splitlines() if ln.startswith("WARNING")]
+    assert len(warnings) == 1, err
+    assert "maps less than 99.5 % of 2 zone(s)" in warnings[0]
+    assert "A: 50.0 % (4 of 8 ha); C: no pixels (polygon 2 ha)" in warnings[0]
+
+
+def test_mapped_fraction_is_empty_outside_zones_and_without_zones(tmp_path, half_mapped, capsys):
+    lc, _ = half_mapped
+    # one zone over column 0 only: the other columns are '(outside zones)', with no polygon
+    zones = write_polys(tmp_path / "one.gpkg", [(X0, Y0 - 200, X0 + 100, Y0)], crs=EA, name=["A"])
+    out = tmp_path / "out"
+    code, err = run_cli(["carbon", str(lc), "--zones", str(zones), "--zone-field", "name", "--out", str(out)], capsys)
+    assert code == 0 and "WARNING" not in err, err
+    fr = {z["zone"]: z["mapped_fraction"] for z in summary(out)["zones"]}
+    assert fr == {"A": pytest.approx(1.0, rel=1e-6), "(outside zones)": None}
+    out2 = tmp_path / "out2"
+    assert run_cli(["carbon", str(lc), "--out", str(out2)], capsys)[0] == 0
+    assert [z["mapped_fraction"] for z in summary(out2)["zones"]] == [None]
