@@ -13,7 +13,7 @@ from rasterio.windows import Window
 
 from layers.grid import Grid
 from siting.blocks import vector_mask
-from siting.geometry import RowMetric, edt_strips, row_metric, slope_deg, within_distance
+from siting.geometry import CIRCUMSCRIBE, RowMetric, edt_strips, row_metric, slope_deg, within_distance
 from siting.inputs import GeomLayer
 
 RES = 0.001  # degrees
@@ -129,3 +129,51 @@ def test_slope_hand_case():
     z = np.add.outer(np.arange(5.0)[::-1] * 10.0, np.zeros(5))
     m = RowMetric(0, -np.arange(5) * 10.0, np.full(5, 10.0))
     assert slope_deg(z, m)[1, 1] == pytest.approx(45.0)
+
+
+def _true_distance_m(grid: Grid, geom_lonlat, lon0: float, lat0: float) -> np.ndarray:
+    """Ground distance (m) of every pixel centre to a geometry, in an azimuthal equidistant
+    projection centred on the geometry (independent of the code under test)."""
+    from pyproj import CRS, Transformer
+
+    aeqd = CRS.from_proj4(f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +ellps=WGS84 +units=m")
+    cols, rows = np.meshgrid(np.arange(grid.width) + 0.5, np.arange(grid.height) + 0.5)
+    x, y = grid.transform @ (cols, rows)
+    to_m = Transformer.from_crs(grid.crs, aeqd, always_xy=True)
+    px, py = to_m.transform(x, y)
+    g = shapely.transform(geom_lonlat, lambda xy: np.column_stack(
+        Transformer.from_crs("EPSG:4326", aeqd, always_xy=True).transform(xy[:, 0], xy[:, 1])))
+    return shapely.distance(g, shapely.points(px, py))
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:32649"])
+@pytest.mark.parametrize("shape", ["point", "line", "polygon"])
+def test_vector_buffer_covers_every_pixel_centre_within_r(crs, shape):
+    # A 1 km buffer on ~10 m pixels: hundreds of pixel centres fall in the last 1.2 m short of
+    # r where a 16-segment chord polygon (r·(1 − cos(π/64)) = 1.2 m) used to miss them.
+    r, lon0, lat0 = 1000.0, 111.0, 42.0
+    geom = {"point": shapely.Point(lon0, lat0),
+            "line": shapely.LineString([(lon0 - 0.004, lat0 - 0.003), (lon0 + 0.003, lat0 + 0.002)]),
+            "polygon": shapely.Polygon([(lon0 - 0.004, lat0 - 0.002), (lon0 + 0.004, lat0 - 0.003),
+                                        (lon0, lat0 + 0.003)])}[shape]
+    if crs == "EPSG:4326":
+        res = (0.00012, 0.0001)  # ~9.9 m × 11.1 m at 42°
+        grid = Grid(crs, Affine(res[0], 0, lon0 - 0.02, 0, -res[1], lat0 + 0.016), 334, 320)
+        layer_geom = geom
+    else:
+        from pyproj import Transformer
+
+        x0, y0 = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon0, lat0)
+        grid = Grid(crs, Affine(10.0, 0, round(x0) - 1700.0, 0, -10.0, round(y0) + 1700.0), 340, 340)
+        tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        layer_geom = shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    d = _true_distance_m(grid, geom, lon0, lat0)
+    mask = vector_mask(GeomLayer("f", np.array([layer_geom], dtype=object)), r, grid, grid.full_window())
+    eps = 0.05  # metres: the local projections are true to ~1e-5 of r
+    band = (d > r - 1.2) & (d <= r - eps)
+    assert band.sum() > 50  # the test does probe the chord gap
+    assert mask[d <= r - eps].all(), f"{int((~mask[d <= r - eps]).sum())} pixel centres within r not covered"
+    assert not mask[d > r * CIRCUMSCRIBE + eps].any()  # and nothing beyond the circumscribed polygon
+    if shape == "point":
+        area = float((grid.pixel_areas_m2() * mask).sum())
+        assert area == pytest.approx(math.pi * r ** 2, rel=0.02)
