@@ -54,12 +54,14 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinks.api import carbon_stocks
     from sinks.carbon import DENSITY_NODATA
     from sinks.densities import load_densities
+    from sinks.uncertainty import check_draws
 
     if args.uncertainty < 0:
         raise _input_error(f"--uncertainty {args.uncertainty}: give a number of draws ≥ 0")
     (lc,) = open_landcovers([Path(args.landcover)], args)
     table = load_densities(args.densities)
     table.resolve(lc.scheme)
+    check_draws(args.uncertainty, table)
     raster = None
     if args.density_raster:  # checked before any output; see sinks.learning.carbon_raster
         from sinks.learning.carbon_raster import check_density_raster

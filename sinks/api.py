@@ -210,12 +210,14 @@ def carbon_stocks(
         zone_table,
     )
     from sinks.stocks import class_area_ha
+    from sinks.uncertainty import check_draws
 
     if uncertainty < 0:
         raise InputError(f"uncertainty={uncertainty}: give a number of Monte Carlo draws ≥ 0")
     (lc,) = open_landcovers([landcover], scheme=scheme, map_codes=map_codes)
     table = as_density_table(densities)
     dens = table.resolve(lc.scheme)
+    check_draws(uncertainty, table, option="uncertainty")
     raster = None
     if density_raster is not None:
         from sinks.learning.carbon_raster import (

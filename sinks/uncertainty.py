@@ -25,9 +25,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from layers.errors import InputError
 from sinks.densities import ClassDensities, DensityTable
 
-__all__ = ["draw_densities", "monte_carlo_stocks", "interval", "lognormal_params", "table_sd", "PERCENTILES",
+__all__ = ["check_draws", "draw_densities", "monte_carlo_stocks", "interval", "lognormal_params", "table_sd", "PERCENTILES",
            "DISTRIBUTION", "Z_95"]
 
 #: Reported percentiles of the Monte Carlo distribution (a 95 % interval).
@@ -37,6 +38,22 @@ PERCENTILES = (2.5, 97.5)
 Z_95 = 3.92
 #: How the draws are made, as recorded in summary.json.
 DISTRIBUTION = "lognormal, mean = table value, sd = (high-low)/3.92 or *_sd"
+
+
+def check_draws(n: int, table: DensityTable, *, option: str = "--uncertainty") -> None:
+    """Refuse a Monte Carlo run that cannot mean anything.
+
+    Raises
+    ------
+    InputError
+        ``table`` gives no uncertainty (every draw would equal the point estimate).
+    """
+    if n and not table.has_uncertainty:
+        raise InputError(
+            f"{option} {n}: density table {table.origin} has no uncertainty columns, so every draw would equal the "
+            "point estimate; add c_<pool>_sd or c_<pool>_low and c_<pool>_high columns (pools above, below, soil, dead) "
+            "or leave out the uncertainty option"
+        )
 
 
 def table_sd(table: DensityTable) -> np.ndarray:

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 from affine import Affine
 
+from layers.errors import InputError
+from sinks.api import carbon_stocks
 from sinks.densities import POOLS
-from sinks_util import run_cli, summary, write_tif
+from sinks_util import INVEST_CSV, assert_one_line_error, run_cli, summary, write_tif
 
 T = Affine(0.01, 0, 110, 0, -0.01, 43)
 
@@ -46,3 +48,14 @@ def test_draws_are_centred_on_the_point_estimate_for_every_pool(tmp_path, mixed,
     row = by_zone.iloc[0]
     assert row.stock_mgc_p2_5 < row.stock_mgc < row.stock_mgc_p97_5
     assert row.stock_mgc_draws_mean == pytest.approx(row.stock_mgc, rel=0.003)
+
+
+def test_uncertainty_with_a_table_without_uncertainty_columns_is_refused(tmp_path, mixed, capsys):
+    t = tmp_path / "plain.csv"
+    t.write_text(INVEST_CSV, encoding="utf-8")
+    out = tmp_path / "out"
+    code, err = run_cli(["carbon", str(mixed), "--densities", str(t), "--uncertainty", "200", "--out", str(out)], capsys)
+    assert_one_line_error(code, err, f"--uncertainty 200: density table {t} has no uncertainty columns", out)
+    assert "add c_<pool>_sd or c_<pool>_low and c_<pool>_high columns" in err
+    with pytest.raises(InputError, match="uncertainty 200: density table .* has no uncertainty columns"):
+        carbon_stocks(mixed, densities=str(t), uncertainty=200)
