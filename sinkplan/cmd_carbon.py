@@ -41,7 +41,8 @@ def register(sub, common) -> None:
                    "shipped name: inner_mongolia_30cm (default, soil 0-30 cm), inner_mongolia_100cm")
     p.add_argument("--uncertainty", type=int, default=0, metavar="N", help="Monte Carlo draws over the densities (0: none); each table value is drawn lognormal with mean = "
                    "the value and sd = *_sd or (high-low)/3.92; the stock is reported with the 2.5/97.5 percentiles")
-    p.add_argument("--seed", type=int, default=None, help="random seed of the Monte Carlo draws (reproducible)")
+    p.add_argument("--seed", type=int, default=None, help="random seed of the Monte Carlo draws (default: drawn at random, logged and recorded in "
+                   "summary.json and manifest.json)")
     p.add_argument("--no-raster", action="store_true", help="do not write carbon_density.tif")
     p.add_argument("--density-raster", default=None, metavar="FILE",
                    help="density map from sinkplan density-model, used for the pools in its POOLS tag instead of the "
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinks.api import carbon_stocks
     from sinks.carbon import DENSITY_NODATA
     from sinks.densities import load_densities
-    from sinks.uncertainty import check_draws
+    from sinks.uncertainty import check_draws, resolve_seed
 
     if args.uncertainty < 0:
         raise _input_error(f"--uncertainty {args.uncertainty}: give a number of draws ≥ 0")
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     table = load_densities(args.densities)
     table.resolve(lc.scheme)
     check_draws(args.uncertainty, table)
+    seed = resolve_seed(args.seed, args.uncertainty)  # recorded in the manifest and summary.json
     raster = None
     if args.density_raster:  # checked before any output; see sinks.learning.carbon_raster
         from sinks.learning.carbon_raster import check_density_raster
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         t_zones = time.perf_counter() - t0
         params = {"landcover": str(lc.path), "scheme": lc.scheme.name, "densities": table.origin,
                   "soil_depth_cm": table.soil_depth_cm, "zones": args.zones, "zone_field": args.zone_field,
-                  "redline": args.redline, "uncertainty": args.uncertainty, "seed": args.seed,
+                  "redline": args.redline, "uncertainty": args.uncertainty, "seed": seed,
                   "max_cells": ctx.max_cells, "workers": ctx.workers, "scheduler": ctx.scheduler}
         inputs = [lc.path, args.zones, args.redline, args.densities if args.densities and Path(args.densities).exists() else None]
         params["density_raster"], inputs = args.density_raster, inputs + [args.density_raster]
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                 t_start = time.perf_counter()
                 with executor(ctx) as ex, ctx.progress("carbon") as progress:
                     res = carbon_stocks(lc, densities=table, strata=strata, density_raster=raster,
-                                        uncertainty=args.uncertainty, seed=args.seed, max_cells=ctx.max_cells, executor=ex,
+                                        uncertainty=args.uncertainty, seed=seed, max_cells=ctx.max_cells, executor=ex,
                                         progress=progress, on_raster=writer.write if writer else None, threads=pass_threads())
                 t_run = time.perf_counter() - t_start
             except BaseException:

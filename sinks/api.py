@@ -168,7 +168,8 @@ def carbon_stocks(
         Monte Carlo draws over the densities (0: none): each value lognormal with mean = the
         table value (:mod:`sinks.uncertainty`); stocks get 2.5/97.5 percentiles.
     seed : int, optional
-        Seed of the draws (reproducible).
+        Seed of the draws (reproducible); default a random 32-bit seed, logged and recorded
+        in the summary.
     max_cells : int
         Cells per block (the memory bound).
     executor : BlockExecutor, optional
@@ -210,7 +211,7 @@ def carbon_stocks(
         zone_table,
     )
     from sinks.stocks import class_area_ha
-    from sinks.uncertainty import check_draws
+    from sinks.uncertainty import check_draws, resolve_seed
 
     if uncertainty < 0:
         raise InputError(f"uncertainty={uncertainty}: give a number of Monte Carlo draws ≥ 0")
@@ -218,6 +219,7 @@ def carbon_stocks(
     table = as_density_table(densities)
     dens = table.resolve(lc.scheme)
     check_draws(uncertainty, table, option="uncertainty")
+    seed = resolve_seed(seed, uncertainty)  # recorded in summary["uncertainty"]["seed"]
     raster = None
     if density_raster is not None:
         from sinks.learning.carbon_raster import (

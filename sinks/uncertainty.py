@@ -22,14 +22,19 @@ figures exactly.
 
 from __future__ import annotations
 
+import logging
+import secrets
+
 import numpy as np
 from scipy import special
 
 from layers.errors import InputError
 from sinks.densities import ClassDensities, DensityTable
 
-__all__ = ["check_draws", "draw_densities", "monte_carlo_stocks", "interval", "lognormal_params", "table_sd", "PERCENTILES",
+__all__ = ["resolve_seed", "check_draws", "draw_densities", "monte_carlo_stocks", "interval", "lognormal_params", "table_sd", "PERCENTILES",
            "DISTRIBUTION", "Z_95"]
+
+logger = logging.getLogger(__name__)
 
 #: Reported percentiles of the Monte Carlo distribution (a 95 % interval).
 PERCENTILES = (2.5, 97.5)
@@ -38,6 +43,16 @@ PERCENTILES = (2.5, 97.5)
 Z_95 = 3.92
 #: How the draws are made, as recorded in summary.json.
 DISTRIBUTION = "lognormal, mean = table value, sd = (high-low)/3.92 or *_sd"
+
+
+def resolve_seed(seed: int | None, n: int) -> int | None:
+    """The seed to use: ``seed``, or with draws and no seed a fresh 32-bit one (logged), so
+    that every Monte Carlo run can be reproduced from its summary.json / manifest."""
+    if seed is not None or not n:
+        return seed
+    seed = secrets.randbits(32)
+    logger.info("Monte Carlo seed %d (drawn at random; pass --seed %d to reproduce these figures)", seed, seed)
+    return seed
 
 
 def check_draws(n: int, table: DensityTable, *, option: str = "--uncertainty") -> None:

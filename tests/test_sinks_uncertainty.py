@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from affine import Affine
 from layers.errors import InputError
 from sinks.api import carbon_stocks
 from sinks.densities import POOLS
+from sinks.uncertainty import resolve_seed
 from sinks_util import INVEST_CSV, assert_one_line_error, run_cli, summary, write_tif
 
 T = Affine(0.01, 0, 110, 0, -0.01, 43)
@@ -59,3 +61,24 @@ def test_uncertainty_with_a_table_without_uncertainty_columns_is_refused(tmp_pat
     assert "add c_<pool>_sd or c_<pool>_low and c_<pool>_high columns" in err
     with pytest.raises(InputError, match="uncertainty 200: density table .* has no uncertainty columns"):
         carbon_stocks(mixed, densities=str(t), uncertainty=200)
+
+
+def test_without_seed_a_seed_is_drawn_recorded_and_reproduces(tmp_path, mixed, capsys, caplog):
+    # the API draws one and logs it (first: the CLI runs below reset the logging handlers)
+    assert resolve_seed(7, 50) == 7 and resolve_seed(None, 0) is None
+    with caplog.at_level(logging.INFO, logger="sinks.uncertainty"):
+        res = carbon_stocks(mixed, uncertainty=50)
+    api_seed = res.summary["uncertainty"]["seed"]
+    assert isinstance(api_seed, int)
+    assert f"Monte Carlo seed {api_seed} (drawn at random; pass --seed {api_seed} to reproduce these figures)" in caplog.text
+    out = tmp_path / "out"
+    code, err = run_cli(["carbon", str(mixed), "--uncertainty", "50", "--out", str(out), "--no-raster"], capsys)
+    assert code == 0, err
+    seed = summary(out)["uncertainty"]["seed"]
+    assert isinstance(seed, int) and 0 <= seed < 2**32
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["parameters"]["seed"] == seed
+    again = tmp_path / "again"
+    assert run_cli(["carbon", str(mixed), "--uncertainty", "50", "--seed", str(seed), "--out", str(again), "--no-raster"],
+                   capsys)[0] == 0
+    assert summary(again) == summary(out)  # the recorded seed reproduces every figure
