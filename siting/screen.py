@@ -188,9 +188,8 @@ def _parcel_layers(prep: Prepared, t: pd.DataFrame, geoms: dict) -> tuple[gpd.Ge
     t = pd.concat([t, s], axis=1)
     t["score"], t["rank"], used = score_and_rank(t, s, sc.weights.model_dump())
     t.attrs["criteria_used"] = used
-    cent = shapely.centroid(to_crs(g, grid.crs, aeqd)) if len(t) else np.empty(0, dtype=object)
-    xy = shapely.get_coordinates(cent) if len(t) else np.zeros((0, 2))
-    lab = cluster_bases(xy, prof.bases.distance_m)
+    # edge-to-edge distances in the region-centred azimuthal equidistant CRS (metres)
+    lab = cluster_bases(to_crs(g, grid.crs, aeqd) if len(t) else np.empty(0, dtype=object), prof.bases.distance_m)
     bases = _bases(t, g, lab, prof.bases.min_capacity_mw, grid.crs)
     base_of = {}
     for r in bases.itertuples():
