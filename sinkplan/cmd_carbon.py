@@ -39,9 +39,12 @@ def register(sub, common) -> None:
     p.add_argument("--densities", default=None, metavar="TABLE",
                    help="density table CSV (lucode or group, c_above, c_below, c_soil, c_dead in Mg C/ha) or a "
                    "shipped name: inner_mongolia_30cm (default, soil 0-30 cm), inner_mongolia_100cm")
-    p.add_argument("--uncertainty", type=int, default=0, metavar="N", help="Monte Carlo draws over the densities (0: none); each table value is drawn lognormal with mean = "
-                   "the value and sd = *_sd or (high-low)/3.92; the stock is reported with the 2.5/97.5 percentiles")
-    p.add_argument("--seed", type=int, default=None, help="random seed of the Monte Carlo draws (default: drawn at random, logged and recorded in "
+    p.add_argument("--uncertainty", type=int, default=0, metavar="N",
+                   help="Monte Carlo draws over the densities (0: none; at least 40, 200 or more advised); each table "
+                   "value is drawn lognormal with mean = the value and sd = *_sd or (high-low)/3.92; the stock is "
+                   "reported with the 2.5/97.5 percentiles")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed of the Monte Carlo draws (default: drawn at random, logged and recorded in "
                    "summary.json and manifest.json)")
     p.add_argument("--no-raster", action="store_true", help="do not write carbon_density.tif")
     p.add_argument("--density-raster", default=None, metavar="FILE",
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     (lc,) = open_landcovers([Path(args.landcover)], args)
     table = load_densities(args.densities)
     table.resolve(lc.scheme)
-    check_draws(args.uncertainty, table)
+    check_draws(args.uncertainty, table, warn=False)  # before any output; carbon_stocks warns about few draws
     seed = resolve_seed(args.seed, args.uncertainty)  # recorded in the manifest and summary.json
     raster = None
     if args.density_raster:  # checked before any output; see sinks.learning.carbon_raster

@@ -31,13 +31,18 @@ from scipy import special
 from layers.errors import InputError
 from sinks.densities import ClassDensities, DensityTable
 
-__all__ = ["resolve_seed", "check_draws", "draw_densities", "monte_carlo_stocks", "interval", "lognormal_params", "table_sd", "PERCENTILES",
+__all__ = ["MIN_DRAWS", "ADVISED_DRAWS", "resolve_seed", "check_draws", "draw_densities", "monte_carlo_stocks", "interval", "lognormal_params", "table_sd", "PERCENTILES",
            "DISTRIBUTION", "Z_95"]
 
 logger = logging.getLogger(__name__)
 
 #: Reported percentiles of the Monte Carlo distribution (a 95 % interval).
 PERCENTILES = (2.5, 97.5)
+#: Fewest draws accepted: a 2.5 % percentile needs at least 40 draws to lie between two of
+#: them (1 / 0.025 = 40); with fewer it is simply the smallest draw.
+MIN_DRAWS = 40
+#: Below this many draws the percentiles still move noticeably from seed to seed (warned).
+ADVISED_DRAWS = 200
 #: Width of a 95 % normal interval in standard deviations (2 × 1.96): a low/high range
 #: read as such an interval gives sd = (high - low) / 3.92.
 Z_95 = 3.92
@@ -55,14 +60,22 @@ def resolve_seed(seed: int | None, n: int) -> int | None:
     return seed
 
 
-def check_draws(n: int, table: DensityTable, *, option: str = "--uncertainty") -> None:
+def check_draws(n: int, table: DensityTable, *, option: str = "--uncertainty", warn: bool = True) -> None:
     """Refuse a Monte Carlo run that cannot mean anything.
 
     Raises
     ------
     InputError
-        ``table`` gives no uncertainty (every draw would equal the point estimate).
+        ``table`` gives no uncertainty (every draw would equal the point estimate), or
+        0 < ``n`` < :data:`MIN_DRAWS`. Fewer than :data:`ADVISED_DRAWS` draws are logged
+        (``warn``; the CLI checks early with ``warn=False`` and the API logs once).
     """
+    if 0 < n < MIN_DRAWS:
+        raise InputError(f"{option} {n}: a 95 % percentile interval needs at least {MIN_DRAWS} draws; "
+                         f"give {ADVISED_DRAWS} or more (1000 for figures you report)")
+    if warn and MIN_DRAWS <= n < ADVISED_DRAWS:
+        logger.warning("%d Monte Carlo draws: percentiles from fewer than %d draws move from seed to seed; use %d or "
+                       "more (1000 for figures you report)", n, ADVISED_DRAWS, ADVISED_DRAWS)
     if n and not table.has_uncertainty:
         raise InputError(
             f"{option} {n}: density table {table.origin} has no uncertainty columns, so every draw would equal the "

@@ -82,3 +82,22 @@ def test_without_seed_a_seed_is_drawn_recorded_and_reproduces(tmp_path, mixed, c
     assert run_cli(["carbon", str(mixed), "--uncertainty", "50", "--seed", str(seed), "--out", str(again), "--no-raster"],
                    capsys)[0] == 0
     assert summary(again) == summary(out)  # the recorded seed reproduces every figure
+
+
+@pytest.mark.parametrize("n", [1, 39])
+def test_too_few_draws_are_refused(tmp_path, mixed, capsys, n):
+    out = tmp_path / "out"
+    code, err = run_cli(["carbon", str(mixed), "--uncertainty", str(n), "--out", str(out)], capsys)
+    assert_one_line_error(code, err, f"--uncertainty {n}: a 95 % percentile interval needs at least 40 draws", out)
+    with pytest.raises(InputError, match=f"uncertainty {n}: a 95 % percentile interval needs at least 40 draws"):
+        carbon_stocks(mixed, uncertainty=n)
+
+
+def test_fewer_than_200_draws_warn(tmp_path, mixed, capsys):
+    code, err = run_cli(["carbon", str(mixed), "--uncertainty", "40", "--seed", "1", "--out", str(tmp_path / "a")], capsys)
+    assert code == 0
+    assert [ln for ln in err.splitlines() if ln.startswith("WARNING")] == [
+        "WARNING sinks.uncertainty: 40 Monte Carlo draws: percentiles from fewer than 200 draws move from seed to "
+        "seed; use 200 or more (1000 for figures you report)"]
+    code, err = run_cli(["carbon", str(mixed), "--uncertainty", "200", "--seed", "1", "--out", str(tmp_path / "b")], capsys)
+    assert code == 0 and "WARNING" not in err, err
