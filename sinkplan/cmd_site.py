@@ -99,7 +99,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     profile = _profile(args)
     inputs = _inputs(args)
     sweeps = [parse_assignment(s) for s in args.sweep]
-    sweep_profiles = [(k, v, with_overrides(profile, {k: v})) for k, vals in sweeps for v in vals]
+    sweep_profiles = [(k, v, with_overrides(profile, {k: v}, flag="--sweep")) for k, vals in sweeps for v in vals]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     cache = VectorCache()

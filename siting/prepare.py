@@ -180,7 +180,7 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     small_bit = add("small_parcel", f"eligible, but in a parcel under {profile.technology.min_parcel_area_ha:g} ha")
     if len(rules) > 32:
         raise ConfigError(f"{profile.origin}: {len(rules)} exclusion rules; at most 32 fit the bit flags of exclusions.tif")
-    grid_layers = tuple((Path(p).name, cache.read(Path(p), grid).gdf) for p in inputs.grid_lines)
+    grid_layers = tuple(_grid_layers(inputs.grid_lines, grid, cache, notes))
     grid_feats = [np.asarray(gdf.geometry.values, dtype=object) for _, gdf in grid_layers]
     grid_features = np.concatenate(grid_feats) if grid_feats else np.empty(0, dtype=object)
     if not grid_feats:
@@ -202,6 +202,19 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         spec = replace(spec, edt_strips=edt_strips(row_metric(grid, 0, grid.height), spec.halo_px))
     return Prepared(profile, inputs, lc, grid, rules, spec, small_bit, grid_features, admin_names, target, notes,
                     grid_layers=grid_layers)
+
+
+def _grid_layers(paths, grid: Grid, cache: VectorCache, notes: list[str]):
+    """(file name, GeoDataFrame) of each --grid-lines layer; a layer without features is
+    skipped with a warning (as if not given), since the grid distance is only a criterion."""
+    for p in paths:
+        try:
+            yield Path(p).name, cache.read(Path(p), grid).gdf
+        except InputError as exc:
+            if "has no features" not in str(exc):
+                raise
+            logger.warning("%s; --grid-lines: that layer is ignored", exc)
+            notes.append(f"--grid-lines {Path(p).name}: no features; ignored")
 
 
 def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes) -> list[ZoneSpec]:

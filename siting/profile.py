@@ -274,8 +274,11 @@ def load_profile(name_or_path: str | os.PathLike, *, overrides: dict[str, Any] |
             raise ConfigError(f"{origin}: extends: {parent!r} is not a shipped profile; use one of "
                               f"{', '.join(shipped_profiles())}")
         raw = _deep_merge(_read_toml(parent)[0], raw)
+    if overrides:
+        check_tech_keys(overrides, str(raw.get("tech", "")), flag="--set")
+        profile_from_mapping(raw, origin=origin, base_dir=base)  # the file's own problems name the file
     raw = apply_overrides(raw, overrides or {}, origin=origin)
-    return profile_from_mapping(raw, origin=origin, base_dir=base)
+    return profile_from_mapping(raw, origin=origin, base_dir=base, overrides=overrides, flag="--set")
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -289,20 +292,29 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def profile_from_mapping(raw: dict[str, Any], *, origin: str = "<profile>", base_dir: Path | None = None) -> SitingProfile:
-    """Validate a raw mapping (as read from TOML) into a :class:`SitingProfile`."""
+def profile_from_mapping(raw: dict[str, Any], *, origin: str = "<profile>", base_dir: Path | None = None,
+                         overrides: dict[str, Any] | None = None, flag: str = "--set") -> SitingProfile:
+    """Validate a raw mapping (as read from TOML) into a :class:`SitingProfile`.
+
+    Errors about a key of ``overrides`` (or below it) are reported as ``{flag} KEY: …``
+    (the command-line option they came from), the others as ``{origin}: KEY: …``.
+    """
     try:
         prof = SitingProfile.model_validate({**raw, "origin": origin})
     except ValidationError as exc:
-        raise ConfigError(f"{origin}: {_describe(exc)}") from None
+        raise ConfigError(_describe(exc, origin=origin, overrides=overrides or {}, flag=flag)) from None
     _check_sources(prof, raw, origin)
     return _resolve_paths(prof, origin, base_dir)
 
 
-def _describe(exc: ValidationError) -> str:
-    parts = []
+def _describe(exc: ValidationError, *, origin: str, overrides: dict[str, Any], flag: str) -> str:
+    parts, from_file = [], []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"] if x not in ("function-after",))
+        cli = any(loc == k or loc.startswith(k + ".") for k in overrides)
+        from_file.append(not cli)
+        if cli:
+            loc = f"{flag} {loc}"
         if err["type"] == "extra_forbidden":
             parts.append(f"{loc}: unknown key; check the spelling against the shipped profile seeds/profiles/pv.toml")
         elif err["type"] == "missing":
@@ -312,6 +324,10 @@ def _describe(exc: ValidationError) -> str:
             value = err.get("input")
             shown = "" if isinstance(value, (dict, list)) or value is None else f" (found {value!r})"
             parts.append(f"{loc or 'profile'}: {msg}{shown}")
+    # the file is named once, before the first problem that is the file's
+    first = next((i for i, f in enumerate(from_file) if f), None)
+    if first is not None:
+        parts[first] = f"{origin}: {parts[first]}"
     return "; ".join(parts)
 
 
@@ -420,17 +436,36 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], *, origin: s
     return out
 
 
-def with_overrides(profile: SitingProfile, overrides: dict[str, Any]) -> SitingProfile:
-    """A new profile: ``profile`` with dotted-key overrides applied and validated again."""
+def check_tech_keys(overrides: dict[str, Any], tech: str, *, flag: str) -> None:
+    """Refuse an override of the other technology's table (``wind.*`` on a PV profile).
+
+    Raises
+    ------
+    ConfigError
+        ``{flag} wind.max_slope_deg: wind.* does not apply to --tech pv; …``
+    """
+    for key in overrides:
+        head, _, rest = key.partition(".")
+        if head in TECHS and tech in TECHS and head != tech:
+            raise ConfigError(f"{flag} {key}: {head}.* does not apply to --tech {tech}; use {tech}.{rest or 'KEY'} "
+                              f"or --tech {head}")
+
+
+def with_overrides(profile: SitingProfile, overrides: dict[str, Any], *, flag: str = "--set") -> SitingProfile:
+    """A new profile: ``profile`` with dotted-key overrides applied and validated again.
+
+    ``flag`` names the command-line option the overrides came from in error messages.
+    """
     if not overrides:
         return profile
+    check_tech_keys(overrides, profile.tech, flag=flag)
     raw = profile.model_dump(mode="python", exclude_none=True)
     for rule in _iter_rules(raw):
         if rule.get("path") is not None:
             rule["path"] = str(rule["path"])
     raw = apply_overrides(raw, overrides, origin=profile.origin)
     where = f"{profile.origin} with {', '.join(f'{k}={v}' for k, v in overrides.items())}"
-    return profile_from_mapping(raw, origin=where)
+    return profile_from_mapping(raw, origin=where, overrides=overrides, flag=flag)
 
 
 def _iter_rules(raw: dict[str, Any]):

@@ -186,10 +186,15 @@ def test_sweep_writes_capacity_per_value(region, tmp_path):
 
 
 @pytest.mark.parametrize("extra, match", [
-    (["--set", "pv.colour=1"], "pv.colour: unknown key"),
-    (["--set", "pv.power_density_mw_per_km2=-5"], "pv.power_density_mw_per_km2: Input should be greater than 0"),
+    (["--set", "pv.colour=1"], "error: --set pv.colour: unknown key"),
+    (["--set", "pv.max_slop_deg=5"], "error: --set pv.max_slop_deg: unknown key; check the spelling"),
+    (["--set", "pv.power_density_mw_per_km2=-5"],
+     "error: --set pv.power_density_mw_per_km2: Input should be greater than 0 (found -5)"),
     (["--set", 'exclusions.layers.reserves.path="missing_reserves.gpkg"'], "missing_reserves.gpkg not found"),
-    (["--sweep", "pv.max_slope_deg=3,-1"], "pv.max_slope_deg: Input should be greater than 0"),
+    (["--sweep", "pv.max_slope_deg=3,-1"], "error: --sweep pv.max_slope_deg: Input should be greater than 0 (found -1)"),
+    (["--sweep", "wind.max_slope_deg=3,5"],
+     "error: --sweep wind.max_slope_deg: wind.* does not apply to --tech pv; use pv.max_slope_deg or --tech wind"),
+    (["--set", "wind.max_slope_deg=3"], "error: --set wind.max_slope_deg: wind.* does not apply to --tech pv"),
 ])
 def test_bad_profile_one_line_exit_2_no_output(region, tmp_path, capsys, extra, match):
     out = tmp_path / "bad"
@@ -213,6 +218,23 @@ def test_bad_profile_file_and_missing_required_layer(region, tmp_path, capsys):
                  "--out", str(out)]) == 2
     assert "none.gpkg: file not found" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_empty_grid_lines_layer_is_ignored_with_a_warning(region, tmp_path, capsys):
+    empty = tmp_path / "empty.gpkg"
+    gpd.GeoDataFrame({"id": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326").to_file(
+        empty, layer="empty")
+    out = tmp_path / "out"
+    d = region
+    rc = main(["site", "-q", "--landcover", str(d / "lc.tif"), "--redline", str(d / "redline.gpkg"),
+               "--farmland", str(d / "farmland.gpkg"), "--grid-lines", str(empty), "--out", str(out)])
+    assert rc == 0  # was exit 2: "layer 'empty' has no features"
+    assert "empty.gpkg: layer 'empty' has no features; --grid-lines: that layer is ignored" in capsys.readouterr().err
+    s = json.loads((out / "summary.json").read_text())
+    assert "--grid-lines empty.gpkg: no features; ignored" in s["notes"]
+    assert any(n.startswith("no grid lines or substations given") for n in s["notes"])
+    assert "grid" not in s["criteria_used"]
+    assert pd.read_csv(out / "parcels.csv").distance_to_grid_km.isna().all()
 
 
 def test_wind_without_dem_or_grid(region, tmp_path):
