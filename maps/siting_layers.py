@@ -201,12 +201,20 @@ def _parcels(b: MapBuilder, folder: Path, lang: str) -> None:
                  style={"color": "#222222", "weight": 0.5, "fillOpacity": 0.8}, legend=legend)
 
 
+def _zone_name(value: str, lang: str) -> str:
+    try:
+        return label(value, lang)
+    except KeyError:
+        return value
+
+
 def _zone_type_text(key: str, value: Any, lang: str) -> str:
+    """Popup text of a siting value: zone types translated (``zone_type`` of a parcel, the
+    comma list ``zone_types`` of a base); numbers as :func:`maps.builder.fmt_value`."""
     if key == "zone_type" and isinstance(value, str):
-        try:
-            return label(value, lang)
-        except KeyError:
-            return value
+        return _zone_name(value, lang)
+    if key == "zone_types" and isinstance(value, str):
+        return ("、" if lang == "zh" else ", ").join(_zone_name(z, lang) for z in value.split(",") if z)
     return fmt_value(value, key)
 
 
@@ -217,7 +225,7 @@ def _simple(b: MapBuilder, path: Path, *, name: str, key: str, lang: str, style:
     fields = [c for c in gdf.columns if c != gdf.geometry.name][:20]
     feats = []
     for rec in gdf[fields].to_dict("records"):
-        p = [[column_label(k, lang), fmt_value(v, k)] for k, v in rec.items()]
+        p = [[column_label(k, lang), _zone_type_text(k, v, lang)] for k, v in rec.items()]
         first = next((str(v) for k, v in rec.items() if isinstance(v, str)), name)
         feats.append({"t": first, "p": p})
     b.add_vector(name=name, key=key, gdf=gdf, features=feats, style=style,

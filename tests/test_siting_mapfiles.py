@@ -187,3 +187,19 @@ def test_map_of_the_result_draws_belt_lines_and_substations(result):
     assert [g["type"] for g in subs] == ["Point"] * 3
     assert subs[2]["coordinates"] == [110.18, 42.03]
     assert [f["t"] for f in layers["Substations"]["features"]] == ["甲站", "乙站围墙", "丙站"]
+
+
+def _page(result, lang):
+    html = build_map([result], lang=lang)
+    data = json.loads(re.search(r'<script id="sinkplan-data" type="application/json">(.*?)</script>', html, re.DOTALL).group(1))
+    return {lay["name"]: lay for lay in data["layers"]}
+
+
+def test_bases_popup_translates_zone_types(result):
+    bases = gpd.read_file(result / "bases.gpkg")
+    zh = _page(result, "zh")
+    base_rows = [dict(f["p"]) for f in zh["候选基地"]["features"]]
+    names = {"desert": "沙漠戈壁", "border": "边境地区", "mine": "采矿修复区", "other": "其他可选址用地"}
+    for rows, (_, b) in zip(base_rows, bases.iterrows()):
+        assert rows["区域类型"] == "、".join(names[z] for z in b.zone_types.split(","))  # was the raw "desert"
+        assert "desert" not in rows["区域类型"] and "border" not in rows["区域类型"]
