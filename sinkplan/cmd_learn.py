@@ -163,7 +163,7 @@ def classify(*, image: Path, samples: Path, label_field: str, out: Path, ctx: Ru
     from dataclasses import asdict
 
     from layers.grid import Grid, open_raster
-    from layers.parallel import BlockExecutor
+    from sinkplan.sinks_inputs import executor
     from layers.schemes import load_scheme
     from layers.vectors import read_vector
     from sinkplan.results import ResultFolder
@@ -197,7 +197,7 @@ def classify(*, image: Path, samples: Path, label_field: str, out: Path, ctx: Ru
     params = {"image": str(image), "samples": str(samples), "label_field": label_field, "scheme": sch.name,
               "features": list(spec.names), **asdict(opts), "max_cells": ctx.max_cells}
     with ResultFolder(out, command="classify", parameters=params, inputs=[image, samples], overwrite=ctx.overwrite) as rf:
-        with BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex, ctx.progress("predicting") as progress:
+        with executor(ctx) as ex, ctx.progress("predicting") as progress:
             areas = C.predict_map(image, grid, fitted, spec, rf.path("landcover.tif"), sch, max_cells=ctx.max_cells,
                                   executor=ex, progress=progress, tags={"MODEL": model, "FEATURES": ",".join(spec.names)})
         save_model(fitted, rf.path("model.skops"), meta={
@@ -221,7 +221,7 @@ def classify(*, image: Path, samples: Path, label_field: str, out: Path, ctx: Ru
 def apply_model(*, image: Path, model_file: Path, out: Path, ctx: RunContext) -> Path:
     """Predict ``image`` with a saved classifier (checked: checksum, trusted types, bands)."""
     from layers.grid import Grid, open_raster
-    from layers.parallel import BlockExecutor
+    from sinkplan.sinks_inputs import executor
     from layers.schemes import load_scheme
     from sinkplan.results import ResultFolder
     from sinks.learning.classify import predict_map
@@ -242,7 +242,7 @@ def apply_model(*, image: Path, model_file: Path, out: Path, ctx: RunContext) ->
     params = {"image": str(image), "model_file": str(model_file), "model_sha256": saved.meta["sha256"], "scheme": sch.name}
     with ResultFolder(out, command="classify --model-file", parameters=params, inputs=[image, model_file],
                       overwrite=ctx.overwrite) as rf:
-        with BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex, ctx.progress("predicting") as progress:
+        with executor(ctx) as ex, ctx.progress("predicting") as progress:
             areas = predict_map(image, grid, saved.model, spec, rf.path("landcover.tif"), sch, max_cells=ctx.max_cells,
                                 executor=ex, progress=progress, tags={"MODEL_SHA256": saved.meta["sha256"]})
         rf.write_csv("map_classes.csv", map_class_frame(areas, sch))
@@ -324,7 +324,7 @@ def density_model(*, plots: Path, target_field: str, covariates: list[Path], lan
 
     from layers.grid import Grid
     from layers.landcover import open_landcover
-    from layers.parallel import BlockExecutor
+    from sinkplan.sinks_inputs import executor
     from layers.schemes import GROUPS
     from layers.vectors import read_vector
     from sinkplan.results import ResultFolder
@@ -353,7 +353,7 @@ def density_model(*, plots: Path, target_field: str, covariates: list[Path], lan
             "NODATA_MEANS": "outside the model domain or not land: use the density table there"}
     with ResultFolder(out, command="density-model", parameters=params, inputs=[plots, landcover, *covariates],
                       overwrite=ctx.overwrite) as rf:
-        with BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex, ctx.progress("density map") as progress:
+        with executor(ctx) as ex, ctx.progress("density map") as progress:
             totals = D.predict_density_map(lc, covariates, reg, domain, lut, rf.path("density_mgc_per_ha.tif"),
                                            rf.path("domain.tif"), tags=tags, max_cells=ctx.max_cells, executor=ex,
                                            progress=progress)

@@ -77,6 +77,23 @@ def open_landcovers(paths: list[Path], args: argparse.Namespace) -> list[LandCov
 
 @contextlib.contextmanager
 def executor(ctx: RunContext) -> Iterator[BlockExecutor]:
-    """The block executor the run's options ask for."""
+    """The block executor the run's options ask for (Dask's own logging kept to warnings)."""
+    if ctx.workers or ctx.scheduler:
+        quiet_dask_logging()
     with BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
         yield ex
+
+
+def quiet_dask_logging() -> None:
+    """Keep the ``distributed`` loggers of this process (scheduler, nanny, comms) at WARNING.
+
+    Importing ``distributed`` applies Dask's logging config, which sets the ``distributed``
+    logger to INFO *after* :func:`sinkplan.context.configure_logging` has set it to WARNING:
+    a 2-worker run then wrote ~33 INFO lines to stderr even with ``-q``, and a
+    CommClosedError traceback at shutdown (logged at INFO with ``exc_info`` by
+    ``distributed.batched``). Importing it first and setting the level again fixes both;
+    the workers' own logs are silenced by the cluster's ``silence_logs``.
+    """
+    import distributed  # noqa: F401  (its import resets the level; set it after)
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)

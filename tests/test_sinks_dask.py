@@ -79,3 +79,17 @@ def test_local_workers_option(tmp_path, inputs, capsys):
     assert run_cli([*argv, "--out", str(tmp_path / "one")], capsys)[0] == 0
     assert run_cli([*argv, "--out", str(tmp_path / "two"), "--workers", "2"], capsys)[0] == 0
     _compare(summary(tmp_path / "one"), summary(tmp_path / "two"))
+
+
+def test_quiet_local_cluster_writes_nothing_to_stderr(tmp_path, inputs):
+    # A fresh process: importing distributed there resets its logger to INFO after the CLI
+    # set it to WARNING (in this process the cluster fixture imported it long before).
+    import subprocess
+    import sys
+
+    d, p15, p20, zones, red = inputs
+    cli = "import sys; from sinkplan.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.run([sys.executable, "-c", cli, "carbon", str(p20), "--workers", "2", "-q", "--no-raster",
+                           "--max-cells", "8192", "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
