@@ -32,6 +32,8 @@ def fmt_value(value: Any, column: str = "") -> str:
     --------
     >>> fmt_value(1234567.891, "stock_mgc"), fmt_value(0.23456, "coverage"), fmt_value(3.14159)
     ('1,234,568', '23.46 %', '3.142')
+    >>> fmt_value(1103.489, "area_ha"), fmt_value(37.52, "capacity_mw")
+    ('1,103.5', '37.5')
     """
     if value is None:
         return ""
@@ -47,6 +49,8 @@ def fmt_value(value: Any, column: str = "") -> str:
             return f"{v * 100:.2f} %"
         if v.is_integer() and column in ("year", "code", "parcel_id", "base_id", "rank", "zone_id"):
             return str(int(v))
+        if column.endswith(("_ha", "_mw", "_km")):  # areas, capacities, distances: to 0.1, checkable against tables
+            return f"{v:,.1f}"
         if abs(v) >= 1000:
             return f"{v:,.0f}"
         if abs(v) >= 1:

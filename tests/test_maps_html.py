@@ -82,11 +82,11 @@ def test_carbon_popups_have_every_figure_of_the_zone(results):
     first = dict((k, v) for k, v in zones["features"][1]["p"])  # zone 2: 呼和浩特市
     # synthetic zone 2: area 2000 ha; pools 30/8/60/2 Mg C/ha → 200 000 Mg C; density 100 Mg C/ha
     assert first["Zone"] == "呼和浩特市"
-    assert first["Area (ha)"] == "2,000"
+    assert first["Area (ha)"] == "2,000.0"
     assert first["Carbon stock (Mg C)"] == "200,000"
     assert first["Above-ground stock (Mg C)"] == "60,000"
     assert first["Mean carbon density (Mg C/ha)"] == "100"
-    assert first["Forest"] == "1,000 ha · 140,000 Mg C"  # by-class line
+    assert first["Forest"] == "1,000.0 ha · 140,000 Mg C"  # by-class line
     names = [lay["name"] for lay in data["layers"]]
     assert names == ["Land cover", "Carbon density", "Zone carbon stock density", "Ecological protection redline"]
     lc = data["layers"][0]["legend"]
@@ -133,7 +133,7 @@ def test_siting_layers(results):
     rows = dict(parcels["features"][0]["p"])  # best rank first: parcel 6 (rank 1)
     assert rows["Rank"] == "1" and rows["Parcel id"] == "6"
     # synthetic parcel 6: 105 ha × 34 MW/km² = 35.7 MW
-    assert rows["Area (ha)"] == "105" and rows["Capacity (MW)"] == "35.7"
+    assert rows["Area (ha)"] == "105.0" and rows["Capacity (MW)"] == "35.7"
     assert {"Mean slope (°)", "Distance to grid (km)", "Carbon stock (Mg C)", "Score", "Admin zone"} <= set(rows)
     assert rows["Zone type"] == "Desert and gobi"
 
