@@ -81,7 +81,38 @@ def executor(ctx: RunContext) -> Iterator[BlockExecutor]:
     if ctx.workers or ctx.scheduler:
         quiet_dask_logging()
     with BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
-        yield ex
+        try:
+            yield ex
+        finally:
+            _stop_local_workers(ex)
+
+
+def _stop_local_workers(ex: BlockExecutor, *, timeout_s: float = 20.0) -> None:
+    """Stop a local cluster's workers before the scheduler closes.
+
+    Closing the cluster with workers still running races their heartbeats against the
+    scheduler's shutdown: a busy machine then logs "Failed to communicate with scheduler
+    during heartbeat" with a traceback from a worker process. Closing the client (which
+    releases its results, else removing a worker "loses computed tasks"), then scaling to
+    0 and waiting for the workers to go avoids it. (This belongs in
+    ``layers.parallel.BlockExecutor.__exit__``; it reads the executor's ``_client`` and
+    ``_cluster``, and closing the client twice is harmless.)
+    """
+    import time
+
+    cluster = getattr(ex, "_cluster", None)
+    if cluster is None:
+        return
+    try:
+        client = getattr(ex, "_client", None)
+        if client is not None:
+            client.close()
+        cluster.scale(0)
+        deadline = time.monotonic() + timeout_s
+        while cluster.workers and time.monotonic() < deadline:
+            time.sleep(0.05)
+    except Exception as exc:  # shutting down: never mask the run's own result or error
+        logger.debug("stopping the local Dask workers: %s", exc)
 
 
 def quiet_dask_logging() -> None:
