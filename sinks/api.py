@@ -44,7 +44,7 @@ from sinks.carbon import CarbonAccount, MonteCarlo
 from sinks.densities import DensityTable, load_densities
 from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
 from sinks.mapped import strata_mapped_fractions
-from sinks.strata import Strata, using_strata
+from sinks.strata import ALL_ZONES, Strata, using_strata
 
 if TYPE_CHECKING:
     from sinks.change_api import (
@@ -246,7 +246,9 @@ def carbon_stocks(
         check_codes(result.unknown[0], lc.scheme, lc.path)
         area_ha = class_area_ha(result)
         dens.check_present(result.pixels[:, :, : slots.n].sum(axis=(0, 1)), path=str(lc.path))
-        acc = carbon_account(area_ha, dens, lc.scheme, zone_names=st.names, has_zones=st.has_zones, has_redline=st.sides == 2)
+        # without zones the single row is the whole map, labelled as land_change labels it
+        names = st.names if st.has_zones else (ALL_ZONES,)
+        acc = carbon_account(area_ha, dens, lc.scheme, zone_names=names, has_zones=st.has_zones, has_redline=st.sides == 2)
         raster_report = None
         if raster is not None:
             t0 = time.perf_counter()

@@ -25,7 +25,7 @@ from sinks.densities import DensityTable
 from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
 from sinks.mapped import strata_mapped_fractions
 from sinks.restoration import RestorationZones
-from sinks.strata import Strata, using_strata
+from sinks.strata import ALL_ZONES, Strata, using_strata
 
 __all__ = ["ChangeResult", "RestorationResult", "land_change", "restoration_effect"]
 
@@ -229,7 +229,7 @@ def land_change(
     ids = list(range(1, len(st.names))) if st.has_zones else []
     if not st.has_zones or acc.area_ha[0].sum() > 0:
         ids.append(0)
-    names = st.names if st.has_zones else ("(all)",) * len(st.names)
+    names = st.names if st.has_zones else (ALL_ZONES,) * len(st.names)
     summary = _summary(acc, table, years)
     zt = zone_change(acc, ids, names)
     # mapped area = pixels with a land class in both years (what the change covers)
@@ -348,8 +348,8 @@ def restoration_effect(
     summary["control_ring_km"] = rz.ring_m / 1000.0 if control_ring_km is None else control_ring_km
     summary["restoration"] = effect.to_dict("records")
     whole = change_account(acc.area_ha.sum(axis=0, keepdims=True), densities_.per_class(), lcs[0].scheme, acc.codes, years=years)
-    tc = transitions_by_code(whole, [0], ("(all)",))
-    tg = transitions_by_group(whole, [0], ("(all)",))
+    tc = transitions_by_code(whole, [0], (ALL_ZONES,))
+    tg = transitions_by_group(whole, [0], (ALL_ZONES,))
     _redline(summary, acc, st)
     return RestorationResult(effect, tc, tg, group_matrix(acc, list(range(len(st.names)))), _clean(summary), acc, rz, st,
                              (lcs[0], lcs[1]))

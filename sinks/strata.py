@@ -28,13 +28,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import rasterio
 
+from layers.errors import InputError
 from layers.files import sha256_content
 from layers.grid import DEFAULT_MAX_CELLS, Grid
 
 if TYPE_CHECKING:  # layers.vectors imports geopandas: only when zones are read (CLI start-up time)
     from layers.vectors import ZoneRasterizer
 
-__all__ = ["OUTSIDE_ZONES", "Strata", "cache_dir", "prepare_strata", "read_zone_layer", "using_strata"]
+__all__ = ["OUTSIDE_ZONES", "ALL_ZONES", "Strata", "cache_dir", "prepare_strata", "read_zone_layer", "using_strata"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ Progress = Callable[[float, str], None]
 
 #: Label of the pixels outside every zone (listed so zones add up to the whole).
 OUTSIDE_ZONES = "(outside zones)"
+#: Label of the whole map in tables when no zone layer is given.
+ALL_ZONES = "(all)"
 _CACHE_VERSION = "strata-1"
 #: Codecs of the cached stratum raster, first available wins: ZSTD decodes faster than DEFLATE.
 _CODECS = ("zstd", "deflate")
@@ -191,6 +194,11 @@ def prepare_strata(
     if zr is None and red is None:
         return Strata(None, (OUTSIDE_ZONES,), 1, None, None)
     sides = 2 if red is not None else 1
+    if zr is not None and OUTSIDE_ZONES in zr.names:
+        # the row of the pixels outside every zone would merge with this zone in tables and maps
+        field = f"field {zone_field!r} of " if zone_field else ""
+        raise InputError(f"{field}zone layer{'' if zones is None else ' ' + str(zones)}: a zone is named {OUTSIDE_ZONES!r}, the label sinkplan gives the "
+                         "pixels outside every zone; rename that zone")
     names = (OUTSIDE_ZONES, *(zr.names if zr is not None else ()))
     nstrata = len(names) * sides
     dtype = "uint8" if nstrata <= 256 else "uint16" if nstrata <= 65536 else "int32"
