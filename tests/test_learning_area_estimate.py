@@ -284,7 +284,15 @@ def test_reference_labels_must_be_scheme_codes(tmp_path):
     d = _cli_scene(tmp_path)
     lc = open_landcover(d / "map.tif", "clcd")
     gdf = gpd.read_file(d / "ref.gpkg")
-    with pytest.raises(FieldError, match=r"holds \[99\.0\], not land class codes of scheme 'clcd'"):
-        reference_sample(gdf.assign(ref_code=99), "ref_code", lc)
+    with pytest.raises(FieldError, match=r"field 'ref_code' holds 99, not land class codes of scheme 'clcd' \(1, 2, "):
+        reference_sample(gdf.assign(ref_code=99), "ref_code", lc)  # an integer code shows as 99, not 99.0
+    with pytest.raises(FieldError, match=r"field 'ref_code' holds 2.5, 99, not land class codes"):
+        reference_sample(gdf.assign(ref_code=[2.5, 99] * 5), "ref_code", lc)
+    # empty labels are named as such, not as the code 'nan'
+    for blank in (None, float("nan"), " "):
+        labels = gdf.ref_code.astype(object).copy()
+        labels.iloc[[0, 3]] = blank
+        with pytest.raises(FieldError, match=r"ref.gpkg: 2 of 10 points have no label in field 'ref_code'; give each "):
+            reference_sample(gdf.assign(ref_code=labels), "ref_code", lc, where=str(d / "ref.gpkg"))
     s = reference_sample(gdf, "ref_code", lc)
     assert s.map_code.tolist() == [2] * 5 + [4] * 5 and s.dropped == {"outside_map": 0, "map_nodata": 0}

@@ -107,14 +107,19 @@ def reference_sample(gdf: gpd.GeoDataFrame, ref_field: str, lc: LandCover, *, zo
         cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name)
         raise FieldError(f"{where}: no field '{ref_field}'; available fields: {cols}")
     raw = gdf[ref_field]
+    blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+    if blank.any():
+        raise FieldError(f"{where}: {int(blank.sum())} of {len(raw)} points have no label in field '{ref_field}'; "
+                         "give each reference point its class code or remove it")
     try:
         ref = raw.astype("float64").to_numpy()
     except (TypeError, ValueError):
         raise FieldError(f"{where}: field '{ref_field}' is not numeric; give the reference class codes") from None
-    bad = sorted({v for v in ref.tolist() if not np.isfinite(v) or v != int(v) or not scheme.is_land(int(v))}, key=str)
+    bad = sorted({v for v in ref.tolist() if not np.isfinite(v) or v != int(v) or not scheme.is_land(int(v))})
     if bad:
+        shown = ", ".join(str(int(v)) if np.isfinite(v) and v == int(v) else str(v) for v in bad[:10])  # 99, not 99.0
         raise FieldError(
-            f"{where}: field '{ref_field}' holds {bad[:10]}, not land class codes of scheme {scheme.name!r} "
+            f"{where}: field '{ref_field}' holds {shown}, not land class codes of scheme {scheme.name!r} "
             f"({', '.join(str(c) for c in scheme.codes)}); fix the labels or pass another --scheme"
         )
     rows, cols, inside = point_pixels(gdf, lc.grid)
