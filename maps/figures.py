@@ -77,6 +77,38 @@ def carbon_by_zone_figure(table: pd.DataFrame, *, lang: str) -> Figure:
     return fig
 
 
+#: Labels of the restoration figure (kept here: only this figure uses them).
+_RESTORATION_LABELS = {
+    "zh": {"inside": "项目内", "ring": "对照环带", "difference": "差值（项目内 − 环带）",
+           "x": "碳储量变化（Mg C/ha）", "title": "生态修复项目的碳汇效果"},
+    "en": {"inside": "inside the project", "ring": "control ring", "difference": "difference (inside − ring)",
+           "x": "carbon stock change (Mg C/ha)", "title": "Carbon effect of restoration projects"},
+}
+
+
+def restoration_effect_figure(table: pd.DataFrame, *, lang: str) -> Figure:
+    """Grouped horizontal bars per project: change per ha inside, in its control ring, and the difference."""
+    words = _RESTORATION_LABELS.get(lang, _RESTORATION_LABELS["en"])
+    largest = table["difference_mgc_per_ha"].abs().sort_values(ascending=False).index[:MAX_BARS]  # the 25 largest effects
+    df = table.loc[largest].sort_values("difference_mgc_per_ha", ascending=False)  # most negative on top
+    cols = (("change_mgc_per_ha", "inside", "#1b9e77"), ("ring_change_mgc_per_ha", "ring", "#7570b3"),
+            ("difference_mgc_per_ha", "difference", "#d95f02"))
+    fig = Figure(figsize=(8, max(3.0, 0.6 * len(df) + 1.5)), dpi=DPI)
+    ax = fig.add_subplot()
+    y = np.arange(len(df))
+    h = 0.27
+    for k, (col, key, color) in enumerate(cols):
+        ax.barh(y + (1 - k) * h, df[col].to_numpy(dtype=float), height=h, color=color, label=words[key])
+    ax.set_yticks(y, df["project"].astype(str))
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel(words["x"])
+    ax.set_title(words["title"])
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def coverage_by_zone_figure(records: pd.DataFrame, *, target: float, lang: str) -> Figure:
     """Bars of the latest year's coverage by zone, with the target as a line."""
     year = records["year"].max()
@@ -218,6 +250,11 @@ def write_figures(folder: str | Path, out: str | Path, *, lang: str = "zh", max_
                 if {"forest_area_ha", "land_area_ha"} <= set(recs.columns):
                     figs["coverage_trajectory.png"] = coverage_trajectory_figure(
                         recs, target=target, target_year=_target_year("forest_coverage", 2025), lang=lang)
+        elif info.kind == "change" and (info.path / "restoration_effect.csv").exists():
+            effect = read_csv(info.path / "restoration_effect.csv")
+            need = {"project", "change_mgc_per_ha", "ring_change_mgc_per_ha", "difference_mgc_per_ha"}
+            if effect is not None and len(effect) and need <= set(effect.columns):
+                figs["restoration_effect.png"] = restoration_effect_figure(effect, lang=lang)
         elif info.kind == "change":
             change = next((info.path / n for n in ("change.tif", "carbon_change.tif") if (info.path / n).exists()),
                           info.path / "change.tif")

@@ -316,3 +316,23 @@ def test_wide_by_year_and_undated():
                                     {"zone": "乙", "coverage_2015": 0.2, "coverage_2020": 0.4}]
     one = mf.wide_by_year(pd.DataFrame({"zone": ["甲"], "year": [None], "coverage": [0.5]}), ["coverage"])
     assert one.to_dict("records") == [{"zone": "甲", "coverage": 0.5}]
+
+
+def test_restoration_folder_gets_its_effect_figure(tmp_path, caplog):
+    # A restoration result (sinkplan change --control-ring-km) has no change.tif: it used to
+    # log 'nothing to draw'; now it gets the inside / ring / difference bars per project.
+    import logging
+
+    from maps.figures import write_figures
+
+    d = tmp_path / "restoration"
+    d.mkdir()
+    (d / "manifest.json").write_text('{"command": "change"}', encoding="utf-8")
+    (d / "summary.json").write_text("{}", encoding="utf-8")
+    pd.DataFrame({"project": ["治沙一号", "B"], "change_mgc_per_ha": [-15.4, 2.0], "ring_change_mgc_per_ha": [0.0, 0.5],
+                  "difference_mgc_per_ha": [-15.4, 1.5]}).to_csv(d / "restoration_effect.csv", index=False,
+                                                                    encoding="utf-8-sig")
+    with caplog.at_level(logging.WARNING, logger="maps.figures"):
+        paths = write_figures(d, tmp_path / "figs", lang="en")
+    assert [p.name for p in paths] == ["restoration_effect.png"] and paths[0].stat().st_size > 0
+    assert "nothing to draw" not in caplog.text
