@@ -1,8 +1,11 @@
 """``sinkplan site``: screen land for PV or wind bases and rank the parcels.
 
-Writes ``eligible.tif`` (0 excluded; 1 desert, 2 border, 3 mine, 4 other eligible),
-``exclusions.tif`` (one bit per rule; legend in its tags and in ``summary.json``),
-``parcels.tif`` (parcel ids), ``parcels.gpkg`` / ``.csv`` / ``.xlsx``, ``bases.gpkg``,
+Writes ``eligible.tif`` (0 excluded; each parcel pixel's own zone code: 1 desert, 2 border,
+3 mine, 4 other eligible), ``exclusions.tif`` (one bit per rule; legend in its tags and in
+``summary.json``), ``parcels.tif`` (parcel ids), ``parcels.gpkg`` / ``.csv`` / ``.xlsx``
+(a parcel is 8-connected eligible land of any zone types: ``area_ha_desert``,
+``area_ha_border``, ``area_ha_mine``, ``area_ha_other`` give its parts, ``zone_type`` is the
+type of its largest part), ``bases.gpkg``,
 ``summary.json``, ``sweep.csv`` with ``--sweep`` and ``manifest.json``; for the siting map
 (``sinkplan map`` reads result folders only) ``border_belt.gpkg`` (the belt screened, with
 ``--border`` and the border zone enabled), ``grid_lines.gpkg`` and ``substations.gpkg`` (from

@@ -10,10 +10,12 @@ window, so it runs in this process or on Dask (:mod:`layers.parallel`). For one 
    every zone of interest;
 2. gives each pixel the enabled zone of interest of highest priority (1 desert, 2 border,
    3 mine, 4 other);
-3. labels 8-connected components of eligible pixels of one zone code, with exact pixel areas,
-   carbon at stake, slope and admin-zone areas per component. Components that touch no
-   block edge and are below the minimum parcel area are dropped here (they cannot grow);
-   the others are joined across block edges later (:mod:`siting.components`).
+3. labels 8-connected components of eligible pixels, whatever their zone code (a parcel is
+   connected eligible land; a desert strip touching a border strip is one parcel), with
+   exact pixel areas per zone code, carbon at stake, slope and admin-zone areas per
+   component. Components that touch no block edge and are below the minimum parcel area
+   are dropped here (they cannot grow); the others are joined across block edges later
+   (:mod:`siting.components`).
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ class BlockResult:
     bits: np.ndarray | None
     labels: np.ndarray | None
     n_labels: int
-    code: np.ndarray  # per local label 1..n (index 0 unused)
+    zone_area_m2: np.ndarray  # (n + 1, 4): area per zone code 1..4 of each local label (row 0 unused)
     area_m2: np.ndarray
     pixels: np.ndarray
     slope_sum: np.ndarray  # Σ slope × area over pixels with a slope
@@ -134,6 +136,8 @@ class BlockResult:
     eligible_area_m2: np.ndarray  # by zone code 0..4 before the parcel-size filter (0 = excluded)
     total_area_m2: float
     unknown: dict[int, int]
+    #: Zone code of each pixel (0 excluded), kept for eligible.tif when rasters are kept.
+    zone: np.ndarray | None = None
 
 
 def _lut_index(raw: np.ndarray, size: int) -> np.ndarray:
@@ -285,9 +289,11 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
                                          int(window.col_off) > 0, int(window.col_off) + w < g.width),
                             origin=(int(window.row_off), int(window.col_off)), grid_width=g.width)
     labels = comp.pop("labels")
+    keep = spec.keep_rasters
     return BlockResult(
-        window=window, bits=bits if spec.keep_rasters else None, labels=labels if spec.keep_rasters else None,
+        window=window, bits=bits if keep else None, labels=labels if keep else None,
         **comp, bit_area_m2=bit_area, eligible_area_m2=elig_area, total_area_m2=total, unknown=unknown,
+        zone=eligible if keep else None,
     )
 
 
@@ -295,8 +301,10 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
                      slope: np.ndarray | None = None, min_area_m2: float = 0.0, admin_ids: np.ndarray | None = None,
                      n_admin: int = 0, inner_edges: tuple[bool, bool, bool, bool] = (True, True, True, True),
                      origin: tuple[int, int] = (0, 0), grid_width: int | None = None) -> dict:
-    """8-connected components of equal non-zero code in one block, with their statistics.
+    """8-connected components of eligible (non-zero) pixels in one block, with their statistics.
 
+    Pixels of different zone codes join: a component is connected eligible land, and keeps
+    its area per zone code (``zone_area_m2``) so its parts can be accounted for exactly.
     Components that touch no inner block edge (top, bottom, left, right as flagged in
     ``inner_edges``) and are smaller than ``min_area_m2`` are dropped (label 0); the kept
     ones are numbered 1..n in label order.
@@ -313,7 +321,8 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
     Returns
     -------
     dict
-        ``labels`` (int32, h × w), ``n_labels``, and per label 0..n: ``code``, ``area_m2``,
+        ``labels`` (int32, h × w), ``n_labels``, and per label 0..n: ``zone_area_m2`` (rows
+        of 4: m² of zone codes 1..4, i.e. desert, border, mine, other), ``area_m2``,
         ``pixels``, ``slope_sum``, ``slope_area_m2``, ``slope_max``, ``stock_mgc``, ``first_px``
         (row-major index in the grid of the first pixel; ``origin`` is the block's (row, col)
         and ``grid_width`` the grid's width); ``admin``
@@ -323,24 +332,21 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
     --------
     >>> e = np.array([[1, 0, 1], [0, 1, 0], [2, 0, 0]], dtype=np.uint8)
     >>> c = local_components(e, areas=np.full((3, 3), 100.0))
-    >>> c["n_labels"], c["area_m2"].tolist()  # the diagonal 1s are one component of 3 px
-    (2, [0.0, 300.0, 100.0])
+    >>> c["n_labels"], c["area_m2"].tolist()  # the diagonal 1s and the 2 are one component of 4 px
+    (1, [0.0, 400.0])
+    >>> c["zone_area_m2"][1].tolist()  # 3 px of code 1, 1 px of code 2
+    [300.0, 100.0, 0.0, 0.0]
     """
     h, w = eligible.shape
-    labels = np.zeros((h, w), dtype=np.int32)
-    code_of = [0]
-    for z in np.flatnonzero(np.bincount(eligible.ravel(), minlength=1)):
-        if z == 0:
-            continue
-        m = eligible == z
-        lab, n = ndimage.label(m, structure=EIGHT)
-        labels[m] = lab[m] + (len(code_of) - 1)
-        code_of += [int(z)] * n
-    n = len(code_of) - 1
+    lab, n = ndimage.label(eligible > 0, structure=EIGHT)
+    labels = lab.astype(np.int32, copy=False)
     flat = labels.ravel()
     nz = np.flatnonzero(flat)  # pixels in a component
     a = np.broadcast_to(areas, (h, w)).ravel()
     area = np.bincount(flat, weights=a, minlength=n + 1)
+    # area per (label, zone code): one bincount over the combined key label × 5 + code
+    zkey = flat.astype(np.int64) * 5 + np.minimum(eligible.ravel(), 4)
+    zone_area = np.bincount(zkey, weights=a, minlength=(n + 1) * 5).reshape(n + 1, 5)[:, 1:]
     pixels = np.bincount(flat, minlength=n + 1)
     if density_mgc_per_ha is not None:
         # Mg C/ha × ha = Mg C (pixel area m² / 10 000 = ha)
@@ -366,6 +372,7 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
     keep = (area >= min_area_m2) | on_edge
     keep[0] = False
     area[0] = stock[0] = pixels[0] = 0  # label 0 is the background, not a component
+    zone_area[0] = 0
     new = np.zeros(n + 1, dtype=np.int32)
     new[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
     labels = new[labels]
@@ -385,7 +392,7 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
         za = np.bincount(inv, weights=np.broadcast_to(areas, (h, w))[m])
         admin = np.column_stack([uk // (n_admin + 1), uk % (n_admin + 1), za])
     return {
-        "labels": labels, "n_labels": int(len(sel) - 1), "code": np.array(code_of)[sel].astype(np.uint8),
+        "labels": labels, "n_labels": int(len(sel) - 1), "zone_area_m2": zone_area[sel],
         "area_m2": area[sel], "pixels": pixels[sel].astype(np.int64), "slope_sum": slope_sum[sel],
         "slope_area_m2": slope_area[sel], "slope_max": smax[sel], "stock_mgc": stock[sel], "admin": admin,
         "first_px": first_px[sel].astype(np.int64),

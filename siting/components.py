@@ -3,10 +3,12 @@
 Each block labels its eligible components 1..n (:func:`siting.blocks.screen_block`);
 :class:`Joiner` numbers them globally (block offset + local label) and, as blocks arrive
 in row-major order, pairs labels that touch across a block edge (8-connectivity: the pixel
-opposite and its two diagonal neighbours, also across block corners). At the end, pairs of
-the same zone code are the edges of a graph whose connected components
-(``scipy.sparse.csgraph``) are the parcels; their statistics are sums (or maxima) over the
-member labels, so the result does not depend on how the grid is cut.
+opposite and its two diagonal neighbours, also across block corners). At the end, these
+pairs are the edges of a graph whose connected components (``scipy.sparse.csgraph``) are
+the parcels: connected eligible land, whatever the zone codes of its pixels. Their
+statistics, including the area per zone code, are sums (or maxima) over the member labels,
+so the result does not depend on how the grid is cut. A parcel's zone code is the code of
+its largest part (:func:`dominant_code`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,39 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from siting.blocks import BlockResult
+from siting.profile import ZONE_TYPES
 
-__all__ = ["Joiner", "Joined", "pairs_across"]
+__all__ = ["Joiner", "Joined", "pairs_across", "dominant_code", "TIE_RTOL"]
+
+#: Zone areas of a parcel within this relative difference of its largest count as a tie
+#: (sums of the same pixel areas added in another order, i.e. with other blocks, differ in
+#: the last bits; a tie must not depend on the blocks).
+TIE_RTOL = 1e-9
+
+
+def dominant_code(zone_area_m2: np.ndarray, priority: dict[int, float] | None = None) -> np.ndarray:
+    """Zone code (1..4) of the largest part of each row of areas per code (0 for no area).
+
+    Ties (within :data:`TIE_RTOL`) go to the code of higher ``priority`` (code → priority,
+    e.g. the profile's ``zones.*.priority``), then to the lower code.
+
+    Examples
+    --------
+    >>> a = np.array([[3.0, 5.0, 0, 0], [4.0, 4.0, 0, 0], [4.0, 4.0, 0, 0], [0, 0, 0, 0]])
+    >>> dominant_code(a).tolist()  # the larger part; a tie: the lower code
+    [2, 1, 1, 0]
+    >>> dominant_code(a, {1: 0.5, 2: 0.8, 3: 1.0, 4: 0.2}).tolist()  # a tie: the higher priority
+    [2, 2, 2, 0]
+    """
+    za = np.asarray(zone_area_m2, dtype=np.float64).reshape(-1, 4)
+    top = za.max(axis=1, keepdims=True)
+    cand = (za > 0) & (za >= top * (1.0 - TIE_RTOL))
+    prio = priority or {}
+    prefer = sorted(range(1, 5), key=lambda c: (-prio.get(c, 0.0), c))  # most preferred first
+    out = np.zeros(len(za), dtype=np.int64)
+    for c in reversed(prefer):  # the most preferred candidate is written last
+        out[cand[:, c - 1]] = c
+    return out
 
 
 def pairs_across(a: np.ndarray, b: np.ndarray, code: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +82,9 @@ def pairs_across(a: np.ndarray, b: np.ndarray, code: np.ndarray | None = None) -
 class Joined:
     """Parcels after joining: a table and the lookup global label → parcel id (0: none)."""
 
-    table: pd.DataFrame  # parcel_id, code, area_m2, pixels, slope_*, stock_mgc, admin_id
+    #: parcel_id, code (of the largest part), area_m2, area_m2_<zone type> (desert, border,
+    #: mine, other), pixels, slope_*, stock_mgc, admin_id
+    table: pd.DataFrame
     label_to_parcel: np.ndarray
     offsets: list[int]
     n_components: int
@@ -70,7 +105,8 @@ class Joiner:
         self.n = 0
         self.offsets: list[int] = []
         self._cols: dict[str, list[np.ndarray]] = {k: [np.zeros(1)] for k in (
-            "code", "area_m2", "pixels", "slope_sum", "slope_area_m2", "slope_max", "stock_mgc")}
+            "area_m2", "pixels", "slope_sum", "slope_area_m2", "slope_max", "stock_mgc")}
+        self._zone: list[np.ndarray] = [np.zeros((1, 4))]
         self._admin: list[np.ndarray] = []
         self._first: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
         self._bottoms: dict[int, np.ndarray] = {}  # row → bottom edges of the blocks ending above it
@@ -84,6 +120,7 @@ class Joiner:
         k = res.n_labels
         for name in self._cols:
             self._cols[name].append(np.asarray(getattr(res, name), dtype=np.float64)[1:k + 1])
+        self._zone.append(np.asarray(res.zone_area_m2, dtype=np.float64).reshape(-1, 4)[1:k + 1])
         self._first.append(np.asarray(res.first_px, dtype=np.int64)[1:k + 1])
         if len(res.admin):
             adm = np.array(res.admin, dtype=np.float64)
@@ -112,15 +149,17 @@ class Joiner:
         self.n += k
         return off
 
-    def finish(self, *, min_area_m2: float) -> Joined:
-        """Join components across block boundaries and keep those of at least ``min_area_m2``."""
+    def finish(self, *, min_area_m2: float, zone_priority: dict[int, float] | None = None) -> Joined:
+        """Join components across block boundaries and keep those of at least ``min_area_m2``.
+
+        Touching components join whatever their zone codes; ``zone_priority`` (code →
+        priority) breaks ties between equal largest parts (:func:`dominant_code`).
+        """
         cols = {k: np.concatenate(v) for k, v in self._cols.items()}
-        code = cols["code"].astype(np.int64)
+        zone = np.concatenate(self._zone)
         n = self.n
         u = np.concatenate([np.empty(0, np.int64)] + [p[0] for p in self._pairs])
         v = np.concatenate([np.empty(0, np.int64)] + [p[1] for p in self._pairs])
-        same = code[u] == code[v]  # parcels never join across zone types
-        u, v = u[same], v[same]
         graph = sparse.coo_matrix((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n + 1, n + 1))
         ncomp, comp = csgraph.connected_components(graph, directed=False)
         # number components by their first pixel in row-major order: ids do not depend on blocks
@@ -136,8 +175,7 @@ class Joiner:
                ("area_m2", "pixels", "slope_sum", "slope_area_m2", "stock_mgc")}
         smax = np.full(ncomp, -np.inf)
         np.fmax.at(smax, comp, np.where(np.isnan(cols["slope_max"]), -np.inf, cols["slope_max"]))
-        ccode = np.zeros(ncomp, dtype=np.int64)
-        ccode[comp] = code
+        czone = np.column_stack([np.bincount(comp, weights=zone[:, j], minlength=ncomp) for j in range(4)])
         keep = agg["area_m2"] >= min_area_m2
         keep[0] = False
         pid = np.zeros(ncomp, dtype=np.int64)
@@ -148,8 +186,9 @@ class Joiner:
             slope_mean = agg["slope_sum"] / agg["slope_area_m2"]
         table = pd.DataFrame({
             "parcel_id": pid[sel],
-            "code": ccode[sel],
+            "code": dominant_code(czone[sel], zone_priority),
             "area_m2": agg["area_m2"][sel],
+            **{f"area_m2_{z}": czone[sel, j] for j, z in enumerate(ZONE_TYPES)},
             "pixels": agg["pixels"][sel].round().astype(np.int64),
             "slope_mean_deg": np.where(agg["slope_area_m2"][sel] > 0, slope_mean[sel], np.nan),
             "slope_max_deg": np.where(np.isfinite(smax[sel]), smax[sel], np.nan),

@@ -3,7 +3,8 @@
 After :class:`~siting.components.Joiner` has decided which components are parcels,
 :func:`finish_rasters` streams the scratch rasters of the first pass once more: it maps each
 block's labels to parcel ids, sets the ``small_parcel`` bit on eligible pixels outside every
-parcel, writes ``exclusions.tif``, ``eligible.tif`` and ``parcels.tif`` and vectorises the
+parcel, writes ``exclusions.tif``, ``eligible.tif`` (each parcel pixel's own zone code: a
+parcel may span zone types) and ``parcels.tif`` and vectorises the
 parcels of the block (:func:`rasterio.features.shapes`, 8-connected). Pieces are traced in
 pixel coordinates of the whole grid (integers, exact in floating point), so the pieces of a
 parcel cut at block edges share their edges exactly and dissolve into one outline
@@ -45,12 +46,16 @@ ELIGIBLE_COLORS = {0: (0, 0, 0, 0), 1: (230, 190, 80, 255), 2: (200, 80, 160, 25
 
 
 def finish_rasters(
-    grid: Grid, windows: Sequence[Window], joined: Joined, zone_code: np.ndarray, rules: Sequence[Rule],
-    bits_dtype: str, small_bit: int, scratch_bits: ScratchRaster, scratch_labels: ScratchRaster, *,
+    grid: Grid, windows: Sequence[Window], joined: Joined, rules: Sequence[Rule],
+    bits_dtype: str, small_bit: int, scratch_bits: ScratchRaster, scratch_labels: ScratchRaster,
+    scratch_zones: ScratchRaster, *,
     exclusions_path, eligible_path, parcels_path, tags: dict[str, str],
     progress: Callable[[float, str], None] | None = None,
 ) -> tuple[dict[int, object], float]:
     """Write the final rasters and vectorise parcels (see the module docstring).
+
+    ``scratch_bits``, ``scratch_labels`` and ``scratch_zones`` hold the first pass's
+    exclusion bits, local component labels and zone code (0..4) of every pixel.
 
     Returns
     -------
@@ -81,7 +86,7 @@ def finish_rasters(
                 else:
                     small_area_m2 += float(np.asarray(grid.pixel_areas_m2(w))[small].sum())
                 bits = bits | np.where(small, 1 << small_bit, 0).astype(bits.dtype)
-            eligible = zone_code[pid].astype(np.uint8)
+            eligible = np.where(pid > 0, scratch_zones.read(w), 0).astype(np.uint8)
             ex_out.write(bits.astype(bits_dtype), w)
             el_out.write(eligible, w)
             pa_out.write(pid.astype(np.uint32), w)

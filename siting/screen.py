@@ -37,7 +37,8 @@ Progress = Callable[[float, str], None]
 
 #: Columns of parcels.gpkg / parcels.csv, in order.
 PARCEL_COLUMNS = (
-    "parcel_id", "rank", "score", "zone_type", "admin_zone", "area_ha", "capacity_mw", "slope_mean_deg",
+    "parcel_id", "rank", "score", "zone_type", "admin_zone", "area_ha", "area_ha_desert", "area_ha_border",
+    "area_ha_mine", "area_ha_other", "capacity_mw", "slope_mean_deg",
     "slope_max_deg", "distance_to_grid_km", "stock_mgc", "stock_mgc_per_ha", "compactness", "perimeter_km",
     "base_id", "s_slope", "s_grid", "s_carbon", "s_compactness", "s_zone", "pixels",
 )
@@ -63,8 +64,9 @@ class FirstPass:
 
 
 def first_pass(prep: Prepared, *, max_cells: int, executor: BlockExecutor | None = None,
-               progress: Progress | None = None, scratch: tuple[ScratchRaster, ScratchRaster] | None = None) -> FirstPass:
-    """Screen every block; write scratch rasters when given; join nothing yet."""
+               progress: Progress | None = None,
+               scratch: tuple[ScratchRaster, ScratchRaster, ScratchRaster] | None = None) -> FirstPass:
+    """Screen every block; write scratch rasters (bits, labels, zone codes) when given; join nothing yet."""
     grid = prep.grid
     windows = list(grid.blocks(max_cells))
     joiner = Joiner(grid.width, grid.height)
@@ -83,26 +85,41 @@ def first_pass(prep: Prepared, *, max_cells: int, executor: BlockExecutor | None
         if scratch is not None:
             scratch[0].write(res.bits, res.window)
             scratch[1].write(res.labels, res.window)
+            scratch[2].write(res.zone, res.window)
     if unknown:
         check_codes(unknown, prep.landcover.scheme, prep.landcover.path)
     return FirstPass(joiner, bit_area, elig, total, windows)
 
 
+def _zone_priority(prep: Prepared) -> dict[int, float]:
+    """Zone code → the profile's ``zones.<type>.priority`` (ties of a parcel's largest parts)."""
+    return {ZONE_CODES[k]: getattr(prep.profile.zones, k).priority for k in ZONE_TYPES}
+
+
+def _join(prep: Prepared, fp: FirstPass) -> Joined:
+    return fp.joiner.finish(min_area_m2=prep.spec.min_area_m2, zone_priority=_zone_priority(prep))
+
+
 def _capacity_table(prep: Prepared, joined: Joined) -> pd.DataFrame:
     t = joined.table.copy()
-    t["zone_type"] = t["code"].map(_CODE_ZONE)
+    t["zone_type"] = t["code"].map(_CODE_ZONE)  # the type of the parcel's largest part
     t["area_ha"] = t["area_m2"] / 1e4  # m² → ha
+    for z in ZONE_TYPES:  # a parcel of connected eligible land may span zone types
+        t[f"area_ha_{z}"] = t[f"area_m2_{z}"] / 1e4
     # MW/km² × km² = MW (area m² / 1e6 = km²)
     t["capacity_mw"] = t["area_m2"] / 1e6 * prep.profile.technology.power_density_mw_per_km2
     return t
 
 
-def _by_zone(t: pd.DataFrame) -> dict:
+def _by_zone(t: pd.DataFrame, density_mw_per_km2: float) -> dict:
+    """Area and capacity per zone type from the parcels' per-type areas (exact by pixels:
+    a parcel spanning two types counts in each with its part); ``parcels`` counts the
+    parcels whose largest part is of the type."""
     out = {}
     for z in ZONE_TYPES:
-        sub = t[t["zone_type"] == z]
-        out[z] = {"parcels": int(len(sub)), "area_ha": float(sub["area_ha"].sum()),
-                  "capacity_mw": float(sub["capacity_mw"].sum())}
+        area_ha = float(t[f"area_ha_{z}"].sum())
+        out[z] = {"parcels": int((t["zone_type"] == z).sum()), "area_ha": area_ha,
+                  "capacity_mw": area_ha / 100.0 * density_mw_per_km2}  # ha / 100 = km²; × MW/km² = MW
     return out
 
 
@@ -110,12 +127,13 @@ def screen_capacity(prep: Prepared, *, max_cells: int, executor: BlockExecutor |
                     progress: Progress | None = None) -> dict:
     """Parcels, area and capacity of a screen without writing anything (for sweeps)."""
     fp = first_pass(prep, max_cells=max_cells, executor=executor, progress=progress)
-    joined = fp.joiner.finish(min_area_m2=prep.spec.min_area_m2)
+    joined = _join(prep, fp)
     t = _capacity_table(prep, joined)
     cap = float(t["capacity_mw"].sum())
     tmw = target_mw(prep.target)
     return {"parcels": int(len(t)), "eligible_area_ha": float(t["area_ha"].sum()), "capacity_mw": cap,
-            "target_mw": tmw, "share_of_target": cap / tmw, "by_zone_type": _by_zone(t)}
+            "target_mw": tmw, "share_of_target": cap / tmw,
+            "by_zone_type": _by_zone(t, prep.profile.technology.power_density_mw_per_km2)}
 
 
 def run_screen(prep: Prepared, *, workdir: str | os.PathLike, exclusions_path: str | os.PathLike,
@@ -148,19 +166,19 @@ def run_screen(prep: Prepared, *, workdir: str | os.PathLike, exclusions_path: s
     tags = {"tech": prof.tech, "profile": prof.name or prof.origin}
     sb = ScratchRaster(Path(workdir) / "bits.tif", grid, prep.spec.bits_dtype)
     sl = ScratchRaster(Path(workdir) / "labels.tif", grid, "uint32")
+    sz = ScratchRaster(Path(workdir) / "zones.tif", grid, "uint8")
     try:
-        fp = first_pass(prep, max_cells=max_cells, executor=executor, progress=progress, scratch=(sb, sl))
+        fp = first_pass(prep, max_cells=max_cells, executor=executor, progress=progress, scratch=(sb, sl, sz))
     finally:
-        sb.close()
-        sl.close()
-    joined = fp.joiner.finish(min_area_m2=prep.spec.min_area_m2)
-    zone_code = np.concatenate([[0], joined.table["code"].to_numpy()]).astype(np.uint8)
+        for s in (sb, sl, sz):
+            s.close()
+    joined = _join(prep, fp)
     geoms, small_m2 = finish_rasters(
-        grid, fp.windows, joined, zone_code, prep.rules, prep.spec.bits_dtype, prep.small_bit, sb, sl,
+        grid, fp.windows, joined, prep.rules, prep.spec.bits_dtype, prep.small_bit, sb, sl, sz,
         exclusions_path=exclusions_path, eligible_path=eligible_path, parcels_path=parcels_raster_path,
         tags=tags, progress=progress,
     )
-    for s in (sb, sl):
+    for s in (sb, sl, sz):
         Path(s.path).unlink(missing_ok=True)
     t = _capacity_table(prep, joined)
     parcels, bases = _parcel_layers(prep, t, geoms)
@@ -244,7 +262,7 @@ def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
         "parcels": int(len(parcels)),
         "bases": int(len(bases)),
         "stock_mgc": float(parcels["stock_mgc"].sum()),
-        "by_zone_type": _by_zone(pd.DataFrame(parcels.drop(columns="geometry"))),
+        "by_zone_type": _by_zone(pd.DataFrame(parcels.drop(columns="geometry")), tech.power_density_mw_per_km2),
         "target_key": prep.target.key,
         "target_mw": tmw,
         "target_year": prep.target.year,

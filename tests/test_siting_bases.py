@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import rasterio
 from affine import Affine
+from rasterio.windows import Window
 from shapely.geometry import box
 
 from siting.prepare import ScreenInputs, prepare
@@ -29,7 +31,7 @@ def test_cluster_bases_hand_cases():
     assert cluster_bases(np.empty(0, dtype=object), 1000.0).tolist() == []
 
 
-def test_touching_parcels_of_two_zone_types_form_one_base(tmp_path):
+def test_touching_desert_and_mine_land_is_one_parcel_and_a_far_block_another_base(tmp_path):
     lc = np.full((H, W), 4, dtype=np.uint8)  # grassland: outside every zone
     lc[2:8, 3:35] = 7  # one barren strip: desert west of col 20, mine (wins ties) from col 20
     lc[14:20, 3:10] = 7  # 6 rows (≈ 1.8 km) south of the strip: another base
@@ -47,10 +49,15 @@ def test_touching_parcels_of_two_zone_types_form_one_base(tmp_path):
     res = run_screen(prep, workdir=tmp_path, exclusions_path=tmp_path / "ex.tif", eligible_path=tmp_path / "el.tif",
                      parcels_raster_path=tmp_path / "pa.tif", max_cells=W * H)
     p = res.parcels.set_index("parcel_id")
-    # parcel ids by first pixel: 1 desert strip (row 2, col 3), 2 mine strip (row 2, col 20), 3 the southern block
-    assert p.zone_type.tolist() == ["desert", "mine", "desert"]
-    assert p.pixels.tolist() == [6 * 17, 6 * 15, 6 * 7]
-    # centroids of 1 and 2 are 16 columns ≈ 3.6 km apart, yet they touch: one base
-    assert p.loc[1, "base_id"] == p.loc[2, "base_id"] != p.loc[3, "base_id"]
+    # parcel ids by first pixel: 1 the strip (row 2, col 3: desert cols 3-19 and mine cols 20-34 in one
+    # parcel of connected land), 2 the southern block
+    assert p.zone_type.tolist() == ["desert", "desert"]  # the strip: 17 desert columns > 15 mine columns
+    assert p.pixels.tolist() == [6 * 32, 6 * 7]
+    # the same rows, so the parts are 17 and 15 columns of the same row areas
+    row_ha = prep.grid.row_areas_m2(Window(0, 2, W, 6)).sum() / 1e4
+    assert p.loc[1, "area_ha_desert"] == pytest.approx(17 * row_ha, rel=1e-12)
+    assert p.loc[1, "area_ha_mine"] == pytest.approx(15 * row_ha, rel=1e-12)
+    assert p.loc[1, "area_ha"] == pytest.approx(32 * row_ha, rel=1e-12)
+    # the southern block is ≈ 1.8 km from the strip, beyond the 1 km base distance
     b = res.bases.set_index("base_id")
-    assert sorted(b.members) == ["1,2", "3"]
+    assert sorted(b.members) == ["1", "2"]

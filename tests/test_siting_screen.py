@@ -96,7 +96,15 @@ def test_outputs_and_summary_keys(result):
               "distance_to_grid_km", "stock_mgc", "compactness", "score", "rank"):
         assert c in p.columns
     assert sorted(p["rank"]) == list(range(1, len(p) + 1))
-    assert set(p.zone_type) == {"desert", "border", "mine"}
+    # the border belt's grassland touches the desert: one parcel of both types, typed by its larger part
+    assert set(p.zone_type) == {"desert", "mine"}
+    parts = p[["area_ha_desert", "area_ha_border", "area_ha_mine", "area_ha_other"]]
+    assert (parts[["area_ha_desert", "area_ha_border", "area_ha_mine"]].sum() > 0).all()
+    assert np.allclose(parts.sum(axis=1), p.area_ha, rtol=1e-12)
+    mixed = p.area_ha_border > 0
+    assert mixed.any() and (p.area_ha_border[mixed] < p.area_ha_desert[mixed]).all()
+    assert {z: d["area_ha"] for z, d in s["by_zone_type"].items()} == pytest.approx(parts.sum().rename(
+        lambda c: c.removeprefix("area_ha_")).to_dict(), rel=1e-12)
     assert set(p.admin_zone) <= {"西旗", "东旗"}
     b = gpd.read_file(result / "bases.gpkg")
     assert b.capacity_mw.sum() == pytest.approx(p.capacity_mw.sum())
@@ -155,9 +163,13 @@ def test_capacity_is_area_times_power_density_and_share_of_target(result):
     assert sum(z["capacity_mw"] for z in by.values()) == pytest.approx(s["capacity_mw"], rel=1e-12)
     assert (p.area_ha >= 20.0).all()
     assert (p.slope_max_deg <= 3.0).all() and (p.slope_mean_deg <= p.slope_max_deg).all()
-    # carbon at stake: barren above + below + dead = 0.1 + 0.1 + 0 = 0.2 Mg C/ha (inner_mongolia_30cm)
-    desert = p[p.zone_type == "desert"]
-    assert np.allclose(desert.stock_mgc, desert.area_ha * 0.2, rtol=1e-9)
+    # carbon at stake: barren above + below + dead = 0.1 + 0.1 + 0 = 0.2 Mg C/ha (inner_mongolia_30cm);
+    # the border and mine parts are grassland: 0.60 + 2.9 + 0.5 = 4.0 Mg C/ha
+    assert (p.area_ha_other == 0).all()
+    assert np.allclose(p.stock_mgc, p.area_ha_desert * 0.2 + (p.area_ha_border + p.area_ha_mine) * 4.0, rtol=1e-9)
+    # capacity per zone type is the area of that type (over all parcels) × 34 MW/km²
+    for z, d in by.items():
+        assert d["capacity_mw"] == pytest.approx(p[f"area_ha_{z}"].sum() / 100.0 * 34.0, rel=1e-12)
 
 
 def test_parcel_straddling_block_edges_is_one_parcel(result, region, tmp_path):
