@@ -77,54 +77,6 @@ def open_landcovers(paths: list[Path], args: argparse.Namespace) -> list[LandCov
 
 @contextlib.contextmanager
 def executor(ctx: RunContext) -> Iterator[BlockExecutor]:
-    """The block executor the run's options ask for (Dask's own logging kept to warnings)."""
-    if ctx.workers or ctx.scheduler:
-        quiet_dask_logging()
+    """The block executor the run's options ask for (one process, local Dask or a scheduler)."""
     with BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
-        try:
-            yield ex
-        finally:
-            _stop_local_workers(ex)
-
-
-def _stop_local_workers(ex: BlockExecutor, *, timeout_s: float = 20.0) -> None:
-    """Stop a local cluster's workers before the scheduler closes.
-
-    Closing the cluster with workers still running races their heartbeats against the
-    scheduler's shutdown: a busy machine then logs "Failed to communicate with scheduler
-    during heartbeat" with a traceback from a worker process. Closing the client (which
-    releases its results, else removing a worker "loses computed tasks"), then scaling to
-    0 and waiting for the workers to go avoids it. (This belongs in
-    ``layers.parallel.BlockExecutor.__exit__``; it reads the executor's ``_client`` and
-    ``_cluster``, and closing the client twice is harmless.)
-    """
-    import time
-
-    cluster = getattr(ex, "_cluster", None)
-    if cluster is None:
-        return
-    try:
-        client = getattr(ex, "_client", None)
-        if client is not None:
-            client.close()
-        cluster.scale(0)
-        deadline = time.monotonic() + timeout_s
-        while cluster.workers and time.monotonic() < deadline:
-            time.sleep(0.05)
-    except Exception as exc:  # shutting down: never mask the run's own result or error
-        logger.debug("stopping the local Dask workers: %s", exc)
-
-
-def quiet_dask_logging() -> None:
-    """Keep the ``distributed`` loggers of this process (scheduler, nanny, comms) at WARNING.
-
-    Importing ``distributed`` applies Dask's logging config, which sets the ``distributed``
-    logger to INFO *after* :func:`sinkplan.context.configure_logging` has set it to WARNING:
-    a 2-worker run then wrote ~33 INFO lines to stderr even with ``-q``, and a
-    CommClosedError traceback at shutdown (logged at INFO with ``exc_info`` by
-    ``distributed.batched``). Importing it first and setting the level again fixes both;
-    the workers' own logs are silenced by the cluster's ``silence_logs``.
-    """
-    import distributed  # noqa: F401  (its import resets the level; set it after)
-
-    logging.getLogger("distributed").setLevel(logging.WARNING)
+        yield ex
