@@ -60,7 +60,8 @@ def measure(raster: Path, zones: Path, max_cells: int) -> dict:
     """Stream areas and zone ids; area per zone summed. Runs in a fresh process."""
     from layers.grid import Grid
     from layers.tally import area_by_key
-    from layers.vectors import ZoneRasterizer, read_vector
+    from layers.vectors import read_vector
+    from layers.zones import ZoneRasterizer
 
     grid = Grid.from_raster(raster)
     zr = ZoneRasterizer(read_vector(zones, field="name"), grid, field="name")

@@ -118,7 +118,7 @@ def zones_layer(zones_gdf, table: pd.DataFrame | None, *, grid: Grid, max_coords
     Parameters
     ----------
     zones_gdf : geopandas.GeoDataFrame
-        :attr:`layers.vectors.ZoneRasterizer.zones_gdf` (one dissolved row per zone, grid CRS).
+        :attr:`layers.zones.ZoneRasterizer.zones_gdf` (one dissolved row per zone, grid CRS).
     table : pandas.DataFrame or None
         One row per zone name (column ``zone``); rows of names not in ``zones_gdf`` (the
         outside-zones row) are dropped, zones without a row get empty fields.

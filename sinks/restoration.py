@@ -100,7 +100,7 @@ class RestorationZones:
 
     projects: gpd.GeoDataFrame
     pieces: Pieces
-    rasterizer: object  # layers.vectors.ZoneRasterizer of the pieces
+    rasterizer: object  # layers.zones.ZoneRasterizer of the pieces
     ring_m: float
 
 
@@ -126,7 +126,8 @@ def restoration_zones(path: str | os.PathLike, grid: Grid, *, ring_km: float, fi
     InputError
         ``ring_km`` ≤ 0, or an unusable layer (from :func:`layers.vectors.read_vector`).
     """
-    from layers.vectors import ZoneRasterizer, read_vector
+    from layers.vectors import read_vector
+    from layers.zones import ZoneRasterizer
 
     vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs)
     gdf = vl.gdf

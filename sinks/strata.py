@@ -33,7 +33,7 @@ from layers.files import sha256_content
 from layers.grid import DEFAULT_MAX_CELLS, Grid
 
 if TYPE_CHECKING:  # layers.vectors imports geopandas: only when zones are read (CLI start-up time)
-    from layers.vectors import ZoneRasterizer
+    from layers.zones import ZoneRasterizer
 
 __all__ = ["OUTSIDE_ZONES", "ALL_ZONES", "Strata", "cache_dir", "prepare_strata", "read_zone_layer", "using_strata"]
 
@@ -121,14 +121,15 @@ def cache_dir() -> Iterator[Path]:
 
 
 def read_zone_layer(path: str | os.PathLike, grid: Grid, *, field: str | None, layer: str | None = None) -> ZoneRasterizer:
-    """A :class:`~layers.vectors.ZoneRasterizer` for a zone file, reprojected to ``grid``.
+    """A :class:`~layers.zones.ZoneRasterizer` for a zone file, reprojected to ``grid``.
 
     Raises
     ------
     FieldError, InputError, InputFileError, MissingCRS
         Missing field, empty layer, unreadable file, no CRS (from :func:`layers.vectors.read_vector`).
     """
-    from layers.vectors import ZoneRasterizer, read_vector
+    from layers.vectors import read_vector
+    from layers.zones import ZoneRasterizer
 
     vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs)
     return ZoneRasterizer(vl, grid, field=field)

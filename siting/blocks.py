@@ -32,7 +32,7 @@ from rasterio.windows import Window
 from scipy import ndimage
 
 from layers.grid import Grid
-from layers.vectors import ZoneRasterizer
+from layers.zones import ZoneRasterizer
 from siting.geometry import buffer_geometries, metres_to_crs_units, row_metric, slope_deg, within_distance
 from siting.inputs import GeomLayer, LayerStore, haloed, pad_to, read_codes, read_dem
 

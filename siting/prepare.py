@@ -19,7 +19,8 @@ import numpy as np
 from layers.errors import ConfigError, InputError
 from layers.grid import Grid
 from layers.landcover import LandCover, open_landcover
-from layers.vectors import ZoneRasterizer, read_vector
+from layers.vectors import read_vector
+from layers.zones import ZoneRasterizer
 from seeds.targets import Target, load_targets
 from sinks.densities import POOLS, load_densities
 from siting.blocks import Rule, ScreenSpec, ZoneSpec

@@ -26,7 +26,8 @@ from shapely.geometry import LineString, Point, Polygon, box
 
 from layers.errors import FieldError, InputError, InputFileError, MissingCRS
 from layers.grid import Grid
-from layers.vectors import OUTSIDE, VectorLayer, ZoneRasterizer, read_vector
+from layers.vectors import VectorLayer, read_vector
+from layers.zones import OUTSIDE, ZoneRasterizer
 
 BANNERS = ["四子王旗", "苏尼特右旗", "达尔罕茂明安联合旗"]
 # A self-intersecting "bow-tie": two triangles meeting at (1, 1), each of area ½·2·1 = 1.
@@ -432,7 +433,7 @@ def test_overlapping_zones_are_refused_or_logged(caplog):
     import logging
 
     from layers.errors import InputError
-    from layers.vectors import MAX_OVERLAP_FRACTION, ZoneRasterizer
+    from layers.zones import MAX_OVERLAP_FRACTION, ZoneRasterizer
 
     grid = Grid(CRS.from_epsg(4326), Affine(0.01, 0, 110, 0, -0.01, 42), 40, 20)
     # West 0.2° and east 0.2°; a third zone lies inside the west one: 100 % of the smaller.
@@ -450,7 +451,7 @@ def test_overlapping_zones_are_refused_or_logged(caplog):
     # A sliver below the threshold is logged, not refused.
     sliver = box(110.2, 41.8, 110.2 + 0.2 * MAX_OVERLAP_FRACTION / 2, 42.0)
     gdf2 = gpd.GeoDataFrame({"name": ["西", "东"]}, geometry=[west.union(sliver), east], crs="EPSG:4326")
-    with caplog.at_level(logging.INFO, logger="layers.vectors"):
+    with caplog.at_level(logging.INFO, logger="layers.zones"):
         ZoneRasterizer(gdf2, grid, field="name")
     assert "zones overlap: '西' and '东'" in caplog.text
     with pytest.raises(ValueError, match="overlap must be"):

@@ -21,7 +21,7 @@ from layers.grid import DEFAULT_MAX_CELLS
 from layers.landcover import LandCover, check_codes
 from layers.schemes import ClassScheme
 from layers.tally import area_by_key
-from layers.vectors import ZoneRasterizer
+from layers.zones import ZoneRasterizer
 from sinks.learning.area_estimate import StratifiedEstimate, group_estimate
 from sinks.learning.samples import point_pixels, read_at_pixels
 
@@ -48,7 +48,7 @@ def strata_areas(lc: LandCover, *, zones: ZoneRasterizer | None = None, max_cell
                  progress: Progress | None = None) -> StrataAreas:
     """One pass over the map: pixels and ground area per (zone, class code).
 
-    ``zones`` is a :class:`layers.vectors.ZoneRasterizer` on the map's grid, or None.
+    ``zones`` is a :class:`layers.zones.ZoneRasterizer` on the map's grid, or None.
 
     Raises
     ------

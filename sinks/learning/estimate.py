@@ -122,7 +122,8 @@ def estimate_areas(
     """
     from layers.landcover import open_landcover
     from layers.schemes import GROUPS
-    from layers.vectors import ZoneRasterizer, read_vector
+    from layers.vectors import read_vector
+    from layers.zones import ZoneRasterizer
     from seeds.targets import load_targets
     from sinks.learning.area_estimate import error_matrix, stratified_estimate
     from sinks.learning.area_tables import (

@@ -112,7 +112,7 @@ def polygon_samples(gdf: gpd.GeoDataFrame, grid: Grid, image: str | os.PathLike,
     sample is the same whatever the block size (keys come from the pixel's grid position
     and ``seed``).
     """
-    from layers.vectors import ZoneRasterizer
+    from layers.zones import ZoneRasterizer
 
     zr = ZoneRasterizer(gdf, grid)
     keep_key = np.empty(0)
