@@ -48,7 +48,8 @@ def generate(folder: Path, size: int, nzones: int = 100) -> tuple[Path, Path]:
     k = int(np.sqrt(nzones))
     xs = np.linspace(west, east, k + 1)
     ys = np.linspace(south, north, k + 1)
-    polys = [box(xs[i], ys[j], xs[i + 1], ys[j + 1]).buffer(0.05 * (xs[1] - xs[0]), quad_segs=8)
+    # A tiling (zones must not overlap), with 64 vertices a side like a digitised boundary.
+    polys = [box(xs[i], ys[j], xs[i + 1], ys[j + 1]).segmentize((xs[1] - xs[0]) / 64)
              for i in range(k) for j in range(k)]
     zones = gpd.GeoDataFrame({"name": [f"旗{i:03d}" for i in range(len(polys))]}, geometry=polys, crs="EPSG:4326")
     zpath = folder / "zones.gpkg"
