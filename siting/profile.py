@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import tomllib
@@ -33,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from layers.errors import ConfigError
 from layers.schemes import GROUPS
+from siting.overrides import apply_overrides, deep_merge, parse_assignment
 
 __all__ = [
     "TECHS",
@@ -273,23 +273,12 @@ def load_profile(name_or_path: str | os.PathLike, *, overrides: dict[str, Any] |
         if not isinstance(parent, str) or parent not in shipped_profiles():
             raise ConfigError(f"{origin}: extends: {parent!r} is not a shipped profile; use one of "
                               f"{', '.join(shipped_profiles())}")
-        raw = _deep_merge(_read_toml(parent)[0], raw)
+        raw = deep_merge(_read_toml(parent)[0], raw)
     if overrides:
         check_tech_keys(overrides, str(raw.get("tech", "")), flag="--set")
         profile_from_mapping(raw, origin=origin, base_dir=base)  # the file's own problems name the file
     raw = apply_overrides(raw, overrides or {}, origin=origin)
     return profile_from_mapping(raw, origin=origin, base_dir=base, overrides=overrides, flag="--set")
-
-
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``top``'s keys set over it, tables merged key by key (lists replaced)."""
-    out = copy.deepcopy(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def profile_from_mapping(raw: dict[str, Any], *, origin: str = "<profile>", base_dir: Path | None = None,
@@ -374,66 +363,6 @@ def _resolve_paths(prof: SitingProfile, origin: str, base: Path | None) -> Sitin
         "layers": {n: fix(n, r, f"exclusions.layers.{n}") for n, r in ex.layers.items()},
     })
     return prof.model_copy(update={"exclusions": new_ex})
-
-
-# ---------------------------------------------------------------------------- overrides
-def parse_value(text: str) -> Any:
-    """A TOML literal (``3``, ``2.5``, ``true``, ``"x"``, ``["a", "b"]``); bare words stay strings."""
-    try:
-        return tomllib.loads(f"v = {text.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text.strip()
-
-
-def _split_values(text: str) -> list[str]:
-    parts, depth, quote, cur = [], 0, "", []
-    for ch in text:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    parts.append("".join(cur))
-    return [p.strip() for p in parts if p.strip()]
-
-
-def parse_assignment(text: str, *, many: bool = True) -> tuple[str, list[Any]]:
-    """``"pv.max_slope_deg=3,5,10"`` → ``("pv.max_slope_deg", [3, 5, 10])``.
-
-    Raises
-    ------
-    ConfigError
-        No ``=``, an empty key or no value.
-    """
-    key, eq, values = text.partition("=")
-    key = key.strip()
-    if not eq or not key or not values.strip():
-        raise ConfigError(f"override {text!r}: write KEY=VALUE{',VALUE…' if many else ''}, e.g. pv.max_slope_deg=3,5,10")
-    vals = [parse_value(v) for v in (_split_values(values) if many else [values])]
-    return key, vals
-
-
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], *, origin: str = "<profile>") -> dict[str, Any]:
-    """A deep copy of ``raw`` with each dotted key set to its value."""
-    out = copy.deepcopy(raw)
-    for key, value in overrides.items():
-        node = out
-        parts = key.split(".")
-        for i, part in enumerate(parts[:-1]):
-            nxt = node.setdefault(part, {})
-            if not isinstance(nxt, dict):
-                raise ConfigError(f"{origin}: override {key}: {'.'.join(parts[:i + 1])} is a value, not a table")
-            node = nxt
-        node[parts[-1]] = value
-    return out
 
 
 def check_tech_keys(overrides: dict[str, Any], tech: str, *, flag: str) -> None:
