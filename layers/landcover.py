@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +22,12 @@ from layers.errors import InputError, UnknownClassCode
 from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from layers.schemes import ClassScheme, load_scheme
 from layers.tally import area_by_key
+from layers.parallel import Progress
 
 __all__ = ["LandCover", "open_landcover", "class_table", "check_codes", "Progress"]
 
 logger = logging.getLogger(__name__)
 
-#: Progress callback: fraction done in [0, 1] and a short label.
-Progress = Callable[[float, str], None]
 
 #: Largest code a land-cover raster may hold (codes are counted with a bincount).
 MAX_CODE = 65535

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,11 @@ from rasterio.windows import Window
 
 from layers.grid import Grid
 
-__all__ = ["BlockWriter", "atomic_path", "FILE_MODE", "DIR_MODE"]
+#: Receives each block of an output raster with its window, in window order
+#: (:meth:`BlockWriter.write` is one).
+RasterSink = Callable[[np.ndarray, Window], None]
+
+__all__ = ["BlockWriter", "RasterSink", "atomic_path", "FILE_MODE", "DIR_MODE"]
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once at import: os.umask can only be read by setting it

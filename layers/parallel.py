@@ -20,12 +20,14 @@ from typing import TypeVar
 
 from rasterio.windows import Window
 
-__all__ = ["BlockExecutor", "map_blocks", "reduce_blocks"]
+__all__ = ["BlockExecutor", "Progress", "map_blocks", "reduce_blocks"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 A = TypeVar("A")
+#: Progress callback: fraction done in [0, 1] and a short label. Library code takes one;
+#: only the command line draws bars.
 Progress = Callable[[float, str], None]
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +24,13 @@ from rasterio.features import rasterize
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 
 from layers.errors import ConfigError
+from layers.parallel import Progress
 from seeds import _demo_vectors as dv
 
 __all__ = ["DemoRegion", "build_demo", "CLCD_COLORS"]
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 CRS = dv.CRS_LL
 BASE_SHAPE = (1500, 2400)  # rows, columns at scale 1 (0.001°)
 MEDIUM_SHAPE = (500, 800)  # 0.003° helper grid for edge texture

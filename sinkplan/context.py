@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from layers.grid import DEFAULT_MAX_CELLS
+from layers.parallel import Progress
 
 __all__ = ["RunContext", "Progress"]
 
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,10 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
-from rasterio.windows import Window
 
 from layers.errors import InputError
 from layers.grid import DEFAULT_MAX_CELLS
@@ -45,6 +42,8 @@ from sinks.densities import DensityTable, load_densities
 from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
 from sinks.mapped import strata_mapped_fractions
 from sinks.strata import ALL_ZONES, Strata, using_strata
+from layers.parallel import Progress
+from layers.outputs import RasterSink
 
 if TYPE_CHECKING:
     from sinks.change_api import (
@@ -63,9 +62,6 @@ __all__ = ["CarbonResult", "carbon_stocks", "as_density_table",
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
-#: Receives each block of an output raster with its window, in window order.
-RasterSink = Callable[[np.ndarray, Window], None]
 
 
 @dataclass(frozen=True)

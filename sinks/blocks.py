@@ -36,6 +36,7 @@ from layers.parallel import BlockExecutor, map_blocks
 from layers.schemes import ClassScheme
 from layers.tally import area_by_key
 from sinks.fused import count_rows, fused_applies
+from layers.parallel import Progress
 
 __all__ = ["ClassSlots", "PassSpec", "BlockResult", "PassResult", "tally_block", "run_pass", "RASTER_NODATA"]
 
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 #: *change* can be any value, so NaN (which no arithmetic produces from valid pixels).
 RASTER_NODATA = float("nan")
 
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)

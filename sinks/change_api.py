@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from rasterio.windows import Window
 
 from layers.errors import InputError
 from layers.grid import DEFAULT_MAX_CELLS
@@ -26,13 +24,13 @@ from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
 from sinks.mapped import strata_mapped_fractions
 from sinks.restoration import RestorationZones
 from sinks.strata import ALL_ZONES, Strata, using_strata
+from layers.parallel import Progress
+from layers.outputs import RasterSink
 
 __all__ = ["ChangeResult", "RestorationResult", "land_change", "restoration_effect"]
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
-RasterSink = Callable[[np.ndarray, Window], None]
 
 
 @dataclass(frozen=True)

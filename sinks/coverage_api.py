@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,13 +26,13 @@ from sinks.coverage import VolumeTable
 from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
 from sinks.mapped import MIN_MAPPED_FRACTION
 from sinks.strata import Strata, using_strata
+from layers.parallel import Progress
 
 __all__ = ["CoverageResult", "forest_coverage", "load_volume_table", "coverage_target", "land_area_denominators",
            "TOTAL", "MIN_MAPPED_FRACTION"]
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 #: Zone label of the rows without zones, and the key of a total land area in ``land_area_ha``.
 TOTAL = "(total)"
 

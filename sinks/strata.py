@@ -20,7 +20,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ import rasterio
 from layers.errors import InputError
 from layers.files import sha256_content
 from layers.grid import DEFAULT_MAX_CELLS, Grid
+from layers.parallel import Progress
 
 if TYPE_CHECKING:  # layers.vectors imports geopandas: only when zones are read (CLI start-up time)
     from layers.zones import ZoneRasterizer
@@ -39,7 +40,6 @@ __all__ = ["OUTSIDE_ZONES", "ALL_ZONES", "Strata", "cache_dir", "prepare_strata"
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 #: Label of the pixels outside every zone (listed so zones add up to the whole).
 OUTSIDE_ZONES = "(outside zones)"

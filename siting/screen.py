@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +28,11 @@ from siting.parcels import compactness, distance_to_features_km, finish_rasters,
 from siting.prepare import Prepared, target_mw
 from siting.profile import ZONE_CODES, ZONE_TYPES
 from siting.scoring import cluster_bases, criteria, score_and_rank
+from layers.parallel import Progress
 
 __all__ = ["ScreenResult", "run_screen", "screen_capacity", "PARCEL_COLUMNS"]
 
 logger = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 
 #: Columns of parcels.gpkg / parcels.csv, in order.
 PARCEL_COLUMNS = (

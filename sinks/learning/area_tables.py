@@ -9,7 +9,6 @@ per-class table, the two error matrices and the headline dict of ``summary.json`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -24,12 +23,12 @@ from layers.tally import area_by_key
 from layers.zones import ZoneRasterizer
 from sinks.learning.area_estimate import StratifiedEstimate, group_estimate
 from sinks.learning.samples import point_pixels, read_at_pixels
+from layers.parallel import Progress
 
 __all__ = ["ReferenceSample", "StrataAreas", "coverage_dict", "estimate_tables", "reference_sample", "strata_areas"]
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Union
@@ -35,6 +34,7 @@ from sinks.learning.cv import (
 )
 from sinks.learning.features import FeatureSpec
 from sinks.learning.samples import point_pixels, polygon_samples, read_at_pixels
+from layers.parallel import Progress
 
 if TYPE_CHECKING:
     from sklearn.ensemble import (
@@ -59,7 +59,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 #: Fitted or unfitted scikit-learn estimators sinkplan uses (random forest / gradient boosting).
 Classifier = Union["RandomForestClassifier", "HistGradientBoostingClassifier"]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -36,6 +35,7 @@ from sinks.densities import DensityTable
 from sinks.learning.classify import Regressor, predict_pixels
 from sinks.learning.cv import cv_splits, out_of_fold, regression_metrics, spatial_blocks
 from sinks.learning.samples import open_on_grid, point_pixels, read_at_pixels
+from layers.parallel import Progress
 
 __all__ = [
     "DENSITY_NODATA",
@@ -53,7 +53,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 #: Nodata of the density raster: densities are ≥ 0, so -1 is never a value.
 DENSITY_NODATA = -1.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,12 +17,12 @@ from layers.grid import DEFAULT_MAX_CELLS
 from layers.landcover import LandCover
 from sinks.learning.area_estimate import StratifiedEstimate
 from sinks.learning.area_tables import ReferenceSample, StrataAreas
+from layers.parallel import Progress
 
 __all__ = ["AreaEstimateResult", "estimate_areas"]
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
