@@ -37,7 +37,7 @@ SHARES = {1: 0.09, 2: 0.14, 3: 0.04, 4: 0.44, 5: 0.01, 6: 0.0005, 7: 0.26, 8: 0.
 FLOOR = r"""
 import json, resource, sys, time
 import rasterio
-from layers.grid import Grid
+from sinkplan.layers.grid import Grid
 path, max_cells = sys.argv[1], int(sys.argv[2])
 g = Grid.from_raster(path)
 t = time.perf_counter(); n = 0

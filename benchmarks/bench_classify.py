@@ -2,7 +2,7 @@
 
 Writes a synthetic 4-band uint16 image of ``--size`` × ``--size`` pixels strip by strip
 (never whole in memory), trains a random forest on 2 000 synthetic samples and runs
-:func:`sinks.learning.classify.predict_map` block by block with ``--max-cells``. Prints the
+:func:`sinkplan.sinks.learning.classify.predict_map` block by block with ``--max-cells``. Prints the
 image's in-memory size against the block budget, Mpx/s and the process's peak RSS (which
 must stay near the block budget, not grow with the image).
 
@@ -23,10 +23,10 @@ import rasterio
 from affine import Affine
 from rasterio.windows import Window
 
-from layers.grid import Grid
-from layers.schemes import load_scheme
-from sinks.learning.classify import ClassifierOptions, make_classifier, predict_map
-from sinks.learning.features import FeatureSpec
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.schemes import load_scheme
+from sinkplan.sinks.learning.classify import ClassifierOptions, make_classifier, predict_map
+from sinkplan.sinks.learning.features import FeatureSpec
 
 MEANS = np.array([[520, 820, 760, 2900], [280, 480, 300, 3300], [560, 860, 950, 2200], [1450, 1850, 2250, 2650]],
                  dtype=np.float32)  # cropland, forest, grassland, barren (as in the demo)
@@ -91,7 +91,7 @@ def main() -> None:
         model.fit(X, CODES[cls])
         grid = Grid.from_raster(d / "image.tif")
         rss_before = peak_rss_mib()
-        from layers.parallel import BlockExecutor
+        from sinkplan.layers.parallel import BlockExecutor
 
         t1 = time.perf_counter()
         with BlockExecutor(workers=args.workers) as ex:

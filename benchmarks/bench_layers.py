@@ -59,10 +59,10 @@ def generate(folder: Path, size: int, nzones: int = 100) -> tuple[Path, Path]:
 
 def measure(raster: Path, zones: Path, max_cells: int) -> dict:
     """Stream areas and zone ids; area per zone summed. Runs in a fresh process."""
-    from layers.grid import Grid
-    from layers.tally import area_by_key
-    from layers.vectors import read_vector
-    from layers.zones import ZoneRasterizer
+    from sinkplan.layers.grid import Grid
+    from sinkplan.layers.tally import area_by_key
+    from sinkplan.layers.vectors import read_vector
+    from sinkplan.layers.zones import ZoneRasterizer
 
     grid = Grid.from_raster(raster)
     zr = ZoneRasterizer(read_vector(zones, field="name"), grid, field="name")

@@ -22,7 +22,7 @@ import numpy as np
 
 RUN = r"""
 import json, resource, sys, time
-from layers.landcover import open_landcover
+from sinkplan.layers.landcover import open_landcover
 from sinkplan.sinks_mapfiles import write_landcover_preview
 lc = open_landcover(sys.argv[1], "clcd")
 t = time.perf_counter()

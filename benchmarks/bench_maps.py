@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 
@@ -43,8 +42,8 @@ def main() -> int:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from maps import synthetic
-    from maps.build import build_map
+    from sinkplan.maps import synthetic
+    from sinkplan.maps.build import build_map
 
     tmp = None
     if args.dir:

@@ -95,10 +95,10 @@ def main() -> None:
     ap.add_argument("--dir", default="/tmp/sinkplan-bench-siting", help="where the synthetic inputs are cached")
     args = ap.parse_args()
 
-    from layers.parallel import BlockExecutor
-    from siting.prepare import ScreenInputs, prepare
-    from siting.profile import load_profile
-    from siting.screen import run_screen
+    from sinkplan.layers.parallel import BlockExecutor
+    from sinkplan.siting.prepare import ScreenInputs, prepare
+    from sinkplan.siting.profile import load_profile
+    from sinkplan.siting.screen import run_screen
 
     t0 = time.perf_counter()
     p = make_inputs(Path(args.dir) / f"n{args.size}", args.size)

@@ -26,7 +26,7 @@ import numpy as np
 from affine import Affine
 from pyproj import CRS, Transformer
 
-from layers.errors import InputError
+from sinkplan.layers.errors import InputError
 
 __all__ = [
     "ellipsoid_of",

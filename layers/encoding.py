@@ -16,7 +16,7 @@ from pathlib import Path
 import charset_normalizer
 import numpy as np
 
-from layers.errors import InputError
+from sinkplan.layers.errors import InputError
 
 __all__ = ["encoding_label", "shapefile_encoding"]
 

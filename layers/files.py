@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from layers.errors import InputError
+from sinkplan.layers.errors import InputError
 
 __all__ = ["sha256_file", "sha256_content", "decode_user_text"]
 

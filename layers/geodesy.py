@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from pyproj import CRS, Geod, Transformer
 
-from layers.areas import ellipsoid_of
+from sinkplan.layers.areas import ellipsoid_of
 
 __all__ = ["geod_for", "geodesic_area_m2"]
 

@@ -20,8 +20,8 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.windows import Window
 
-from layers import areas
-from layers.errors import GridMismatch, InputError, InputFileError, MissingCRS
+from sinkplan.layers import areas
+from sinkplan.layers.errors import GridMismatch, InputError, InputFileError, MissingCRS
 
 __all__ = ["Grid", "DEFAULT_MAX_CELLS", "open_raster", "crs_fix_hint", "crs_label"]
 

@@ -1,9 +1,9 @@
 """Land-cover rasters read with a class scheme, block by block.
 
-A :class:`LandCover` couples a raster path, its :class:`~layers.grid.Grid` and a
-:class:`~layers.schemes.ClassScheme`. :func:`class_table` streams it once and returns
+A :class:`LandCover` couples a raster path, its :class:`~sinkplan.layers.grid.Grid` and a
+:class:`~sinkplan.layers.schemes.ClassScheme`. :func:`class_table` streams it once and returns
 pixels and area per code; codes the scheme does not know raise
-:class:`~layers.errors.UnknownClassCode` listing codes and pixel counts.
+:class:`~sinkplan.layers.errors.UnknownClassCode` listing codes and pixel counts.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 from rasterio.windows import Window
 
-from layers.errors import InputError, UnknownClassCode
-from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
-from layers.schemes import ClassScheme, load_scheme
-from layers.tally import area_by_key
-from layers.parallel import Progress
+from sinkplan.layers.errors import InputError, UnknownClassCode
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from sinkplan.layers.schemes import ClassScheme, load_scheme
+from sinkplan.layers.tally import area_by_key
+from sinkplan.layers.parallel import Progress
 
 __all__ = ["LandCover", "open_landcover", "class_table", "check_codes", "Progress"]
 

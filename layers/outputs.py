@@ -19,7 +19,7 @@ import rasterio
 import rasterio.shutil
 from rasterio.windows import Window
 
-from layers.grid import Grid
+from sinkplan.layers.grid import Grid
 
 #: Receives each block of an output raster with its window, in window order
 #: (:meth:`BlockWriter.write` is one).

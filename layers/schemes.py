@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from layers.errors import InputError, InputFileError, SchemeError
-from layers.files import decode_user_text
+from sinkplan.layers.errors import InputError, InputFileError, SchemeError
+from sinkplan.layers.files import decode_user_text
 
 __all__ = [
     "GROUPS",
@@ -307,7 +307,7 @@ def _class_from_row(row: dict[str, str], where: str) -> LandClass:
 
 def shipped_schemes() -> tuple[str, ...]:
     """Names of the schemes shipped in ``seeds/schemes``."""
-    files = resources.files("seeds").joinpath("schemes").iterdir()
+    files = resources.files("sinkplan.seeds").joinpath("schemes").iterdir()
     return tuple(sorted(f.name[:-4] for f in files if f.name.endswith(".csv")))
 
 
@@ -328,7 +328,7 @@ def load_scheme(name_or_path: str | os.PathLike | ClassScheme, *, mapping: dict[
     else:
         key = str(name_or_path)
         if key.lower() in shipped_schemes():
-            res = resources.files("seeds").joinpath("schemes", f"{key.lower()}.csv")
+            res = resources.files("sinkplan.seeds").joinpath("schemes", f"{key.lower()}.csv")
             scheme = ClassScheme.from_csv(f"seeds/schemes/{key.lower()}.csv", text=res.read_text("utf-8"))
         elif key.lower().endswith(".toml"):
             scheme = ClassScheme.from_toml(key)

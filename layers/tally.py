@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from rasterio.windows import Window
 
-from layers.grid import Grid
+from sinkplan.layers.grid import Grid
 
 __all__ = ["area_by_key"]
 

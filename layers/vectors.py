@@ -1,7 +1,7 @@
 """Vector inputs: :func:`read_vector` reads, decodes, repairs and reprojects a layer.
 
 Chinese shapefiles without a ``.cpg`` are decoded by detection (GB18030, see
-:mod:`layers.encoding`); zones become ids on the grid in :mod:`layers.zones`.
+:mod:`sinkplan.layers.encoding`); zones become ids on the grid in :mod:`sinkplan.layers.zones`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pyogrio.errors
 import shapely
 from pyproj import CRS
 
-from layers.errors import FieldError, InputError, InputFileError, MissingCRS
-from layers.encoding import encoding_label, shapefile_encoding
-from layers.grid import crs_fix_hint
+from sinkplan.layers.errors import FieldError, InputError, InputFileError, MissingCRS
+from sinkplan.layers.encoding import encoding_label, shapefile_encoding
+from sinkplan.layers.grid import crs_fix_hint
 
 __all__ = ["VectorReport", "VectorLayer", "read_vector"]
 

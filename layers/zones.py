@@ -21,10 +21,10 @@ import shapely
 from affine import Affine
 from rasterio.windows import Window
 
-from layers.errors import FieldError, InputError, MissingCRS
-from layers.geodesy import geodesic_area_m2
-from layers.grid import DEFAULT_MAX_CELLS, Grid
-from layers.vectors import VectorLayer, check_finite
+from sinkplan.layers.errors import FieldError, InputError, MissingCRS
+from sinkplan.layers.geodesy import geodesic_area_m2
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
+from sinkplan.layers.vectors import VectorLayer, check_finite
 
 __all__ = ["OUTSIDE", "MAX_OVERLAP_FRACTION", "ZoneRasterizer"]
 

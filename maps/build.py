@@ -7,14 +7,14 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from layers.errors import ConfigError, InputError
-from maps.builder import MapBuilder
-from maps.folders import ResultInfo, open_result
-from maps.html import render_html
-from maps.i18n import LANGS, label
-from maps.model import BASEMAPS, MapSpec
-from maps.sinks_layers import carbon_layers, change_layers, coverage_layers
-from maps.siting_layers import siting_layers
+from sinkplan.layers.errors import ConfigError, InputError
+from sinkplan.maps.builder import MapBuilder
+from sinkplan.maps.folders import ResultInfo, open_result
+from sinkplan.maps.html import render_html
+from sinkplan.maps.i18n import LANGS, label
+from sinkplan.maps.model import BASEMAPS, MapSpec
+from sinkplan.maps.sinks_layers import carbon_layers, change_layers, coverage_layers
+from sinkplan.maps.siting_layers import siting_layers
 
 __all__ = ["build_map", "write_map", "resolve_tianditu_key", "MAX_HTML_BYTES", "DEFAULT_MAX_PIXELS"]
 
@@ -125,7 +125,7 @@ def _build_once(infos: list[ResultInfo], *, lang, basemap, key, title, max_pixel
 
 def write_map(out: str | Path, folders: list[str | Path], **options) -> Path:
     """Build a map (see :func:`build_map`) and write it atomically to ``out``."""
-    from layers.outputs import atomic_path
+    from sinkplan.layers.outputs import atomic_path
 
     html = build_map(folders, **options)
     out = Path(out)

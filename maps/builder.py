@@ -1,7 +1,7 @@
-"""MapBuilder: turns result-folder files into layers of a :class:`~maps.model.MapSpec`.
+"""MapBuilder: turns result-folder files into layers of a :class:`~sinkplan.maps.model.MapSpec`.
 
 This is where maps/ touches files (it reads result folders only): rasters through
-:func:`maps.rasters.read_decimated` (bounded reads), vector layers through geopandas.
+:func:`sinkplan.maps.rasters.read_decimated` (bounded reads), vector layers through geopandas.
 Everything else is delegated to the pure modules (rasters, vectors, colors).
 """
 
@@ -15,10 +15,10 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from maps import colors as col
-from maps.model import Legend, MapSpec, RasterLayer, VectorLayer
-from maps.rasters import palette_png, quantize, read_decimated, warp_to_display
-from maps.vectors import display_tolerance_deg, finite_bounds, to_display_geojson
+from sinkplan.maps import colors as col
+from sinkplan.maps.model import Legend, MapSpec, RasterLayer, VectorLayer
+from sinkplan.maps.rasters import palette_png, quantize, read_decimated, warp_to_display
+from sinkplan.maps.vectors import display_tolerance_deg, finite_bounds, to_display_geojson
 
 __all__ = ["MapBuilder", "fmt_value", "read_vector_lonlat", "read_csv"]
 
@@ -195,7 +195,7 @@ class MapBuilder:
         ok = valid & (values >= 0) & (values < lut.size)
         idx[ok] = lut[values[ok].astype(np.int64)]
         png = palette_png(idx, palette)
-        from maps.i18n import label
+        from sinkplan.maps.i18n import label
 
         note = label("more_classes", self.lang, n=len(present) - len(shown)) if len(present) > len(shown) else ""
         self.spec.layers.append(RasterLayer(name, png, bounds, Legend("categorical", name, items=items, note=note), visible))
@@ -221,7 +221,7 @@ class MapBuilder:
         self.spec.geometries[key] = geoms
         if b:
             if self.gcj:
-                from maps.gcj02 import wgs84_to_gcj02
+                from sinkplan.maps.gcj02 import wgs84_to_gcj02
 
                 (w, e), (s, n) = wgs84_to_gcj02([b[0], b[2]], [b[1], b[3]])
                 b = (float(w), float(s), float(e), float(n))

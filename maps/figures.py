@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from maps.builder import read_csv, read_vector_lonlat
-from maps.fonts import cjk_rc, find_cjk_font
-from maps.folders import open_result
-from maps.i18n import label
-from maps.sinks_layers import coverage_target
+from sinkplan.maps.builder import read_csv, read_vector_lonlat
+from sinkplan.maps.fonts import cjk_rc, find_cjk_font
+from sinkplan.maps.folders import open_result
+from sinkplan.maps.i18n import label
+from sinkplan.maps.sinks_layers import coverage_target
 
 __all__ = ["write_figures", "carbon_by_zone_figure", "coverage_by_zone_figure", "coverage_trajectory_figure",
            "capacity_figure", "raster_map_figure", "figure_lang", "DEFAULT_TARGET_MW"]
@@ -205,7 +205,7 @@ def raster_map_figure(values: np.ndarray, extent: tuple[float, float, float, flo
 def _read_map(path: Path, *, max_pixels: int, max_cells: int, resampling: str = "average"):
     import rasterio
 
-    from maps.rasters import read_decimated
+    from sinkplan.maps.rasters import read_decimated
 
     if not path.exists():
         logger.info("%s not found: map figure omitted", path)
@@ -285,7 +285,7 @@ def write_figures(folder: str | Path, out: str | Path, *, lang: str = "zh", max_
 
 def _target_year(key: str, default: int) -> int:
     try:
-        from seeds.targets import load_targets
+        from sinkplan.seeds.targets import load_targets
 
         return int(load_targets()[key].year)
     except Exception:  # noqa: BLE001 - seeds optional here

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from layers.errors import InputError, InputFileError
+from sinkplan.layers.errors import InputError, InputFileError
 
 __all__ = ["ResultInfo", "open_result", "detect_kind", "KINDS"]
 

@@ -1,10 +1,10 @@
-"""Render a :class:`~maps.model.MapSpec` as one self-contained HTML page.
+"""Render a :class:`~sinkplan.maps.model.MapSpec` as one self-contained HTML page.
 
 Leaflet's script and style sheet come from the installed PyPI package
 ``django-js-lib-leaflet`` (read with :mod:`importlib.resources`) and are inlined, with
 Leaflet's images turned into ``data:`` URIs; nothing is loaded from the network unless an
 online basemap was asked for. All map data travels in one ``application/json`` script
-element written by :func:`maps.escape.json_for_script`; the page's script puts every value
+element written by :func:`sinkplan.maps.escape.json_for_script`; the page's script puts every value
 into the DOM as text.
 """
 
@@ -15,10 +15,10 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from maps.app_js import APP_CSS, APP_JS
-from maps.escape import html_text, json_for_script
-from maps.i18n import label
-from maps.model import MapSpec
+from sinkplan.maps.app_js import APP_CSS, APP_JS
+from sinkplan.maps.escape import html_text, json_for_script
+from sinkplan.maps.i18n import label
+from sinkplan.maps.model import MapSpec
 
 __all__ = ["render_html", "leaflet_assets", "EXTERNAL_RESOURCE"]
 

@@ -24,7 +24,7 @@ from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
-from maps.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
+from sinkplan.maps.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
 
 __all__ = [
     "Decimated", "read_decimated", "decimation_factor", "warp_to_display", "display_bounds",

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from maps import colors as col
-from maps.builder import MapBuilder, fmt_value, read_csv, read_vector_lonlat
-from maps.i18n import column_label, label
-from maps.model import Legend
+from sinkplan.maps import colors as col
+from sinkplan.maps.builder import MapBuilder, fmt_value, read_csv, read_vector_lonlat
+from sinkplan.maps.i18n import column_label, label
+from sinkplan.maps.model import Legend
 
 __all__ = ["carbon_layers", "coverage_layers", "change_layers", "popup_rows", "coverage_target", "DEFAULT_COVERAGE_TARGET"]
 
@@ -36,7 +36,7 @@ def coverage_target(summary: dict[str, Any]) -> float:
     if isinstance(t, (int, float)) and 0 < t < 1:
         return float(t)
     try:
-        from seeds.targets import load_targets
+        from sinkplan.seeds.targets import load_targets
 
         return float(load_targets()["forest_coverage"].value)
     except Exception:  # noqa: BLE001 - seeds optional here; fall back to the plan's figure
@@ -90,7 +90,7 @@ def _scheme_labels(path: Path, lang: str) -> tuple[dict[int, str], dict[int, str
     if not path.exists():
         logger.info("%s not found: land-cover legend shows codes", path)
         return {}, {}
-    from layers.schemes import ClassScheme
+    from sinkplan.layers.schemes import ClassScheme
 
     scheme = ClassScheme.from_csv(path)
     labels = {c.code: (c.name_zh if lang == "zh" else c.name_en) or c.name_en for c in scheme.classes}
@@ -256,7 +256,7 @@ def _years(summary: dict[str, Any]) -> str:
 
 def _transition_labels(scheme_name: str, lang: str) -> tuple[dict[int, str], dict[int, str], list[int]]:
     """Labels "A → B" and the after-class colour of transition codes before*100+after."""
-    from layers.schemes import load_scheme
+    from sinkplan.layers.schemes import load_scheme
 
     try:
         scheme = load_scheme(scheme_name)

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from maps import colors as col
-from maps.builder import MapBuilder, fmt_value, read_vector_lonlat
-from maps.i18n import column_label, label
-from maps.model import Legend
+from sinkplan.maps import colors as col
+from sinkplan.maps.builder import MapBuilder, fmt_value, read_vector_lonlat
+from sinkplan.maps.i18n import column_label, label
+from sinkplan.maps.model import Legend
 
 __all__ = ["siting_layers", "exclusion_legend", "reason_label", "MAX_PARCELS"]
 
@@ -210,7 +210,7 @@ def _zone_name(value: str, lang: str) -> str:
 
 def _zone_type_text(key: str, value: Any, lang: str) -> str:
     """Popup text of a siting value: zone types translated (``zone_type`` of a parcel, the
-    comma list ``zone_types`` of a base); numbers as :func:`maps.builder.fmt_value`."""
+    comma list ``zone_types`` of a base); numbers as :func:`sinkplan.maps.builder.fmt_value`."""
     if key == "zone_type" and isinstance(value, str):
         return _zone_name(value, lang)
     if key == "zone_types" and isinstance(value, str):

@@ -2,7 +2,7 @@
 
 They mimic what ``sinkplan carbon``, ``coverage``, ``change`` and ``site`` write, at any
 size, around Hohhot (111–112° E, 40.5–41.5° N): rasters are written block by block through
-:class:`layers.outputs.BlockWriter` (COG with overviews), so a 20 000 × 20 000 raster costs
+:class:`sinkplan.layers.outputs.BlockWriter` (COG with overviews), so a 20 000 × 20 000 raster costs
 bounded memory. Values are deterministic (seeded).
 """
 
@@ -17,8 +17,8 @@ import numpy as np
 from affine import Affine
 from pyproj import CRS
 
-from layers.grid import Grid
-from layers.outputs import BlockWriter
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.outputs import BlockWriter
 
 __all__ = ["carbon_folder", "site_folder", "coverage_folder", "change_folder", "zone_grid", "WEST", "NORTH", "SPAN"]
 
@@ -94,7 +94,7 @@ def carbon_folder(folder: Path, *, size: int = 200, n_zones: int = 4, names: lis
     _write_raster(folder / "carbon_density.tif", size, density, "float32", nodata=-1.0, resampling="average",
                   tags={"units": "Mg C/ha"}, max_cells=max_cells)
     if landcover:
-        from layers.schemes import load_scheme
+        from sinkplan.layers.schemes import load_scheme
 
         scheme = load_scheme("clcd")
         codes = np.array([1, 2, 3, 4, 5, 7, 8], dtype=np.uint8)
@@ -104,7 +104,7 @@ def carbon_folder(folder: Path, *, size: int = 200, n_zones: int = 4, names: lis
 
         _write_raster(folder / "landcover_preview.tif", size, lc, "uint8", nodata=0, resampling="mode",
                       colormap=scheme.colormap(), max_cells=max_cells)
-        src = resources.files("seeds").joinpath("schemes", "clcd.csv")
+        src = resources.files("sinkplan.seeds").joinpath("schemes", "clcd.csv")
         shutil.copyfile(str(src), folder / "scheme.csv")
     zones = zone_grid(n_zones, names=names, vertices_per_side=vertices_per_side)
     zones.to_file(folder / "zones.gpkg", engine="pyogrio")

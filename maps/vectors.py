@@ -9,7 +9,7 @@ import math
 import numpy as np
 import shapely
 
-from maps.gcj02 import wgs84_to_gcj02
+from sinkplan.maps.gcj02 import wgs84_to_gcj02
 
 __all__ = ["to_display_geojson", "display_tolerance_deg", "count_coords", "DECIMALS"]
 

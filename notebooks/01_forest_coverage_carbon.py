@@ -53,21 +53,21 @@ import pandas as pd
 import rasterio
 from IPython.display import Image, display
 
-from layers.landcover import class_table, open_landcover
-from layers.vectors import read_vector
-from maps.figures import (
+from sinkplan.layers.landcover import class_table, open_landcover
+from sinkplan.layers.vectors import read_vector
+from sinkplan.maps.figures import (
     carbon_by_zone_figure,
     coverage_by_zone_figure,
     coverage_trajectory_figure,
 )
-from maps.fonts import cjk_rc
-from seeds.demo import DemoRegion, build_demo
-from seeds.targets import load_targets
-from sinks.api import carbon_stocks, estimate_areas, forest_coverage, land_change
-from sinks.densities import load_densities
-from sinks.stocks import CO2_PER_C
-from sinks.strata import OUTSIDE_ZONES, prepare_strata
-from sinks.uncertainty import interval
+from sinkplan.maps.fonts import cjk_rc
+from sinkplan.seeds.demo import DemoRegion, build_demo
+from sinkplan.seeds.targets import load_targets
+from sinkplan.sinks.api import carbon_stocks, estimate_areas, forest_coverage, land_change
+from sinkplan.sinks.densities import load_densities
+from sinkplan.sinks.stocks import CO2_PER_C
+from sinkplan.sinks.strata import OUTSIDE_ZONES, prepare_strata
+from sinkplan.sinks.uncertainty import interval
 
 plt.rcParams.update(cjk_rc())  # a CJK font for the Chinese labels (empty if none is installed)
 pd.set_option("display.float_format", lambda v: f"{v:,.4g}")
@@ -158,7 +158,7 @@ display(by_banner[["zone", "area_ha", "stock_mgc_above", "stock_mgc_below", "sto
 
 # %% [markdown]
 # Leagues (盟市) are unions of banners, so their stocks are sums of the banners' (exact, see
-# `sinks.stocks`), and their interval comes from the *same* Monte Carlo draws summed over the
+# `sinkplan.sinks.stocks`), and their interval comes from the *same* Monte Carlo draws summed over the
 # member banners (summing the banners' intervals would overstate it).
 
 # %%

@@ -51,14 +51,14 @@ import pandas as pd
 import rasterio
 from IPython.display import Image, display
 
-from maps.figures import capacity_figure
-from maps.fonts import cjk_rc
-from seeds.demo import DemoRegion, build_demo
-from sinks.stocks import CO2_PER_C
-from siting.parcels import ELIGIBLE_COLORS
-from siting.prepare import ScreenInputs, VectorCache, prepare
-from siting.profile import ZONE_CODES, load_profile, with_overrides
-from siting.screen import run_screen, screen_capacity
+from sinkplan.maps.figures import capacity_figure
+from sinkplan.maps.fonts import cjk_rc
+from sinkplan.seeds.demo import DemoRegion, build_demo
+from sinkplan.sinks.stocks import CO2_PER_C
+from sinkplan.siting.parcels import ELIGIBLE_COLORS
+from sinkplan.siting.prepare import ScreenInputs, VectorCache, prepare
+from sinkplan.siting.profile import ZONE_CODES, load_profile, with_overrides
+from sinkplan.siting.screen import run_screen, screen_capacity
 
 plt.rcParams.update(cjk_rc())  # a CJK font for the Chinese labels (empty if none is installed)
 pd.set_option("display.float_format", lambda v: f"{v:,.4g}")

@@ -46,12 +46,12 @@ import numpy as np
 import pandas as pd
 from IPython.display import IFrame, Image, display
 
-from maps.build import build_map
-from maps.builder import fmt_value
-from maps.folders import open_result
-from maps.fonts import cjk_rc
-from maps.i18n import column_label
-from sinks.api import carbon_stocks
+from sinkplan.maps.build import build_map
+from sinkplan.maps.builder import fmt_value
+from sinkplan.maps.folders import open_result
+from sinkplan.maps.fonts import cjk_rc
+from sinkplan.maps.i18n import column_label
+from sinkplan.sinks.api import carbon_stocks
 
 plt.rcParams.update(cjk_rc())  # a CJK font for the Chinese labels (empty if none is installed)
 pd.set_option("display.float_format", lambda v: f"{v:,.6g}")
@@ -222,7 +222,7 @@ print(f"95 % interval of the total ({u['draws']} Monte Carlo draws, seed {u['see
 
 # %% [markdown]
 # The whole table can also be recomputed from the inputs the manifest lists, with the function
-# the command ran (`sinks.api.carbon_stocks`, which writes nothing): same parameters, same
+# the command ran (`sinkplan.sinks.api.carbon_stocks`, which writes nothing): same parameters, same
 # figures.
 
 # %%

@@ -1,4 +1,4 @@
-"""Vector layout of the synthetic demo region (helpers for :mod:`seeds.demo`).
+"""Vector layout of the synthetic demo region (helpers for :mod:`sinkplan.seeds.demo`).
 
 Everything here is synthetic: positions come from a seeded generator and a few coarse
 random fields, names are plausible but the shapes are invented. Geometry is built in a

@@ -23,9 +23,9 @@ import rasterio
 from rasterio.features import rasterize
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 
-from layers.errors import ConfigError
-from layers.parallel import Progress
-from seeds import _demo_vectors as dv
+from sinkplan.layers.errors import ConfigError
+from sinkplan.layers.parallel import Progress
+from sinkplan.seeds import _demo_vectors as dv
 
 __all__ = ["DemoRegion", "build_demo", "CLCD_COLORS"]
 
@@ -378,7 +378,7 @@ def build_demo(out_dir: str | os.PathLike, *, seed: int = 2025, scale: float = 1
 
     disagree = int((reference["ref_code"] != reference["map_code"]).sum())
     manifest = dict(
-        synthetic=True, description=_SYN, generator="seeds.demo.build_demo", seed=seed, scale=scale,
+        synthetic=True, description=_SYN, generator="sinkplan.seeds.demo.build_demo", seed=seed, scale=scale,
         crs=CRS, extent=[dv.WEST, dv.SOUTH, dv.EAST, dv.NORTH], width=w, height=h,
         resolution=[(dv.EAST - dv.WEST) / w, (dv.NORTH - dv.SOUTH) / h], class_scheme="CLCD",
         zone_field="name_zh",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from layers.errors import ConfigError
+from sinkplan.layers.errors import ConfigError
 
 __all__ = ["Target", "load_targets", "COMPARISONS"]
 
@@ -152,7 +152,7 @@ def load_targets(path: str | Path | None = None) -> dict[str, Target]:
     """
     if path is None:
         where = f"seeds/{_PACKAGED} (packaged)"
-        raw = resources.files("seeds").joinpath(_PACKAGED).read_bytes()
+        raw = resources.files("sinkplan.seeds").joinpath(_PACKAGED).read_bytes()
     else:
         where = str(path)
         try:

@@ -1,7 +1,7 @@
 """The ``sinkplan`` command line: parses arguments, wires the packages together.
 
 Each command lives in its own module exposing ``register(subparsers)``; the parser
-below only collects them. Errors from :class:`~layers.errors.SinkplanError` become a
+below only collects them. Errors from :class:`~sinkplan.layers.errors.SinkplanError` become a
 one-line message and exit code 2 (``--debug`` shows the traceback).
 """
 
@@ -13,7 +13,7 @@ import logging
 import sys
 from importlib import metadata
 
-from layers.errors import SinkplanError
+from sinkplan.layers.errors import SinkplanError
 from sinkplan.context import RunContext, configure_logging
 
 __all__ = ["main", "build_parser"]

@@ -1,6 +1,6 @@
 """``sinkplan carbon LANDCOVER``: carbon stocks per zone, class and pool, with uncertainty.
 
-The arithmetic is :func:`sinks.api.carbon_stocks`; this module parses the options, checks
+The arithmetic is :func:`sinkplan.sinks.api.carbon_stocks`; this module parses the options, checks
 the inputs before the result folder is opened, and writes the tables, the raster and the
 map files.
 """
@@ -12,7 +12,7 @@ import logging
 import time
 from pathlib import Path
 
-from layers.outputs import BlockWriter
+from sinkplan.layers.outputs import BlockWriter
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
 from sinkplan.sinks_inputs import (
@@ -55,10 +55,10 @@ def register(sub, common) -> None:
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
-    from sinks.api import carbon_stocks
-    from sinks.carbon import DENSITY_NODATA
-    from sinks.densities import load_densities
-    from sinks.uncertainty import check_draws, resolve_seed
+    from sinkplan.sinks.api import carbon_stocks
+    from sinkplan.sinks.carbon import DENSITY_NODATA
+    from sinkplan.sinks.densities import load_densities
+    from sinkplan.sinks.uncertainty import check_draws, resolve_seed
 
     if args.uncertainty < 0:
         raise _input_error(f"--uncertainty {args.uncertainty}: give a number of draws ≥ 0")
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     seed = resolve_seed(args.seed, args.uncertainty)  # recorded in the manifest and summary.json
     raster = None
     if args.density_raster:  # checked before any output; see sinks.learning.carbon_raster
-        from sinks.learning.carbon_raster import check_density_raster
+        from sinkplan.sinks.learning.carbon_raster import check_density_raster
         if args.uncertainty:
             raise _input_error("--density-raster with --uncertainty: the Monte Carlo draws table densities only; run them separately")
         raster = check_density_raster(args.density_raster, lc)
@@ -120,6 +120,6 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
 
 
 def _input_error(msg: str):
-    from layers.errors import InputError
+    from sinkplan.layers.errors import InputError
 
     return InputError(msg)

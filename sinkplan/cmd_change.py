@@ -4,8 +4,8 @@ Rasters written: ``carbon_change.tif`` (float32, Mg C/ha, density after − dens
 NaN where either year is nodata) and, when every code is below 100, ``transitions.tif``
 (uint16, code_before × 100 + code_after, nodata 0).
 
-The arithmetic is :func:`sinks.change_api.land_change` and
-:func:`sinks.change_api.restoration_effect`; this module parses the options, checks the
+The arithmetic is :func:`sinkplan.sinks.change_api.land_change` and
+:func:`sinkplan.sinks.change_api.restoration_effect`; this module parses the options, checks the
 inputs before the result folder is opened and writes the tables, rasters and map files.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from layers.errors import InputError
-from layers.outputs import BlockWriter
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.outputs import BlockWriter
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
 from sinkplan.sinks_inputs import (
@@ -53,10 +53,10 @@ def register(sub, common) -> None:
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
-    from sinks.blocks import ClassSlots
-    from sinks.change_api import land_change, restoration_effect
-    from sinks.densities import load_densities
-    from sinks.restoration import restoration_zones
+    from sinkplan.sinks.blocks import ClassSlots
+    from sinkplan.sinks.change_api import land_change, restoration_effect
+    from sinkplan.sinks.densities import load_densities
+    from sinkplan.sinks.restoration import restoration_zones
 
     specs = parse_years([args.before, args.after])
     years = None if specs[0][0] is None else (specs[0][0], specs[1][0])
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
 
 def _write_transitions(path: Path, grid, slots, lcs, ctx) -> None:
     """code_before × 100 + code_after (uint16), 0 where either year has no land class."""
-    from layers.grid import open_raster
+    from sinkplan.layers.grid import open_raster
 
     valid = [set(s.codes) for s in slots]
     with BlockWriter(path, grid, "uint16", nodata=0, resampling="mode",

@@ -1,6 +1,6 @@
 """``sinkplan coverage YEAR=LANDCOVER ...``: forest coverage and stock volume per zone and year.
 
-The arithmetic is :func:`sinks.coverage_api.forest_coverage`; this module parses the options,
+The arithmetic is :func:`sinkplan.sinks.coverage_api.forest_coverage`; this module parses the options,
 checks the inputs before the result folder is opened and writes the tables and map files.
 
 Land area (the denominator) per zone, in this order of precedence:
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from layers.errors import InputError
+from sinkplan.layers.errors import InputError
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
 from sinkplan.sinks_inputs import (
@@ -64,7 +64,7 @@ def register(sub, common) -> None:
 
 def parse_target(text: str | None, targets_path: str | None):
     """(value, record dict) of the coverage target."""
-    from seeds.targets import load_targets
+    from sinkplan.seeds.targets import load_targets
 
     targets = load_targets(targets_path)
     seeded = targets.get("forest_coverage")
@@ -125,8 +125,8 @@ def _positive(value: float, what: str) -> float:
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
-    from layers.grid import Grid
-    from sinks.coverage_api import forest_coverage, load_volume_table
+    from sinkplan.layers.grid import Grid
+    from sinkplan.sinks.coverage_api import forest_coverage, load_volume_table
 
     years_paths = parse_years(args.landcover)
     if len(years_paths) > 1 and years_paths[0][0] is None:

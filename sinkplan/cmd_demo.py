@@ -15,7 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
-from layers.errors import OutputExists
+from sinkplan.layers.errors import OutputExists
 from sinkplan.context import RunContext
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def register(sub, common) -> None:
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
-    from seeds.demo import build_demo
+    from sinkplan.seeds.demo import build_demo
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
 
 def landcover_step(region, out: Path, ctx: RunContext) -> list[Path]:
     """Per-class pixels and ellipsoidal areas of both demo land-cover years."""
-    from layers.landcover import class_table, open_landcover
+    from sinkplan.layers.landcover import class_table, open_landcover
     from sinkplan.results import ResultFolder
 
     paths = [region.landcover_2015, region.landcover_2020]

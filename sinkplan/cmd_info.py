@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from layers.errors import InputFileError
-from layers.grid import Grid, open_raster
-from layers.landcover import class_table, open_landcover
-from layers.schemes import parse_code_mapping
+from sinkplan.layers.errors import InputFileError
+from sinkplan.layers.grid import Grid, open_raster
+from sinkplan.layers.landcover import class_table, open_landcover
+from sinkplan.layers.schemes import parse_code_mapping
 from sinkplan.context import RunContext
 
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".gdb", ".fgb", ".kml", ".gml", ".zip", ".tab", ".mif"}
@@ -95,8 +95,8 @@ def describe_raster(path: Path, *, scheme: str | None, map_codes: str | None, ct
 
 def describe_vector(path: Path, *, layer: str | None, encoding: str | None) -> dict[str, Any]:
     """Facts about a vector layer, read the way every command reads it."""
-    from layers.geodesy import geodesic_area_m2
-    from layers.vectors import read_vector
+    from sinkplan.layers.geodesy import geodesic_area_m2
+    from sinkplan.layers.vectors import read_vector
 
     vl = read_vector(path, layer=layer, encoding=encoding)
     rep = vl.report

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from layers.errors import InputError, InputFileError
+from sinkplan.layers.errors import InputError, InputFileError
 from sinkplan.context import RunContext
 
 logger = logging.getLogger(__name__)
@@ -162,15 +162,15 @@ def classify(*, image: Path, samples: Path, label_field: str, out: Path, ctx: Ru
     """Train, assess, predict and save; returns the result folder."""
     from dataclasses import asdict
 
-    from layers.grid import Grid, open_raster
+    from sinkplan.layers.grid import Grid, open_raster
     from sinkplan.sinks_inputs import executor
-    from layers.schemes import load_scheme
-    from layers.vectors import read_vector
+    from sinkplan.layers.schemes import load_scheme
+    from sinkplan.layers.vectors import read_vector
     from sinkplan.results import ResultFolder
-    from sinks.learning import classify as C
-    from sinks.learning.features import FeatureSpec
-    from sinks.learning.modelio import save_model
-    from sinks.learning.report import (
+    from sinkplan.sinks.learning import classify as C
+    from sinkplan.sinks.learning.features import FeatureSpec
+    from sinkplan.sinks.learning.modelio import save_model
+    from sinkplan.sinks.learning.report import (
         BLOCKED_VS_RANDOM_NOTE,
         accuracy_frame,
         map_class_frame,
@@ -220,14 +220,14 @@ def classify(*, image: Path, samples: Path, label_field: str, out: Path, ctx: Ru
 
 def apply_model(*, image: Path, model_file: Path, out: Path, ctx: RunContext) -> Path:
     """Predict ``image`` with a saved classifier (checked: checksum, trusted types, bands)."""
-    from layers.grid import Grid, open_raster
+    from sinkplan.layers.grid import Grid, open_raster
     from sinkplan.sinks_inputs import executor
-    from layers.schemes import load_scheme
+    from sinkplan.layers.schemes import load_scheme
     from sinkplan.results import ResultFolder
-    from sinks.learning.classify import predict_map
-    from sinks.learning.features import FeatureSpec
-    from sinks.learning.modelio import load_model
-    from sinks.learning.report import map_class_frame
+    from sinkplan.sinks.learning.classify import predict_map
+    from sinkplan.sinks.learning.features import FeatureSpec
+    from sinkplan.sinks.learning.modelio import load_model
+    from sinkplan.sinks.learning.report import map_class_frame
 
     saved = load_model(model_file, kind="classifier")
     spec = FeatureSpec.from_dict(saved.meta["features"])
@@ -253,10 +253,10 @@ def apply_model(*, image: Path, model_file: Path, out: Path, ctx: RunContext) ->
 
 def area_estimate(*, map_path: Path, reference: Path, ref_field: str, out: Path, ctx: RunContext, scheme: str = "clcd",
                   zones: Path | None = None, zone_field: str | None = None, coverage_groups: str = "forest") -> Path:
-    """Olofsson et al. (2014) stratified estimates (:func:`sinks.learning.estimate.estimate_areas`); returns the result folder."""
-    from layers.schemes import GROUPS
+    """Olofsson et al. (2014) stratified estimates (:func:`sinkplan.sinks.learning.estimate.estimate_areas`); returns the result folder."""
+    from sinkplan.layers.schemes import GROUPS
     from sinkplan.results import ResultFolder
-    from sinks.learning.estimate import estimate_areas
+    from sinkplan.sinks.learning.estimate import estimate_areas
 
     groups = tuple(g.strip() for g in coverage_groups.split(",") if g.strip())
     if not groups or set(groups) - set(GROUPS):
@@ -279,11 +279,11 @@ def area_estimate(*, map_path: Path, reference: Path, ref_field: str, out: Path,
 def area_design(*, map_path: Path, out: Path, ctx: RunContext, scheme: str = "clcd", target_se: float = 0.01,
                 expected_ua: str = "", default_ua: float = 0.85, rare_n: int = 75) -> Path:
     """Sample size (eq. 13) and allocation per stratum; returns the result folder."""
-    from layers.landcover import open_landcover
+    from sinkplan.layers.landcover import open_landcover
     from sinkplan.results import ResultFolder
-    from sinks.learning.area_estimate import allocate, sample_size
-    from sinks.learning.area_tables import strata_areas
-    from sinks.learning.report import parse_code_values
+    from sinkplan.sinks.learning.area_estimate import allocate, sample_size
+    from sinkplan.sinks.learning.area_tables import strata_areas
+    from sinkplan.sinks.learning.report import parse_code_values
 
     lc = open_landcover(map_path, scheme)
     ua_given = parse_code_values(expected_ua, "--expected-ua")
@@ -322,16 +322,16 @@ def density_model(*, plots: Path, target_field: str, covariates: list[Path], lan
     """Plot-based density model and map; returns the result folder."""
     from dataclasses import asdict
 
-    from layers.grid import Grid
-    from layers.landcover import open_landcover
+    from sinkplan.layers.grid import Grid
+    from sinkplan.layers.landcover import open_landcover
     from sinkplan.sinks_inputs import executor
-    from layers.schemes import GROUPS
-    from layers.vectors import read_vector
+    from sinkplan.layers.schemes import GROUPS
+    from sinkplan.layers.vectors import read_vector
     from sinkplan.results import ResultFolder
-    from sinks.densities import load_densities
-    from sinks.learning import density_model as D
-    from sinks.learning.modelio import save_model
-    from sinks.learning.report import domain_counts
+    from sinkplan.sinks.densities import load_densities
+    from sinkplan.sinks.learning import density_model as D
+    from sinkplan.sinks.learning.modelio import save_model
+    from sinkplan.sinks.learning.report import domain_counts
 
     lc = open_landcover(landcover, scheme)
     for c in covariates:

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from layers.errors import OutputExists
+from sinkplan.layers.errors import OutputExists
 from sinkplan.context import RunContext
 
 logger = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ def register(sub, common) -> None:
 
 
 def run_map(args: argparse.Namespace, ctx: RunContext) -> int:
-    from maps.build import build_map, resolve_tianditu_key
-    from maps.folders import open_result
+    from sinkplan.maps.build import build_map, resolve_tianditu_key
+    from sinkplan.maps.folders import open_result
 
     out = Path(args.out)
     if out.exists() and not args.overwrite:
@@ -65,7 +65,7 @@ def run_map(args: argparse.Namespace, ctx: RunContext) -> int:
 
 
 def run_figures(args: argparse.Namespace, ctx: RunContext) -> int:
-    from maps.folders import open_result
+    from sinkplan.maps.folders import open_result
 
     result = Path(args.result)
     open_result(result)
@@ -77,7 +77,7 @@ def run_figures(args: argparse.Namespace, ctx: RunContext) -> int:
 
 def _figures(result: Path, out: Path, *, lang: str, ctx: RunContext, overwrite: bool) -> list[Path]:
     """Figures of one result folder written as a result folder of their own (atomic, manifest)."""
-    from maps.figures import write_figures
+    from sinkplan.maps.figures import write_figures
     from sinkplan.results import ResultFolder
 
     inputs = [p for p in sorted(result.iterdir()) if p.is_file()]
@@ -91,7 +91,7 @@ def _figures(result: Path, out: Path, *, lang: str, ctx: RunContext, overwrite: 
 def _write_text(out: Path, text: str) -> None:
     import os
 
-    from layers.outputs import atomic_path
+    from sinkplan.layers.outputs import atomic_path
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic_path(out)
@@ -105,9 +105,9 @@ def _write_text(out: Path, text: str) -> None:
 
 def maps_step(region, out: Path, ctx: RunContext) -> list[Path]:
     """Maps (zh and en) and figures of every result folder the demo wrote, and one map of all."""
-    from layers.errors import SinkplanError
-    from maps.build import write_map
-    from maps.folders import open_result
+    from sinkplan.layers.errors import SinkplanError
+    from sinkplan.maps.build import write_map
+    from sinkplan.maps.folders import open_result
 
     folders = []
     for d in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):

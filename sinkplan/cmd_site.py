@@ -22,15 +22,15 @@ from typing import Any
 
 import pandas as pd
 
-from layers.errors import ConfigError, InputFileError
-from layers.parallel import BlockExecutor
-from layers.schemes import parse_code_mapping
+from sinkplan.layers.errors import ConfigError, InputFileError
+from sinkplan.layers.parallel import BlockExecutor
+from sinkplan.layers.schemes import parse_code_mapping
 from sinkplan.context import RunContext
 from sinkplan.results import ResultFolder
-from siting.mapfiles import belt_frame, border_belt, split_grid_features
-from siting.prepare import Prepared, ScreenInputs, VectorCache, prepare
-from siting.profile import load_profile, parse_assignment, with_overrides
-from siting.screen import PARCEL_COLUMNS, run_screen, screen_capacity
+from sinkplan.siting.mapfiles import belt_frame, border_belt, split_grid_features
+from sinkplan.siting.prepare import Prepared, ScreenInputs, VectorCache, prepare
+from sinkplan.siting.profile import load_profile, parse_assignment, with_overrides
+from sinkplan.siting.screen import PARCEL_COLUMNS, run_screen, screen_capacity
 
 logger = logging.getLogger(__name__)
 

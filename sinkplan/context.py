@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from layers.grid import DEFAULT_MAX_CELLS
-from layers.parallel import Progress
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS
+from sinkplan.layers.parallel import Progress
 
 __all__ = ["RunContext", "Progress"]
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from layers.errors import OutputExists
-from layers.files import sha256_content, sha256_file
-from layers.outputs import DIR_MODE, FILE_MODE
+from sinkplan.layers.errors import OutputExists
+from sinkplan.layers.files import sha256_content, sha256_file
+from sinkplan.layers.outputs import DIR_MODE, FILE_MODE
 
 __all__ = ["ResultFolder", "file_record", "package_versions", "write_json_atomic"]
 

@@ -2,8 +2,8 @@
 
 Everything here runs before a result folder is opened, so a bad input fails with one line
 and leaves nothing behind: land-cover rasters are opened and their grids compared
-(:func:`sinks.inputs.open_landcovers`), the zone and redline layers read and rasterized once
-into the cached stratum raster (:mod:`sinks.strata`, re-exported here).
+(:func:`sinkplan.sinks.inputs.open_landcovers`), the zone and redline layers read and rasterized once
+into the cached stratum raster (:mod:`sinkplan.sinks.strata`, re-exported here).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from layers.errors import InputError
-from layers.landcover import LandCover
-from layers.parallel import BlockExecutor
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.landcover import LandCover
+from sinkplan.layers.parallel import BlockExecutor
 from sinkplan.context import RunContext
-from sinks.inputs import GDAL_CACHE_MB, limit_gdal_cache, pass_threads
-from sinks.inputs import open_landcovers as _open_landcovers
-from sinks.strata import (
+from sinkplan.sinks.inputs import GDAL_CACHE_MB, limit_gdal_cache, pass_threads
+from sinkplan.sinks.inputs import open_landcovers as _open_landcovers
+from sinkplan.sinks.strata import (
     OUTSIDE_ZONES,
     Strata,
     cache_dir,

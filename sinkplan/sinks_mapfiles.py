@@ -35,7 +35,7 @@ import pandas as pd
 import shapely
 from affine import Affine
 
-from layers.grid import Grid
+from sinkplan.layers.grid import Grid
 
 __all__ = [
     "MAX_VECTOR_COORDS",
@@ -118,7 +118,7 @@ def zones_layer(zones_gdf, table: pd.DataFrame | None, *, grid: Grid, max_coords
     Parameters
     ----------
     zones_gdf : geopandas.GeoDataFrame
-        :attr:`layers.zones.ZoneRasterizer.zones_gdf` (one dissolved row per zone, grid CRS).
+        :attr:`sinkplan.layers.zones.ZoneRasterizer.zones_gdf` (one dissolved row per zone, grid CRS).
     table : pandas.DataFrame or None
         One row per zone name (column ``zone``); rows of names not in ``zones_gdf`` (the
         outside-zones row) are dropped, zones without a row get empty fields.
@@ -168,7 +168,7 @@ def write_gpkg(path: Path, gdf, *, layer: str) -> Path:
 
 # ------------------------------------------------------------------ land cover
 def scheme_csv_text(scheme) -> str:
-    """A :class:`~layers.schemes.ClassScheme` as the shipped scheme CSV (``# key: value`` header)."""
+    """A :class:`~sinkplan.layers.schemes.ClassScheme` as the shipped scheme CSV (``# key: value`` header)."""
     buf = io.StringIO()
     buf.write(f"# scheme: {scheme.name}\n")
     for key, value in (("source", scheme.source), ("licence", scheme.licence)):
@@ -247,7 +247,7 @@ def write_landcover_preview(
     from rasterio.enums import Resampling
     from rasterio.windows import Window
 
-    from layers.outputs import BlockWriter
+    from sinkplan.layers.outputs import BlockWriter
 
     scheme = lc.scheme
     kind = preview_nodata(scheme.codes, lc.nodata)

@@ -6,14 +6,14 @@ command writes, as DataFrames, with ``summary`` the dict it writes as ``summary.
 nothing is written (rasters stream block by block through ``on_raster`` when asked for).
 
 * :func:`carbon_stocks` → :class:`CarbonResult`
-* :func:`forest_coverage` → :class:`~sinks.coverage_api.CoverageResult`
-* :func:`land_change` → :class:`~sinks.change_api.ChangeResult`
-* :func:`restoration_effect` → :class:`~sinks.change_api.RestorationResult`
-* :func:`estimate_areas` → :class:`~sinks.learning.estimate.AreaEstimateResult`
+* :func:`forest_coverage` → :class:`~sinkplan.sinks.coverage_api.CoverageResult`
+* :func:`land_change` → :class:`~sinkplan.sinks.change_api.ChangeResult`
+* :func:`restoration_effect` → :class:`~sinkplan.sinks.change_api.RestorationResult`
+* :func:`estimate_areas` → :class:`~sinkplan.sinks.learning.estimate.AreaEstimateResult`
 
 Zones and redline are given as polygon files (rasterized for the call in a temporary cache,
 or ``$SINKPLAN_CACHE_DIR``), or as ``strata`` prepared once with
-:func:`sinks.strata.prepare_strata` and shared between calls.
+:func:`sinkplan.sinks.strata.prepare_strata` and shared between calls.
 
 Examples
 --------
@@ -33,28 +33,28 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from layers.errors import InputError
-from layers.grid import DEFAULT_MAX_CELLS
-from layers.landcover import LandCover, check_codes
-from layers.parallel import BlockExecutor
-from sinks.carbon import CarbonAccount, MonteCarlo
-from sinks.densities import DensityTable, load_densities
-from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
-from sinks.mapped import strata_mapped_fractions
-from sinks.strata import ALL_ZONES, Strata, using_strata
-from layers.parallel import Progress
-from layers.outputs import RasterSink
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS
+from sinkplan.layers.landcover import LandCover, check_codes
+from sinkplan.layers.parallel import BlockExecutor
+from sinkplan.sinks.carbon import CarbonAccount, MonteCarlo
+from sinkplan.sinks.densities import DensityTable, load_densities
+from sinkplan.sinks.inputs import LandCoverInput, open_landcovers, pass_threads
+from sinkplan.sinks.mapped import strata_mapped_fractions
+from sinkplan.sinks.strata import ALL_ZONES, Strata, using_strata
+from sinkplan.layers.parallel import Progress
+from sinkplan.layers.outputs import RasterSink
 
 if TYPE_CHECKING:
-    from sinks.change_api import (
+    from sinkplan.sinks.change_api import (
         ChangeResult,
         RestorationResult,
         land_change,
         restoration_effect,
     )
-    from sinks.coverage_api import CoverageResult, forest_coverage
-    from sinks.learning.carbon_raster import DensityRaster
-    from sinks.learning.estimate import AreaEstimateResult, estimate_areas
+    from sinkplan.sinks.coverage_api import CoverageResult, forest_coverage
+    from sinkplan.sinks.learning.carbon_raster import DensityRaster
+    from sinkplan.sinks.learning.estimate import AreaEstimateResult, estimate_areas
 
 __all__ = ["CarbonResult", "carbon_stocks", "as_density_table",
            "CoverageResult", "forest_coverage", "ChangeResult", "land_change", "RestorationResult", "restoration_effect",
@@ -155,14 +155,14 @@ def carbon_stocks(
     redline : path, optional
         Ecological protection redline: figures inside / outside it.
     strata : Strata, optional
-        Zones and redline prepared with :func:`sinks.strata.prepare_strata` (instead of
+        Zones and redline prepared with :func:`sinkplan.sinks.strata.prepare_strata` (instead of
         ``zones`` and ``redline``).
     density_raster : path or DensityRaster, optional
         A density map (``sinkplan density-model``) used for the pools in its ``POOLS`` tag;
         pixels without a value use the table. Not with ``uncertainty`` or ``on_raster``.
     uncertainty : int
         Monte Carlo draws over the densities (0: none): each value lognormal with mean = the
-        table value (:mod:`sinks.uncertainty`); stocks get 2.5/97.5 percentiles.
+        table value (:mod:`sinkplan.sinks.uncertainty`); stocks get 2.5/97.5 percentiles.
     seed : int, optional
         Seed of the draws (reproducible); default a random 32-bit seed, logged and recorded
         in the summary.
@@ -174,10 +174,10 @@ def carbon_stocks(
         ``progress(fraction, label)``.
     on_raster : callable, optional
         Receives ``(block, window)`` of the carbon density raster (float32, Mg C/ha, all
-        pools; :data:`sinks.carbon.DENSITY_NODATA` off land), e.g. a
-        :class:`layers.outputs.BlockWriter`'s ``write``.
+        pools; :data:`sinkplan.sinks.carbon.DENSITY_NODATA` off land), e.g. a
+        :class:`sinkplan.layers.outputs.BlockWriter`'s ``write``.
     threads : int, optional
-        Threads of a pass without Dask (default :func:`sinks.inputs.pass_threads`).
+        Threads of a pass without Dask (default :func:`sinkplan.sinks.inputs.pass_threads`).
 
     Returns
     -------
@@ -197,8 +197,8 @@ def carbon_stocks(
     >>> res = carbon_stocks("lc2020.tif", zones="banners.gpkg", zone_field="name_zh")  # doctest: +SKIP
     >>> res.summary["stock_mgc"], res.by_zone.stock_mgc.sum()  # doctest: +SKIP
     """
-    from sinks.blocks import ClassSlots, PassSpec, run_pass
-    from sinks.carbon import (
+    from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
+    from sinkplan.sinks.carbon import (
         carbon_account,
         carbon_summary,
         class_table,
@@ -206,8 +206,8 @@ def carbon_stocks(
         run_monte_carlo,
         zone_table,
     )
-    from sinks.stocks import class_area_ha
-    from sinks.uncertainty import check_draws, resolve_seed
+    from sinkplan.sinks.stocks import class_area_ha
+    from sinkplan.sinks.uncertainty import check_draws, resolve_seed
 
     if uncertainty < 0:
         raise InputError(f"uncertainty={uncertainty}: give a number of Monte Carlo draws ≥ 0")
@@ -218,7 +218,7 @@ def carbon_stocks(
     seed = resolve_seed(seed, uncertainty)  # recorded in summary["uncertainty"]["seed"]
     raster = None
     if density_raster is not None:
-        from sinks.learning.carbon_raster import (
+        from sinkplan.sinks.learning.carbon_raster import (
             DensityRaster,
             apply_density_raster,
             check_density_raster,
@@ -270,10 +270,10 @@ def carbon_stocks(
 
 def __getattr__(name: str):
     """The other high-level functions, imported on first use (keeps ``import sinks.api`` light)."""
-    lazy = {"CoverageResult": "sinks.coverage_api", "forest_coverage": "sinks.coverage_api",
-            "ChangeResult": "sinks.change_api", "land_change": "sinks.change_api",
-            "RestorationResult": "sinks.change_api", "restoration_effect": "sinks.change_api",
-            "AreaEstimateResult": "sinks.learning.estimate", "estimate_areas": "sinks.learning.estimate"}
+    lazy = {"CoverageResult": "sinkplan.sinks.coverage_api", "forest_coverage": "sinkplan.sinks.coverage_api",
+            "ChangeResult": "sinkplan.sinks.change_api", "land_change": "sinkplan.sinks.change_api",
+            "RestorationResult": "sinkplan.sinks.change_api", "restoration_effect": "sinkplan.sinks.change_api",
+            "AreaEstimateResult": "sinkplan.sinks.learning.estimate", "estimate_areas": "sinkplan.sinks.learning.estimate"}
     if name in lazy:
         import importlib
 

@@ -2,10 +2,10 @@
 
 Every sinks command reduces its rasters to an area table with one pass over the blocks:
 per block, each pixel's key ``((zone * sides + inside) * slots + class_before) [* slots +
-class_after]`` is counted with :func:`layers.tally.area_by_key`, and the block results are
-added in window order through :mod:`layers.parallel` (one process, local Dask or a remote
+class_after]`` is counted with :func:`sinkplan.layers.tally.area_by_key`, and the block results are
+added in window order through :mod:`sinkplan.layers.parallel` (one process, local Dask or a remote
 scheduler: the same sums, bit for bit). Stocks, coverage and change are then arithmetic on
-that small table (:mod:`sinks.stocks`, :mod:`sinks.coverage`, :mod:`sinks.change`).
+that small table (:mod:`sinkplan.sinks.stocks`, :mod:`sinkplan.sinks.coverage`, :mod:`sinkplan.sinks.change`).
 
 Class slots: ``0..n-1`` are the scheme's land classes (codes of the ``nodata`` group are
 not land), slot ``n`` collects codes the scheme lacks (reported as an error afterwards, with
@@ -31,12 +31,12 @@ from functools import partial
 import numpy as np
 from rasterio.windows import Window
 
-from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
-from layers.parallel import BlockExecutor, map_blocks
-from layers.schemes import ClassScheme
-from layers.tally import area_by_key
-from sinks.fused import count_rows, fused_applies
-from layers.parallel import Progress
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from sinkplan.layers.parallel import BlockExecutor, map_blocks
+from sinkplan.layers.schemes import ClassScheme
+from sinkplan.layers.tally import area_by_key
+from sinkplan.sinks.fused import count_rows, fused_applies
+from sinkplan.layers.parallel import Progress
 
 __all__ = ["ClassSlots", "PassSpec", "BlockResult", "PassResult", "tally_block", "run_pass", "RASTER_NODATA"]
 
@@ -315,7 +315,7 @@ def run_pass(
         ``progress(fraction, label)``.
     on_raster : callable, optional
         Called with ``(block, window)`` for every raster block, in window order (e.g.
-        :meth:`layers.outputs.BlockWriter.write`).
+        :meth:`sinkplan.layers.outputs.BlockWriter.write`).
     threads : int
         Without Dask, run this many blocks at once in threads of this process (reading
         and counting release the GIL); results are still combined in window order.

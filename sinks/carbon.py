@@ -1,7 +1,7 @@
 """Carbon account: stocks per zone × redline side × class × pool, its tables and summary.
 
-Pure arithmetic on the area table of one pass (:mod:`sinks.blocks`); see
-:mod:`sinks.stocks` for why the sums are exact.
+Pure arithmetic on the area table of one pass (:mod:`sinkplan.sinks.blocks`); see
+:mod:`sinkplan.sinks.stocks` for why the sums are exact.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layers.schemes import ClassScheme
-from sinks.densities import POOLS, ClassDensities
-from sinks.stocks import CO2_PER_C, stocks_mgc
-from sinks.uncertainty import DISTRIBUTION, PERCENTILES, interval, monte_carlo_stocks
+from sinkplan.layers.schemes import ClassScheme
+from sinkplan.sinks.densities import POOLS, ClassDensities
+from sinkplan.sinks.stocks import CO2_PER_C, stocks_mgc
+from sinkplan.sinks.uncertainty import DISTRIBUTION, PERCENTILES, interval, monte_carlo_stocks
 
 __all__ = ["CarbonAccount", "carbon_account", "zone_table", "class_table", "carbon_summary", "density_lut",
            "MonteCarlo", "run_monte_carlo", "DENSITY_NODATA"]
@@ -109,7 +109,7 @@ def _fraction(mapped_fraction: np.ndarray | None, z: int) -> float | None:
 def zone_table(acc: CarbonAccount, mc: MonteCarlo | None = None, *, mapped_fraction: np.ndarray | None = None) -> pd.DataFrame:
     """One row per zone: area, stock per pool, total, Mt CO2e (and the 95 % interval).
 
-    ``mapped_fraction`` (per zone id, :func:`sinks.mapped.mapped_fractions`) adds the share
+    ``mapped_fraction`` (per zone id, :func:`sinkplan.sinks.mapped.mapped_fractions`) adds the share
     of each zone polygon the raster maps (empty for the pixels outside the zones).
     """
     rows = []

@@ -3,7 +3,7 @@
 Stock-difference method on the transition area table ``area_ha[zone, side, before, after]``
 (from one pass over both rasters): each transition's stock change per pool is
 ``area × (density_after − density_before)``. Before and after stocks are rounded to one
-common binary quantum (see :mod:`sinks.stocks`), so
+common binary quantum (see :mod:`sinkplan.sinks.stocks`), so
 ``gross_gain − gross_loss = net = stock_after − stock_before`` holds exactly.
 
 Only pixels with a land class in both years count; soil carbon change is counted in full
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layers.schemes import ClassScheme
-from sinks.densities import POOLS
-from sinks.stocks import CO2_PER_C, common_quantum, quantize
+from sinkplan.layers.schemes import ClassScheme
+from sinkplan.sinks.densities import POOLS
+from sinkplan.sinks.stocks import CO2_PER_C, common_quantum, quantize
 
 __all__ = ["ChangeAccount", "change_account", "change_lut", "zone_change", "transitions_by_code", "transitions_by_group"]
 

@@ -2,7 +2,7 @@
 (what ``sinkplan change`` writes, without and with ``--control-ring-km``).
 
 One pass over both rasters counts the area of every (zone × redline side × class before ×
-class after) transition; see :mod:`sinks.change` for the arithmetic.
+class after) transition; see :mod:`sinkplan.sinks.change` for the arithmetic.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layers.errors import InputError
-from layers.grid import DEFAULT_MAX_CELLS
-from layers.landcover import LandCover
-from layers.parallel import BlockExecutor
-from sinks.change import ChangeAccount
-from sinks.densities import DensityTable
-from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
-from sinks.mapped import strata_mapped_fractions
-from sinks.restoration import RestorationZones
-from sinks.strata import ALL_ZONES, Strata, using_strata
-from layers.parallel import Progress
-from layers.outputs import RasterSink
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS
+from sinkplan.layers.landcover import LandCover
+from sinkplan.layers.parallel import BlockExecutor
+from sinkplan.sinks.change import ChangeAccount
+from sinkplan.sinks.densities import DensityTable
+from sinkplan.sinks.inputs import LandCoverInput, open_landcovers, pass_threads
+from sinkplan.sinks.mapped import strata_mapped_fractions
+from sinkplan.sinks.restoration import RestorationZones
+from sinkplan.sinks.strata import ALL_ZONES, Strata, using_strata
+from sinkplan.layers.parallel import Progress
+from sinkplan.layers.outputs import RasterSink
 
 __all__ = ["ChangeResult", "RestorationResult", "land_change", "restoration_effect"]
 
@@ -122,10 +122,10 @@ def _years(years) -> tuple[int, int] | None:
 
 
 def _change_pass(lcs, table, st: Strata, years, *, max_cells, executor, progress, on_raster, threads):
-    from layers.landcover import check_codes
-    from sinks.blocks import ClassSlots, PassSpec, run_pass
-    from sinks.change import change_account, change_lut
-    from sinks.stocks import class_area_ha
+    from sinkplan.layers.landcover import check_codes
+    from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
+    from sinkplan.sinks.change import change_account, change_lut
+    from sinkplan.sinks.stocks import class_area_ha
 
     densities = table.resolve(lcs[0].scheme)
     slots = tuple(ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in lcs)
@@ -143,7 +143,7 @@ def _change_pass(lcs, table, st: Strata, years, *, max_cells, executor, progress
 
 
 def _summary(acc: ChangeAccount, table: DensityTable, years) -> dict:
-    from sinks.change import total_change
+    from sinkplan.sinks.change import total_change
 
     summary = {"years": years, "densities": {"table": table.origin, "soil_depth_cm": table.soil_depth_cm},
                "units": {"area": "ha", "stock": "Mg C", "annual": "Mg C/yr; Mt CO2e/yr (× 44/12)"}}
@@ -152,7 +152,7 @@ def _summary(acc: ChangeAccount, table: DensityTable, years) -> dict:
 
 
 def _redline(summary: dict, acc: ChangeAccount, st: Strata) -> None:
-    from sinks.change import total_change
+    from sinkplan.sinks.change import total_change
 
     if st.sides == 2:
         summary["redline"] = {"inside": total_change(acc, (slice(None), 1)), "outside": total_change(acc, (slice(None), 0))}
@@ -186,9 +186,9 @@ def land_change(
     years : (int, int), optional
         Years of the two maps: adds the annual change and sequestration (Mt CO2e/yr).
     scheme, map_codes, densities, zones, zone_field, zone_layer, redline, strata
-        As for :func:`sinks.api.carbon_stocks`.
+        As for :func:`sinkplan.sinks.api.carbon_stocks`.
     max_cells, executor, progress, threads
-        As for :func:`sinks.api.carbon_stocks`.
+        As for :func:`sinkplan.sinks.api.carbon_stocks`.
     on_raster : callable, optional
         Receives ``(block, window)`` of the density change raster (float32, Mg C/ha, after −
         before, NaN where either year has no land class).
@@ -209,8 +209,8 @@ def land_change(
     >>> res = land_change("lc2015.tif", "lc2020.tif", years=(2015, 2020), zones="banners.gpkg")  # doctest: +SKIP
     >>> res.by_zone[["zone", "net_change_mgc", "annual_sequestration_mt_co2e_per_yr"]]  # doctest: +SKIP
     """
-    from sinks.api import as_density_table
-    from sinks.change import (
+    from sinkplan.sinks.api import as_density_table
+    from sinkplan.sinks.change import (
         group_matrix,
         transitions_by_code,
         transitions_by_group,
@@ -241,7 +241,7 @@ def land_change(
 
 
 def _restoration_table(acc: ChangeAccount, rz: RestorationZones) -> pd.DataFrame:
-    from sinks.change import total_change
+    from sinkplan.sinks.change import total_change
 
     pieces, projects = rz.pieces, rz.projects
     n = len(projects)
@@ -291,7 +291,7 @@ def restoration_effect(
     before, after : path or LandCover
         Land-cover rasters on one grid.
     projects : path or RestorationZones
-        Project polygons, or projects and rings from :func:`sinks.restoration.restoration_zones`.
+        Project polygons, or projects and rings from :func:`sinkplan.sinks.restoration.restoration_zones`.
     control_ring_km : float
         Ring width on the ground, km (required with a path); other projects are never control land.
     project_field, project_layer : str, optional
@@ -316,14 +316,14 @@ def restoration_effect(
     ...                          project_field="project", control_ring_km=2, years=(2015, 2020))
     >>> res.effect[["project", "change_mgc_per_ha", "ring_change_mgc_per_ha", "difference_mgc_per_ha"]]  # doctest: +SKIP
     """
-    from sinks.api import as_density_table
-    from sinks.change import (
+    from sinkplan.sinks.api import as_density_table
+    from sinkplan.sinks.change import (
         change_account,
         group_matrix,
         transitions_by_code,
         transitions_by_group,
     )
-    from sinks.restoration import restoration_zones
+    from sinkplan.sinks.restoration import restoration_zones
 
     years = _years(years)
     lcs = open_landcovers([before, after], scheme=scheme, map_codes=map_codes)

@@ -7,7 +7,7 @@ the figure by several points). The land area is a choice the caller makes (the o
 figure differs from a polygon's area): see :mod:`sinkplan.cmd_coverage`.
 
 Pure functions over arrays: ``area_ha`` has shape (zones + 1, sides, nclasses) as produced
-by :func:`sinks.stocks.class_area_ha`.
+by :func:`sinkplan.sinks.stocks.class_area_ha`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.errors import SchemeError
-from layers.schemes import GROUP_INDEX, ClassScheme
+from sinkplan.layers.errors import SchemeError
+from sinkplan.layers.schemes import GROUP_INDEX, ClassScheme
 
 __all__ = ["forest_groups", "forest_area_ha", "coverage", "gap_ha", "Trend", "trend", "VolumeTable", "NOT_AT_THIS_RATE"]
 
@@ -113,7 +113,7 @@ class VolumeTable:
     @classmethod
     def from_csv(cls, path: str | os.PathLike, *, text: str | None = None) -> "VolumeTable":
         """Read ``group|lucode|code, volume_m3_per_ha`` (``# key: value`` header lines allowed)."""
-        from sinks.densities import _text_of, read_keyed_csv
+        from sinkplan.sinks.densities import _text_of, read_keyed_csv
 
         origin = str(path)
         meta, cols, rows = read_keyed_csv(_text_of(path) if text is None else text, origin)

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layers.errors import InputError
-from layers.grid import DEFAULT_MAX_CELLS, Grid
-from layers.parallel import BlockExecutor
-from sinks.coverage import VolumeTable
-from sinks.inputs import LandCoverInput, open_landcovers, pass_threads
-from sinks.mapped import MIN_MAPPED_FRACTION
-from sinks.strata import Strata, using_strata
-from layers.parallel import Progress
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
+from sinkplan.layers.parallel import BlockExecutor
+from sinkplan.sinks.coverage import VolumeTable
+from sinkplan.sinks.inputs import LandCoverInput, open_landcovers, pass_threads
+from sinkplan.sinks.mapped import MIN_MAPPED_FRACTION
+from sinkplan.sinks.strata import Strata, using_strata
+from sinkplan.layers.parallel import Progress
 
 __all__ = ["CoverageResult", "forest_coverage", "load_volume_table", "coverage_target", "land_area_denominators",
            "TOTAL", "MIN_MAPPED_FRACTION"]
@@ -83,7 +83,7 @@ def load_volume_table(path: str | os.PathLike | VolumeTable | None = None) -> Vo
     if path is None:
         from importlib import resources
 
-        res = resources.files("seeds").joinpath("densities", "volume_inner_mongolia.csv")
+        res = resources.files("sinkplan.seeds").joinpath("densities", "volume_inner_mongolia.csv")
         return VolumeTable.from_csv("seeds/densities/volume_inner_mongolia.csv", text=res.read_text("utf-8"))
     return VolumeTable.from_csv(path)
 
@@ -96,7 +96,7 @@ def coverage_target(target: float | None = None, *, targets: str | os.PathLike |
     InputError
         ``target`` outside (0, 1], or no seeded target when ``target`` is None.
     """
-    from seeds.targets import load_targets
+    from sinkplan.seeds.targets import load_targets
 
     if target is None:
         seeded = load_targets(targets).get("forest_coverage")
@@ -111,7 +111,7 @@ def coverage_target(target: float | None = None, *, targets: str | os.PathLike |
 
 
 def _volume_target(path) -> dict | None:
-    from seeds.targets import load_targets
+    from sinkplan.seeds.targets import load_targets
 
     t = load_targets(path).get("forest_stock_volume")
     return None if t is None else {"key": t.key, "value": t.value, "unit": t.unit, "year": t.year, "clause": t.clause,
@@ -231,7 +231,7 @@ def forest_coverage(
         Class scheme of the codes and codes it lacks (``"200=7"``).
     zones, zone_field, zone_layer, redline, strata : optional
         Zone polygons (and the field naming them), or ``strata`` from
-        :func:`sinks.strata.prepare_strata`.
+        :func:`sinkplan.sinks.strata.prepare_strata`.
     target : float, optional
         Coverage target as a fraction (default: the seeded policy target, 0.235).
     targets : path, optional
@@ -245,7 +245,7 @@ def forest_coverage(
     volume_table : path or VolumeTable, optional
         Volume per class (default: the shipped Inner Mongolia table).
     max_cells, executor, progress, threads
-        As for :func:`sinks.api.carbon_stocks`.
+        As for :func:`sinkplan.sinks.api.carbon_stocks`.
 
     Returns
     -------
@@ -267,11 +267,11 @@ def forest_coverage(
     ...                       zone_field="name_zh")
     >>> res.by_zone.pivot(index="zone", columns="year", values="coverage")  # doctest: +SKIP
     """
-    from layers.geodesy import geodesic_area_m2
-    from layers.landcover import check_codes
-    from sinks.blocks import ClassSlots, PassSpec, run_pass
-    from sinks.coverage import coverage, forest_area_ha, gap_ha, trend
-    from sinks.stocks import class_area_ha
+    from sinkplan.layers.geodesy import geodesic_area_m2
+    from sinkplan.layers.landcover import check_codes
+    from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
+    from sinkplan.sinks.coverage import coverage, forest_area_ha, gap_ha, trend
+    from sinkplan.sinks.stocks import class_area_ha
 
     year_list = list(years)
     if len(year_list) > 1 and None in year_list:

@@ -10,7 +10,7 @@ accepted as is.
 Uncertainty, optional, per pool: ``c_soil_sd`` (a standard deviation) or ``c_soil_low`` /
 ``c_soil_high`` (a range read as a 95 % interval, sd = (high - low) / 3.92). Monte Carlo
 draws each value from a lognormal whose mean is the table value (the values are best
-estimates of the mean; :mod:`sinks.uncertainty`). A pool without either is fixed.
+estimates of the mean; :mod:`sinkplan.sinks.uncertainty`). A pool without either is fixed.
 
 ``# key: value`` header lines carry provenance: ``source``, ``licence``, ``units`` (must be
 Mg C/ha when given) and ``soil_depth_cm``.
@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from layers.errors import InputError, InputFileError, SchemeError, UnknownClassCode
-from layers.files import decode_user_text
-from layers.schemes import GROUP_INDEX, GROUPS, ClassScheme
+from sinkplan.layers.errors import InputError, InputFileError, SchemeError, UnknownClassCode
+from sinkplan.layers.files import decode_user_text
+from sinkplan.layers.schemes import GROUP_INDEX, GROUPS, ClassScheme
 
 __all__ = [
     "POOLS",
@@ -353,7 +353,7 @@ def _check_uncertainty(value: float, sd: float, low: float, high: float, where: 
 
 def shipped_tables() -> tuple[str, ...]:
     """Names of the density tables shipped in ``seeds/densities`` (without .csv)."""
-    files = resources.files("seeds").joinpath("densities").iterdir()
+    files = resources.files("sinkplan.seeds").joinpath("densities").iterdir()
     return tuple(sorted(f.name[:-4] for f in files if f.name.endswith(".csv") and not f.name.startswith("volume")))
 
 
@@ -361,6 +361,6 @@ def load_densities(name_or_path: str | os.PathLike | None = None) -> DensityTabl
     """A shipped density table by name (default :data:`DEFAULT_TABLE`) or a CSV path."""
     key = DEFAULT_TABLE if name_or_path is None else str(name_or_path)
     if key in shipped_tables():
-        res = resources.files("seeds").joinpath("densities", f"{key}.csv")
+        res = resources.files("sinkplan.seeds").joinpath("densities", f"{key}.csv")
         return DensityTable.from_csv(f"seeds/densities/{key}.csv", text=res.read_text("utf-8"))
     return DensityTable.from_csv(key)

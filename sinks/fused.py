@@ -1,6 +1,6 @@
 """Optional fused counting kernel (numba) for lon/lat grids; the arithmetic of ``area_by_key``.
 
-:func:`layers.tally.area_by_key` on a lon/lat grid counts pixels per (row, key) with one
+:func:`sinkplan.layers.tally.area_by_key` on a lon/lat grid counts pixels per (row, key) with one
 bincount and multiplies the per-row counts by the per-row pixel areas. Building the keys
 and counting take five numpy passes over the block (lookup, multiply-add, int64 cast,
 row offset, bincount) and a matrix product; this kernel does it in one loop over the
@@ -8,7 +8,7 @@ pixels and adds ``count × row area`` row by row. Pixel counts are identical to
 ``area_by_key``; areas agree to the last bits (the sum runs in row order rather than in
 BLAS's order; tested to 1e-12). Every executor runs the same kernel, so one process and
 Dask still agree bit for bit. Used only for lon/lat grids with uint8/uint16 codes and
-only when numba is installed; otherwise :mod:`sinks.blocks` uses ``area_by_key``.
+only when numba is installed; otherwise :mod:`sinkplan.sinks.blocks` uses ``area_by_key``.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def count_rows(strata: np.ndarray | None, codes: np.ndarray, lut: np.ndarray, sl
     ----------
     strata : ndarray of int or None
         Stratum per pixel; ids above the last stratum count as the last, negative as 0
-        (as :func:`sinks.blocks.tally_block` clips them). None: a single stratum.
+        (as :func:`sinkplan.sinks.blocks.tally_block` clips them). None: a single stratum.
     codes : ndarray of uint8 or uint16
         Land-cover codes (every code indexes ``lut``).
     lut : ndarray

@@ -1,4 +1,4 @@
-"""Inputs shared by the high-level sinks functions (:mod:`sinks.api`): land-cover rasters on
+"""Inputs shared by the high-level sinks functions (:mod:`sinkplan.sinks.api`): land-cover rasters on
 one grid, the thread count of a pass and GDAL's block cache."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 
 import rasterio.env
 
-from layers.errors import InputError
-from layers.landcover import LandCover, open_landcover
-from layers.schemes import parse_code_mapping
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.landcover import LandCover, open_landcover
+from sinkplan.layers.schemes import parse_code_mapping
 
 __all__ = ["GDAL_CACHE_MB", "LandCoverInput", "limit_gdal_cache", "open_landcovers", "pass_threads"]
 
@@ -57,7 +57,7 @@ def open_landcovers(landcovers: Sequence[LandCoverInput], *, scheme: str = "clcd
     Parameters
     ----------
     landcovers : sequence of path or LandCover
-        Rasters of class codes; an opened :class:`~layers.landcover.LandCover` is used as is.
+        Rasters of class codes; an opened :class:`~sinkplan.layers.landcover.LandCover` is used as is.
     scheme : str
         ``clcd``, ``worldcover``, ``globeland30`` or a CSV/TOML path.
     map_codes : str or mapping, optional

@@ -24,7 +24,7 @@ MIN_MAPPED_FRACTION = 0.995
 
 def zone_polygon_area_ha(zones_gdf) -> np.ndarray:
     """Ellipsoidal area (ha) of each zone polygon, in zone-id order (id 1 first)."""
-    from layers.geodesy import geodesic_area_m2
+    from sinkplan.layers.geodesy import geodesic_area_m2
 
     return geodesic_area_m2(zones_gdf.geometry.values, zones_gdf.crs) / 1e4  # m² → ha
 
@@ -65,7 +65,7 @@ def warn_partly_mapped(names: tuple[str, ...], mapped_ha: np.ndarray, polygon_ha
 
 
 def strata_mapped_fractions(strata, mapped_ha: np.ndarray, *, what: str) -> np.ndarray:
-    """:func:`mapped_fractions` for the zones of a :class:`~sinks.strata.Strata`, with the warning.
+    """:func:`mapped_fractions` for the zones of a :class:`~sinkplan.sinks.strata.Strata`, with the warning.
 
     Parameters
     ----------

@@ -22,8 +22,8 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
-from layers.errors import InputError
-from layers.grid import Grid
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.grid import Grid
 
 __all__ = ["control_rings", "Pieces", "disjoint_pieces", "RestorationZones", "restoration_zones"]
 
@@ -124,10 +124,10 @@ def restoration_zones(path: str | os.PathLike, grid: Grid, *, ring_km: float, fi
     Raises
     ------
     InputError
-        ``ring_km`` ≤ 0, or an unusable layer (from :func:`layers.vectors.read_vector`).
+        ``ring_km`` ≤ 0, or an unusable layer (from :func:`sinkplan.layers.vectors.read_vector`).
     """
-    from layers.vectors import read_vector
-    from layers.zones import ZoneRasterizer
+    from sinkplan.layers.vectors import read_vector
+    from sinkplan.layers.zones import ZoneRasterizer
 
     vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs)
     gdf = vl.gdf

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from sinks.blocks import PassResult
+from sinkplan.sinks.blocks import PassResult
 
 __all__ = [
     "CO2_PER_C",

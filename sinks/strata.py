@@ -1,10 +1,10 @@
 """Zones and redline rasterized once on the land-cover grid: the *stratum raster*.
 
-Every sinks pass (:mod:`sinks.blocks`) splits its counts by stratum, the value of one raster
+Every sinks pass (:mod:`sinkplan.sinks.blocks`) splits its counts by stratum, the value of one raster
 on the land-cover grid holding ``zone_id * sides + inside`` (zone id 0 outside every zone;
 ``inside`` 1 inside the ecological protection redline, only when there is one). This module
 reads the zone and redline layers (field checked, empty layers refused, geometries repaired:
-:func:`layers.vectors.read_vector`), rasterizes them block by block (pixel-centre rule) and
+:func:`sinkplan.layers.vectors.read_vector`), rasterizes them block by block (pixel-centre rule) and
 caches the raster per (zone layer, field, redline layer, grid): in ``$SINKPLAN_CACHE_DIR`` when
 set (reused across runs; with a remote Dask scheduler it must be a folder the workers can
 read), else in a temporary folder that lives as long as the caller needs it
@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import rasterio
 
-from layers.errors import InputError
-from layers.files import sha256_content
-from layers.grid import DEFAULT_MAX_CELLS, Grid
-from layers.parallel import Progress
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.files import sha256_content
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
+from sinkplan.layers.parallel import Progress
 
 if TYPE_CHECKING:  # layers.vectors imports geopandas: only when zones are read (CLI start-up time)
-    from layers.zones import ZoneRasterizer
+    from sinkplan.layers.zones import ZoneRasterizer
 
 __all__ = ["OUTSIDE_ZONES", "ALL_ZONES", "Strata", "cache_dir", "prepare_strata", "read_zone_layer", "using_strata"]
 
@@ -121,15 +121,15 @@ def cache_dir() -> Iterator[Path]:
 
 
 def read_zone_layer(path: str | os.PathLike, grid: Grid, *, field: str | None, layer: str | None = None) -> ZoneRasterizer:
-    """A :class:`~layers.zones.ZoneRasterizer` for a zone file, reprojected to ``grid``.
+    """A :class:`~sinkplan.layers.zones.ZoneRasterizer` for a zone file, reprojected to ``grid``.
 
     Raises
     ------
     FieldError, InputError, InputFileError, MissingCRS
-        Missing field, empty layer, unreadable file, no CRS (from :func:`layers.vectors.read_vector`).
+        Missing field, empty layer, unreadable file, no CRS (from :func:`sinkplan.layers.vectors.read_vector`).
     """
-    from layers.vectors import read_vector
-    from layers.zones import ZoneRasterizer
+    from sinkplan.layers.vectors import read_vector
+    from sinkplan.layers.zones import ZoneRasterizer
 
     vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs)
     return ZoneRasterizer(vl, grid, field=field)
@@ -166,7 +166,7 @@ def prepare_strata(
         Layer of a multi-layer zone file.
     zone_rasterizer : ZoneRasterizer, optional
         A ready rasterizer that replaces ``zones`` (e.g. restoration projects with their
-        control rings, :func:`sinks.restoration.restoration_zones`).
+        control rings, :func:`sinkplan.sinks.restoration.restoration_zones`).
     max_cells : int
         Cells per block.
     progress : callable, optional

@@ -28,8 +28,8 @@ import secrets
 import numpy as np
 from scipy import special
 
-from layers.errors import InputError
-from sinks.densities import ClassDensities, DensityTable
+from sinkplan.layers.errors import InputError
+from sinkplan.sinks.densities import ClassDensities, DensityTable
 
 __all__ = ["MIN_DRAWS", "ADVISED_DRAWS", "resolve_seed", "check_draws", "draw_densities", "monte_carlo_stocks", "interval", "lognormal_params", "table_sd", "PERCENTILES",
            "DISTRIBUTION", "Z_95"]

@@ -1,11 +1,11 @@
 """The screen's first pass over one block: exclusion bits, zone of interest, local parcels.
 
 :func:`screen_block` is a module-level function of a picklable :class:`ScreenSpec` and a
-window, so it runs in this process or on Dask (:mod:`layers.parallel`). For one block it
+window, so it runs in this process or on Dask (:mod:`sinkplan.layers.parallel`). For one block it
 
 1. reads land cover with a halo of ``ceil(largest land-cover buffer / pixel size) + 1``
    pixels, sets one bit per rule (:class:`Rule`) in a uint16/uint32 array: nodata,
-   excluded groups/codes, Euclidean buffers around groups (:func:`~siting.geometry.within_distance`),
+   excluded groups/codes, Euclidean buffers around groups (:func:`~sinkplan.siting.geometry.within_distance`),
    vector layers with their buffers in metres, slope above the limit, DEM nodata, outside
    every zone of interest;
 2. gives each pixel the enabled zone of interest of highest priority (1 desert, 2 border,
@@ -15,7 +15,7 @@ window, so it runs in this process or on Dask (:mod:`layers.parallel`). For one 
    exact pixel areas per zone code, carbon at stake, slope and admin-zone areas per
    component. Components that touch no block edge and are below the minimum parcel area
    are dropped here (they cannot grow); the others are joined across block edges later
-   (:mod:`siting.components`).
+   (:mod:`sinkplan.siting.components`).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from rasterio import features as rfeatures
 from rasterio.windows import Window
 from scipy import ndimage
 
-from layers.grid import Grid
-from layers.zones import ZoneRasterizer
-from siting.geometry import buffer_geometries, metres_to_crs_units, row_metric, slope_deg, within_distance
-from siting.inputs import GeomLayer, LayerStore, haloed, pad_to, read_codes, read_dem
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.zones import ZoneRasterizer
+from sinkplan.siting.geometry import buffer_geometries, metres_to_crs_units, row_metric, slope_deg, within_distance
+from sinkplan.siting.inputs import GeomLayer, LayerStore, haloed, pad_to, read_codes, read_dem
 
 __all__ = ["Rule", "ZoneSpec", "ScreenSpec", "BlockResult", "screen_block", "vector_mask", "local_components"]
 

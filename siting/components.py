@@ -1,6 +1,6 @@
 """Joining per-block components into parcels across block edges.
 
-Each block labels its eligible components 1..n (:func:`siting.blocks.screen_block`);
+Each block labels its eligible components 1..n (:func:`sinkplan.siting.blocks.screen_block`);
 :class:`Joiner` numbers them globally (block offset + local label) and, as blocks arrive
 in row-major order, pairs labels that touch across a block edge (8-connectivity: the pixel
 opposite and its two diagonal neighbours, also across block corners). At the end, these
@@ -20,8 +20,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from siting.blocks import BlockResult
-from siting.profile import ZONE_TYPES
+from sinkplan.siting.blocks import BlockResult
+from sinkplan.siting.profile import ZONE_TYPES
 
 __all__ = ["Joiner", "Joined", "pairs_across", "dominant_code", "TIE_RTOL"]
 

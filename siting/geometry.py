@@ -28,9 +28,9 @@ import shapely
 from pyproj import CRS, Geod, Proj, Transformer
 from scipy import ndimage
 
-from layers.areas import ellipsoid_of
-from layers.errors import InputError
-from layers.grid import Grid
+from sinkplan.layers.areas import ellipsoid_of
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.grid import Grid
 
 __all__ = ["RowMetric", "row_metric", "edt_strips", "within_distance", "slope_deg", "buffer_geometries", "metres_to_crs_units"]
 

@@ -6,7 +6,7 @@
 - :func:`read_dem` reads elevation on the working grid: directly when the DEM shares the
   grid, otherwise bilinearly resampled through a :class:`rasterio.vrt.WarpedVRT` for just
   that window.
-- :class:`LayerStore`: vector layers already read by :func:`layers.vectors.read_vector`,
+- :class:`LayerStore`: vector layers already read by :func:`sinkplan.layers.vectors.read_vector`,
   reprojected to the grid CRS and pickled once to a file, so a Dask task carries a path,
   not the geometries; each process loads the file once.
 - :class:`ScratchRaster`: a tiled, compressed scratch GeoTIFF for the screen's first pass.
@@ -28,8 +28,8 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from layers.errors import InputError
-from layers.grid import Grid, open_raster
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.grid import Grid, open_raster
 
 __all__ = ["haloed", "read_codes", "read_dem", "check_dem", "LayerStore", "GeomLayer", "ScratchRaster"]
 

@@ -1,11 +1,11 @@
 """Layers a siting map draws beside the screen's own outputs: border belt, lines, substations.
 
 ``maps/`` reads result folders only, never raw inputs, so ``sinkplan site`` writes these
-next to ``parcels.gpkg`` (file names and fields as :mod:`maps.siting_layers` reads them):
+next to ``parcels.gpkg`` (file names and fields as :mod:`sinkplan.maps.siting_layers` reads them):
 
 - :func:`border_belt`: the border zone as the screen uses it, a buffer of the border line
   by ``zones.border.width_m`` ground metres, clipped to the grid extent. Like
-  :func:`siting.blocks.vector_mask` it buffers in azimuthal equidistant projections centred
+  :func:`sinkplan.siting.blocks.vector_mask` it buffers in azimuthal equidistant projections centred
   on grid-anchored tiles, so the polygon is the screened belt (true metres to ~1e-4) and not
   a buffer in degrees.
 - :func:`split_grid_features`: the ``--grid-lines`` layers split into transmission lines
@@ -24,15 +24,15 @@ import shapely
 from pyproj import CRS, Transformer
 from rasterio.windows import Window
 
-from layers.grid import Grid
-from siting.blocks import BUFFER_TILE
-from siting.geometry import buffer_geometries, metres_to_crs_units, row_metric
+from sinkplan.layers.grid import Grid
+from sinkplan.siting.blocks import BUFFER_TILE
+from sinkplan.siting.geometry import buffer_geometries, metres_to_crs_units, row_metric
 
 __all__ = ["BELT_TILE_M", "LONLAT", "belt_frame", "border_belt", "split_grid_features"]
 
 logger = logging.getLogger(__name__)
 
-#: CRS of every map layer (what :func:`maps.builder.read_vector_lonlat` returns).
+#: CRS of every map layer (what :func:`sinkplan.maps.builder.read_vector_lonlat` returns).
 LONLAT = "EPSG:4326"
 #: Largest ground side of one buffering tile: within ~100 km of the projection centre the
 #: azimuthal equidistant distances are true to ~3e-5.
@@ -120,7 +120,7 @@ def belt_frame(belt: shapely.Geometry, grid: Grid, *, width_m: float):
     """
     import geopandas as gpd
 
-    from layers.geodesy import geodesic_area_m2
+    from sinkplan.layers.geodesy import geodesic_area_m2
 
     geom = belt
     if not grid.crs.equals(CRS.from_user_input(LONLAT)) and not belt.is_empty:

@@ -1,6 +1,6 @@
 """Dotted-key overrides of a siting profile: ``--set pv.max_slope_deg=5``, ``--sweep KEY=v1,v2``.
 
-Pure functions over the raw TOML mapping; :func:`siting.profile.with_overrides` validates
+Pure functions over the raw TOML mapping; :func:`sinkplan.siting.profile.with_overrides` validates
 the result again.
 """
 
@@ -10,7 +10,7 @@ import copy
 import tomllib
 from typing import Any
 
-from layers.errors import ConfigError
+from sinkplan.layers.errors import ConfigError
 
 __all__ = ["parse_value", "parse_assignment", "apply_overrides", "deep_merge"]
 

@@ -1,6 +1,6 @@
 """Second pass and parcel geometry: final rasters, polygons, compactness, distance to the grid.
 
-After :class:`~siting.components.Joiner` has decided which components are parcels,
+After :class:`~sinkplan.siting.components.Joiner` has decided which components are parcels,
 :func:`finish_rasters` streams the scratch rasters of the first pass once more: it maps each
 block's labels to parcel ids, sets the ``small_parcel`` bit on eligible pixels outside every
 parcel, writes ``exclusions.tif``, ``eligible.tif`` (each parcel pixel's own zone code: a
@@ -31,12 +31,12 @@ from rasterio import features as rfeatures
 from rasterio.windows import Window
 from shapely.geometry import shape
 
-from layers.geodesy import geod_for
-from layers.grid import Grid
-from layers.outputs import BlockWriter
-from siting.blocks import Rule
-from siting.components import Joined
-from siting.inputs import ScratchRaster
+from sinkplan.layers.geodesy import geod_for
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.outputs import BlockWriter
+from sinkplan.siting.blocks import Rule
+from sinkplan.siting.components import Joined
+from sinkplan.siting.inputs import ScratchRaster
 
 __all__ = ["finish_rasters", "dissolve_pixel_pieces", "compactness", "distance_to_features_km", "region_aeqd", "ELIGIBLE_COLORS"]
 

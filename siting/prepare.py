@@ -1,9 +1,9 @@
 """Validating a screen's inputs and turning a profile into a block specification.
 
 :func:`prepare` reads and checks everything a run needs before any output exists (land
-cover and scheme, every vector layer through :func:`layers.vectors.read_vector`, the DEM,
+cover and scheme, every vector layer through :func:`sinkplan.layers.vectors.read_vector`, the DEM,
 the density table, the target), assigns one exclusion bit per rule and returns a
-:class:`Prepared` whose :class:`~siting.blocks.ScreenSpec` the blocks run with.
+:class:`Prepared` whose :class:`~sinkplan.siting.blocks.ScreenSpec` the blocks run with.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from layers.errors import ConfigError, InputError
-from layers.grid import Grid
-from layers.landcover import LandCover, open_landcover
-from layers.vectors import read_vector
-from layers.zones import ZoneRasterizer
-from seeds.targets import Target, load_targets
-from sinks.densities import POOLS, load_densities
-from siting.blocks import Rule, ScreenSpec, ZoneSpec
-from siting.geometry import edt_strips, row_metric
-from siting.inputs import LayerStore, check_dem
-from siting.profile import ZONE_CODES, SitingProfile
+from sinkplan.layers.errors import ConfigError, InputError
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.landcover import LandCover, open_landcover
+from sinkplan.layers.vectors import read_vector
+from sinkplan.layers.zones import ZoneRasterizer
+from sinkplan.seeds.targets import Target, load_targets
+from sinkplan.sinks.densities import POOLS, load_densities
+from sinkplan.siting.blocks import Rule, ScreenSpec, ZoneSpec
+from sinkplan.siting.geometry import edt_strips, row_metric
+from sinkplan.siting.inputs import LayerStore, check_dem
+from sinkplan.siting.profile import ZONE_CODES, SitingProfile
 
 __all__ = ["Prepared", "ScreenInputs", "VectorCache", "prepare"]
 

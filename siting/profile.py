@@ -1,7 +1,7 @@
 """Siting profiles: technology parameters, exclusions, zones of interest and scoring, from TOML.
 
 A profile is a frozen pydantic model validated on load; any problem (unknown key, negative
-density, a layer file that does not exist) is a :class:`~layers.errors.ConfigError` whose
+density, a layer file that does not exist) is a :class:`~sinkplan.layers.errors.ConfigError` whose
 one-line message names the file and the dotted key path. Shipped profiles live in
 ``seeds/profiles`` (``pv.toml``, ``wind.toml``); every number in them has a ``source``
 entry (``[source]`` table, keyed by dotted path).
@@ -30,9 +30,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from layers.errors import ConfigError
-from layers.schemes import GROUPS
-from siting.overrides import apply_overrides, deep_merge, parse_assignment
+from sinkplan.layers.errors import ConfigError
+from sinkplan.layers.schemes import GROUPS
+from sinkplan.siting.overrides import apply_overrides, deep_merge, parse_assignment
 
 __all__ = [
     "TECHS",
@@ -234,14 +234,14 @@ class SitingProfile(_Model):
 # ---------------------------------------------------------------------------- loading
 def shipped_profiles() -> tuple[str, ...]:
     """Names of the profiles in ``seeds/profiles`` (without .toml)."""
-    files = resources.files("seeds").joinpath("profiles").iterdir()
+    files = resources.files("sinkplan.seeds").joinpath("profiles").iterdir()
     return tuple(sorted(f.name[:-5] for f in files if f.name.endswith(".toml")))
 
 
 def _read_toml(name_or_path: str | os.PathLike) -> tuple[dict[str, Any], str, Path | None]:
     key = str(name_or_path)
     if key in shipped_profiles():
-        text = resources.files("seeds").joinpath("profiles", f"{key}.toml").read_text("utf-8")
+        text = resources.files("sinkplan.seeds").joinpath("profiles", f"{key}.toml").read_text("utf-8")
         origin, base = f"seeds/profiles/{key}.toml", None
     else:
         p = Path(key)

@@ -1,6 +1,6 @@
 """Running a screen: first pass over blocks, joining, second pass, parcels, bases, summary.
 
-:func:`run_screen` writes the rasters (through :class:`layers.outputs.BlockWriter`) to the
+:func:`run_screen` writes the rasters (through :class:`sinkplan.layers.outputs.BlockWriter`) to the
 paths it is given and returns the parcel and base tables and the summary; the caller
 (``sinkplan site``) writes them into the result folder. :func:`screen_capacity` runs only
 the first pass and the joining, for scenario sweeps.
@@ -19,16 +19,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.landcover import check_codes
-from layers.parallel import BlockExecutor, map_blocks
-from siting.blocks import screen_block
-from siting.components import Joined, Joiner
-from siting.inputs import ScratchRaster
-from siting.parcels import compactness, distance_to_features_km, finish_rasters, region_aeqd, to_crs
-from siting.prepare import Prepared, target_mw
-from siting.profile import ZONE_CODES, ZONE_TYPES
-from siting.scoring import cluster_bases, criteria, score_and_rank
-from layers.parallel import Progress
+from sinkplan.layers.landcover import check_codes
+from sinkplan.layers.parallel import BlockExecutor, map_blocks
+from sinkplan.siting.blocks import screen_block
+from sinkplan.siting.components import Joined, Joiner
+from sinkplan.siting.inputs import ScratchRaster
+from sinkplan.siting.parcels import compactness, distance_to_features_km, finish_rasters, region_aeqd, to_crs
+from sinkplan.siting.prepare import Prepared, target_mw
+from sinkplan.siting.profile import ZONE_CODES, ZONE_TYPES
+from sinkplan.siting.scoring import cluster_bases, criteria, score_and_rank
+from sinkplan.layers.parallel import Progress
 
 __all__ = ["ScreenResult", "run_screen", "screen_capacity", "PARCEL_COLUMNS"]
 
@@ -143,7 +143,7 @@ def run_screen(prep: Prepared, *, workdir: str | os.PathLike, exclusions_path: s
     Parameters
     ----------
     prep : Prepared
-        Validated inputs and profile from :func:`siting.prepare.prepare`.
+        Validated inputs and profile from :func:`sinkplan.siting.prepare.prepare`.
     workdir : path-like
         Folder for scratch rasters (removed by the caller).
     exclusions_path, eligible_path, parcels_raster_path : path-like

@@ -14,7 +14,7 @@ import pytest
 from affine import Affine
 from pyproj import CRS, Geod, Transformer
 
-from layers.errors import OutputExists
+from sinkplan.layers.errors import OutputExists
 from sinkplan.cli import main
 from sinkplan.results import ResultFolder
 
@@ -150,7 +150,7 @@ def test_info_vector_gbk_shapefile_without_cpg(capsys, tmp_path):
     info = json.loads(out)
     assert info["encoding"] == "GB18030" and info["encoding_source"] == "detected"
     assert info["features"] == 3 and info["repaired_geometries"] == 1 and info["crs"] == "EPSG:4490"
-    from layers.vectors import read_vector
+    from sinkplan.layers.vectors import read_vector
 
     assert list(read_vector(shp).gdf["name"]) == names
     # Two 0.1° squares plus the bow-tie's two triangles (each a quarter of a 0.1° square).
@@ -178,7 +178,7 @@ def test_outputs_are_readable_like_normal_files(tmp_path):
     import os
     import stat
 
-    from layers.outputs import DIR_MODE, FILE_MODE
+    from sinkplan.layers.outputs import DIR_MODE, FILE_MODE
 
     out = tmp_path / "res"
     with ResultFolder(out, command="t", parameters={}, inputs=[]) as rf:
@@ -193,7 +193,7 @@ def test_outputs_are_readable_like_normal_files(tmp_path):
 
 
 def test_file_hashes(tmp_path):
-    from layers.files import decode_user_text, sha256_content, sha256_file
+    from sinkplan.layers.files import decode_user_text, sha256_content, sha256_file
 
     a = tmp_path / "a.bin"
     a.write_bytes(b"x" * (3 << 20))  # spans several 1 MiB chunks

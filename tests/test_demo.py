@@ -15,9 +15,9 @@ import rasterio
 import shapely
 from shapely.geometry import box
 
-from layers.errors import ConfigError
-from seeds.demo import DemoRegion, build_demo
-from seeds.targets import Target, load_targets
+from sinkplan.layers.errors import ConfigError
+from sinkplan.seeds.demo import DemoRegion, build_demo
+from sinkplan.seeds.targets import Target, load_targets
 
 EXTENT = (110.0, 41.9, 112.4, 43.4)
 CLASSES = {"forest": 2, "grassland": 4, "barren": 7, "cropland": 1, "water": 5, "wetland": 9, "impervious": 8}

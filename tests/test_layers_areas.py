@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS, Geod, Transformer
 
-from layers.areas import areal_scale, band_area_m2, ellipsoid_of
-from layers.errors import InputError
-from layers.grid import Grid
+from sinkplan.layers.areas import areal_scale, band_area_m2, ellipsoid_of
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.grid import Grid
 
 WGS84 = CRS.from_epsg(4326)
 GEOD = Geod(ellps="WGS84")

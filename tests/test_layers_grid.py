@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
 
-from layers.errors import GridMismatch, InputFileError, MissingCRS
-from layers.grid import Grid
-from layers.tally import area_by_key
+from sinkplan.layers.errors import GridMismatch, InputFileError, MissingCRS
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.tally import area_by_key
 
 grids = st.builds(
     lambda w, h, bh, bw: (w, h, (bh, bw)),

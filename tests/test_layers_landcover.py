@@ -9,10 +9,10 @@ from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layers.errors import InputError, UnknownClassCode
-from layers.grid import Grid
-from layers.landcover import class_table, open_landcover
-from layers.outputs import BlockWriter
+from sinkplan.layers.errors import InputError, UnknownClassCode
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.landcover import class_table, open_landcover
+from sinkplan.layers.outputs import BlockWriter
 
 EA = "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +datum=WGS84 +units=m"  # CLCD's Albers
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from layers.errors import InputFileError, SchemeError
-from layers.schemes import GROUP_INDEX, GROUPS, load_scheme, parse_code_mapping, shipped_schemes
+from sinkplan.layers.errors import InputFileError, SchemeError
+from sinkplan.layers.schemes import GROUP_INDEX, GROUPS, load_scheme, parse_code_mapping, shipped_schemes
 
 
 def test_shipped_schemes_are_complete():

@@ -32,8 +32,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layers.errors import InputError
-from sinks.learning.area_estimate import (
+from sinkplan.layers.errors import InputError
+from sinkplan.sinks.learning.area_estimate import (
     allocate,
     error_matrix,
     group_estimate,
@@ -277,9 +277,9 @@ def test_cli_area_estimate_errors(tmp_path, capsys):
 def test_reference_labels_must_be_scheme_codes(tmp_path):
     import geopandas as gpd
 
-    from layers.errors import FieldError
-    from layers.landcover import open_landcover
-    from sinks.learning.area_tables import reference_sample
+    from sinkplan.layers.errors import FieldError
+    from sinkplan.layers.landcover import open_landcover
+    from sinkplan.sinks.learning.area_tables import reference_sample
 
     d = _cli_scene(tmp_path)
     lc = open_landcover(d / "map.tif", "clcd")

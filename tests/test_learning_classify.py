@@ -18,11 +18,11 @@ import rasterio
 from affine import Affine
 from shapely.geometry import Point, box
 
-from layers.errors import FieldError, InputError
-from layers.grid import Grid
-from layers.schemes import load_scheme
+from sinkplan.layers.errors import FieldError, InputError
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.schemes import load_scheme
 from sinkplan.cli import main
-from sinks.learning.classify import (
+from sinkplan.sinks.learning.classify import (
     ClassifierOptions,
     assess,
     fit_classifier,
@@ -30,8 +30,8 @@ from sinks.learning.classify import (
     predict_map,
     training_set,
 )
-from sinks.learning.cv import classification_metrics, spatial_blocks
-from sinks.learning.features import FeatureSpec
+from sinkplan.sinks.learning.cv import classification_metrics, spatial_blocks
+from sinkplan.sinks.learning.features import FeatureSpec
 
 CRS = "EPSG:32649"  # UTM 49N: metres
 T = Affine(30, 0, 500_000, 0, -30, 4_600_000)  # 30 m pixels
@@ -214,7 +214,7 @@ def test_cli_classify_errors_leave_no_folder(scene, tmp_path, capsys):
 def test_prediction_on_dask_equals_in_process(scene, tmp_path):
     # the block function (a partial of paths, the model and the spec) runs on a local Dask
     # worker and gives the same map, block for block
-    from layers.parallel import BlockExecutor
+    from sinkplan.layers.parallel import BlockExecutor
 
     d, _, _, gdf = scene
     grid = Grid.from_raster(d / "img.tif")

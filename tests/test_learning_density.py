@@ -22,14 +22,14 @@ import rasterio
 from affine import Affine
 from shapely.geometry import Point
 
-from layers.errors import FieldError, InputError
-from layers.grid import Grid
-from layers.landcover import open_landcover
-from layers.schemes import load_scheme
+from sinkplan.layers.errors import FieldError, InputError
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.landcover import open_landcover
+from sinkplan.layers.schemes import load_scheme
 from sinkplan.cli import main
-from sinks.densities import load_densities
-from sinks.learning.density_model import DensityOptions, Domain, fallback_lut, plot_data
-from sinks.learning.samples import read_at_pixels
+from sinkplan.sinks.densities import load_densities
+from sinkplan.sinks.learning.density_model import DensityOptions, Domain, fallback_lut, plot_data
+from sinkplan.sinks.learning.samples import read_at_pixels
 
 CRS = "EPSG:32649"
 T = Affine(30, 0, 500_000, 0, -30, 4_600_000)

@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sinkplan.cli import main
-from sinks.learning.modelio import ModelFileError, load_model, save_model, sidecar_path
+from sinkplan.sinks.learning.modelio import ModelFileError, load_model, save_model, sidecar_path
 
 
 @pytest.fixture()

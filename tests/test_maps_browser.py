@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from browser import Browser, chromium, screenshot  # noqa: F401 - chromium is a fixture
-from maps import synthetic
-from maps.build import build_map
+from sinkplan.maps import synthetic
+from sinkplan.maps.build import build_map
 
 XSS_ZONE = "<img src=x onerror=alert(1)>"
 XSS_FIELD = "${alert(1)} and a `backtick` </script><script>alert(2)</script>"

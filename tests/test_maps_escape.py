@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maps.escape import html_text, json_for_script, js_string
+from sinkplan.maps.escape import html_text, json_for_script, js_string
 
 NASTY = [
     "<img src=x onerror=alert(1)>",

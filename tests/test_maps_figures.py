@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from maps import synthetic
-from maps.figures import capacity_figure, write_figures
-from maps.fonts import PROBE, cjk_rc, find_cjk_font, has_glyphs
+from sinkplan.maps import synthetic
+from sinkplan.maps.figures import capacity_figure, write_figures
+from sinkplan.maps.fonts import PROBE, cjk_rc, find_cjk_font, has_glyphs
 from sysdeps import ensure_system_packages
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from maps.gcj02 import gcj02_to_wgs84, out_of_china, wgs84_to_gcj02
+from sinkplan.maps.gcj02 import gcj02_to_wgs84, out_of_china, wgs84_to_gcj02
 
 GEOD = Geod(ellps="WGS84")
 
@@ -101,13 +101,13 @@ def _first_coord(geom: dict) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def carbon_dir(tmp_path_factory):
-    from maps.synthetic import carbon_folder
+    from sinkplan.maps.synthetic import carbon_folder
 
     return carbon_folder(tmp_path_factory.mktemp("gcj") / "carbon", size=100, n_zones=4)
 
 
 def test_map_overlays_shifted_with_gaode_not_with_none(carbon_dir):
-    from maps.build import build_map
+    from sinkplan.maps.build import build_map
 
     none = _page_data(build_map([carbon_dir], basemap="none"))
     gaode = _page_data(build_map([carbon_dir], basemap="gaode"))

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from maps import synthetic
-from maps.build import build_map, write_map
-from maps.folders import open_result
-from maps.html import EXTERNAL_RESOURCE, leaflet_assets
+from sinkplan.maps import synthetic
+from sinkplan.maps.build import build_map, write_map
+from sinkplan.maps.folders import open_result
+from sinkplan.maps.html import EXTERNAL_RESOURCE, leaflet_assets
 from sinkplan.cli import main
 
 XSS_ZONE = "<img src=x onerror=alert(1)>"
@@ -96,7 +96,7 @@ def test_carbon_popups_have_every_figure_of_the_zone(results):
 
 
 def test_landcover_legend_uses_scheme_names_and_colours(results):
-    from layers.schemes import load_scheme
+    from sinkplan.layers.schemes import load_scheme
 
     scheme = load_scheme("clcd")
     for lang in ("zh", "en"):
@@ -162,7 +162,7 @@ def test_missing_layer_is_omitted_with_a_log_line(results, tmp_path, caplog):
     shutil.copytree(results["carbon"], folder)
     (folder / "redline.gpkg").unlink()
     (folder / "landcover_preview.tif").unlink()
-    with caplog.at_level(logging.INFO, logger="maps"):
+    with caplog.at_level(logging.INFO, logger="sinkplan.maps"):
         data = page_data(build_map([folder], lang="en"))
     assert "Ecological protection redline" not in [lay["name"] for lay in data["layers"]]
     assert "redline.gpkg not found" in caplog.text and "landcover_preview.tif not found" in caplog.text

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from maps.gcj02 import wgs84_to_gcj02
-from maps.rasters import (MERCATOR_R, Decimated, decimation_factor, palette_png, quantize, read_decimated,
+from sinkplan.maps.gcj02 import wgs84_to_gcj02
+from sinkplan.maps.rasters import (MERCATOR_R, Decimated, decimation_factor, palette_png, quantize, read_decimated,
                           warp_to_display)
 
 

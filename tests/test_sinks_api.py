@@ -16,21 +16,21 @@ import pytest
 import rasterio
 from sinks_util import run_cli
 
-from layers.errors import InputError
+from sinkplan.layers.errors import InputError
 from sinkplan.results import write_json_atomic
-from sinks.api import (
+from sinkplan.sinks.api import (
     carbon_stocks,
     estimate_areas,
     forest_coverage,
     land_change,
     restoration_effect,
 )
-from sinks.strata import OUTSIDE_ZONES, cache_dir, prepare_strata
+from sinkplan.sinks.strata import OUTSIDE_ZONES, cache_dir, prepare_strata
 
 
 @pytest.fixture(scope="module")
 def region(tmp_path_factory):
-    from seeds.demo import build_demo
+    from sinkplan.seeds.demo import build_demo
 
     return build_demo(tmp_path_factory.mktemp("api") / "inputs", seed=2025, scale=0.1)
 
@@ -87,7 +87,7 @@ def test_carbon_stocks_raster_blocks_are_the_cli_raster(region, tmp_path, capsys
 
 
 def test_prepared_strata_are_shared_and_give_the_same_figures(region, tmp_path):
-    from layers.landcover import open_landcover
+    from sinkplan.layers.landcover import open_landcover
 
     lc = open_landcover(region.landcover_2020, "clcd")
     with cache_dir() as folder:
@@ -184,7 +184,7 @@ def test_estimate_areas_is_what_the_cli_writes(region, tmp_path, capsys):
 def test_api_functions_are_keyword_only_typed_and_documented():
     import inspect
 
-    from sinks import api
+    from sinkplan.sinks import api
 
     for name in ("carbon_stocks", "forest_coverage", "land_change", "restoration_effect", "estimate_areas"):
         func = getattr(api, name)

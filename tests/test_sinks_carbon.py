@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from layers.grid import Grid
-from layers.schemes import load_scheme
-from sinks.blocks import ClassSlots, PassSpec, run_pass
-from sinks.carbon import carbon_account, carbon_summary, zone_table
-from sinks.densities import DensityTable
-from sinks.stocks import class_area_ha, common_quantum, quantize
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.schemes import load_scheme
+from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
+from sinkplan.sinks.carbon import carbon_account, carbon_summary, zone_table
+from sinkplan.sinks.densities import DensityTable
+from sinkplan.sinks.stocks import class_area_ha, common_quantum, quantize
 from sinks_util import (INVEST_CSV, INVEST_DENSITY, assert_one_line_error, run_cli, summary, write_polys,
                         write_tif)
 
@@ -220,8 +220,8 @@ def test_error_existing_output_and_bad_uncertainty(tmp_path, small, capsys):
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16"])
 def test_fused_kernel_matches_area_by_key(tmp_path, monkeypatch, dtype):
-    import sinks.blocks as blocks
-    from sinks.fused import HAVE_NUMBA
+    import sinkplan.sinks.blocks as blocks
+    from sinkplan.sinks.fused import HAVE_NUMBA
 
     if not HAVE_NUMBA:
         pytest.skip("numba not installed: the numpy path is the only path")

@@ -10,9 +10,9 @@ import rasterio
 from affine import Affine
 from shapely.geometry import box
 
-from layers.geodesy import geodesic_area_m2
-from sinks.coverage import NOT_AT_THIS_RATE, VolumeTable, trend
-from sinks.restoration import control_rings, disjoint_pieces
+from sinkplan.layers.geodesy import geodesic_area_m2
+from sinkplan.sinks.coverage import NOT_AT_THIS_RATE, VolumeTable, trend
+from sinkplan.sinks.restoration import control_rings, disjoint_pieces
 from sinks_util import INVEST_CSV, assert_one_line_error, run_cli, summary, write_polys, write_tif
 
 EA = "EPSG:6933"
@@ -101,7 +101,7 @@ def test_trend_not_at_this_rate():
 
 
 def test_volume_table_errors():
-    from layers.errors import SchemeError
+    from sinkplan.layers.errors import SchemeError
 
     with pytest.raises(SchemeError, match="needs columns group"):
         VolumeTable.from_csv("v.csv", text="group,m3\nforest,1\n")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from layers.errors import InputFileError, SchemeError, UnknownClassCode
-from layers.schemes import load_scheme
-from sinks.densities import POOLS, DensityTable, load_densities, shipped_tables
-from sinks.uncertainty import draw_densities
+from sinkplan.layers.errors import InputFileError, SchemeError, UnknownClassCode
+from sinkplan.layers.schemes import load_scheme
+from sinkplan.sinks.densities import POOLS, DensityTable, load_densities, shipped_tables
+from sinkplan.sinks.uncertainty import draw_densities
 from sinks_util import INVEST_CSV
 
 

@@ -15,9 +15,9 @@ from affine import Affine
 from shapely.geometry import Polygon, box
 from sinks_util import INVEST_CSV, run_cli, write_polys, write_tif
 
-from layers.grid import Grid
-from layers.landcover import open_landcover
-from layers.schemes import ClassScheme, LandClass, load_scheme
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.landcover import open_landcover
+from sinkplan.layers.schemes import ClassScheme, LandClass, load_scheme
 from sinkplan import sinks_mapfiles as mf
 
 T = Affine(0.01, 0, 111.0, 0, -0.01, 41.0)  # 0.01° pixels, north-west corner 111° E 41° N
@@ -175,7 +175,7 @@ def test_restoration_mode_writes_no_zone_pieces(inputs, tmp_path, capsys):
 
 # ------------------------------------------------------------------ the maps see them
 def test_carbon_map_has_landcover_zones_and_redline(folders):
-    from maps.build import build_map
+    from sinkplan.maps.build import build_map
 
     data = page_data(build_map([folders["carbon"]], lang="zh"))
     by_name = {lay["name"]: lay for lay in data["layers"]}
@@ -191,7 +191,7 @@ def test_carbon_map_has_landcover_zones_and_redline(folders):
 
 
 def test_coverage_map_has_zone_layers_per_year(folders):
-    from maps.build import build_map
+    from sinkplan.maps.build import build_map
 
     data = page_data(build_map([folders["coverage"]], lang="en"))
     layers = data["layers"]
@@ -202,7 +202,7 @@ def test_coverage_map_has_zone_layers_per_year(folders):
 
 
 def test_change_map_has_zone_layer(folders):
-    from maps.build import build_map
+    from sinkplan.maps.build import build_map
 
     data = page_data(build_map([folders["change"]], lang="en"))
     names = [lay["name"] for lay in data["layers"]]
@@ -323,7 +323,7 @@ def test_restoration_folder_gets_its_effect_figure(tmp_path, caplog):
     # log 'nothing to draw'; now it gets the inside / ring / difference bars per project.
     import logging
 
-    from maps.figures import write_figures
+    from sinkplan.maps.figures import write_figures
 
     d = tmp_path / "restoration"
     d.mkdir()
@@ -332,7 +332,7 @@ def test_restoration_folder_gets_its_effect_figure(tmp_path, caplog):
     pd.DataFrame({"project": ["治沙一号", "B"], "change_mgc_per_ha": [-15.4, 2.0], "ring_change_mgc_per_ha": [0.0, 0.5],
                   "difference_mgc_per_ha": [-15.4, 1.5]}).to_csv(d / "restoration_effect.csv", index=False,
                                                                     encoding="utf-8-sig")
-    with caplog.at_level(logging.WARNING, logger="maps.figures"):
+    with caplog.at_level(logging.WARNING, logger="sinkplan.maps.figures"):
         paths = write_figures(d, tmp_path / "figs", lang="en")
     assert [p.name for p in paths] == ["restoration_effect.png"] and paths[0].stat().st_size > 0
     assert "nothing to draw" not in caplog.text

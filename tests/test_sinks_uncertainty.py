@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from affine import Affine
 
-from layers.errors import InputError
-from sinks.api import carbon_stocks
-from sinks.densities import POOLS
-from sinks.uncertainty import resolve_seed
+from sinkplan.layers.errors import InputError
+from sinkplan.sinks.api import carbon_stocks
+from sinkplan.sinks.densities import POOLS
+from sinkplan.sinks.uncertainty import resolve_seed
 from sinks_util import INVEST_CSV, assert_one_line_error, run_cli, summary, write_tif
 
 T = Affine(0.01, 0, 110, 0, -0.01, 43)
@@ -66,7 +66,7 @@ def test_uncertainty_with_a_table_without_uncertainty_columns_is_refused(tmp_pat
 def test_without_seed_a_seed_is_drawn_recorded_and_reproduces(tmp_path, mixed, capsys, caplog):
     # the API draws one and logs it (first: the CLI runs below reset the logging handlers)
     assert resolve_seed(7, 50) == 7 and resolve_seed(None, 0) is None
-    with caplog.at_level(logging.INFO, logger="sinks.uncertainty"):
+    with caplog.at_level(logging.INFO, logger="sinkplan.sinks.uncertainty"):
         res = carbon_stocks(mixed, uncertainty=50)
     api_seed = res.summary["uncertainty"]["seed"]
     assert isinstance(api_seed, int)
@@ -97,7 +97,7 @@ def test_fewer_than_200_draws_warn(tmp_path, mixed, capsys):
     code, err = run_cli(["carbon", str(mixed), "--uncertainty", "40", "--seed", "1", "--out", str(tmp_path / "a")], capsys)
     assert code == 0
     assert [ln for ln in err.splitlines() if ln.startswith("WARNING")] == [
-        "WARNING sinks.uncertainty: 40 Monte Carlo draws: percentiles from fewer than 200 draws move from seed to "
+        "WARNING sinkplan.sinks.uncertainty: 40 Monte Carlo draws: percentiles from fewer than 200 draws move from seed to "
         "seed; use 200 or more (1000 for figures you report)"]
     code, err = run_cli(["carbon", str(mixed), "--uncertainty", "200", "--seed", "1", "--out", str(tmp_path / "b")], capsys)
     assert code == 0 and "WARNING" not in err, err

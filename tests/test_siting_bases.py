@@ -10,10 +10,10 @@ from affine import Affine
 from rasterio.windows import Window
 from shapely.geometry import box
 
-from siting.prepare import ScreenInputs, prepare
-from siting.profile import load_profile, with_overrides
-from siting.scoring import cluster_bases
-from siting.screen import run_screen
+from sinkplan.siting.prepare import ScreenInputs, prepare
+from sinkplan.siting.profile import load_profile, with_overrides
+from sinkplan.siting.scoring import cluster_bases
+from sinkplan.siting.screen import run_screen
 
 W, H, RES, LON0, LAT0 = 40, 24, 0.00271, 110.3137, 42.0713  # ~224 m × 301 m pixels
 

@@ -10,8 +10,8 @@ from hypothesis.extra.numpy import arrays
 from rasterio.windows import Window
 from scipy import ndimage
 
-from siting.blocks import BlockResult, local_components
-from siting.components import Joiner, dominant_code, pairs_across
+from sinkplan.siting.blocks import BlockResult, local_components
+from sinkplan.siting.components import Joiner, dominant_code, pairs_across
 
 
 def run_blocks(eligible: np.ndarray, bh: int, bw: int, *, min_area_m2: float = 0.0, areas=None, zone_priority=None):

@@ -11,10 +11,10 @@ from affine import Affine
 from pyproj import Geod
 from rasterio.windows import Window
 
-from layers.grid import Grid
-from siting.blocks import vector_mask
-from siting.geometry import CIRCUMSCRIBE, RowMetric, edt_strips, row_metric, slope_deg, within_distance
-from siting.inputs import GeomLayer
+from sinkplan.layers.grid import Grid
+from sinkplan.siting.blocks import vector_mask
+from sinkplan.siting.geometry import CIRCUMSCRIBE, RowMetric, edt_strips, row_metric, slope_deg, within_distance
+from sinkplan.siting.inputs import GeomLayer
 
 RES = 0.001  # degrees
 

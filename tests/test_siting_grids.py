@@ -11,10 +11,10 @@ import rasterio
 from affine import Affine
 from shapely.geometry import box
 
-from layers.parallel import BlockExecutor
-from siting.prepare import ScreenInputs, prepare
-from siting.profile import load_profile, with_overrides
-from siting.screen import run_screen, screen_capacity
+from sinkplan.layers.parallel import BlockExecutor
+from sinkplan.siting.prepare import ScreenInputs, prepare
+from sinkplan.siting.profile import load_profile, with_overrides
+from sinkplan.siting.screen import run_screen, screen_capacity
 
 N = 120
 

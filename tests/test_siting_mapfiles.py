@@ -14,10 +14,10 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, Point, box
 
-from layers.grid import Grid
-from maps.build import build_map
+from sinkplan.layers.grid import Grid
+from sinkplan.maps.build import build_map
 from sinkplan.cli import main
-from siting.mapfiles import border_belt, split_grid_features
+from sinkplan.siting.mapfiles import border_belt, split_grid_features
 
 W, H, RES, LON0, LAT0 = 100, 60, 0.002, 110.0, 42.1  # ~165 m × 222 m pixels
 BELT_M = 2000.0

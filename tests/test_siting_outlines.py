@@ -11,10 +11,10 @@ from affine import Affine
 from pyproj import Geod
 from shapely.geometry import box
 
-from siting.parcels import dissolve_pixel_pieces
-from siting.prepare import ScreenInputs, prepare
-from siting.profile import load_profile, with_overrides
-from siting.screen import run_screen
+from sinkplan.siting.parcels import dissolve_pixel_pieces
+from sinkplan.siting.prepare import ScreenInputs, prepare
+from sinkplan.siting.profile import load_profile, with_overrides
+from sinkplan.siting.screen import run_screen
 
 W, H, RES, LON0, LAT0 = 40, 24, 0.00271, 110.3137, 42.0713  # ~224 m × 301 m pixels (not round: block origins round differently)
 

@@ -7,8 +7,8 @@ from importlib import resources
 
 import pytest
 
-from layers.errors import ConfigError
-from siting.profile import (
+from sinkplan.layers.errors import ConfigError
+from sinkplan.siting.profile import (
     load_profile, numbers_without_source, parse_assignment, shipped_profiles, with_overrides,
 )
 
@@ -18,7 +18,7 @@ def test_shipped_profiles_load_and_every_number_has_a_source():
     for name in ("pv", "wind"):
         p = load_profile(name)
         assert p.tech == name
-        raw = tomllib.loads(resources.files("seeds").joinpath("profiles", f"{name}.toml").read_text("utf-8"))
+        raw = tomllib.loads(resources.files("sinkplan.seeds").joinpath("profiles", f"{name}.toml").read_text("utf-8"))
         assert numbers_without_source(raw) == []
     pv = load_profile("pv")
     assert pv.technology.power_density_mw_per_km2 == 34.0  # Kubuqi ≈ 34 MW/km²
@@ -87,7 +87,7 @@ def test_relative_layer_path_is_read_from_the_profile_folder(tmp_path):
 
 
 def test_user_profile_extends_a_shipped_one(tmp_path):
-    from siting.profile import load_profile
+    from sinkplan.siting.profile import load_profile
 
     p = tmp_path / "steeper.toml"
     p.write_text('extends = "pv"\nname = "steeper"\n[pv]\nmax_slope_deg = 5.0\n[exclusions.landcover_buffers_m]\nbuilt = 1000.0\n',

@@ -15,7 +15,7 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, box
 
-from layers.grid import Grid
+from sinkplan.layers.grid import Grid
 from sinkplan.cli import main
 
 W, H, RES, LON0, LAT0 = 100, 60, 0.002, 110.0, 42.1  # ~165 m × 222 m pixels

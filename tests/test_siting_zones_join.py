@@ -16,9 +16,9 @@ from affine import Affine
 from shapely.geometry import LineString, box
 
 from sinkplan.cli import main
-from siting.prepare import ScreenInputs, prepare
-from siting.profile import load_profile, with_overrides
-from siting.screen import run_screen
+from sinkplan.siting.prepare import ScreenInputs, prepare
+from sinkplan.siting.profile import load_profile, with_overrides
+from sinkplan.siting.screen import run_screen
 
 CRS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=110 +ellps=WGS84 +units=m +no_defs"
 W, H, X0, Y0, PX = 30, 12, 0.0, 4_700_000.0, 100.0

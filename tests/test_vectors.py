@@ -24,10 +24,10 @@ from pyproj import CRS, Transformer
 from rasterio.windows import Window
 from shapely.geometry import LineString, Point, Polygon, box
 
-from layers.errors import FieldError, InputError, InputFileError, MissingCRS
-from layers.grid import Grid
-from layers.vectors import VectorLayer, read_vector
-from layers.zones import OUTSIDE, ZoneRasterizer
+from sinkplan.layers.errors import FieldError, InputError, InputFileError, MissingCRS
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.vectors import VectorLayer, read_vector
+from sinkplan.layers.zones import OUTSIDE, ZoneRasterizer
 
 BANNERS = ["四子王旗", "苏尼特右旗", "达尔罕茂明安联合旗"]
 # A self-intersecting "bow-tie": two triangles meeting at (1, 1), each of area ½·2·1 = 1.
@@ -101,7 +101,7 @@ def test_latin_shapefile_without_cpg_is_not_taken_for_chinese(write_shp):
 
 
 def test_wrong_cpg_falls_back_to_detection(write_shp, caplog):
-    with caplog.at_level(logging.WARNING, logger="layers.vectors"):
+    with caplog.at_level(logging.WARNING, logger="sinkplan.layers.vectors"):
         layer = read_vector(write_shp("liar", "GBK", "UTF-8"))
     assert layer.gdf["名称"].tolist() == BANNERS
     assert (layer.report.encoding, layer.report.encoding_source) == ("GB18030", "detected")
@@ -432,8 +432,8 @@ def test_zone_rasterizer_errors():
 def test_overlapping_zones_are_refused_or_logged(caplog):
     import logging
 
-    from layers.errors import InputError
-    from layers.zones import MAX_OVERLAP_FRACTION, ZoneRasterizer
+    from sinkplan.layers.errors import InputError
+    from sinkplan.layers.zones import MAX_OVERLAP_FRACTION, ZoneRasterizer
 
     grid = Grid(CRS.from_epsg(4326), Affine(0.01, 0, 110, 0, -0.01, 42), 40, 20)
     # West 0.2° and east 0.2°; a third zone lies inside the west one: 100 % of the smaller.
@@ -451,7 +451,7 @@ def test_overlapping_zones_are_refused_or_logged(caplog):
     # A sliver below the threshold is logged, not refused.
     sliver = box(110.2, 41.8, 110.2 + 0.2 * MAX_OVERLAP_FRACTION / 2, 42.0)
     gdf2 = gpd.GeoDataFrame({"name": ["西", "东"]}, geometry=[west.union(sliver), east], crs="EPSG:4326")
-    with caplog.at_level(logging.INFO, logger="layers.zones"):
+    with caplog.at_level(logging.INFO, logger="sinkplan.layers.zones"):
         ZoneRasterizer(gdf2, grid, field="name")
     assert "zones overlap: '西' and '东'" in caplog.text
     with pytest.raises(ValueError, match="overlap must be"):

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.errors import InputError
+from sinkplan.layers.errors import InputError
 
 __all__ = [
     "Z95",

@@ -15,15 +15,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.errors import FieldError, InputError
-from layers.grid import DEFAULT_MAX_CELLS
-from layers.landcover import LandCover, check_codes
-from layers.schemes import ClassScheme
-from layers.tally import area_by_key
-from layers.zones import ZoneRasterizer
-from sinks.learning.area_estimate import StratifiedEstimate, group_estimate
-from sinks.learning.samples import point_pixels, read_at_pixels
-from layers.parallel import Progress
+from sinkplan.layers.errors import FieldError, InputError
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS
+from sinkplan.layers.landcover import LandCover, check_codes
+from sinkplan.layers.schemes import ClassScheme
+from sinkplan.layers.tally import area_by_key
+from sinkplan.layers.zones import ZoneRasterizer
+from sinkplan.sinks.learning.area_estimate import StratifiedEstimate, group_estimate
+from sinkplan.sinks.learning.samples import point_pixels, read_at_pixels
+from sinkplan.layers.parallel import Progress
 
 __all__ = ["ReferenceSample", "StrataAreas", "coverage_dict", "estimate_tables", "reference_sample", "strata_areas"]
 
@@ -47,7 +47,7 @@ def strata_areas(lc: LandCover, *, zones: ZoneRasterizer | None = None, max_cell
                  progress: Progress | None = None) -> StrataAreas:
     """One pass over the map: pixels and ground area per (zone, class code).
 
-    ``zones`` is a :class:`layers.zones.ZoneRasterizer` on the map's grid, or None.
+    ``zones`` is a :class:`sinkplan.layers.zones.ZoneRasterizer` on the map's grid, or None.
 
     Raises
     ------

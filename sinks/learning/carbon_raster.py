@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 from rasterio.windows import Window
 
-from layers.errors import InputError
-from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
-from layers.landcover import LandCover
-from layers.parallel import BlockExecutor, map_blocks
-from sinks.carbon import CarbonAccount
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from sinkplan.layers.landcover import LandCover
+from sinkplan.layers.parallel import BlockExecutor, map_blocks
+from sinkplan.sinks.carbon import CarbonAccount
 
 __all__ = ["DensityRaster", "apply_density_raster", "check_density_raster", "raster_pass"]
 
@@ -57,7 +57,7 @@ def check_density_raster(path: str | os.PathLike, lc: LandCover) -> DensityRaste
     InputError
         Not single-band, or a ``POOLS`` tag naming unknown pools.
     """
-    from sinks.densities import POOLS
+    from sinkplan.sinks.densities import POOLS
 
     p = Path(path)
     with open_raster(p) as src:
@@ -127,9 +127,9 @@ def raster_pass(lc: LandCover, raster: DensityRaster, *, codes: tuple[int, ...],
 def apply_density_raster(acc: CarbonAccount, raster: DensityRaster, sums: dict, *, sides: int) -> tuple[CarbonAccount, dict]:
     """The account with the raster's pools replaced (see the module docstring), and a report.
 
-    ``acc`` is a :class:`sinks.carbon.CarbonAccount` (stock_mgc (zones + 1, sides, classes, 4)).
+    ``acc`` is a :class:`sinkplan.sinks.carbon.CarbonAccount` (stock_mgc (zones + 1, sides, classes, 4)).
     """
-    from sinks.densities import POOLS
+    from sinkplan.sinks.densities import POOLS
 
     z1, s, ncls, _ = acc.stock_mgc.shape
     cols = [POOLS.index(p) for p in raster.pools]

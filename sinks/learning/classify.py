@@ -5,7 +5,7 @@ assessed by spatially blocked and by random cross-validation (:func:`assess`), f
 all samples (:func:`fit_classifier`) and applied block by block to the whole image
 (:func:`predict_map`): each block is read, turned into features, predicted in chunks of
 ``chunk`` pixels and written, so memory is bounded by the block budget whatever the
-image's size; blocks run in this process or on Dask through :mod:`layers.parallel`.
+image's size; blocks run in this process or on Dask through :mod:`sinkplan.layers.parallel`.
 """
 
 from __future__ import annotations
@@ -20,21 +20,21 @@ import geopandas as gpd
 import numpy as np
 from rasterio.windows import Window
 
-from layers.errors import FieldError, InputError
-from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
-from layers.outputs import BlockWriter
-from layers.parallel import BlockExecutor, map_blocks
-from layers.schemes import ClassScheme
-from layers.tally import area_by_key
-from sinks.learning.cv import (
+from sinkplan.layers.errors import FieldError, InputError
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from sinkplan.layers.outputs import BlockWriter
+from sinkplan.layers.parallel import BlockExecutor, map_blocks
+from sinkplan.layers.schemes import ClassScheme
+from sinkplan.layers.tally import area_by_key
+from sinkplan.sinks.learning.cv import (
     classification_metrics,
     cv_splits,
     out_of_fold,
     spatial_blocks,
 )
-from sinks.learning.features import FeatureSpec
-from sinks.learning.samples import point_pixels, polygon_samples, read_at_pixels
-from layers.parallel import Progress
+from sinkplan.sinks.learning.features import FeatureSpec
+from sinkplan.sinks.learning.samples import point_pixels, polygon_samples, read_at_pixels
+from sinkplan.layers.parallel import Progress
 
 if TYPE_CHECKING:
     from sklearn.ensemble import (

@@ -26,7 +26,7 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
-from layers.errors import InputError
+from sinkplan.layers.errors import InputError
 
 __all__ = [
     "CVResult",

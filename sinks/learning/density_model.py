@@ -26,16 +26,16 @@ import geopandas as gpd
 import numpy as np
 from rasterio.windows import Window
 
-from layers.errors import FieldError, InputError
-from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
-from layers.landcover import LandCover
-from layers.parallel import BlockExecutor
-from layers.schemes import GROUPS, ClassScheme
-from sinks.densities import DensityTable
-from sinks.learning.classify import Regressor, predict_pixels
-from sinks.learning.cv import cv_splits, out_of_fold, regression_metrics, spatial_blocks
-from sinks.learning.samples import open_on_grid, point_pixels, read_at_pixels
-from layers.parallel import Progress
+from sinkplan.layers.errors import FieldError, InputError
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from sinkplan.layers.landcover import LandCover
+from sinkplan.layers.parallel import BlockExecutor
+from sinkplan.layers.schemes import GROUPS, ClassScheme
+from sinkplan.sinks.densities import DensityTable
+from sinkplan.sinks.learning.classify import Regressor, predict_pixels
+from sinkplan.sinks.learning.cv import cv_splits, out_of_fold, regression_metrics, spatial_blocks
+from sinkplan.sinks.learning.samples import open_on_grid, point_pixels, read_at_pixels
+from sinkplan.layers.parallel import Progress
 
 __all__ = [
     "DENSITY_NODATA",
@@ -300,9 +300,9 @@ def predict_density_block(window: Window, *, landcover: str, lc_nodata: tuple[in
 def fallback_lut(densities: DensityTable, scheme: ClassScheme, pools: tuple[str, ...]) -> np.ndarray:
     """Table density (Mg C/ha) of ``pools`` per class code (index = code; NaN: not in the table).
 
-    ``densities`` is a :class:`sinks.densities.DensityTable`.
+    ``densities`` is a :class:`sinkplan.sinks.densities.DensityTable`.
     """
-    from sinks.densities import POOLS
+    from sinkplan.sinks.densities import POOLS
 
     bad = [p for p in pools if p not in POOLS]
     if bad or not pools:
@@ -319,8 +319,8 @@ def predict_density_map(lc: LandCover, covariates: list[str | os.PathLike], mode
                         max_cells: int = DEFAULT_MAX_CELLS, executor: BlockExecutor | None = None,
                         progress: Progress | None = None) -> dict:
     """Write the density raster (float32 COG, Mg C/ha) and ``domain.tif``; return summed stats."""
-    from layers.outputs import BlockWriter
-    from layers.parallel import map_blocks
+    from sinkplan.layers.outputs import BlockWriter
+    from sinkplan.layers.parallel import map_blocks
 
     grid = lc.grid
     nodatas = tuple(int(v) for v in {lc.nodata, lc.scheme.nodata} - {None})

@@ -1,6 +1,6 @@
 """Accuracy-adjusted class areas and forest coverage from a map and a reference sample
 (what ``sinkplan area-estimate`` writes): Olofsson et al. (2014), see
-:mod:`sinks.learning.area_estimate` for the estimator."""
+:mod:`sinkplan.sinks.learning.area_estimate` for the estimator."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layers.errors import InputError
-from layers.grid import DEFAULT_MAX_CELLS
-from layers.landcover import LandCover
-from sinks.learning.area_estimate import StratifiedEstimate
-from sinks.learning.area_tables import ReferenceSample, StrataAreas
-from layers.parallel import Progress
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS
+from sinkplan.layers.landcover import LandCover
+from sinkplan.sinks.learning.area_estimate import StratifiedEstimate
+from sinkplan.sinks.learning.area_tables import ReferenceSample, StrataAreas
+from sinkplan.layers.parallel import Progress
 
 __all__ = ["AreaEstimateResult", "estimate_areas"]
 
@@ -120,13 +120,13 @@ def estimate_areas(
     >>> res = estimate_areas("lc2020.tif", "reference.gpkg", ref_field="ref_code")  # doctest: +SKIP
     >>> res.summary["forest_coverage"]["adjusted_share"], res.summary["forest_coverage"]["ci95"]  # doctest: +SKIP
     """
-    from layers.landcover import open_landcover
-    from layers.schemes import GROUPS
-    from layers.vectors import read_vector
-    from layers.zones import ZoneRasterizer
-    from seeds.targets import load_targets
-    from sinks.learning.area_estimate import error_matrix, stratified_estimate
-    from sinks.learning.area_tables import (
+    from sinkplan.layers.landcover import open_landcover
+    from sinkplan.layers.schemes import GROUPS
+    from sinkplan.layers.vectors import read_vector
+    from sinkplan.layers.zones import ZoneRasterizer
+    from sinkplan.seeds.targets import load_targets
+    from sinkplan.sinks.learning.area_estimate import error_matrix, stratified_estimate
+    from sinkplan.sinks.learning.area_tables import (
         coverage_dict,
         estimate_tables,
         reference_sample,

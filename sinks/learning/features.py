@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from layers.errors import InputError
+from sinkplan.layers.errors import InputError
 
 __all__ = ["INDICES", "FeatureSpec", "valid_pixels"]
 

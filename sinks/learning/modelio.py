@@ -24,9 +24,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from layers.errors import InputFileError
-from layers.files import sha256_file
-from layers.outputs import atomic_path
+from sinkplan.layers.errors import InputFileError
+from sinkplan.layers.files import sha256_file
+from sinkplan.layers.outputs import atomic_path
 
 __all__ = ["FORMAT", "TRUSTED_TYPES", "ModelFileError", "SavedModel", "load_model", "save_model", "sidecar_path"]
 

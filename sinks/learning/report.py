@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from layers.schemes import ClassScheme
-from sinks.learning.density_model import REASONS
+from sinkplan.layers.schemes import ClassScheme
+from sinkplan.sinks.learning.density_model import REASONS
 
 __all__ = ["BLOCKED_VS_RANDOM_NOTE", "accuracy_frame", "domain_counts", "map_class_frame", "parse_code_values"]
 
@@ -67,7 +67,7 @@ def domain_counts(pixels: np.ndarray, stock: np.ndarray, table_stock: np.ndarray
 
 def parse_code_values(text: str, what: str) -> dict[int, float]:
     """``'2=0.9,5=0.7'`` → {2: 0.9, 5: 0.7}."""
-    from layers.errors import InputError
+    from sinkplan.layers.errors import InputError
 
     out: dict[int, float] = {}
     for part in filter(None, (p.strip() for p in (text or "").split(","))):

@@ -20,8 +20,8 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from layers.errors import InputError
-from layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 
 __all__ = ["PolygonSamples", "open_on_grid", "point_pixels", "polygon_samples", "read_at_pixels"]
 
@@ -112,7 +112,7 @@ def polygon_samples(gdf: gpd.GeoDataFrame, grid: Grid, image: str | os.PathLike,
     sample is the same whatever the block size (keys come from the pixel's grid position
     and ``seed``).
     """
-    from layers.zones import ZoneRasterizer
+    from sinkplan.layers.zones import ZoneRasterizer
 
     zr = ZoneRasterizer(gdf, grid)
     keep_key = np.empty(0)
