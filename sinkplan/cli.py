@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub, common)
+    from sinkplan.examples import add_examples
+
+    add_examples(sub)  # every command's --help ends with example command lines
     return parser
 
 

@@ -37,6 +37,8 @@ def register(sub, common) -> None:
     f.add_argument("result", metavar="RESULT_DIR", help="result folder")
     f.add_argument("--out", metavar="DIR", help="output folder (default: RESULT_DIR_figures beside it)")
     f.add_argument("--lang", choices=("zh", "en"), default="zh", help="label language (default zh)")
+    f.add_argument("--paper", choices=("a4", "a3"), default="a4",
+                   help="sheet of the print-ready thematic map (专题图), landscape (default a4)")
     f.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     f.set_defaults(func=run_figures)
 
