@@ -86,6 +86,21 @@ _RESTORATION_LABELS = {
 }
 
 
+#: Columns of restoration_effect.csv that are figures; any other column is a project's own attribute.
+_EFFECT_COLUMNS = {"project", "area_ha", "net_change_mgc", "change_mgc_per_ha", "ring_area_ha", "ring_net_change_mgc",
+                   "ring_change_mgc_per_ha", "difference_mgc_per_ha", "difference_mgc_per_ha_per_yr"}
+
+
+def _project_label(row: dict, lang: str) -> str:
+    """A project's name with its own attributes (status, start year …), e.g. 宝力格露天矿（已修复）."""
+    extra = [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+             for k, v in row.items() if k not in _EFFECT_COLUMNS and v is not None and str(v) not in ("", "nan")]
+    name = str(row.get("project", ""))
+    if not extra:
+        return name
+    return f"{name}（{'，'.join(extra)}）" if lang == "zh" else f"{name} ({', '.join(extra)})"
+
+
 def restoration_effect_figure(table: pd.DataFrame, *, lang: str) -> Figure:
     """Grouped horizontal bars per project: change per ha inside, in its control ring, and the difference."""
     words = _RESTORATION_LABELS.get(lang, _RESTORATION_LABELS["en"])
@@ -99,7 +114,7 @@ def restoration_effect_figure(table: pd.DataFrame, *, lang: str) -> Figure:
     h = 0.27
     for k, (col, key, color) in enumerate(cols):
         ax.barh(y + (1 - k) * h, df[col].to_numpy(dtype=float), height=h, color=color, label=words[key])
-    ax.set_yticks(y, df["project"].astype(str))
+    ax.set_yticks(y, [_project_label(r, lang) for r in df.to_dict("records")])
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel(words["x"])
     ax.set_title(words["title"])

@@ -75,9 +75,27 @@ def open_result(path: str | Path) -> ResultInfo:
     summary = _read_json(p / "summary.json")
     kind = detect_kind(p, manifest, summary)
     if kind is None:
+        inner = _result_folders_inside(p)
+        if inner:
+            shown = ", ".join(str(q) for q in inner[:12]) + (f" and {len(inner) - 12} more" if len(inner) > 12 else "")
+            raise InputError(f"{p}: a folder of {len(inner)} result folders, not one result; give them by name: {shown}")
         raise InputError(
             f"{p}: not a result folder of sinkplan carbon, coverage, change or site "
-            f"(manifest command {manifest.get('command')!r}; no carbon_density.tif, eligible.tif, change.tif "
-            "or coverage zones in summary.json)"
+            + (f"(manifest command {manifest['command']!r}; " if manifest.get("command") else "(no manifest.json; ")
+            + "no carbon_density.tif, eligible.tif, change.tif or coverage zones in summary.json)"
         )
     return ResultInfo(p, kind, manifest, summary)
+
+
+def _result_folders_inside(path: Path) -> list[Path]:
+    """Sub-folders of ``path`` that are result folders themselves (a demo or project folder)."""
+    out = []
+    for q in sorted(path.iterdir()):
+        if not q.is_dir() or q.name.startswith("."):
+            continue
+        try:
+            if detect_kind(q, _read_json(q / "manifest.json"), _read_json(q / "summary.json")) is not None:
+                out.append(q)
+        except InputFileError:
+            continue
+    return out

@@ -61,6 +61,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "excluded": ("排除", "excluded"),
     "other": ("其他可选址用地", "Other eligible land"),
     "total": ("合计", "Total"),
+    "restoration_effect": ("修复项目碳储量变化（项目内 − 对照环带）", "Restoration effect (inside − control ring)"),
+    "control_rings": ("对照环带", "Control rings"),
+    "control_ring": ("对照环带", "Control ring"),
+    "unit_mgc_per_ha": ("Mg C/公顷", "Mg C/ha"),
 }
 
 _COLUMNS: dict[str, tuple[str, str]] = {

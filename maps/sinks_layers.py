@@ -220,8 +220,11 @@ def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
                               skip=(0, *same), visible=False, max_legend=15)
         else:
             b.add_categorical(path, name=label("change", lang), labels=_code_labels(tags, lang), skip=(0,))
-    if not found:
+    if not found and not (folder / "projects.gpkg").exists():
         logger.info("%s: no change.tif, carbon_change.tif or transitions.tif: change overlay omitted", folder)
+    if (folder / "projects.gpkg").exists():
+        _restoration_projects(b, folder)
+        return
     zones = read_vector_lonlat(folder / "zones.gpkg")
     records = [r for r in summary.get("zones", []) if isinstance(r, dict) and "zone" in r]
     if zones is not None:
@@ -303,3 +306,51 @@ def _code_labels(tags: dict[str, str], lang: str) -> dict[int, str]:
         if k.startswith("code_") and k[5:].isdigit():
             out.setdefault(int(k[5:]), v)
     return out
+
+
+def _read_layer(path: Path, layer: str):
+    import geopandas as gpd
+
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:  # noqa: BLE001 - a layer missing from an older folder: omitted, said why
+        logger.info("%s: layer %r not read (%s): omitted", path, layer, exc)
+        return None
+    if gdf.crs is None:
+        gdf = gdf.set_crs(4326)
+    return gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)].to_crs(4326)
+
+
+def _restoration_projects(b: MapBuilder, folder: Path) -> None:
+    """Restoration projects coloured by their effect (change inside − change in the ring, Mg C/ha),
+    with their own attributes (status, start year …) in popups, and their control rings."""
+    lang = b.lang
+    gdf = _read_layer(folder / "projects.gpkg", "projects")
+    if gdf is None or not len(gdf):
+        return
+    fields = [c for c in gdf.columns if c != gdf.geometry.name]
+    diff = np.array([_num(v) for v in gdf.get("difference_mgc_per_ha", pd.Series([np.nan] * len(gdf)))])
+    fin = diff[np.isfinite(diff)]
+    hi = float(np.max(np.abs(fin))) if fin.size and np.max(np.abs(fin)) > 0 else 1.0
+    colors = col.value_colors(diff, vmin=-hi, vmax=hi, cmap="RdYlGn")
+    feats = []
+    for rec, d, c in zip(gdf[fields].to_dict("records"), diff, colors):
+        name = str(rec.get("project", ""))
+        p = [[column_label("project", lang), name]] + popup_rows(rec, lang, skip=("project",))
+        status = rec.get("status")
+        head = f"{name}（{status}）" if lang == "zh" and status else (f"{name} ({status})" if status else name)
+        tip = f"{head}: {fmt_value(d, 'difference_mgc_per_ha')} Mg C/ha" if np.isfinite(d) else head
+        feats.append({"c": c if np.isfinite(d) else None, "t": tip, "p": p})
+    name = label("restoration_effect", lang)
+    legend = Legend("continuous", name, units=label("unit_mgc_per_ha", lang),
+                    colors=[col.hex_color(x) for x in col.ramp("RdYlGn", 16)], vmin=-hi, vmax=hi)
+    b.add_vector(name=name, key=f"{folder.name}:projects", gdf=gdf, features=feats,
+                 style={"color": "#333333", "weight": 1.5, "fillOpacity": 0.75}, legend=legend)
+    rings = _read_layer(folder / "projects.gpkg", "rings")
+    if rings is not None and len(rings):
+        rname = label("control_rings", lang)
+        rfeats = [{"t": f"{label('control_ring', lang)}: {r}"} for r in rings["project"].astype(str)]
+        b.add_vector(name=rname, key=f"{folder.name}:rings", gdf=rings, features=rfeats,
+                     style={"color": "#7570b3", "weight": 1, "fillOpacity": 0.15, "fillColor": "#7570b3",
+                            "dashArray": "4 3"},
+                     legend=Legend("categorical", rname, items=[("#7570b3", rname)]), visible=False)

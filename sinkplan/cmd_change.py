@@ -30,7 +30,7 @@ from sinkplan.sinks_inputs import (
     pass_threads,
     prepare_strata,
 )
-from sinkplan.sinks_mapfiles import change_map_files
+from sinkplan.sinks_mapfiles import change_map_files, restoration_map_files
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,10 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             sheets = {}
             if restoration:
                 rf.write_csv("restoration_effect.csv", res.effect)
+                from sinkplan.sinks.restoration import control_rings
+
+                restoration_map_files(rf, projects=rz.projects, rings=control_rings(rz.projects, rz.ring_m),
+                                      effect=res.effect, grid=grid)
                 sheets["restoration_effect"] = res.effect
             else:
                 rf.write_csv("change_by_zone.csv", res.by_zone)

@@ -48,6 +48,8 @@ def run_map(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinkplan.maps.folders import open_result
 
     out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):  # `--out m4` writes m4.html, which a browser opens
+        out = out.with_name(out.name + ".html")
     if out.exists() and not args.overwrite:
         raise OutputExists(f"{out}: exists; pass --overwrite to replace it or choose another --out")
     for r in args.results:  # validate every input before writing anything

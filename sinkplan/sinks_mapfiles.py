@@ -9,6 +9,10 @@
     as fields (per year ``<figure>_<year>`` for coverage).
 ``redline.gpkg`` (carbon)
     The redline polygons as read (invalid ones repaired), in EPSG:4326.
+``projects.gpkg`` (change with a control ring: the restoration effect)
+    Layer ``projects``: one (multi)polygon per project, field ``project``, the project's own
+    attributes (status, start year …) and its row of ``restoration_effect.csv``; layer
+    ``rings``: the control ring of each project (field ``project``), in EPSG:4326.
 ``landcover_preview.tif`` + ``scheme.csv`` (carbon)
     The land cover reduced to at most :data:`PREVIEW_MAX_PIXELS` pixels by the mode of each
     block of factor × factor pixels (GDAL's mode through decimated ``out_shape`` reads, one
@@ -43,6 +47,7 @@ __all__ = [
     "carbon_map_files",
     "change_map_files",
     "coverage_map_files",
+    "restoration_map_files",
     "lonlat_layer",
     "preview_nodata",
     "scheme_csv_text",
@@ -346,3 +351,23 @@ def change_map_files(rf, *, strata, by_zone: pd.DataFrame | None, grid: Grid) ->
     written = _zones(rf, strata, by_zone, grid)
     _timed(rf, t0)
     return written
+
+
+def restoration_map_files(rf, *, projects, rings, effect: pd.DataFrame, grid: Grid) -> list[Path]:
+    """projects.gpkg: the projects with their attributes and effect (layer ``projects``) and
+    their control rings (layer ``rings``), so a map shows where each project is and what it did."""
+    t0 = time.perf_counter()
+    import geopandas as gpd
+
+    base = projects[["project", projects.geometry.name]].copy()
+    base["project"] = base["project"].astype(str)
+    t = effect.copy()
+    t["project"] = t["project"].astype(str)
+    base = base.merge(t.drop_duplicates("project"), on="project", how="left", sort=False)
+    path = rf.path("projects.gpkg")
+    write_gpkg(path, lonlat_layer(gpd.GeoDataFrame(base, geometry=projects.geometry.name, crs=projects.crs), grid=grid),
+               layer="projects")
+    ring_gdf = gpd.GeoDataFrame({"project": base["project"].tolist()}, geometry=list(rings.values), crs=projects.crs)
+    lonlat_layer(ring_gdf, grid=grid).to_file(path, driver="GPKG", layer="rings", engine="pyogrio", mode="a")
+    _timed(rf, t0)
+    return [path]

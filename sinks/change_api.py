@@ -245,6 +245,7 @@ def _restoration_table(acc: ChangeAccount, rz: RestorationZones) -> pd.DataFrame
 
     pieces, projects = rz.pieces, rz.projects
     n = len(projects)
+    attrs = [c for c in projects.columns if c not in ("project", projects.geometry.name)]
     rows = []
     for i, name in enumerate(projects["project"]):
         inside = [k + 1 for k in np.flatnonzero(pieces.member[:, i])]  # zone id = piece index + 1
@@ -261,7 +262,14 @@ def _restoration_table(acc: ChangeAccount, rz: RestorationZones) -> pd.DataFrame
         if acc.span_years and row["difference_mgc_per_ha"] is not None:
             row["difference_mgc_per_ha_per_yr"] = row["difference_mgc_per_ha"] / acc.span_years
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    # the project's own attributes (status, start year, type …) right after its name; a field
+    # named like a result column is kept as attr_<name> so it cannot replace a figure
+    for pos, c in enumerate(attrs, start=1):
+        name = c if c not in table.columns else f"attr_{c}"
+        values = projects[c].to_numpy()
+        table.insert(pos, name, [None if isinstance(v, float) and np.isnan(v) else v for v in values])
+    return table
 
 
 def restoration_effect(

@@ -93,7 +93,8 @@ def disjoint_pieces(geoms: gpd.GeoSeries) -> Pieces:
 class RestorationZones:
     """Restoration projects with their control rings, split into disjoint pieces to rasterize.
 
-    ``projects`` has one row per project (``project``, geometry, in the grid's CRS); zone id
+    ``projects`` has one row per project (``project``, the project's own attributes from the
+    layer such as status or start year, geometry, in the grid's CRS); zone id
     ``k + 1`` of ``rasterizer`` is piece ``k`` of ``pieces`` (projects first, then rings in
     ``pieces.member``'s columns).
     """
@@ -135,7 +136,11 @@ def restoration_zones(path: str | os.PathLike, grid: Grid, *, ring_km: float, fi
     if key is None:
         gdf = gdf.assign(_project=[str(i) for i in range(1, len(gdf) + 1)])
         key = "_project"
-    projects = gdf.dissolve(by=key, sort=False, as_index=False)[[key, "geometry"]].rename(columns={key: "project"})
+    # Each project keeps its own attributes (status, start year, type …): the first feature's
+    # value where a project is made of several features.
+    projects = gdf.dissolve(by=key, sort=False, as_index=False, aggfunc="first").rename(columns={key: "project"})
+    attrs = [c for c in projects.columns if c not in ("project", projects.geometry.name)]
+    projects = projects[["project", *attrs, projects.geometry.name]]
     projects["project"] = projects["project"].astype(str)
     rings = control_rings(projects, ring_km * 1000.0)  # km → m
     shapes = gpd.GeoSeries(list(projects.geometry) + list(rings), crs=projects.crs)

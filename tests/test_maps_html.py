@@ -208,6 +208,22 @@ def test_cli_errors_one_line_exit_2_no_output(results, tmp_path, capsys, monkeyp
     assert not (tmp_path / "x.html").exists() and not (tmp_path / "nope_figures").exists()
 
 
+def test_cli_map_out_gains_html_suffix(results, tmp_path, capsys):
+    assert main(["map", str(results["carbon"]), "--out", str(tmp_path / "m4"), "-q"]) == 0
+    assert (tmp_path / "m4.html").exists() and not (tmp_path / "m4").exists()
+    assert capsys.readouterr().out.strip() == str(tmp_path / "m4.html")
+
+
+def test_cli_map_on_a_folder_of_results_lists_them(results, tmp_path, capsys):
+    parent = results["carbon"].parent  # holds carbon, coverage, change, site
+    assert main(["map", str(parent), "--out", str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "a folder of 4 result folders" in err and "None" not in err and "\n" not in err
+    for k in ("carbon", "coverage", "change", "site"):
+        assert str(results[k]) in err
+    assert not (tmp_path / "x.html").exists()
+
+
 def test_cli_map_refuses_to_overwrite(results, tmp_path, capsys):
     out = tmp_path / "m.html"
     out.write_text("old")

@@ -184,7 +184,8 @@ def test_restoration_effect_cli(tmp_path, capsys):
     p15 = write_tif(tmp_path / "a.tif", a, crs=EA, transform=T_EA)
     p20 = write_tif(tmp_path / "b.tif", b, crs=EA, transform=T_EA)
     x0, y0 = 1_000_000 + 1500, 4_500_000 - 2500
-    proj = write_polys(tmp_path / "p.gpkg", [(x0, y0, x0 + 1000, y0 + 1000)], crs=EA, project=["治沙"])
+    proj = write_polys(tmp_path / "p.gpkg", [(x0, y0, x0 + 1000, y0 + 1000)], crs=EA, project=["治沙"], status=["已修复"],
+                       start_year=[2016])
     t = tmp_path / "t.csv"
     t.write_text(INVEST_CSV, encoding="utf-8")
     out = tmp_path / "r"
@@ -199,5 +200,25 @@ def test_restoration_effect_cli(tmp_path, capsys):
     assert row["ring_area_ha"] == pytest.approx(278.5, rel=0.05)
     assert row["difference_mgc_per_ha"] == pytest.approx(30.8)
     assert row["difference_mgc_per_ha_per_yr"] == pytest.approx(30.8 / 5)
+    # the project's own attributes travel with it: table, map file, map popup
+    assert row["status"] == "已修复" and row["start_year"] == 2016
+    effect = pd.read_csv(out / "restoration_effect.csv", encoding="utf-8-sig")
+    assert list(effect.columns[:3]) == ["project", "status", "start_year"]
+    layer = gpd.read_file(out / "projects.gpkg", layer="projects")
+    assert layer.crs.to_epsg() == 4326 and layer["status"].tolist() == ["已修复"]
+    assert layer["difference_mgc_per_ha"].tolist() == pytest.approx([30.8])
+    rings = gpd.read_file(out / "projects.gpkg", layer="rings")
+    assert rings["project"].tolist() == ["治沙"]
+    import json
+    import re
+
+    from sinkplan.maps.build import build_map
+
+    html = build_map([out], lang="zh")
+    data = json.loads(re.search(r'<script id="sinkplan-data" type="application/json">(.*?)</script>', html, re.S).group(1))
+    proj_layer = next(lay for lay in data["layers"] if lay["type"] == "vector" and lay["features"][0].get("p"))
+    rows = dict(map(tuple, proj_layer["features"][0]["p"]))
+    assert "已修复" in rows.values() and "治沙（已修复，2016）" not in rows  # status is a row, not the title
+    assert proj_layer["features"][0]["t"].startswith("治沙（已修复）")
     code, err = run_cli(["change", str(p15), str(p20), "--control-ring-km", "1", "--out", str(tmp_path / "x")], capsys)
     assert_one_line_error(code, err, "--control-ring-km needs --zones", tmp_path / "x")
