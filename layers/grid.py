@@ -22,6 +22,7 @@ from rasterio.windows import Window
 
 from sinkplan.layers import areas
 from sinkplan.layers.errors import GridMismatch, InputError, InputFileError, MissingCRS
+from sinkplan.layers.reading import check_vrt_sources
 
 __all__ = ["Grid", "DEFAULT_MAX_CELLS", "open_raster", "crs_fix_hint", "crs_label"]
 
@@ -60,7 +61,17 @@ def open_raster(path: str | os.PathLike) -> rasterio.io.DatasetReader:
     if not p.exists():
         raise InputFileError(f"{p}: file not found; check the path")
     try:
-        return rasterio.open(p)
+        # A VRT mosaic is read with one thread, so that a tile's read error is reported
+        # (see sinkplan.layers.reading), and its tiles must exist.
+        if p.suffix.lower() == ".vrt":
+            check_vrt_sources(p)
+            return rasterio.open(p, NUM_THREADS="1")
+        src = rasterio.open(p)
+        if src.driver == "VRT":  # a VRT under another name
+            src.close()
+            check_vrt_sources(p)
+            src = rasterio.open(p, NUM_THREADS="1")
+        return src
     except rasterio.errors.RasterioIOError as exc:
         raise InputFileError(f"{p}: not a readable raster ({exc}); give a GeoTIFF or another GDAL raster") from exc
 

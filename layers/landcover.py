@@ -20,6 +20,7 @@ from rasterio.windows import Window
 
 from sinkplan.layers.errors import InputError, UnknownClassCode
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from sinkplan.layers.reading import read_window
 from sinkplan.layers.schemes import ClassScheme, load_scheme
 from sinkplan.layers.tally import area_by_key
 from sinkplan.layers.parallel import Progress
@@ -46,13 +47,13 @@ class LandCover:
     def read(self, window: Window | None = None) -> np.ndarray:
         """Codes of a window (the whole raster when None), in the file's dtype."""
         with open_raster(self.path) as src:
-            return src.read(1, window=window or self.grid.full_window())
+            return read_window(src, window or self.grid.full_window())
 
     def blocks(self, max_cells: int = DEFAULT_MAX_CELLS) -> Iterator[tuple[Window, np.ndarray]]:
         """(window, codes) for every block, reading through one open dataset."""
         with open_raster(self.path) as src:
             for w in self.grid.blocks(max_cells):
-                yield w, src.read(1, window=w)
+                yield w, read_window(src, w)
 
     def valid_mask(self, codes: np.ndarray) -> np.ndarray:
         """True where a pixel holds a land-cover class (not the raster's or scheme's nodata)."""

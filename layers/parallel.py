@@ -74,7 +74,11 @@ class BlockExecutor:
             logger.info("starting a local Dask cluster with %d workers", self.workers)
             self._cluster = LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
-                dashboard_address=":0", silence_logs=logging.WARNING,
+                # Workers log a failed task ("Compute Failed" with its traceback) at ERROR; the
+                # error reaches the client, which reports it on one line: keep them quiet unless
+                # debugging.
+                dashboard_address=":0",
+                silence_logs=logging.WARNING if logging.getLogger().level <= logging.DEBUG else logging.CRITICAL,
             )
             self._client = Client(self._cluster)
         return self

@@ -25,6 +25,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from sinkplan.maps.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
+from sinkplan.layers.reading import read_window
 
 __all__ = [
     "Decimated", "read_decimated", "decimation_factor", "warp_to_display", "display_bounds",
@@ -138,9 +139,9 @@ def _read_tiles(src, tiles, out, mask, *, f, tr, tc, nrows, ncols, rs, progress)
         r0, c0 = r * f, c * f
         window = Window(c0, r0, min(kc * f, w - c0), min(kr * f, h - r0))
         if f == 1:
-            block = src.read(1, window=window, masked=True)
+            block = read_window(src, window, masked=True)
         else:
-            block = src.read(1, window=window, out_shape=(kr, kc), resampling=rs, masked=True)
+            block = read_window(src, window, out_shape=(kr, kc), resampling=rs, masked=True)
         out[r:r + kr, c:c + kc] = block.filled(0) if np.ma.isMaskedArray(block) else block
         mask[r:r + kr, c:c + kc] = np.ma.getmaskarray(block)
         if progress is not None:

@@ -132,6 +132,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
 def _write_transitions(path: Path, grid, slots, lcs, ctx) -> None:
     """code_before × 100 + code_after (uint16), 0 where either year has no land class."""
     from sinkplan.layers.grid import open_raster
+    from sinkplan.layers.reading import read_window
 
     valid = [set(s.codes) for s in slots]
     with BlockWriter(path, grid, "uint16", nodata=0, resampling="mode",
@@ -139,7 +140,7 @@ def _write_transitions(path: Path, grid, slots, lcs, ctx) -> None:
                      band_description="land-cover transition") as out, \
             open_raster(lcs[0].path) as a_src, open_raster(lcs[1].path) as b_src:
         for w in grid.blocks(ctx.max_cells):
-            a = a_src.read(1, window=w).astype(np.uint16)
-            b = b_src.read(1, window=w).astype(np.uint16)
+            a = read_window(a_src, w).astype(np.uint16)
+            b = read_window(b_src, w).astype(np.uint16)
             ok = np.isin(a, list(valid[0])) & np.isin(b, list(valid[1]))
             out.write(np.where(ok, a * 100 + b, 0).astype(np.uint16), w)

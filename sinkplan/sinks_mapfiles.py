@@ -40,6 +40,8 @@ import shapely
 from affine import Affine
 
 from sinkplan.layers.grid import Grid
+from sinkplan.layers.grid import open_raster
+from sinkplan.layers.reading import read_window
 
 __all__ = [
     "MAX_VECTOR_COORDS",
@@ -248,7 +250,6 @@ def write_landcover_preview(
     Codes outside the scheme and nodata become the preview's nodata. Returns ``path``, or
     None (and a log line) when the scheme's codes fit neither uint8 nor uint16.
     """
-    import rasterio
     from rasterio.enums import Resampling
     from rasterio.windows import Window
 
@@ -273,7 +274,7 @@ def write_landcover_preview(
     cmap = scheme.colormap()
     tags = {"source": Path(lc.path).name, "factor": str(f), "resampling": "mode", "scheme": scheme.name,
             "classes": "scheme.csv"}
-    with rasterio.open(lc.path) as src, BlockWriter(path, pgrid, dtype, nodata=nodata, resampling="mode", colormap=cmap,
+    with open_raster(lc.path) as src, BlockWriter(path, pgrid, dtype, nodata=nodata, resampling="mode", colormap=cmap,
                                                     tags=tags, band_description="land-cover class (preview)") as out:
         for i, (r, c) in enumerate(tiles):
             kr, kc = min(tr, nrows - r), min(tc, ncols - c)
@@ -285,9 +286,9 @@ def write_landcover_preview(
                 for sc, nc, ocol, onc in _spans(c, kc, f, g.width):
                     win = Window(sc, sr, nc, nr)
                     if f == 1:
-                        block = src.read(1, window=win, masked=True)
+                        block = read_window(src, win, masked=True)
                     else:
-                        block = src.read(1, window=win, out_shape=(onr, onc), resampling=Resampling.mode, masked=True)
+                        block = read_window(src, win, out_shape=(onr, onc), resampling=Resampling.mode, masked=True)
                     codes[orow:orow + onr, ocol:ocol + onc] = np.ma.getdata(block)
                     masked[orow:orow + onr, ocol:ocol + onc] = np.ma.getmaskarray(block)
             ok = ~masked & (codes >= 0) & (codes < keep.size)

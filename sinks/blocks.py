@@ -32,6 +32,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from sinkplan.layers.reading import read_window
 from sinkplan.layers.parallel import BlockExecutor, map_blocks
 from sinkplan.layers.schemes import ClassScheme
 from sinkplan.layers.tally import area_by_key
@@ -231,7 +232,7 @@ def close_datasets() -> None:
 
 
 def _read(path: str, window: Window) -> np.ndarray:
-    return _dataset(path).read(1, window=window)
+    return read_window(_dataset(path), window)
 
 
 def tally_block(spec: PassSpec, window: Window) -> BlockResult:

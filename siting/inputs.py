@@ -30,6 +30,7 @@ from rasterio.windows import Window
 
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import Grid, open_raster
+from sinkplan.layers.reading import read_window
 
 __all__ = ["haloed", "read_codes", "read_dem", "check_dem", "LayerStore", "GeomLayer", "ScratchRaster"]
 
@@ -48,7 +49,7 @@ def haloed(grid: Grid, window: Window, halo: int) -> tuple[Window, tuple[slice, 
 def read_codes(path: str | os.PathLike, window: Window) -> np.ndarray:
     """Land-cover codes of a window."""
     with open_raster(path) as src:
-        return src.read(1, window=window)
+        return read_window(src, window)
 
 
 def check_dem(path: str | os.PathLike, grid: Grid) -> bool:
@@ -80,12 +81,12 @@ def read_dem(path: str | os.PathLike, grid: Grid, window: Window, *, same_grid: 
     """Elevation (float64, NaN where unknown) of a window of ``grid``."""
     with open_raster(path) as src:
         if same_grid:
-            data = src.read(1, window=window, masked=True)
+            data = read_window(src, window, masked=True)
             return np.ma.filled(data.astype(np.float64), np.nan)
         with WarpedVRT(src, crs=grid.crs.to_wkt(), transform=grid.transform, width=grid.width, height=grid.height,
                        resampling=Resampling.bilinear, src_nodata=src.nodata, nodata=np.nan,
                        dtype="float32") as vrt:
-            data = vrt.read(1, window=window, masked=True)
+            data = read_window(vrt, window, masked=True, name=path)
             return np.ma.filled(data.astype(np.float64), np.nan)
 
 
@@ -175,4 +176,4 @@ class ScratchRaster:
 
     def read(self, window: Window) -> np.ndarray:
         with rasterio.open(self.path) as src:
-            return src.read(1, window=window)
+            return read_window(src, window)

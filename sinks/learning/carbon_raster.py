@@ -29,6 +29,7 @@ from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from sinkplan.layers.landcover import LandCover
 from sinkplan.layers.parallel import BlockExecutor, map_blocks
+from sinkplan.layers.reading import read_window
 from sinkplan.sinks.carbon import CarbonAccount
 
 __all__ = ["DensityRaster", "apply_density_raster", "check_density_raster", "raster_pass"]
@@ -76,13 +77,13 @@ def check_density_raster(path: str | os.PathLike, lc: LandCover) -> DensityRaste
 def _block(window: Window, *, landcover: str, density: str, nodata: float | None, strata: str | None, lut: np.ndarray,
            ncls: int, nkeys: int, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     with open_raster(landcover) as src:
-        codes = src.read(1, window=window).astype(np.int64)
+        codes = read_window(src, window).astype(np.int64)
     with open_raster(density) as src:
-        d = src.read(1, window=window).astype(np.float64)
+        d = read_window(src, window).astype(np.float64)
     slot = np.where((codes >= 0) & (codes < lut.size), lut[np.clip(codes, 0, lut.size - 1)], -1)
     if strata is not None:
         with open_raster(strata) as src:
-            slot = np.where(slot >= 0, src.read(1, window=window).astype(np.int64) * ncls + slot, -1)
+            slot = np.where(slot >= 0, read_window(src, window).astype(np.int64) * ncls + slot, -1)
     land = slot >= 0
     ok = land & np.isfinite(d) & (d >= 0)
     if nodata is not None and np.isfinite(nodata):

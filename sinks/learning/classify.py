@@ -23,6 +23,7 @@ from rasterio.windows import Window
 from sinkplan.layers.errors import FieldError, InputError
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from sinkplan.layers.outputs import BlockWriter
+from sinkplan.layers.reading import read_window
 from sinkplan.layers.parallel import BlockExecutor, map_blocks
 from sinkplan.layers.schemes import ClassScheme
 from sinkplan.layers.tally import area_by_key
@@ -310,7 +311,7 @@ def predict_block(window: Window, *, image: str, model: Classifier, spec: Featur
                   chunk: int = CHUNK_PIXELS) -> np.ndarray:
     """Class codes of one window of ``image`` (nodata where any band has none)."""
     with open_raster(image) as src:
-        bands = src.read(window=window)
+        bands = read_window(src, window, indexes=None)
     ok = spec.valid(bands)
     out = np.full(ok.shape, nodata, dtype=dtype)
     idx = np.flatnonzero(ok.ravel())

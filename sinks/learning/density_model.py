@@ -30,6 +30,7 @@ from sinkplan.layers.errors import FieldError, InputError
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from sinkplan.layers.landcover import LandCover
 from sinkplan.layers.parallel import BlockExecutor
+from sinkplan.layers.reading import read_window
 from sinkplan.layers.schemes import GROUPS, ClassScheme
 from sinkplan.sinks.densities import DensityTable
 from sinkplan.sinks.learning.classify import Regressor, predict_pixels
@@ -256,7 +257,7 @@ def predict_density_block(window: Window, *, landcover: str, lc_nodata: tuple[in
     "table_stock_mgc": float[5]}`` indexed by domain code.
     """
     with open_raster(landcover) as src:
-        codes = src.read(1, window=window).astype(np.int64)
+        codes = read_window(src, window).astype(np.int64)
     land = np.ones(codes.shape, dtype=bool)
     for nd in lc_nodata:
         land &= codes != nd
@@ -267,7 +268,7 @@ def predict_density_block(window: Window, *, landcover: str, lc_nodata: tuple[in
     cov = []
     for p in covariates:
         with open_on_grid(p, grid) as src:
-            vals = src.read(window=window).astype(np.float64)
+            vals = read_window(src, window, indexes=None, name=p).astype(np.float64)
             if src.nodata is not None and np.isfinite(src.nodata):
                 vals[vals == src.nodata] = np.nan
         cov.append(vals.reshape(vals.shape[0], -1)[:, idx])

@@ -22,6 +22,7 @@ from rasterio.windows import Window
 
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from sinkplan.layers.reading import read_window
 
 __all__ = ["PolygonSamples", "open_on_grid", "point_pixels", "polygon_samples", "read_at_pixels"]
 
@@ -87,7 +88,7 @@ def read_at_pixels(path: str | os.PathLike, grid: Grid, rows: np.ndarray, cols: 
             r0 = int(rows[chunk[0]] // bh) * bh
             c0 = int(cols[chunk[0]] // bw) * bw
             w = Window(c0, r0, min(bw, grid.width - c0), min(bh, grid.height - r0))
-            data = src.read(window=w)
+            data = read_window(src, w, indexes=None, name=path)
             out[:, chunk] = data[:, rows[chunk] - r0, cols[chunk] - c0]
     return out, nodata
 
@@ -129,7 +130,7 @@ def polygon_samples(gdf: gpd.GeoDataFrame, grid: Grid, image: str | os.PathLike,
             if r.size == 0:
                 continue
             inside_total += r.size
-            data = src.read(window=w)
+            data = read_window(src, w, indexes=None)
             gr = r + int(w.row_off)
             gc = c + int(w.col_off)
             key = _pixel_keys(gr * grid.width + gc, seed)
