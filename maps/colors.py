@@ -6,12 +6,19 @@ import re
 
 import numpy as np
 
-__all__ = ["ramp", "hex_color", "rgba_from_hex", "value_colors", "is_hex_color", "COVERAGE_BINS_PP"]
+__all__ = ["ramp", "hex_color", "rgba_from_hex", "value_colors", "is_hex_color", "COVERAGE_BINS_PP", "ZONE_TYPE_COLORS",
+           "BORDER_BELT_COLOR"]
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 #: Coverage minus target, percentage points: class edges of the coverage choropleth.
 COVERAGE_BINS_PP = (-10.0, -5.0, -2.0, 0.0, 2.0, 5.0, 10.0)
+
+#: Zone types of eligible land, one colour each in the HTML map, the figures and the thematic map
+#: (desert sand, border purple, mine brown, other green). The border *belt* outline uses its own
+#: colour (:data:`BORDER_BELT_COLOR`), never the border-area fill.
+ZONE_TYPE_COLORS = {"desert": "#e6a93c", "border": "#9e6ebd", "mine": "#8c510a", "other": "#78b478"}
+BORDER_BELT_COLOR = "#d01c8b"
 
 
 def ramp(name: str, n: int = 255) -> list[tuple[int, int, int, int]]:

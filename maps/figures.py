@@ -12,6 +12,7 @@ Plot functions take tables and arrays and return matplotlib Figures (no pyplot s
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sinkplan.maps.builder import read_csv, read_vector_lonlat
-from sinkplan.maps.fonts import cjk_rc, find_cjk_font
+from sinkplan.maps.fonts import cjk_rc, find_cjk_font, has_cjk, readable
 from sinkplan.maps.folders import open_result
 from sinkplan.maps.i18n import label
 from sinkplan.maps.sinks_layers import coverage_target
@@ -38,11 +39,36 @@ DPI = 150
 
 
 def figure_lang(lang: str) -> str:
-    """``lang``, or ``en`` when Chinese is asked for but no CJK font is installed."""
-    if lang == "zh" and find_cjk_font() is None:
-        logger.warning("no CJK font: figures fall back to English labels")
+    """``lang``, or ``en`` when Chinese is asked for but no CJK font is installed (said once)."""
+    if find_cjk_font() is None:
+        _warn_no_font()
         return "en"
     return lang
+
+
+@lru_cache(maxsize=1)
+def _warn_no_font() -> None:
+    from sinkplan.maps.fonts import FONT_HINT
+
+    logger.warning("no CJK font: figures use English labels and Chinese names in pinyin; for Chinese figures %s",
+                   FONT_HINT)
+
+
+def _readable(text: Any) -> str:
+    """Text as it can be drawn on this machine (pinyin for Chinese names without a CJK font)."""
+    return readable(str(text), cjk_font=find_cjk_font() is not None)
+
+
+def _sweep_text(fig: Figure) -> None:
+    """Every text artist of a figure made drawable (titles, legends, labels): no tofu, no glyph warning."""
+    if find_cjk_font() is not None:
+        return
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        text = t.get_text()
+        if text and has_cjk(text):
+            t.set_text(_readable(text))
 
 
 def _others(lang: str) -> str:
@@ -155,7 +181,20 @@ def coverage_trajectory_figure(records: pd.DataFrame, *, target: float, target_y
             label=label("total", lang))
     ax.axhline(target * 100, color="#d73027", ls="--", lw=1.2, label=f"{label('target', lang)} {target * 100:.1f} %")
     if target_year:
+        last = int(tot.index.max())
+        if len(tot) >= 2 and target_year > last:  # the whole region at its own mean rate, up to the target year
+            first = int(tot.index.min())
+            c0 = tot.loc[first, "forest_area_ha"] / tot.loc[first, "land_area_ha"] * 100
+            c1 = tot.loc[last, "forest_area_ha"] / tot.loc[last, "land_area_ha"] * 100
+            rate = (c1 - c0) / (last - first)  # percentage points per year
+            ax.plot([last, target_year], [c1, c1 + rate * (target_year - last)], color="black", lw=1.5, ls="--",
+                    label=label("at_this_rate", lang, year=target_year))
         ax.axvline(target_year, color="#d73027", ls=":", lw=1)
+        ax.annotate(label("target_year", lang, year=target_year), xy=(target_year, 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(-3, -3), textcoords="offset points",
+                    ha="right", va="top", fontsize=8, color="#d73027")
+        lo_year = int(records["year"].min())
+        ax.set_xlim(lo_year - 0.5, max(target_year, int(records["year"].max())) + 0.5)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -195,22 +234,45 @@ def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float, lang: str
 
 
 def raster_map_figure(values: np.ndarray, extent: tuple[float, float, float, float], *, title: str, units: str,
-                      cmap: str, outlines=None, symmetric: bool = False) -> Figure:
-    """A lon/lat map of a (reduced) raster with a colour bar and optional outlines."""
+                      cmap: str, outlines=None, symmetric: bool = False,
+                      classes: dict[int, tuple[str, str]] | None = None, lang: str = "en") -> Figure:
+    """A lon/lat map of a (reduced) raster with optional outlines.
+
+    Continuous values get a colour bar; with ``classes`` ({code: (label, #rrggbb)}) the raster is
+    categorical and gets one legend box per class present (never a colour bar).
+    """
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
     fig = Figure(figsize=(8, 6.5), dpi=DPI)
     ax = fig.add_subplot()
     v = np.ma.masked_invalid(np.ma.asarray(values, dtype=float))
-    finite = v.compressed()
-    if symmetric and finite.size:
-        hi = float(np.percentile(np.abs(finite), 98)) or 1.0
-        lo = -hi
+    if classes:
+        codes = sorted(classes)
+        data, ok = np.ma.getdata(v), ~np.ma.getmaskarray(v)
+        idx = np.full(v.shape, np.nan)
+        for i, c in enumerate(codes):
+            idx[ok & (data == c)] = i
+        ax.imshow(np.ma.masked_invalid(idx), extent=extent, cmap=ListedColormap([classes[c][1] for c in codes]),
+                  norm=BoundaryNorm(np.arange(len(codes) + 1) - 0.5, len(codes)), interpolation="nearest")
+        present = set(np.unique(data[ok]).astype(int).tolist()) if ok.any() else set()
+        ax.legend(handles=[Patch(facecolor=classes[c][1], edgecolor="#555555", label=classes[c][0])
+                           for c in codes if c in present], title=units, loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0), fontsize=8)
     else:
-        lo, hi = (float(finite.min()), float(np.percentile(finite, 98))) if finite.size else (0.0, 1.0)
-    im = ax.imshow(v, extent=extent, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+        finite = v.compressed()
+        if symmetric and finite.size:
+            hi = float(np.percentile(np.abs(finite), 98)) or 1.0
+            lo = -hi
+        else:
+            lo, hi = (float(finite.min()), float(np.percentile(finite, 98))) if finite.size else (0.0, 1.0)
+        im = ax.imshow(v, extent=extent, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+        cb = fig.colorbar(im, ax=ax, shrink=0.8)
+        cb.set_label(units)
     if outlines is not None and len(outlines):
         outlines.boundary.plot(ax=ax, color="#333333", linewidth=0.5)
-    cb = fig.colorbar(im, ax=ax, shrink=0.8)
-    cb.set_label(units)
+    ax.set_xlabel(label("lon_deg", lang))
+    ax.set_ylabel(label("lat_deg", lang))
     ax.set_title(title)
     ax.set_aspect(1 / np.cos(np.radians((extent[2] + extent[3]) / 2)))  # lon/lat: equal ground scale
     fig.tight_layout()
@@ -237,65 +299,230 @@ def _read_map(path: Path, *, max_pixels: int, max_cells: int, resampling: str = 
 
 
 def write_figures(folder: str | Path, out: str | Path, *, lang: str = "zh", max_pixels: int = 1_000_000,
-                  max_cells: int = 4 * 1024 * 1024) -> list[Path]:
-    """Save the PNG figures of one result folder into ``out``; returns their paths."""
+                  max_cells: int = 4 * 1024 * 1024, paper: str = "a4") -> list[Path]:
+    """Save the figures of one result folder into ``out``; returns their paths.
+
+    Charts as PNG, and the print-ready thematic map (专题图) of the result on an A4 or A3
+    sheet (``paper``) as ``thematic_map.png`` and ``thematic_map.pdf``.
+    """
     info = open_result(folder)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    lang = figure_lang(lang)
-    figs: dict[str, Figure] = {}
     import matplotlib
 
     with matplotlib.rc_context(cjk_rc()):
-        if info.kind == "carbon":
-            table = read_csv(info.path / "stocks_by_zone.csv")
-            if table is not None and len(table):
-                figs["carbon_by_zone.png"] = carbon_by_zone_figure(table, lang=lang)
-            got = _read_map(info.path / "carbon_density.tif", max_pixels=max_pixels, max_cells=max_cells)
-            if got is not None:
-                figs["carbon_density_map.png"] = raster_map_figure(
-                    *got, title=label("carbon_density", lang), units="Mg C/ha", cmap="YlGn",
-                    outlines=read_vector_lonlat(info.path / "zones.gpkg"))
-        elif info.kind == "coverage":
-            recs = pd.DataFrame([r for r in info.summary.get("zones", []) if isinstance(r, dict)])
-            if len(recs) and {"zone", "year", "coverage"} <= set(recs.columns):
-                recs["zone"] = recs["zone"].astype(str)
-                target = coverage_target(info.summary)
-                figs["coverage_by_zone.png"] = coverage_by_zone_figure(recs, target=target, lang=lang)
-                if {"forest_area_ha", "land_area_ha"} <= set(recs.columns):
-                    figs["coverage_trajectory.png"] = coverage_trajectory_figure(
-                        recs, target=target, target_year=_target_year("forest_coverage", 2025), lang=lang)
-        elif info.kind == "change" and (info.path / "restoration_effect.csv").exists():
-            effect = read_csv(info.path / "restoration_effect.csv")
-            need = {"project", "change_mgc_per_ha", "ring_change_mgc_per_ha", "difference_mgc_per_ha"}
-            if effect is not None and len(effect) and need <= set(effect.columns):
-                figs["restoration_effect.png"] = restoration_effect_figure(effect, lang=lang)
-        elif info.kind == "change":
-            change = next((info.path / n for n in ("change.tif", "carbon_change.tif") if (info.path / n).exists()),
-                          info.path / "change.tif")
-            got = _read_map(change, max_pixels=max_pixels, max_cells=max_cells)
-            if got is not None:
-                figs["change_map.png"] = raster_map_figure(*got, title=label("carbon_change", lang), units="Mg C/ha",
-                                                           cmap="RdYlGn", symmetric=True,
-                                                           outlines=read_vector_lonlat(info.path / "zones.gpkg"))
-        elif info.kind == "site":
-            byz = info.summary.get("by_zone_type")
-            if isinstance(byz, dict) and byz:
-                target = float(info.summary.get("target_mw") or DEFAULT_TARGET_MW)
-                figs["capacity_by_zone_type.png"] = capacity_figure(byz, target_mw=target, lang=lang)
-            got = _read_map(info.path / "eligible.tif", max_pixels=max_pixels, max_cells=max_cells, resampling="mode")
-            if got is not None:
-                v, ext = got
-                figs["eligible_map.png"] = raster_map_figure(np.where(v > 0, v, np.nan), ext, title=label("eligible", lang),
-                                                             units=label("zone_type", lang), cmap="Set2")
+        lang = figure_lang(lang)
+        figs = figures_of(info, lang=lang, paper=paper, max_pixels=max_pixels, max_cells=max_cells)
         paths = []
         for name, fig in figs.items():
+            if name == "thematic_map":
+                for ext in ("png", "pdf"):
+                    p = out / f"{name}.{ext}"
+                    fig.savefig(p, metadata=_pdf_metadata(info, lang) if ext == "pdf" else None)
+                    paths.append(p)
+                continue
             p = out / name
             fig.savefig(p)
             paths.append(p)
     if not paths:
         logger.warning("%s: nothing to draw", info.path)
     return paths
+
+
+def figures_of(folder, *, lang: str = "zh", paper: str = "a4", max_pixels: int = 1_000_000,
+               max_cells: int = 4 * 1024 * 1024) -> dict[str, Figure]:
+    """The figures of a result folder (or :class:`~sinkplan.maps.folders.ResultInfo`), unsaved:
+    ``{file name: Figure}``, the thematic map under ``thematic_map`` (its ``sinkplan_thematic``
+    attribute holds the map axes and the scale bar's geometry), drawn with the CJK font when
+    there is one."""
+    import matplotlib
+
+    info = folder if hasattr(folder, "kind") else open_result(folder)
+    with matplotlib.rc_context(cjk_rc()):
+        return _figures_of(info, lang=figure_lang(lang), paper=paper, max_pixels=max_pixels, max_cells=max_cells)
+
+
+def _figures_of(info, *, lang: str, paper: str, max_pixels: int, max_cells: int) -> dict[str, Figure]:
+    figs: dict[str, Figure] = {}
+    rd = _readable
+    thematic = None
+    if info.kind == "carbon":
+        table = read_csv(info.path / "stocks_by_zone.csv")
+        if table is not None and len(table):
+            table["zone"] = table["zone"].astype(str).map(rd)
+            figs["carbon_by_zone.png"] = carbon_by_zone_figure(table, lang=lang)
+        got = _read_map(info.path / "carbon_density.tif", max_pixels=max_pixels, max_cells=max_cells)
+        zones = read_vector_lonlat(info.path / "zones.gpkg")
+        if got is not None:
+            figs["carbon_density_map.png"] = raster_map_figure(
+                *got, title=label("carbon_density", lang), units="Mg C/ha", cmap="YlGn", outlines=zones, lang=lang)
+            red = read_vector_lonlat(info.path / "redline.gpkg")
+            thematic = dict(values=got[0], extent=got[1], cmap="YlGn", units=label("unit_mgc_per_ha", lang), vmin=0.0,
+                            legend_title=label("carbon_density", lang), zones=zones,
+                            overlays=[(red, {"color": "#d7191c", "linewidth": 1.0, "linestyle": "--"},
+                                       label("redline", lang))])
+    elif info.kind == "coverage":
+        recs = pd.DataFrame([r for r in info.summary.get("zones", []) if isinstance(r, dict)])
+        if len(recs) and {"zone", "year", "coverage"} <= set(recs.columns):
+            recs["zone"] = recs["zone"].astype(str)
+            target = coverage_target(info.summary)
+            shown = recs.assign(zone=recs["zone"].map(rd))
+            figs["coverage_by_zone.png"] = coverage_by_zone_figure(shown, target=target, lang=lang)
+            if {"forest_area_ha", "land_area_ha"} <= set(recs.columns):
+                figs["coverage_trajectory.png"] = coverage_trajectory_figure(
+                    shown, target=target, target_year=_summary_target_year(info.summary), lang=lang)
+            thematic = _coverage_thematic(info, recs, target, lang)
+    elif info.kind == "change" and (info.path / "restoration_effect.csv").exists():
+        effect = read_csv(info.path / "restoration_effect.csv")
+        need = {"project", "change_mgc_per_ha", "ring_change_mgc_per_ha", "difference_mgc_per_ha"}
+        if effect is not None and len(effect) and need <= set(effect.columns):
+            figs["restoration_effect.png"] = restoration_effect_figure(effect, lang=lang)
+        thematic = _restoration_thematic(info, lang)
+    elif info.kind == "change":
+        change = next((info.path / n for n in ("change.tif", "carbon_change.tif") if (info.path / n).exists()),
+                      info.path / "change.tif")
+        got = _read_map(change, max_pixels=max_pixels, max_cells=max_cells)
+        zones = read_vector_lonlat(info.path / "zones.gpkg")
+        if got is not None:
+            figs["change_map.png"] = raster_map_figure(*got, title=label("carbon_change", lang), units="Mg C/ha",
+                                                       cmap="RdYlGn", symmetric=True, outlines=zones, lang=lang)
+            thematic = dict(values=got[0], extent=got[1], cmap="RdYlGn", symmetric=True,
+                            units=label("unit_mgc_per_ha", lang), legend_title=label("carbon_change", lang),
+                            zones=zones)
+    elif info.kind == "site":
+        byz = info.summary.get("by_zone_type")
+        if isinstance(byz, dict) and byz:
+            target = float(info.summary.get("target_mw") or DEFAULT_TARGET_MW)
+            figs["capacity_by_zone_type.png"] = capacity_figure(byz, target_mw=target, lang=lang)
+        got = _read_map(info.path / "eligible.tif", max_pixels=max_pixels, max_cells=max_cells, resampling="mode")
+        if got is not None:
+            v, ext = got
+            classes = eligible_classes(info.summary, lang)
+            figs["eligible_map.png"] = raster_map_figure(np.where(v > 0, v, np.nan), ext, title=label("eligible", lang),
+                                                         units=label("zone_type", lang), cmap="Set2",
+                                                         classes=classes, lang=lang)
+            parcels = read_vector_lonlat(info.path / "parcels.gpkg")
+            overlays = [(parcels, {"color": "#08306b", "linewidth": 0.5}, label("parcels_outline", lang))]
+            lines = read_vector_lonlat(info.path / "grid_lines.gpkg")
+            overlays.append((lines, {"color": "#333333", "linewidth": 0.8}, label("grid_lines", lang)))
+            thematic = dict(values=np.where(v > 0, v, np.nan), extent=ext, classes=classes,
+                            legend_title=label("eligible", lang), overlays=overlays)
+    if thematic is not None:
+        figs["thematic_map"] = _thematic_figure(info, thematic, lang=lang, paper=paper)
+    for fig in figs.values():
+        _sweep_text(fig)
+    return figs
+
+
+def eligible_classes(summary: dict[str, Any], lang: str) -> dict[int, tuple[str, str]]:
+    """{code: (label, #rrggbb)} of eligible.tif's zone types (0, excluded, left out)."""
+    from sinkplan.maps.colors import ZONE_TYPE_COLORS
+
+    raw = summary.get("eligible_codes") or {"1": "desert", "2": "border", "3": "mine", "4": "other"}
+    out = {}
+    for k, key in raw.items():
+        if not str(k).isdigit() or int(k) == 0:
+            continue
+        try:
+            text = label(str(key), lang)
+        except KeyError:
+            text = str(key)
+        out[int(k)] = (_readable(text), ZONE_TYPE_COLORS.get(str(key), "#999999"))
+    return out
+
+
+def _thematic_figure(info, spec: dict[str, Any], *, lang: str, paper: str) -> Figure:
+    from sinkplan import __name__ as _pkg  # noqa: F401 - the package is importable here
+    from sinkplan.maps.thematic import ThematicSpec, thematic_map
+    from sinkplan.maps.titles import data_sources, result_title
+
+    zones = spec.get("zones")
+    labels = None
+    if zones is not None and len(zones) and "zone" in zones.columns and "zone_labels" not in spec:
+        labels = [_readable(z) for z in zones["zone"].astype(str)]
+    finished = str(info.manifest.get("finished", ""))[:10]
+    ts = ThematicSpec(title=_readable(result_title(info.kind, info.path, info.summary, info.manifest, lang)), lang=lang,
+                      sources=[_readable(x) for x in data_sources(info.summary, info.manifest, lang)],
+                      result_date=finished, software=f"sinkplan {_version()}", paper=paper,
+                      zone_labels=spec.pop("zone_labels", labels), **spec)
+    fig, meta = thematic_map(ts)
+    fig.sinkplan_thematic = meta  # the scale bar's geometry and the map axes, for checks
+    return fig
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("sinkplan")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _pdf_metadata(info, lang: str) -> dict[str, str]:
+    from sinkplan.maps.titles import result_title
+
+    return {"Title": result_title(info.kind, info.path, info.summary, info.manifest, lang),
+            "Subject": f"{info.kind} result {info.path.name}", "Creator": f"sinkplan {_version()}"}
+
+
+def _coverage_thematic(info, recs: pd.DataFrame, target: float, lang: str) -> dict[str, Any] | None:
+    from sinkplan.maps import colors as col
+
+    zones = read_vector_lonlat(info.path / "zones.gpkg")
+    if zones is None or not len(zones) or "zone" not in zones.columns:
+        return None
+    year = recs["year"].max()
+    cov = {str(r["zone"]): r["coverage"] for r in recs[recs["year"] == year].to_dict("records")}
+    edges = col.COVERAGE_BINS_PP
+    bins = [col.hex_color(c) for c in col.ramp("RdYlGn", len(edges) + 1)]
+    colors = []
+    for z in zones["zone"].astype(str):
+        c = cov.get(z)
+        colors.append("#bbbbbb" if not isinstance(c, (int, float)) or not np.isfinite(c)
+                      else bins[int(np.searchsorted(edges, (c - target) * 100.0, side="right"))])
+    pp = label("pp", lang)
+    names = [f"< {edges[0]:+g} {pp}"] + [f"{edges[i]:+g} … {edges[i + 1]:+g} {pp}" for i in range(len(edges) - 1)]
+    names += [f">= {edges[-1]:+g} {pp}"]
+    classes = {i: (names[i], bins[i]) for i in range(len(bins))}
+    labels = [_readable(f"{z}\n{cov[z] * 100:.1f} %") if isinstance(cov.get(z), (int, float)) else _readable(z)
+              for z in zones["zone"].astype(str)]
+    return dict(zones=zones, choropleth=colors, classes=classes, zone_labels=labels,
+                legend_title=f"{label('coverage_vs_target', lang)} ({target * 100:.1f} %), {year}")
+
+
+def _restoration_thematic(info, lang: str) -> dict[str, Any] | None:
+    from sinkplan.maps import colors as col
+    from sinkplan.maps.sinks_layers import _read_layer
+
+    path = info.path / "projects.gpkg"
+    if not path.exists():
+        return None
+    gdf = _read_layer(path, "projects")
+    if gdf is None or not len(gdf) or "difference_mgc_per_ha" not in gdf.columns:
+        return None
+    d = gdf["difference_mgc_per_ha"].to_numpy(dtype=float)
+    hi = float(np.nanmax(np.abs(d))) if np.isfinite(d).any() and np.nanmax(np.abs(d)) > 0 else 1.0
+    edges = np.linspace(-hi, hi, 7)
+    ramp = [col.hex_color(c) for c in col.ramp("RdYlGn", 6)]
+    colors = [ramp[int(np.clip(np.searchsorted(edges, v, side="right") - 1, 0, 5))] if np.isfinite(v) else "#bbbbbb"
+              for v in d]
+    classes = {i: (f"{edges[i]:+.1f} … {edges[i + 1]:+.1f}", ramp[i]) for i in range(6)}
+    labels = [_readable(_project_label({k: v for k, v in r.items() if k in gdf.columns and k != gdf.geometry.name
+                                        and k not in _EFFECT_COLUMNS or k == "project"}, lang))
+              for r in gdf.drop(columns=gdf.geometry.name).to_dict("records")]
+    rings = _read_layer(path, "rings")
+    return dict(zones=gdf, choropleth=colors, classes=classes, zone_labels=labels,
+                legend_title=f"{label('restoration_effect', lang)} ({label('unit_mgc_per_ha', lang)})",
+                overlays=[(rings, {"color": "#7570b3", "linewidth": 0.8, "linestyle": "--"}, label("control_rings", lang))])
+
+
+def _summary_target_year(summary: dict[str, Any]) -> int:
+    """The coverage target's year as the run used it (summary ``target.year``), else the seeded one."""
+    t = summary.get("target")
+    if isinstance(t, dict) and isinstance(t.get("year"), int):
+        return int(t["year"])
+    return _target_year("forest_coverage", 2025)
 
 
 def _target_year(key: str, default: int) -> int:

@@ -14,7 +14,8 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["find_cjk_font", "cjk_rc", "has_glyphs", "KNOWN_CJK_FONTS", "PROBE"]
+__all__ = ["find_cjk_font", "cjk_rc", "has_glyphs", "readable", "to_pinyin", "has_cjk", "KNOWN_CJK_FONTS", "PROBE",
+           "FONT_HINT"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +58,72 @@ def find_cjk_font() -> tuple[str, str] | None:
         name = fm.FontProperties(fname=path).get_name()
         logger.debug("CJK font: %s (%s)", name, path)
         return name, path
-    logger.warning("no CJK font found: Chinese labels would show as boxes; install Debian's fonts-wqy-microhei "
-                   "(apt-get install fonts-wqy-microhei) or fonts-noto-cjk")
+    # not a warning here: the caller that falls back (figures) says so once, with what it does instead
+    logger.debug("no CJK font found")
     return None
+
+
+#: What to install for Chinese figures (the README names it before the first command).
+FONT_HINT = "install Debian's fonts-wqy-microhei (apt-get install fonts-wqy-microhei) or fonts-noto-cjk"
+
+_CJK_RANGES = ((0x2E80, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFFEF), (0x20000, 0x2FA1F))
+#: Full-width punctuation → ASCII, so a fallback label has no glyph DejaVu lacks.
+_PUNCT = str.maketrans({"（": " (", "）": ")", "，": ", ", "、": ", ", "：": ": ", "；": "; ", "。": ". ",
+                        "　": " ", "《": '"', "》": '"', "“": '"', "”": '"', "－": "-", "～": "~"})
+#: Suffixes of Chinese administrative names written as a word of their own in pinyin (四子王旗 → Siziwang Qi).
+_ADMIN_SUFFIXES = "旗盟市县区镇乡苏木嘎查村"
+
+
+def has_cjk(text: str) -> bool:
+    """True if ``text`` holds a CJK character (or full-width form)."""
+    return any(lo <= ord(ch) <= hi for ch in str(text) for lo, hi in _CJK_RANGES)
+
+
+def to_pinyin(text: str) -> str:
+    """Chinese text in pinyin without tones, a word per run of characters, the administrative
+    suffix apart (``四子王旗`` → ``Siziwang Qi``; ``宝力格露天矿（已修复）`` → ``Baolige Lutiankuang (Yixiufu)``).
+
+    Uses pypinyin; characters it does not know stay as they are only if they are ASCII.
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    text = str(text).translate(_PUNCT)
+    words, run = [], ""
+
+    def flush(chunk: str) -> None:
+        if not chunk:
+            return
+        suffix = ""
+        if len(chunk) > 2 and chunk[-1] in _ADMIN_SUFFIXES:
+            chunk, suffix = chunk[:-1], chunk[-1]
+        for part in (chunk, suffix):
+            if part:
+                words.append("".join(lazy_pinyin(part, style=Style.NORMAL, errors="ignore")).capitalize())
+
+    out = []
+    for ch in text:
+        if has_cjk(ch):
+            run += ch
+            continue
+        flush(run)
+        run = ""
+        if words:
+            out.append(" ".join(words))
+            words.clear()
+        out.append(ch if ord(ch) < 0x2000 or ch in "−–—→…≥≤±×°·" else "?")
+    flush(run)
+    if words:
+        out.append(" ".join(words))
+    joined = "".join(out)
+    # a word glued to ASCII text keeps a space: "Qi(2016)" → "Qi (2016)"
+    return " ".join(joined.replace("(", " (").split()).replace("( ", "(")
+
+
+def readable(text: str, *, cjk_font: bool) -> str:
+    """``text`` as it can be drawn: unchanged with a CJK font, else in pinyin (see :func:`to_pinyin`)."""
+    if cjk_font or not has_cjk(text):
+        return str(text)
+    return to_pinyin(text)
 
 
 def cjk_rc() -> dict:

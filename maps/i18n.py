@@ -65,6 +65,11 @@ _LABELS: dict[str, tuple[str, str]] = {
     "control_rings": ("对照环带", "Control rings"),
     "control_ring": ("对照环带", "Control ring"),
     "unit_mgc_per_ha": ("Mg C/公顷", "Mg C/ha"),
+    "lon_deg": ("经度 (°)", "Longitude (°)"),
+    "lat_deg": ("纬度 (°)", "Latitude (°)"),
+    "parcels_outline": ("候选地块", "Candidate parcels"),
+    "at_this_rate": ("按现速度至 {year} 年", "at this rate to {year}"),
+    "target_year": ("目标年 {year}", "target year {year}"),
 }
 
 _COLUMNS: dict[str, tuple[str, str]] = {

@@ -74,21 +74,21 @@ def run_figures(args: argparse.Namespace, ctx: RunContext) -> int:
     result = Path(args.result)
     open_result(result)
     out = Path(args.out) if args.out else result.with_name(result.name + "_figures")
-    for p in _figures(result, out, lang=args.lang, ctx=ctx, overwrite=args.overwrite):
+    for p in _figures(result, out, lang=args.lang, ctx=ctx, overwrite=args.overwrite, paper=args.paper):
         print(p)
     return 0
 
 
-def _figures(result: Path, out: Path, *, lang: str, ctx: RunContext, overwrite: bool) -> list[Path]:
+def _figures(result: Path, out: Path, *, lang: str, ctx: RunContext, overwrite: bool, paper: str = "a4") -> list[Path]:
     """Figures of one result folder written as a result folder of their own (atomic, manifest)."""
     from sinkplan.maps.figures import write_figures
     from sinkplan.results import ResultFolder
 
     inputs = [p for p in sorted(result.iterdir()) if p.is_file()]
-    with ResultFolder(out, command="figures", parameters={"result": str(result), "lang": lang},
+    with ResultFolder(out, command="figures", parameters={"result": str(result), "lang": lang, "paper": paper},
                       inputs=inputs, overwrite=overwrite) as rf:
         assert rf.dir is not None
-        names = [p.name for p in write_figures(result, rf.dir, lang=lang, max_cells=ctx.max_cells)]
+        names = [p.name for p in write_figures(result, rf.dir, lang=lang, max_cells=ctx.max_cells, paper=paper)]
     return [out / n for n in names]
 
 

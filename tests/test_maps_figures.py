@@ -70,10 +70,10 @@ def test_figures_per_kind(cjk, tmp_path):
         "site": synthetic.site_folder(base / "site", size=60),
     }
     expected = {
-        "carbon": ["carbon_by_zone.png", "carbon_density_map.png"],
-        "coverage": ["coverage_by_zone.png", "coverage_trajectory.png"],
-        "change": ["change_map.png"],
-        "site": ["capacity_by_zone_type.png", "eligible_map.png"],
+        "carbon": ["carbon_by_zone.png", "carbon_density_map.png", "thematic_map.png", "thematic_map.pdf"],
+        "coverage": ["coverage_by_zone.png", "coverage_trajectory.png", "thematic_map.png", "thematic_map.pdf"],
+        "change": ["change_map.png", "thematic_map.png", "thematic_map.pdf"],
+        "site": ["capacity_by_zone_type.png", "eligible_map.png", "thematic_map.png", "thematic_map.pdf"],
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -81,7 +81,7 @@ def test_figures_per_kind(cjk, tmp_path):
             paths = write_figures(folder, base / f"{kind}_fig", lang="zh", max_pixels=20_000)
             assert [p.name for p in paths] == expected[kind]
             for p in paths:
-                assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+                assert p.read_bytes()[:8] == (b"\x89PNG\r\n\x1a\n" if p.suffix == ".png" else b"%PDF-1.4")
     assert not [w for w in caught if "missing from font" in str(w.message)]
 
 
@@ -101,6 +101,7 @@ def test_cli_figures(tmp_path, capsys):
     folder = synthetic.coverage_folder(tmp_path / "coverage")
     assert main(["figures", str(folder), "--lang", "en", "-q"]) == 0
     out = capsys.readouterr().out.split()
-    assert [p.rsplit("/", 1)[-1] for p in out] == ["coverage_by_zone.png", "coverage_trajectory.png"]
+    assert [p.rsplit("/", 1)[-1] for p in out] == ["coverage_by_zone.png", "coverage_trajectory.png", "thematic_map.png",
+                                                   "thematic_map.pdf"]
     assert (tmp_path / "coverage_figures" / "manifest.json").exists()
     assert main(["figures", str(folder), "-q"]) == 2  # exists: needs --overwrite

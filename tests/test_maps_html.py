@@ -258,7 +258,9 @@ def test_demo_step_maps_every_result_folder(results, tmp_path):
     names = sorted(p.relative_to(tmp_path).as_posix() for p in paths)
     assert names == sorted([
         "maps/carbon_zh.html", "maps/carbon_en.html", "maps/carbon_figures/carbon_by_zone.png",
-        "maps/carbon_figures/carbon_density_map.png", "maps/site_zh.html", "maps/site_en.html",
-        "maps/site_figures/capacity_by_zone_type.png", "maps/site_figures/eligible_map.png", "maps/all_zh.html"])
+        "maps/carbon_figures/carbon_density_map.png", "maps/carbon_figures/thematic_map.png",
+        "maps/carbon_figures/thematic_map.pdf", "maps/site_zh.html", "maps/site_en.html",
+        "maps/site_figures/capacity_by_zone_type.png", "maps/site_figures/eligible_map.png",
+        "maps/site_figures/thematic_map.png", "maps/site_figures/thematic_map.pdf", "maps/all_zh.html"])
     assert all(p.exists() for p in paths)
     assert not (tmp_path / "maps" / "empty_change_figures").exists()
