@@ -18,6 +18,9 @@ __all__ = [
     "GridMismatch",
     "OutputExists",
     "ConfigError",
+    "OutputBusy",
+    "ResultError",
+    "SpecError",
 ]
 
 
@@ -63,3 +66,15 @@ class OutputExists(SinkplanError, FileExistsError):
 
 class ConfigError(InputError):
     """A run configuration or profile is invalid (unknown key, bad value, missing file)."""
+
+
+class OutputBusy(SinkplanError, FileExistsError):
+    """Another run is writing the same output folder."""
+
+
+class ResultError(SinkplanError, ValueError):
+    """A result cannot be written as computed (e.g. a non-finite number where JSON has none)."""
+
+
+class SpecError(SinkplanError, ValueError):
+    """A writer wrote a column, key or file the result-folder spec does not declare (a sinkplan bug)."""

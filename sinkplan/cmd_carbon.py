@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sinkplan.layers.outputs import BlockWriter
 from sinkplan.context import RunContext
+from sinkplan.layers import resultspec as rs
 from sinkplan.results import ResultFolder
 from sinkplan.sinks_inputs import (
     add_common_options,
@@ -86,10 +87,10 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                   "max_cells": ctx.max_cells, "workers": ctx.workers, "scheduler": ctx.scheduler}
         inputs = [lc.path, args.zones, args.redline, args.densities if args.densities and Path(args.densities).exists() else None]
         params["density_raster"], inputs = args.density_raster, inputs + [args.density_raster]
-        with ResultFolder(args.out, command="carbon", parameters=params, inputs=inputs, overwrite=ctx.overwrite) as rf:
+        with ResultFolder(args.out, kind="carbon", command="carbon", parameters=params, inputs=inputs, overwrite=ctx.overwrite) as rf:
             writer = None
             if not args.no_raster:
-                writer = BlockWriter(rf.path("carbon_density.tif"), lc.grid, "float32", nodata=DENSITY_NODATA,
+                writer = BlockWriter(rf.path(rs.CARBON_DENSITY), lc.grid, "float32", nodata=DENSITY_NODATA,
                                      resampling="average", tags={"units": "Mg C/ha", "quantity": "carbon density, all pools",
                                                                  "densities": table.origin, "soil_depth_cm": str(table.soil_depth_cm)},
                                      band_description="carbon density (Mg C/ha)")
@@ -107,10 +108,10 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             if writer is not None:
                 writer.close()
             t_raster = time.perf_counter() - t_start - t_run
-            rf.write_csv("stocks_by_zone.csv", res.by_zone)
-            rf.write_csv("stocks_by_class.csv", res.by_class)
-            rf.write_xlsx("stocks.xlsx", {"stocks_by_zone": res.by_zone, "stocks_by_class": res.by_class})
-            rf.write_json("summary.json", res.summary)
+            rf.write_csv(rs.STOCKS_BY_ZONE, res.by_zone)
+            rf.write_csv(rs.STOCKS_BY_CLASS, res.by_class)
+            rf.write_xlsx(rs.STOCKS_XLSX, {"stocks_by_zone": res.by_zone, "stocks_by_class": res.by_class})
+            rf.write_summary(res.summary)
             t_pass = res.timings_s["pass"]
             rf.extra_manifest["timings_s"] = {"zones": t_zones, "pass": t_pass, "executor_start_stop": t_run - sum(res.timings_s.values()),
                                               "raster_cog": t_raster, "total": time.perf_counter() - t0, "blocks": res.nblocks}

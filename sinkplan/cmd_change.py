@@ -20,6 +20,7 @@ import numpy as np
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.outputs import BlockWriter
 from sinkplan.context import RunContext
+from sinkplan.layers import resultspec as rs
 from sinkplan.results import ResultFolder
 from sinkplan.sinks_inputs import (
     add_common_options,
@@ -82,11 +83,11 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                   "densities": table.origin, "soil_depth_cm": table.soil_depth_cm, "zones": args.zones,
                   "zone_field": args.zone_field, "redline": args.redline, "control_ring_km": args.control_ring_km,
                   "workers": ctx.workers, "scheduler": ctx.scheduler}
-        with ResultFolder(args.out, command="change", parameters=params,
+        with ResultFolder(args.out, kind="restoration" if restoration else "change", command="change", parameters=params,
                           inputs=[lcs[0].path, lcs[1].path, args.zones, args.redline], overwrite=ctx.overwrite) as rf:
             writer = None
             if not args.no_raster:
-                writer = BlockWriter(rf.path("carbon_change.tif"), grid, "float32", nodata=float("nan"), resampling="average",
+                writer = BlockWriter(rf.path(rs.CARBON_CHANGE), grid, "float32", nodata=float("nan"), resampling="average",
                                      tags={"units": "Mg C/ha", "quantity": "carbon density after minus before",
                                            "years": str(years), "densities": table.origin},
                                      band_description="carbon density change (Mg C/ha)")
@@ -106,26 +107,26 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             if writer is not None:
                 writer.close()
             if max(slots[0].codes) < 100 and not args.no_raster:
-                _write_transitions(rf.path("transitions.tif"), grid, slots, lcs, ctx)
+                _write_transitions(rf.path(rs.TRANSITIONS_TIF), grid, slots, lcs, ctx)
             sheets = {}
             if restoration:
-                rf.write_csv("restoration_effect.csv", res.effect)
+                rf.write_csv(rs.RESTORATION_EFFECT, res.effect)
                 from sinkplan.sinks.restoration import control_rings
 
                 restoration_map_files(rf, projects=rz.projects, rings=control_rings(rz.projects, rz.ring_m),
                                       effect=res.effect, grid=grid)
                 sheets["restoration_effect"] = res.effect
             else:
-                rf.write_csv("change_by_zone.csv", res.by_zone)
+                rf.write_csv(rs.CHANGE_BY_ZONE, res.by_zone)
                 change_map_files(rf, strata=strata, by_zone=res.by_zone, grid=grid)
                 sheets["change_by_zone"] = res.by_zone
             tc, tg, matrix = res.transitions_by_code, res.transitions_by_group, res.transition_matrix
-            rf.write_csv("transitions_by_code.csv", tc)
-            rf.write_csv("transitions_by_group.csv", tg)
-            rf.write_csv("transition_matrix_group_ha.csv", matrix.reset_index())
+            rf.write_csv(rs.TRANSITIONS_BY_CODE, tc)
+            rf.write_csv(rs.TRANSITIONS_BY_GROUP, tg)
+            rf.write_csv(rs.TRANSITION_MATRIX, matrix.reset_index())
             sheets.update(transitions_by_group=tg, transitions_by_code=tc, transition_matrix=matrix.reset_index())
-            rf.write_xlsx("change.xlsx", sheets)
-            rf.write_json("summary.json", res.summary)
+            rf.write_xlsx(rs.RESTORATION_XLSX if restoration else rs.CHANGE_XLSX, sheets)
+            rf.write_summary(res.summary)
     return 0
 
 

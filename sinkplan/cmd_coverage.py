@@ -22,6 +22,7 @@ import pandas as pd
 
 from sinkplan.layers.errors import InputError
 from sinkplan.context import RunContext
+from sinkplan.layers import resultspec as rs
 from sinkplan.results import ResultFolder
 from sinkplan.sinks_inputs import (
     OUTSIDE_ZONES,
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                   "target": target, "land_area_ha": args.land_area_ha, "volume": args.volume,
                   "volume_table": vol_table.origin, "workers": ctx.workers, "scheduler": ctx.scheduler}
         inputs = [lc.path for lc in lcs] + [args.zones, *[p for p in vol_rasters.values()]]
-        with ResultFolder(args.out, command="coverage", parameters=params, inputs=inputs, overwrite=ctx.overwrite) as rf:
+        with ResultFolder(args.out, kind="coverage", command="coverage", parameters=params, inputs=inputs, overwrite=ctx.overwrite) as rf:
             with executor(ctx) as ex, ctx.progress("coverage") as progress:
                 res = forest_coverage(dict(zip(years, lcs)), strata=strata, target=None if args.target is None else target,
                                       targets=args.targets,
@@ -157,17 +158,17 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                                       volume_table=vol_table, max_cells=ctx.max_cells, executor=ex, progress=progress,
                                       threads=pass_threads())
             df = res.by_zone
-            rf.write_csv("coverage_by_zone.csv", df)
-            rf.write_csv("coverage_totals.csv", res.totals)
-            rf.write_csv("volume_by_zone.csv", res.volume_by_zone)
+            rf.write_csv(rs.COVERAGE_BY_ZONE, df)
+            rf.write_csv(rs.COVERAGE_TOTALS, res.totals)
+            rf.write_csv(rs.VOLUME_BY_ZONE, res.volume_by_zone)
             sheets = {"coverage_by_zone": df, "coverage_totals": res.totals, "volume_by_zone": res.volume_by_zone}
             if len(res.trend_by_zone):
-                rf.write_csv("trend_by_zone.csv", res.trend_by_zone)
+                rf.write_csv(rs.TREND_BY_ZONE, res.trend_by_zone)
                 sheets["trend_by_zone"] = res.trend_by_zone
-            rf.write_xlsx("coverage.xlsx", sheets)
+            rf.write_xlsx(rs.COVERAGE_XLSX, sheets)
             coverage_map_files(rf, strata=strata, by_zone=df[df.zone != OUTSIDE_ZONES] if has_zones else df.iloc[:0],
                                trend_rows=res.summary["trend_by_zone"], grid=grid)
-            rf.write_json("summary.json", res.summary)
+            rf.write_summary(res.summary)
     return 0
 
 

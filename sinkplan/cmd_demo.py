@@ -74,21 +74,22 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
 def landcover_step(region, out: Path, ctx: RunContext) -> list[Path]:
     """Per-class pixels and ellipsoidal areas of both demo land-cover years."""
     from sinkplan.layers.landcover import class_table, open_landcover
+    from sinkplan.layers import resultspec as rs
     from sinkplan.results import ResultFolder
 
     paths = [region.landcover_2015, region.landcover_2020]
-    with ResultFolder(out / "landcover", command="demo:landcover", parameters={"scheme": "clcd"},
+    with ResultFolder(out / "landcover", kind="landcover", command="demo:landcover", parameters={"scheme": "clcd"},
                       inputs=paths, overwrite=True) as rf:
         summary = {}
         for year, path in zip((2015, 2020), paths):
             lc = open_landcover(path, "clcd")
             with ctx.progress(f"classes {year}") as progress:
                 table = class_table(lc, max_cells=ctx.max_cells, progress=progress)
-            rf.write_csv(f"classes_{year}.csv", table)
+            rf.write_csv(rs.CLASSES_YEAR.name.format(year=year), table)
             summary[str(year)] = {
                 "area_ha": lc.grid.total_area_m2() / 10_000.0,
                 "land_area_ha": float(table.area_ha.sum()),
                 "classes": table[["code", "name_en", "group", "pixels", "area_ha"]].to_dict("records"),
             }
-        rf.write_json("summary.json", summary)
+        rf.write_summary(summary)
     return [out / "landcover"]

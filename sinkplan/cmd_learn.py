@@ -23,6 +23,7 @@ import pandas as pd
 
 from sinkplan.layers.errors import InputError, InputFileError
 from sinkplan.context import RunContext
+from sinkplan.layers import resultspec as rs
 
 logger = logging.getLogger(__name__)
 
@@ -196,19 +197,19 @@ def classify(*, image: Path, samples: Path, label_field: str, out: Path, ctx: Ru
     fitted = C.fit_classifier(ts, opts)
     params = {"image": str(image), "samples": str(samples), "label_field": label_field, "scheme": sch.name,
               "features": list(spec.names), **asdict(opts), "max_cells": ctx.max_cells}
-    with ResultFolder(out, command="classify", parameters=params, inputs=[image, samples], overwrite=ctx.overwrite) as rf:
+    with ResultFolder(out, kind="classify", command="classify", parameters=params, inputs=[image, samples], overwrite=ctx.overwrite) as rf:
         with executor(ctx) as ex, ctx.progress("predicting") as progress:
-            areas = C.predict_map(image, grid, fitted, spec, rf.path("landcover.tif"), sch, max_cells=ctx.max_cells,
+            areas = C.predict_map(image, grid, fitted, spec, rf.path(rs.LANDCOVER_TIF), sch, max_cells=ctx.max_cells,
                                   executor=ex, progress=progress, tags={"MODEL": model, "FEATURES": ",".join(spec.names)})
-        save_model(fitted, rf.path("model.skops"), meta={
+        save_model(fitted, rf.path(rs.MODEL_SKOPS), meta={
             "kind": "classifier", "features": spec.to_dict(), "feature_names": list(spec.names), "scheme": sch.name,
             "classes": list(ts.labels), "options": asdict(opts)})
         training = {"kind": ts.kind, "features_read": ts.n_features_read, "samples": int(ts.y.size),
                     "samples_per_class": ts.counts(), "dropped": ts.dropped}
-        rf.write_json("accuracy.json", {"training": training, **acc, "note": BLOCKED_VS_RANDOM_NOTE})
-        rf.write_csv("accuracy.csv", accuracy_frame(acc, sch))
-        rf.write_csv("map_classes.csv", map_class_frame(areas, sch))
-        rf.write_json("summary.json", {
+        rf.write_json(rs.ACCURACY_JSON, {"training": training, **acc, "note": BLOCKED_VS_RANDOM_NOTE})
+        rf.write_csv(rs.ACCURACY_CSV, accuracy_frame(acc, sch))
+        rf.write_csv(rs.MAP_CLASSES, map_class_frame(areas, sch))
+        rf.write_summary({
             "overall_accuracy": {k: acc[k]["overall_accuracy"] for k in acc},
             "kappa": {k: acc[k]["kappa"] for k in acc}, "training_samples": int(ts.y.size),
             "model": model, "features": list(spec.names), "scheme": sch.name,
@@ -240,13 +241,13 @@ def apply_model(*, image: Path, model_file: Path, out: Path, ctx: RunContext) ->
     if nodata != spec.band_nodata:
         spec = FeatureSpec(spec.band_names, spec.indices, nodata)
     params = {"image": str(image), "model_file": str(model_file), "model_sha256": saved.meta["sha256"], "scheme": sch.name}
-    with ResultFolder(out, command="classify --model-file", parameters=params, inputs=[image, model_file],
+    with ResultFolder(out, kind="classify", command="classify --model-file", parameters=params, inputs=[image, model_file],
                       overwrite=ctx.overwrite) as rf:
         with executor(ctx) as ex, ctx.progress("predicting") as progress:
-            areas = predict_map(image, grid, saved.model, spec, rf.path("landcover.tif"), sch, max_cells=ctx.max_cells,
+            areas = predict_map(image, grid, saved.model, spec, rf.path(rs.LANDCOVER_TIF), sch, max_cells=ctx.max_cells,
                                 executor=ex, progress=progress, tags={"MODEL_SHA256": saved.meta["sha256"]})
-        rf.write_csv("map_classes.csv", map_class_frame(areas, sch))
-        rf.write_json("summary.json", {"model_file": str(model_file), "features": list(spec.names), "scheme": sch.name,
+        rf.write_csv(rs.MAP_CLASSES, map_class_frame(areas, sch))
+        rf.write_summary({"model_file": str(model_file), "features": list(spec.names), "scheme": sch.name,
                                        "map_area_ha": {str(c): a / 10_000.0 for c, (_, a) in areas.items()}})
     return out
 
@@ -266,13 +267,13 @@ def area_estimate(*, map_path: Path, reference: Path, ref_field: str, out: Path,
                              coverage_groups=groups, max_cells=ctx.max_cells, progress=progress)
     params = {"map": str(map_path), "reference": str(reference), "ref_field": ref_field, "scheme": res.landcover.scheme.name,
               "zones": None if zones is None else str(zones), "zone_field": zone_field, "coverage_groups": list(groups)}
-    with ResultFolder(out, command="area-estimate", parameters=params, inputs=[map_path, reference, zones],
+    with ResultFolder(out, kind="area-estimate", command="area-estimate", parameters=params, inputs=[map_path, reference, zones],
                       overwrite=ctx.overwrite) as rf:
         sheets = res.sheets()
         for name, df in sheets.items():
             rf.write_csv(f"{name}.csv", df)
-        rf.write_xlsx("area_estimate.xlsx", sheets)
-        rf.write_json("summary.json", res.summary)
+        rf.write_xlsx(rs.AE_XLSX, sheets)
+        rf.write_summary(res.summary)
     return out
 
 
@@ -303,11 +304,11 @@ def area_design(*, map_path: Path, out: Path, ctx: RunContext, scheme: str = "cl
                        "n_recommended": rec, "n_proportional": prop, "n_equal": equal})
     params = {"map": str(map_path), "scheme": lc.scheme.name, "target_se": target_se, "expected_ua": ua_given,
               "default_ua": default_ua, "rare_n": rare_n}
-    with ResultFolder(out, command="area-estimate --design", parameters=params, inputs=[map_path],
+    with ResultFolder(out, kind="area-estimate", command="area-estimate --design", parameters=params, inputs=[map_path],
                       overwrite=ctx.overwrite) as rf:
-        rf.write_csv("design.csv", df)
-        rf.write_xlsx("design.xlsx", {"design": df})
-        rf.write_json("summary.json", {
+        rf.write_csv(rs.AE_DESIGN, df)
+        rf.write_xlsx(rs.AE_DESIGN_XLSX, {"design": df})
+        rf.write_summary({
             "method": "Olofsson et al. 2014 eq. 13: n = (sum W_i S_i / S(O))^2, S_i = sqrt(U_i (1 - U_i)); "
                       f"rare strata get {rare_n} units, the rest proportional to area",
             "sample_size": n, "target_se_overall_accuracy": target_se,
@@ -351,25 +352,25 @@ def density_model(*, plots: Path, target_field: str, covariates: list[Path], lan
               **asdict(opts), "max_cells": ctx.max_cells}
     tags = {"POOLS": ",".join(pool_names), "TARGET_FIELD": target_field, "QUANTITY": f"carbon density, pools {pools}",
             "NODATA_MEANS": "outside the model domain or not land: use the density table there"}
-    with ResultFolder(out, command="density-model", parameters=params, inputs=[plots, landcover, *covariates],
+    with ResultFolder(out, kind="density-model", command="density-model", parameters=params, inputs=[plots, landcover, *covariates],
                       overwrite=ctx.overwrite) as rf:
         with executor(ctx) as ex, ctx.progress("density map") as progress:
-            totals = D.predict_density_map(lc, covariates, reg, domain, lut, rf.path("density_mgc_per_ha.tif"),
-                                           rf.path("domain.tif"), tags=tags, max_cells=ctx.max_cells, executor=ex,
+            totals = D.predict_density_map(lc, covariates, reg, domain, lut, rf.path(rs.DENSITY_TIF),
+                                           rf.path(rs.DOMAIN_TIF), tags=tags, max_cells=ctx.max_cells, executor=ex,
                                            progress=progress)
-        save_model(reg, rf.path("model.skops"), meta={
+        save_model(reg, rf.path(rs.MODEL_SKOPS), meta={
             "kind": "density-regressor", "covariates": list(pdata.names), "groups": [GROUPS[g] for g in domain.groups],
             "domain": domain.to_dict(), "pools": list(pool_names), "target_field": target_field,
             "options": asdict(opts)})
         rows = [{"assessment": k, **v} for k, v in cv.items()]
-        rf.write_csv("cv.csv", pd.DataFrame(rows))
+        rf.write_csv(rs.CV_CSV, pd.DataFrame(rows))
         summary = {"target_field": target_field, "units": "Mg C/ha", "pools": list(pool_names),
                    "plots": {"read": pdata.n_read, "used": int(pdata.target.size), "dropped": pdata.dropped,
                              "per_group": {GROUPS[g]: int((pdata.group == g).sum()) for g in pdata.groups_present}},
                    **cv, "domain": domain.to_dict(),
                    **domain_counts(totals["pixels"], totals["stock_mgc"], totals["table_stock_mgc"]),
                    "densities": table.origin}
-        rf.write_json("summary.json", summary)
+        rf.write_summary(summary)
     logger.info("density model: blocked CV R² %.3f, RMSE %.3f Mg C/ha; %d px fell back to the table",
                 cv["spatial_block_cv"]["r2"], cv["spatial_block_cv"]["rmse"], summary["fallback_pixels"])
     return out

@@ -26,6 +26,7 @@ from sinkplan.layers.errors import ConfigError, InputFileError
 from sinkplan.layers.parallel import BlockExecutor
 from sinkplan.layers.schemes import parse_code_mapping
 from sinkplan.context import RunContext
+from sinkplan.layers import resultspec as rs
 from sinkplan.results import ResultFolder
 from sinkplan.siting.mapfiles import belt_frame, border_belt, split_grid_features
 from sinkplan.siting.prepare import Prepared, ScreenInputs, VectorCache, prepare
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         params = {"tech": profile.tech, "profile": profile.origin, "set": args.set, "sweep": args.sweep,
                   "scheme": args.scheme, "map_codes": args.map_codes, "zone_field": args.zone_field,
                   "max_cells": ctx.max_cells, "workers": ctx.workers}
-        with ResultFolder(out, command="site", parameters=params, inputs=inputs.files(), overwrite=ctx.overwrite) as rf, \
+        with ResultFolder(out, kind="site", command="site", parameters=params, inputs=inputs.files(), overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             summary = screen_into(rf, prep, sweep_preps, work=work, ctx=ctx, executor=ex)
     logger.info("%s: %d parcels, %.0f MW, %.2f %% of the target", out, summary["parcels"], summary["capacity_mw"],
@@ -124,16 +125,15 @@ def screen_into(rf: ResultFolder, prep: Prepared, sweep_preps, *, work: str, ctx
                 executor: BlockExecutor | None = None) -> dict:
     """Run the screen (and sweeps) and write every output into an open result folder."""
     with ctx.progress(f"siting {prep.profile.tech}") as progress:
-        res = run_screen(prep, workdir=work, exclusions_path=rf.path("exclusions.tif"),
-                         eligible_path=rf.path("eligible.tif"), parcels_raster_path=rf.path("parcels.tif"),
+        res = run_screen(prep, workdir=work, exclusions_path=rf.path(rs.EXCLUSIONS),
+                         eligible_path=rf.path(rs.ELIGIBLE), parcels_raster_path=rf.path(rs.PARCELS_TIF),
                          max_cells=ctx.max_cells, executor=executor, progress=progress)
     summary = res.summary
-    rf.path("parcels.gpkg")
-    res.parcels.to_file(rf.path("parcels.gpkg"), layer="parcels", driver="GPKG")
-    res.bases.to_file(rf.path("bases.gpkg"), layer="bases", driver="GPKG")
+    rf.write_gpkg(rs.PARCELS_GPKG, res.parcels)
+    rf.write_gpkg(rs.BASES_GPKG, res.bases)
     table = pd.DataFrame(res.parcels.drop(columns="geometry"))[list(PARCEL_COLUMNS)].sort_values("rank")
     bases = pd.DataFrame(res.bases.drop(columns="geometry"))
-    rf.write_csv("parcels.csv", table)
+    rf.write_csv(rs.PARCELS_CSV, table)
     sheets = {"parcels": table, "bases": bases,
               "by_zone_type": pd.DataFrame(summary["by_zone_type"]).T.rename_axis("zone_type").reset_index(),
               "exclusions": pd.DataFrame(summary["exclusion_bits"])}
@@ -152,12 +152,12 @@ def screen_into(rf: ResultFolder, prep: Prepared, sweep_preps, *, work: str, ctx
                 row[f"capacity_mw_{z}"] = d["capacity_mw"]
             rows.append(row)
         sweep = pd.DataFrame(rows)
-        rf.write_csv("sweep.csv", sweep)
+        rf.write_csv(rs.SWEEP_CSV, sweep)
         sheets["sweep"] = sweep
         summary["sweep"] = rows
-    rf.write_xlsx("parcels.xlsx", sheets)
+    rf.write_xlsx(rs.PARCELS_XLSX, sheets)
     rf.extra_manifest["map_layers"] = write_map_layers(rf, prep)
-    rf.write_json("summary.json", summary)
+    rf.write_summary(summary)
     rf.extra_manifest["exclusion_bits"] = summary["exclusion_bits"]
     return summary
 
@@ -174,15 +174,15 @@ def write_map_layers(rf: ResultFolder, prep: Prepared) -> dict[str, int]:
         belt = border_belt(layer.geoms, border.buffer_m, prep.grid)
         if not belt.is_empty:
             gdf = belt_frame(belt, prep.grid, width_m=border.buffer_m)
-            gdf.to_file(rf.path("border_belt.gpkg"), layer="border_belt", driver="GPKG")
-            written["border_belt.gpkg"] = len(gdf)
+            rf.write_gpkg(rs.BORDER_BELT, gdf)
+            written[rs.BORDER_BELT.name] = len(gdf)
         else:
             logger.info("the border is farther than %g m from the grid: no border_belt.gpkg", border.buffer_m)
     lines, subs = split_grid_features(prep.grid_layers)
-    for name, gdf in (("grid_lines", lines), ("substations", subs)):
+    for fs, gdf in ((rs.GRID_LINES, lines), (rs.SUBSTATIONS, subs)):
         if len(gdf):
-            gdf.to_file(rf.path(f"{name}.gpkg"), layer=name, driver="GPKG")
-            written[f"{name}.gpkg"] = len(gdf)
+            rf.write_gpkg(fs, gdf)
+            written[fs.name] = len(gdf)
     return written
 
 
@@ -207,7 +207,7 @@ def site_step(region, out: Path, ctx: RunContext) -> list[Path]:
                                            cache=cache)) for v in values]
             params = {"tech": tech, "profile": profile.origin, "sweep": [f"{sweep[0]}={','.join(map(str, sweep[1]))}"]
                       if sweep else []}
-            with ResultFolder(target, command=f"demo:site {tech}", parameters=params, inputs=inputs.files(),
+            with ResultFolder(target, kind="site", command=f"demo:site {tech}", parameters=params, inputs=inputs.files(),
                               overwrite=True) as rf:
                 screen_into(rf, prep, sweeps, work=work, ctx=ctx)
         written.append(target)

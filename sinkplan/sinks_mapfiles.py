@@ -39,6 +39,7 @@ import pandas as pd
 import shapely
 from affine import Affine
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.grid import open_raster
 from sinkplan.layers.reading import read_window
@@ -273,7 +274,7 @@ def write_landcover_preview(
     tiles = [(r, c) for r in range(0, nrows, tr) for c in range(0, ncols, tc)]
     cmap = scheme.colormap()
     tags = {"source": Path(lc.path).name, "factor": str(f), "resampling": "mode", "scheme": scheme.name,
-            "classes": "scheme.csv"}
+            "classes": rs.SCHEME_CSV.name}
     with open_raster(lc.path) as src, BlockWriter(path, pgrid, dtype, nodata=nodata, resampling="mode", colormap=cmap,
                                                     tags=tags, band_description="land-cover class (preview)") as out:
         for i, (r, c) in enumerate(tiles):
@@ -305,11 +306,11 @@ def _timed(rf, t0: float) -> None:
     rf.extra_manifest.setdefault("timings_s", {})["map_files"] = time.perf_counter() - t0
 
 
-def _zones(rf, strata, table, grid: Grid) -> list[Path]:
+def _zones(rf, strata, table, grid: Grid, fs) -> list[Path]:
     if strata.zones_gdf is None:
         return []
     z = zones_layer(strata.zones_gdf, table, grid=grid)
-    return [write_gpkg(rf.path("zones.gpkg"), z, layer="zones")]
+    return [rf.write_gpkg(fs, z)]
 
 
 def carbon_map_files(rf, *, strata, by_zone: pd.DataFrame, lc, max_cells: int, progress: Progress = None) -> list[Path]:
@@ -318,15 +319,14 @@ def carbon_map_files(rf, *, strata, by_zone: pd.DataFrame, lc, max_cells: int, p
     table = by_zone.copy()
     if {"stock_mgc", "area_ha"} <= set(table.columns):  # Mg C ÷ ha = Mg C/ha
         table["density_mgc_per_ha"] = table["stock_mgc"] / table["area_ha"].where(table["area_ha"] > 0)
-    written = _zones(rf, strata, table, lc.grid)
+    written = _zones(rf, strata, table, lc.grid, rs.CARBON_ZONES)
     red = getattr(strata, "redline_gdf", None)
     if red is not None:
-        written.append(write_gpkg(rf.path("redline.gpkg"), lonlat_layer(red, grid=lc.grid), layer="redline"))
-    p = write_landcover_preview(rf.path("landcover_preview.tif"), lc, max_pixels=PREVIEW_MAX_PIXELS, max_cells=max_cells,
+        written.append(rf.write_gpkg(rs.REDLINE_GPKG, lonlat_layer(red, grid=lc.grid)))
+    p = write_landcover_preview(rf.path(rs.LANDCOVER_PREVIEW), lc, max_pixels=PREVIEW_MAX_PIXELS, max_cells=max_cells,
                                 progress=progress)
     if p is not None:
-        rf.path("scheme.csv").write_text(scheme_csv_text(lc.scheme), encoding="utf-8")
-        written += [p, rf.path("scheme.csv")]
+        written += [p, rf.write_text(rs.SCHEME_CSV, scheme_csv_text(lc.scheme))]
     _timed(rf, t0)
     return written
 
@@ -341,7 +341,7 @@ def coverage_map_files(rf, *, strata, by_zone: pd.DataFrame, trend_rows: list[di
         table = land.merge(table, on="zone", how="left")
         if trend_rows:
             table = table.merge(pd.DataFrame(trend_rows).astype({"zone": str}), on="zone", how="left")
-    written = _zones(rf, strata, table, grid)
+    written = _zones(rf, strata, table, grid, rs.COVERAGE_ZONES)
     _timed(rf, t0)
     return written
 
@@ -349,7 +349,7 @@ def coverage_map_files(rf, *, strata, by_zone: pd.DataFrame, trend_rows: list[di
 def change_map_files(rf, *, strata, by_zone: pd.DataFrame | None, grid: Grid) -> list[Path]:
     """zones.gpkg with the change_by_zone figures."""
     t0 = time.perf_counter()
-    written = _zones(rf, strata, by_zone, grid)
+    written = _zones(rf, strata, by_zone, grid, rs.CHANGE_ZONES)
     _timed(rf, t0)
     return written
 
@@ -365,9 +365,8 @@ def restoration_map_files(rf, *, projects, rings, effect: pd.DataFrame, grid: Gr
     t = effect.copy()
     t["project"] = t["project"].astype(str)
     base = base.merge(t.drop_duplicates("project"), on="project", how="left", sort=False)
-    path = rf.path("projects.gpkg")
-    write_gpkg(path, lonlat_layer(gpd.GeoDataFrame(base, geometry=projects.geometry.name, crs=projects.crs), grid=grid),
-               layer="projects")
+    path = rf.write_gpkg(rs.PROJECTS_GPKG, lonlat_layer(gpd.GeoDataFrame(base, geometry=projects.geometry.name,
+                                                                         crs=projects.crs), grid=grid))
     ring_gdf = gpd.GeoDataFrame({"project": base["project"].tolist()}, geometry=list(rings.values), crs=projects.crs)
     lonlat_layer(ring_gdf, grid=grid).to_file(path, driver="GPKG", layer="rings", engine="pyogrio", mode="a")
     _timed(rf, t0)

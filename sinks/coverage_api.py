@@ -33,6 +33,9 @@ __all__ = ["CoverageResult", "forest_coverage", "load_volume_table", "coverage_t
 
 logger = logging.getLogger(__name__)
 
+#: ``land_area_source`` of a land area the caller gave (``land_area_ha``).
+LAND_AREA_GIVEN = "official land area (land_area_ha)"
+
 #: Zone label of the rows without zones, and the key of a total land area in ``land_area_ha``.
 TOTAL = "(total)"
 
@@ -175,7 +178,7 @@ def land_area_denominators(mapped_ha: np.ndarray, polygon_ha: np.ndarray | None,
     for i, name in enumerate(names[1:], start=1):
         poly = float(polygon_ha[i - 1])
         if name in user_ha:
-            land[i], source[i] = user_ha[name], "--land-area-ha"
+            land[i], source[i] = user_ha[name], LAND_AREA_GIVEN
         elif mapped_ha[i] >= MIN_MAPPED_FRACTION * poly:
             land[i], source[i] = poly, "zone polygon (geodesic)"
         else:
@@ -330,7 +333,7 @@ def forest_coverage(
         total_forest = float(forest.sum())
         totals.append({"year": year, "land_area_ha": total_land, "forest_area_ha": total_forest,
                        "coverage": _f(total_forest / total_land), "gap_ha": max(0.0, target * total_land - total_forest),
-                       "land_area_source": "--land-area-ha" if user_total is not None else total_source})
+                       "land_area_source": LAND_AREA_GIVEN if user_total is not None else total_source})
     df = pd.DataFrame(rows)
     trend_rows, trend_total = [], None
     if len(year_list) > 1:

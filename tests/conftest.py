@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import rasterio
 from affine import Affine
+
+# Writers refuse a column, summary key or file their result spec does not declare (in a user's
+# run they only warn): set before any test, so CLI runs in subprocesses inherit it.
+os.environ["SINKPLAN_STRICT_SPEC"] = "1"
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 import rasterio
 from sinks_util import run_cli
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.errors import InputError
 from sinkplan.results import write_json_atomic
 from sinkplan.sinks.api import (
@@ -50,8 +51,11 @@ def assert_same_table(df: pd.DataFrame, path: Path) -> None:
 
 
 def assert_same_summary(summary: dict, folder: Path, tmp_path: Path) -> None:
-    mine = write_json_atomic(tmp_path / "api_summary.json", summary)
-    assert json.loads(mine.read_text("utf-8")) == json.loads((folder / "summary.json").read_text("utf-8"))
+    """The file is the API's summary behind the spec's header (schema_version, kind)."""
+    written = json.loads((folder / rs.SUMMARY.name).read_text("utf-8"))
+    mine = write_json_atomic(tmp_path / "api_summary.json", {**rs.summary_header(written["kind"]), **summary})
+    assert list(written)[:2] == ["schema_version", "kind"] and written["schema_version"] == rs.SCHEMA_VERSION
+    assert json.loads(mine.read_text("utf-8")) == written
 
 
 def test_carbon_stocks_is_what_the_cli_writes(region, tmp_path, capsys):

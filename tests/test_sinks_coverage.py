@@ -9,6 +9,8 @@ from affine import Affine
 
 from sinks_util import run_cli, summary, write_polys, write_tif
 
+from sinkplan.sinks.coverage_api import LAND_AREA_GIVEN
+
 EA = "EPSG:6933"  # cylindrical equal-area: a 100 m × 100 m pixel is 1 ha
 T_EA = Affine(100, 0, 1_000_000, 0, -100, 4_500_000)
 X0, Y0 = 1_000_000, 4_500_000
@@ -54,7 +56,7 @@ def test_coverage_of_a_partly_mapped_zone_uses_the_mapped_area(tmp_path, half_ma
     assert run_cli(["coverage", f"2020={lc}", "--zones", str(zones), "--zone-field", "name", "--land-area-ha", "A=10",
                     "--out", str(out2)], capsys)[0] == 0
     df2 = pd.read_csv(out2 / "coverage_by_zone.csv", encoding="utf-8-sig").set_index("zone")
-    assert df2.loc["A", "coverage"] == pytest.approx(0.1) and df2.loc["A", "land_area_source"] == "--land-area-ha"
+    assert df2.loc["A", "coverage"] == pytest.approx(0.1) and df2.loc["A", "land_area_source"] == LAND_AREA_GIVEN
 
 
 @pytest.mark.parametrize("command", ["carbon", "change"])

@@ -1,0 +1,663 @@
+"""Writing result folders: one atomic folder writer, one table writer, one JSON cleaner.
+
+Every result folder (:mod:`sinkplan.layers.resultspec` says what each kind holds) is written
+through :class:`ResultFolder`:
+
+* **Claimed at the start.** Entering the context takes an exclusive lock beside the target
+  (``.NAME.lock``, ``flock``: released by the kernel if the process dies, so it is never
+  stale). A second run with the same target while the first runs fails at once with
+  :class:`~sinkplan.layers.errors.OutputBusy`, naming the first run's process id.
+* **Written under a temporary name** (``.NAME.tmp-XXXX`` beside the target), then renamed
+  into place when complete, after ``manifest.json`` (command, parameters, inputs with size
+  and SHA-256, every output with its SHA-256, package versions, start and end time). A
+  failure removes the temporary folder and leaves any earlier result untouched.
+* **Overwrite rules.** An existing target is replaced only with ``overwrite=True``, only if a
+  previous run wrote it (its manifest lists every file in it: anything else stops the run,
+  naming the foreign files), and never if it is, or contains, one of the run's inputs (or
+  lies inside an input that is a folder). The checks run at the start and again just
+  before the final rename.
+
+Tables go through :func:`write_csv` / :func:`write_xlsx`: CSV in UTF-8 with a BOM (Excel shows
+Chinese names right), text cells that a spreadsheet would run as a formula (starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return, and not a plain number) prefixed with
+``'`` (the OWASP guard); XLSX cells always stored as values, never as formulas. JSON goes
+through :func:`clean_json`: numpy scalars and arrays become numbers and lists, a non-finite
+number is refused with a one-line error naming its key (JSON has no NaN; write ``None`` for
+"no value" on purpose).
+
+Examples
+--------
+>>> import pandas as pd, tempfile, pathlib
+>>> from sinkplan.layers import resultspec as rs
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "carbon"
+>>> with ResultFolder(out, kind="carbon", command="carbon", parameters={}, inputs=[]) as rf:
+...     _ = rf.write_csv(rs.STOCKS_BY_ZONE, pd.DataFrame({"zone": ["=HYPERLINK(\\"http://x\\",\\"y\\")"], "area_ha": [1.5]}))
+>>> (out / rs.STOCKS_BY_ZONE.name).read_text(encoding="utf-8-sig")
+'zone,area_ha\\n"\\'=HYPERLINK(""http://x"",""y"")",1.5\\n'
+>>> clean_json({"zones": [{"coverage": float("nan")}]})
+Traceback (most recent call last):
+...
+sinkplan.layers.errors.ResultError: zones[0].coverage is nan: JSON has no NaN or Infinity; the writer must give None for 'no value' or fix the figure
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import json
+import logging
+import math
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sinkplan.layers import resultspec as rs
+from sinkplan.layers.errors import OutputBusy, OutputExists, ResultError
+from sinkplan.layers.files import sha256_content, sha256_file
+from sinkplan.layers.outputs import DIR_MODE, FILE_MODE
+
+__all__ = [
+    "ResultFolder",
+    "clean_json",
+    "guard_cell",
+    "guard_frame",
+    "write_csv",
+    "write_xlsx",
+    "write_json_atomic",
+    "write_text_atomic",
+    "file_record",
+    "package_versions",
+    "claim",
+    "check_replaceable",
+    "read_manifest",
+    "folder_kind",
+    "audit_folder",
+    "sheet_name",
+]
+
+logger = logging.getLogger(__name__)
+
+_PACKAGES = (
+    "sinkplan", "numpy", "pandas", "rasterio", "pyogrio", "geopandas", "shapely", "pyproj",
+    "xarray", "rioxarray", "dask", "distributed", "scikit-learn", "matplotlib",
+)
+_SIDECARS = (".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+#: Foreign files named in an overwrite refusal at most.
+_MAX_NAMED = 5
+
+
+# --------------------------------------------------------------------------- JSON
+def clean_json(obj: Any, *, where: str = "") -> Any:
+    """A JSON-ready copy of ``obj``: numpy numbers and arrays as Python numbers and lists,
+    tuples as lists, paths and dates as text, keys as text.
+
+    Raises
+    ------
+    ResultError
+        A non-finite number (NaN, ±Infinity), naming its key path (``zones[3].coverage``).
+    TypeError
+        An object JSON cannot represent.
+    """
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        if not math.isfinite(v):
+            raise ResultError(f"{where or 'value'} is {v}: JSON has no NaN or Infinity; the writer must give None "
+                              "for 'no value' or fix the figure")
+        return v
+    if isinstance(obj, Mapping):
+        return {str(k): clean_json(v, where=f"{where}.{k}" if where else str(k)) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()
+    if isinstance(obj, (list, tuple)):
+        return [clean_json(v, where=f"{where}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, (Path, dt.date)):
+        return str(obj)
+    raise TypeError(f"{where or 'value'}: {type(obj).__name__} is not JSON serialisable")
+
+
+def _atomic_write(path: Path, write) -> Path:
+    """Write through ``write(file)`` to a temporary name beside ``path``, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.fchmod(fd, FILE_MODE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """Write JSON (UTF-8, Chinese readable, indented) atomically; non-finite numbers refused."""
+    path = Path(path)
+    data = clean_json(obj, where="")
+
+    def write(f):
+        json.dump(data, f, ensure_ascii=False, indent=2, allow_nan=False)
+        f.write("\n")
+
+    try:
+        return _atomic_write(path, write)
+    except ResultError as exc:  # pragma: no cover - clean_json raised before
+        raise ResultError(f"{path.name}: {exc}") from None
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file (UTF-8) atomically."""
+    return _atomic_write(Path(path), lambda f: f.write(text))
+
+
+# --------------------------------------------------------------------------- tables
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\Z")
+
+
+def guard_cell(value: Any) -> Any:
+    """A text cell a spreadsheet could run as a formula, made inert by a leading ``'``.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed,
+    unless it is a plain number (``-2``, ``+1.5e3``); anything not text is returned as is.
+
+    Examples
+    --------
+    >>> guard_cell('=HYPERLINK("http://x","y")'), guard_cell("-2"), guard_cell("四子王旗"), guard_cell(-2.0)
+    ('\\'=HYPERLINK("http://x","y")', '-2', '四子王旗', -2.0)
+    >>> guard_cell("@SUM(A1)"), guard_cell("\\t=1"), guard_cell("-1+2")
+    ("'@SUM(A1)", "'\\t=1", "'-1+2")
+    """
+    if isinstance(value, str) and value.startswith(_TRIGGERS) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def guard_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell (and column name) guarded; numeric columns untouched."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
+            out[c] = out[c].map(guard_cell)
+    out.columns = [guard_cell(str(c)) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def write_csv(path: str | os.PathLike, df: pd.DataFrame) -> Path:
+    """Write a table as CSV: UTF-8 with BOM, ``\\n`` line ends, no index, formula-guarded text."""
+    path = Path(path)
+    text = guard_frame(df).to_csv(index=False, lineterminator="\n")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.fchmod(fd, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8-sig"))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def sheet_name(name: str) -> str:
+    """A valid Excel sheet name: no ``[]:*?/\\``, at most 31 characters."""
+    bad = set('[]:*?/\\')
+    return "".join("_" if ch in bad else ch for ch in name)[:31] or "sheet"
+
+
+def write_xlsx(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame]) -> Path:
+    """Write an Excel workbook, one sheet per table; every text cell is stored as text, never a formula."""
+    path = Path(path)
+    tmp = Path(tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent)[1])
+    try:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            for sheet, df in sheets.items():
+                name = sheet_name(sheet)
+                df.to_excel(xw, sheet_name=name, index=False)
+                # openpyxl stores any string starting with "=" as a formula: a zone named
+                # "=HYPERLINK(...)" would run in Excel. Tables hold data only.
+                for row in xw.sheets[name].iter_rows():
+                    for cell in row:
+                        if cell.data_type == "f":
+                            cell.data_type = "s"
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------- manifest
+def package_versions() -> dict[str, str]:
+    """Versions of sinkplan's main dependencies, GDAL and PROJ."""
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    try:
+        import pyproj
+        import rasterio
+
+        out["gdal"] = rasterio.__gdal_version__
+        out["proj"] = pyproj.proj_version_str
+    except ImportError:  # pragma: no cover - both are hard dependencies
+        pass
+    return out
+
+
+def file_record(path: str | os.PathLike) -> dict[str, Any]:
+    """Path, size and SHA-256 of a file (for a shapefile, of each of its sidecars too)."""
+    p = Path(path)
+    if p.is_dir():  # FileGDB and other folder formats
+        files = [q for q in p.rglob("*") if q.is_file()]
+        return {"path": str(p.resolve()), "bytes": sum(q.stat().st_size for q in files), "sha256": sha256_content(p)}
+    rec: dict[str, Any] = {"path": str(p.resolve()), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+    if p.suffix.lower() == ".shp":
+        rec["sidecars"] = [
+            {"path": str(q.resolve()), "bytes": q.stat().st_size, "sha256": sha256_file(q)}
+            for q in sorted(p.parent.glob(p.stem + ".*"))
+            if q.suffix.lower() in _SIDECARS
+        ]
+    return rec
+
+
+def read_manifest(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """A folder's manifest, or None when it has none or it is not a JSON object."""
+    p = Path(folder) / rs.MANIFEST.name
+    try:
+        obj = json.loads(p.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+# --------------------------------------------------------------------------- claim and overwrite
+def _lock_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+@contextlib.contextmanager
+def claim(target: str | os.PathLike, *, what: str = "result folder"):
+    """Hold an exclusive claim on ``target`` (a lock file beside it) for the ``with`` block.
+
+    Raises
+    ------
+    OutputBusy
+        Another process holds the claim (another run writing the same target).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock_path(target)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                os.close(fd)
+                raise
+            try:
+                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+            finally:
+                os.close(fd)
+            raise OutputBusy(f"{target}: another sinkplan run (process {holder}) is writing this {what}; "
+                             "wait for it to finish or choose another output") from None
+        # the lock file may have been removed (and re-created) by the previous holder
+        # between our open and flock: then retry on the new file
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        yield lock
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def _inside(p: Path, folder: Path) -> bool:
+    try:
+        p.relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def _resolved(p: str | os.PathLike) -> Path:
+    return Path(os.path.abspath(os.path.realpath(p)))
+
+
+def check_replaceable(target: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = (),
+                      what: str = "result folder", manifest_required: bool = True) -> None:
+    """Check an existing ``target`` may be removed and replaced by a new run.
+
+    Refused when the target is not a folder, is or contains one of ``inputs`` (or lies
+    inside an input that is a folder), or holds anything its manifest does not list
+    (a folder no previous run wrote, or files added to one).
+
+    Raises
+    ------
+    OutputExists
+        One line naming the reason (the input or the foreign files) and the fix.
+    """
+    t = Path(target)
+    if not t.exists():
+        return
+    if not t.is_dir():
+        raise OutputExists(f"{t}: exists and is not a folder; choose another output folder")
+    rt = _resolved(t)
+    for p in inputs:
+        if p is None:
+            continue
+        rp = _resolved(p)
+        if rp == rt or _inside(rp, rt) or (rp.is_dir() and _inside(rt, rp)):
+            raise OutputExists(f"{t}: the output folder is or holds the input {p}; replacing it would remove the "
+                               "input; choose another output folder")
+    manifest = read_manifest(t)
+    entries = [q for q in t.rglob("*")]
+    if not entries:
+        return  # an empty folder holds nothing to lose
+    if manifest is None:
+        if not manifest_required:
+            return
+        raise OutputExists(f"{t}: not written by sinkplan (no {rs.MANIFEST.name}); --overwrite replaces only a "
+                           "folder a previous run wrote; remove it yourself or choose another output folder")
+    listed = {rs.MANIFEST.name, *(str(o.get("path")) for o in manifest.get("outputs", []) if isinstance(o, dict))}
+    listed |= {str(x) for x in manifest.get("entries", []) if isinstance(x, str)}
+    foreign = []
+    for q in sorted(entries):
+        rel = q.relative_to(t).as_posix()
+        if q.is_dir():
+            if not any(x == rel or x.startswith(rel + "/") for x in listed):
+                foreign.append(rel + "/")
+        elif rel not in listed and not any(rel.startswith(x.rstrip("/") + "/") for x in listed if x.endswith("/")):
+            foreign.append(rel)
+    if foreign:
+        named = ", ".join(foreign[:_MAX_NAMED]) + (f" and {len(foreign) - _MAX_NAMED} more" if len(foreign) > _MAX_NAMED else "")
+        raise OutputExists(f"{t}: holds files no sinkplan run wrote there ({named}); --overwrite replaces only what "
+                           f"the folder's {rs.MANIFEST.name} lists; move them or choose another output folder")
+
+
+# --------------------------------------------------------------------------- the folder
+class ResultFolder:
+    """A result folder written atomically, claimed for the run, checked against its spec.
+
+    Parameters
+    ----------
+    out : path-like
+        The target folder.
+    kind : str, optional
+        Result kind of :mod:`sinkplan.layers.resultspec`; files, columns and summary keys
+        are checked against its spec (an error in tests, a warning otherwise). None for a
+        folder of no declared kind.
+    command : str
+        Recorded in the manifest (``carbon``, ``demo:site pv``).
+    parameters : dict
+        Run parameters (recorded).
+    inputs : list of paths
+        Input files (recorded with SHA-256; never inside the folder replaced).
+    overwrite : bool
+        Replace an existing folder a previous run wrote.
+    """
+
+    def __init__(
+        self,
+        out: str | os.PathLike,
+        *,
+        command: str,
+        parameters: Mapping[str, Any],
+        inputs: Iterable[str | os.PathLike | None],
+        overwrite: bool = False,
+        kind: str | None = None,
+    ) -> None:
+        self.out = Path(out)
+        self.kind = kind
+        self.spec = rs.spec(kind) if kind is not None else None
+        self.command = command
+        self.parameters = dict(parameters)
+        self.inputs = [Path(p) for p in inputs if p is not None]
+        self.overwrite = overwrite
+        self.dir: Path | None = None
+        self.extra_manifest: dict[str, Any] = {}
+        self._start = dt.datetime.now(dt.timezone.utc)
+        self._claim: contextlib.ExitStack | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    def _check_target(self) -> None:
+        if self.out.exists() and not self.overwrite:
+            raise OutputExists(f"{self.out}: result folder exists; pass --overwrite to replace it or choose another --out")
+        if self.out.exists():
+            check_replaceable(self.out, inputs=self.inputs)
+
+    def __enter__(self) -> "ResultFolder":
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        stack = contextlib.ExitStack()
+        stack.enter_context(claim(self.out))
+        try:
+            self._check_target()
+            self.dir = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
+            self.dir.chmod(DIR_MODE)
+        except BaseException:
+            stack.close()
+            raise
+        self._claim = stack
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self.dir is not None and self._claim is not None
+        try:
+            if exc_type is not None:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                return
+            try:
+                self._check_files()
+                self.write_json(rs.MANIFEST, self._manifest())
+                self._check_target()  # again: the folder may have changed during the run
+                old = None
+                if self.out.exists():
+                    old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
+                    os.replace(self.out, old)
+                os.rename(self.dir, self.out)
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+            except BaseException:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                raise
+            logger.info("wrote %s", self.out)
+        finally:
+            self._claim.close()
+
+    # ------------------------------------------------------------ files
+    def _name(self, f: rs.FileSpec | str) -> str:
+        return f.name if isinstance(f, rs.FileSpec) else str(f)
+
+    def path(self, f: rs.FileSpec | str) -> Path:
+        """Path of an output file inside the (temporary) folder."""
+        if self.dir is None:
+            raise RuntimeError("use ResultFolder as a context manager")
+        p = self.dir / self._name(f)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def exists(self, f: rs.FileSpec | str) -> bool:
+        """Whether the run has written ``f`` already."""
+        return self.dir is not None and (self.dir / self._name(f)).exists()
+
+    def _filespec(self, f: rs.FileSpec | str) -> rs.FileSpec | None:
+        if isinstance(f, rs.FileSpec):
+            return f
+        if self.spec is not None and self.spec.has_file(f):
+            return self.spec.file(f)
+        return None
+
+    def write_json(self, f: rs.FileSpec | str, obj: Any) -> Path:
+        """Write a JSON file (non-finite numbers refused, naming the key)."""
+        name = self._name(f)
+        try:
+            return write_json_atomic(self.path(name), obj)
+        except ResultError as exc:
+            raise ResultError(f"{name}: {exc}") from None
+
+    def write_summary(self, summary: Mapping[str, Any]) -> Path:
+        """Write ``summary.json``: ``schema_version`` and ``kind`` first, keys checked against the spec."""
+        data = dict(summary)
+        if self.kind is not None:
+            data = {**rs.summary_header(self.kind), **{k: v for k, v in data.items() if k not in ("schema_version", "kind")}}
+            rs.check_summary(self.kind, data)
+        path = self.write_json(rs.SUMMARY, data)
+        if self.spec is not None:
+            self.spec.read_summary(json.loads(path.read_text(encoding="utf-8")))  # the typed record validates
+        return path
+
+    def write_csv(self, f: rs.FileSpec | str, df: pd.DataFrame) -> Path:
+        """Write a CSV (UTF-8 with BOM, formula-guarded), its columns checked against the spec."""
+        fs = self._filespec(f)
+        if fs is not None:
+            rs.check_columns(fs, df.columns)
+        return write_csv(self.path(f), df)
+
+    def write_xlsx(self, f: rs.FileSpec | str, sheets: Mapping[str, pd.DataFrame]) -> Path:
+        """Write an Excel workbook, one sheet per table; text is never stored as a formula."""
+        fs = self._filespec(f)
+        if fs is not None and fs.sheets:
+            for name, df in sheets.items():
+                try:
+                    fs.sheet(name)
+                except KeyError:
+                    rs._report(fs.name, [f"sheet {name}"])
+                    continue
+                rs.check_columns(fs, df.columns, sheet=name)
+        return write_xlsx(self.path(f), sheets)
+
+    def write_text(self, f: rs.FileSpec | str, text: str) -> Path:
+        return write_text_atomic(self.path(f), text)
+
+    def write_gpkg(self, f: rs.FileSpec, gdf, *, layer: str | None = None) -> Path:
+        """Write a GeoDataFrame as a one-layer GeoPackage; its fields checked against the spec."""
+        fs = self._filespec(f)
+        cols = [c for c in gdf.columns if c != gdf.geometry.name]
+        if fs is not None:
+            rs.check_columns(fs, cols)
+        p = self.path(f)
+        gdf.to_file(p, driver="GPKG", layer=layer or (fs.layer if fs is not None and fs.layer else p.stem), engine="pyogrio")
+        return p
+
+    def _check_files(self) -> None:
+        if self.spec is None or self.dir is None:
+            return
+        undeclared = [p.relative_to(self.dir).as_posix() for p in sorted(self.dir.rglob("*"))
+                      if p.is_file() and not self.spec.has_file(p.relative_to(self.dir).as_posix())]
+        rs._report(f"{self.kind} result folder", [f"file {u}" for u in undeclared])
+
+    def _manifest(self) -> dict[str, Any]:
+        assert self.dir is not None
+        outputs = []
+        for p in sorted(self.dir.rglob("*")):
+            if p.is_file() and p.name != rs.MANIFEST.name:
+                outputs.append({"path": p.relative_to(self.dir).as_posix(), "bytes": p.stat().st_size,
+                                "sha256": sha256_file(p)})
+        return {
+            "command": self.command,
+            **({"kind": self.kind, "schema_version": rs.SCHEMA_VERSION} if self.kind else {}),
+            "argv": sys.argv,
+            "parameters": self.parameters,
+            "inputs": [file_record(p) for p in self.inputs if p.exists()],
+            "outputs": outputs,
+            "versions": package_versions(),
+            "started": self._start.isoformat(timespec="seconds"),
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            **self.extra_manifest,
+        }
+
+
+# --------------------------------------------------------------------------- reading back
+def folder_kind(folder: str | os.PathLike) -> str | None:
+    """The result kind of a folder: its summary's ``kind``, else its manifest's, else None."""
+    p = Path(folder)
+    for name in (rs.SUMMARY.name, rs.MANIFEST.name):
+        try:
+            obj = json.loads((p / name).read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(obj, dict) and obj.get("kind") in rs.SPECS:
+            return str(obj["kind"])
+    return None
+
+
+def audit_folder(folder: str | os.PathLike, kind: str | None = None) -> list[str]:
+    """Everything in a result folder its spec does not declare: files, table columns,
+    workbook sheets and columns, layer fields, summary keys. Empty when the folder keeps
+    the contract.
+    """
+    import pyogrio
+
+    p = Path(folder)
+    kind = kind or folder_kind(p)
+    if kind is None:
+        return [f"{p}: no kind in {rs.SUMMARY.name} or {rs.MANIFEST.name}"]
+    spec = rs.spec(kind)
+    problems: list[str] = []
+    for f in sorted(q for q in p.rglob("*") if q.is_file()):
+        rel = f.relative_to(p).as_posix()
+        if not spec.has_file(rel):
+            problems.append(f"file {rel}")
+            continue
+        fs = spec.file(rel)
+        if fs.kind == "table":
+            with open(f, encoding="utf-8-sig") as fh:
+                cols = pd.read_csv(fh, nrows=0, comment="#" if fs is rs.SCHEME_CSV else None).columns
+            problems += [f"{rel}: column {c}" for c in rs.undeclared_columns(fs, cols)]
+        elif fs.kind == "workbook":
+            import openpyxl
+
+            wb = openpyxl.load_workbook(f, read_only=True)
+            try:
+                for ws in wb.worksheets:
+                    try:
+                        fs.sheet(ws.title)
+                    except KeyError:
+                        problems.append(f"{rel}: sheet {ws.title}")
+                        continue
+                    header = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+                    problems += [f"{rel} sheet {ws.title}: column {c}"
+                                 for c in rs.undeclared_columns(fs, [h for h in header if h is not None], sheet=ws.title)]
+            finally:
+                wb.close()
+        elif fs.kind == "vector":
+            fields = list(pyogrio.read_info(f)["fields"])
+            problems += [f"{rel}: field {c}" for c in rs.undeclared_columns(fs, fields)]
+    try:
+        summary = json.loads((p / rs.SUMMARY.name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        summary = None
+    if summary is not None:
+        problems += [f"{rs.SUMMARY.name}: key {k}" for k in rs.undeclared_summary_keys(kind, summary)]
+        if summary.get("schema_version") != rs.SCHEMA_VERSION:
+            problems.append(f"{rs.SUMMARY.name}: schema_version {summary.get('schema_version')!r}")
+    return problems

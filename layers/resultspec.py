@@ -1,0 +1,1109 @@
+"""The result-folder contract: what each kind of result folder holds, declared once.
+
+Every command writes one folder; this module says, for each result kind (``carbon``,
+``coverage``, ``change``, ``restoration``, ``site``, ``classify``, ``area-estimate``,
+``density-model``, and the demo's ``landcover`` class tables), which files it holds (name,
+kind, units, a sentence about each, when it is created), the columns of each table and
+vector layer, and the keys of its ``summary`` record, each with a Chinese and an English
+label and its unit. The library writers (:mod:`sinkplan.sinks.folders`,
+:mod:`sinkplan.siting.folders`, :mod:`sinkplan.sinks.learning.folders`) write through it and
+refuse (in tests) or warn about (in a user's run) anything undeclared; :mod:`sinkplan.maps`
+reads folders through it; the README's table of outputs is tested against it.
+
+It lives in ``layers/`` (the core every package may import), so ``sinks``, ``siting`` and
+``maps`` share it without breaking the one-way data flow.
+
+Names and labels
+----------------
+:data:`TERMS` holds every column and summary key name once: ``Term(name, zh, en, unit,
+about)``. A file lists its columns by name; a summary key path's last part is its name
+(``redline.inside_stock_mgc`` → the term ``inside_stock_mgc``). :func:`label` gives the
+display label with its unit (``面积 (公顷)``, ``Area (ha)``); :data:`UNITS` the unit texts.
+
+How to add a column (or a summary key)
+--------------------------------------
+1. If the name is new, add a ``Term`` to :data:`TERMS` (in the block of its subject):
+   ``Term("sequestration_mgc", "固碳量", "Sequestration", "Mg C", "carbon taken up ...")``.
+   The unit is a key of :data:`UNITS` (add one there if needed) or ``""`` for text,
+   codes and counts.
+2. Add the name to the ``columns`` of every :class:`FileSpec` that writes it (CSV, its
+   workbook sheet, the ``zones.gpkg`` fields when they copy the table). Summary rows that
+   copy a table (``rows("zones", CHANGE_BY_ZONE)``) follow the table automatically; other
+   summary keys go into the ``summary`` of the :class:`ResultSpec` as a path:
+   ``"redline.inside_stock_mgc"``, ``"zones[].zone"`` (``[]``: each element of a list),
+   ``"stock_mgc_by_pool.*"`` (``*``: keys that are data, e.g. pools or class codes; the
+   label is the parent's).
+3. Run the tests: ``tests/test_resultspec.py`` fails on a column or key a writer writes
+   but the spec does not declare, and on a term without both labels.
+
+A new file: add a :class:`FileSpec` constant below and list it in its kind's
+:class:`ResultSpec`; write it through the constant (``rf.path(CARBON_DENSITY.name)``),
+never by a string literal.
+
+Patterns: a column name with ``{year}``, ``{group}``, ``{zone_type}`` or ``{class}`` matches a
+family of columns (``coverage_{year}`` matches ``coverage_2020``); its label is the term's
+label with the matched value appended.
+
+Examples
+--------
+>>> label("area_ha", "zh"), label("area_ha", "en")
+('面积 (公顷)', 'Area (ha)')
+>>> spec("carbon").file(STOCKS_BY_ZONE.name).kind
+'table'
+>>> undeclared_columns(STOCKS_BY_ZONE, ["zone", "area_ha", "stock_mgc", "made_up"])
+['made_up']
+>>> label("coverage_2020", "en")
+'Forest coverage 2020'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Term",
+    "TERMS",
+    "UNITS",
+    "FileSpec",
+    "ResultSpec",
+    "SPECS",
+    "KINDS",
+    "spec",
+    "term",
+    "label",
+    "unit_text",
+    "undeclared_columns",
+    "undeclared_summary_keys",
+    "check_columns",
+    "check_summary",
+    "strict",
+    "summary_header",
+    "outputs_markdown",
+    "rows",
+]
+
+#: Version of the folder layout and summary record; bump it when a file or key changes meaning.
+SCHEMA_VERSION = 1
+
+
+# --------------------------------------------------------------------------- units
+#: Unit code → (Chinese text, English text) shown after a label. Codes not listed here
+#: (``""`` text/codes/counts, ``"fraction"``, ``"1"``) are shown without a unit.
+UNITS: dict[str, tuple[str, str]] = {
+    "ha": ("公顷", "ha"),
+    "m2": ("平方米", "m²"),
+    "m": ("米", "m"),
+    "km": ("km", "km"),
+    "deg": ("°", "°"),
+    "Mg C": ("Mg C", "Mg C"),
+    "Tg C": ("Tg C", "Tg C"),
+    "Mt CO2e": ("Mt CO2e", "Mt CO2e"),
+    "Mg C/ha": ("Mg C/公顷", "Mg C/ha"),
+    "Mg C/yr": ("Mg C/年", "Mg C/yr"),
+    "Mg C/ha/yr": ("Mg C/公顷/年", "Mg C/ha/yr"),
+    "Mt CO2e/yr": ("Mt CO2e/年", "Mt CO2e/yr"),
+    "m3": ("立方米", "m³"),
+    "MW": ("MW", "MW"),
+    "MW/km2": ("MW/平方千米", "MW/km²"),
+    "px": ("像元", "px"),
+    "fraction/yr": ("每年", "per year"),
+    "year": ("年", "year"),
+}
+_SILENT_UNITS = {"", "fraction", "1", "count", "code", "text"}
+
+
+@dataclass(frozen=True)
+class Term:
+    """A column or summary key: its name, Chinese and English labels, unit and meaning."""
+
+    name: str
+    zh: str
+    en: str
+    unit: str = ""
+    about: str = ""
+
+
+def _terms(*items: Term) -> dict[str, Term]:
+    out: dict[str, Term] = {}
+    for t in items:
+        if t.name in out:
+            raise ValueError(f"term {t.name!r} declared twice")
+        out[t.name] = t
+    return out
+
+
+T = Term
+#: Every column and summary key name, declared once.
+TERMS: dict[str, Term] = _terms(
+    # ---------------------------------------------------------------- shared
+    T("zone", "分区", "Zone", "", "zone name as in the zone layer; '(outside zones)' is land outside every zone, '(all)' the whole map without zones"),
+    T("zones", "分区", "Zones", "", "one record per zone"),
+    T("zone_id", "分区编号", "Zone id", "", "1, 2, ... in the order of the zone layer; 0 is outside every zone"),
+    T("year", "年份", "Year", "", "year of the land-cover map"),
+    T("area_ha", "面积", "Area", "ha", "ground area on the ellipsoid"),
+    T("mapped_fraction", "有数据比例", "Mapped fraction", "fraction", "share of the zone's polygon area the raster maps with a land class"),
+    T("in_zone_layer", "属于分区图层", "In the zone layer", "", "false for the row of land outside every zone"),
+    T("code", "类别代码", "Class code", "", "land-cover class code of the scheme"),
+    T("name_en", "类别名称（英文）", "Class name (English)", "", "class name in English"),
+    T("name_zh", "类别名称（中文）", "Class name (Chinese)", "", "class name in Chinese"),
+    T("group", "类别组", "Class group", "", "group of the class: forest, shrubland, grassland, cropland, wetland, water, built, barren, snow_ice, nodata"),
+    T("color", "颜色", "Colour", "", "#rrggbb display colour of the class"),
+    T("pixels", "像元数", "Pixels", "px", "pixel count"),
+    T("source", "来源", "Source", "", "where the figure comes from"),
+    T("note", "说明", "Note", "", "remark on the row"),
+    T("units", "单位", "Units", "", "units of the figures"),
+    T("scheme", "分类体系", "Class scheme", "", "name of the land-cover class scheme"),
+    T("landcover", "土地覆盖图", "Land-cover map", "", "path of the land-cover raster"),
+    T("land_pixels", "有效像元数", "Land pixels", "px", "pixels with a land class (not nodata)"),
+    T("notes", "说明", "Notes", "", "remarks on the run (missing layers, assumptions)"),
+    T("years", "年份", "Years", "", "years before and after"),
+    T("method", "方法", "Method", "", "the method and its reference"),
+    T("features", "特征", "Features", "", "feature names of the model"),
+    T("model", "模型", "Model", "", "model type"),
+    T("density_mgc_per_ha", "平均碳密度", "Mean carbon density", "Mg C/ha", "stock ÷ area"),
+    # ---------------------------------------------------------------- schema header
+    T("schema_version", "结构版本", "Schema version", "", "version of the result-folder contract (sinkplan.layers.resultspec.SCHEMA_VERSION)"),
+    T("kind", "结果类型", "Result kind", "", "carbon, coverage, change, restoration, site, classify, area-estimate, density-model, landcover"),
+    # ---------------------------------------------------------------- carbon
+    T("stock_mgc", "碳储量", "Carbon stock", "Mg C", "sum of the four pools"),
+    T("stock_tgc", "碳储量", "Carbon stock", "Tg C", "stock_mgc ÷ 10⁶"),
+    T("stock_mt_co2e", "碳储量", "Carbon stock", "Mt CO2e", "stock_mgc × 44/12 ÷ 10⁶"),
+    T("stock_mgc_above", "地上碳储量", "Above-ground stock", "Mg C", "above-ground biomass pool"),
+    T("stock_mgc_below", "地下碳储量", "Below-ground stock", "Mg C", "below-ground biomass pool"),
+    T("stock_mgc_soil", "土壤碳储量", "Soil stock", "Mg C", "soil organic carbon pool (depth in the density table)"),
+    T("stock_mgc_dead", "枯落物碳储量", "Dead organic matter stock", "Mg C", "dead wood and litter pool"),
+    T("stock_mgc_p2_5", "碳储量 2.5% 分位", "Carbon stock, 2.5th percentile", "Mg C", "Monte Carlo draws over the densities"),
+    T("stock_mgc_p97_5", "碳储量 97.5% 分位", "Carbon stock, 97.5th percentile", "Mg C", "Monte Carlo draws over the densities"),
+    T("stock_mgc_draws_mean", "碳储量抽样均值", "Carbon stock, mean of draws", "Mg C", "check that the draws centre on the point estimate"),
+    T("inside_redline_area_ha", "红线内面积", "Area inside the redline", "ha", "ecological protection redline"),
+    T("inside_redline_stock_mgc", "红线内碳储量", "Stock inside the redline", "Mg C", "ecological protection redline"),
+    T("density_mgc_per_ha_above", "地上碳密度", "Above-ground density", "Mg C/ha", "density table value"),
+    T("density_mgc_per_ha_below", "地下碳密度", "Below-ground density", "Mg C/ha", "density table value"),
+    T("density_mgc_per_ha_soil", "土壤碳密度", "Soil density", "Mg C/ha", "density table value"),
+    T("density_mgc_per_ha_dead", "枯落物碳密度", "Dead organic matter density", "Mg C/ha", "density table value"),
+    T("stock_mgc_by_pool", "分碳库碳储量", "Stock by pool", "Mg C", "above, below, soil, dead"),
+    T("redline", "生态保护红线", "Ecological protection redline", "", "figures inside and outside the redline"),
+    T("inside_area_ha", "红线内面积", "Area inside the redline", "ha", ""),
+    T("inside_stock_mgc", "红线内碳储量", "Stock inside the redline", "Mg C", ""),
+    T("outside_area_ha", "红线外面积", "Area outside the redline", "ha", ""),
+    T("outside_stock_mgc", "红线外碳储量", "Stock outside the redline", "Mg C", ""),
+    T("inside_stock_mgc_p2_5", "红线内碳储量 2.5% 分位", "Stock inside, 2.5th percentile", "Mg C", ""),
+    T("inside_stock_mgc_p97_5", "红线内碳储量 97.5% 分位", "Stock inside, 97.5th percentile", "Mg C", ""),
+    T("outside_stock_mgc_p2_5", "红线外碳储量 2.5% 分位", "Stock outside, 2.5th percentile", "Mg C", ""),
+    T("outside_stock_mgc_p97_5", "红线外碳储量 97.5% 分位", "Stock outside, 97.5th percentile", "Mg C", ""),
+    T("inside", "红线内", "Inside the redline", "", ""),
+    T("outside", "红线外", "Outside the redline", "", ""),
+    T("uncertainty", "不确定性", "Uncertainty", "", "Monte Carlo draws over the density table"),
+    T("draws", "抽样次数", "Draws", "", "Monte Carlo draws"),
+    T("seed", "随机种子", "Random seed", "", "seed of the draws (reproducible)"),
+    T("distribution", "分布", "Distribution", "", "distribution of each density value"),
+    T("percentiles", "分位数", "Percentiles", "", "percentiles of the interval"),
+    T("p2_5", "2.5% 分位", "2.5th percentile", "Mg C", ""),
+    T("p97_5", "97.5% 分位", "97.5th percentile", "Mg C", ""),
+    T("draws_mean", "抽样均值", "Mean of draws", "Mg C", ""),
+    T("densities", "碳密度表", "Density table", "", "the density table used"),
+    T("table", "表", "Table", "", "path or shipped name of the table"),
+    T("keyed_by", "键", "Keyed by", "", "lucode or group"),
+    T("soil_depth_cm", "土壤深度", "Soil depth", "", "depth of the soil pool, cm"),
+    T("title", "标题", "Title", "", ""),
+    T("area", "面积单位", "Area unit", "", ""),
+    T("stock", "储量单位", "Stock unit", "", ""),
+    T("density", "密度单位", "Density unit", "", ""),
+    T("co2e", "二氧化碳当量单位", "CO2e unit", "", ""),
+    T("density_raster", "碳密度栅格", "Density raster", "", "the density map used instead of the table for some pools"),
+    # ---------------------------------------------------------------- coverage
+    T("land_area_ha", "土地面积", "Land area", "ha", "the denominator of coverage (official, polygon or mapped area)"),
+    T("forest_area_ha", "森林面积", "Forest area", "ha", "tree forest (+ special shrubland when counted)"),
+    T("coverage", "森林覆盖率", "Forest coverage", "fraction", "forest area ÷ land area"),
+    T("gap_ha", "距目标缺口", "Gap to target", "ha", "forest area still needed to reach the target"),
+    T("mapped_area_ha", "有数据面积", "Mapped area", "ha", "area the raster maps with a land class"),
+    T("land_area_source", "土地面积来源", "Land area source", "", "official (land_area_ha), polygon or mapped area"),
+    T("first_year", "起始年份", "First year", "", ""),
+    T("last_year", "终止年份", "Last year", "", ""),
+    T("annual_change", "年均覆盖率变化", "Annual coverage change", "fraction/yr", "change of coverage per year between the first and last year"),
+    T("annual_forest_change_ha", "年均森林面积变化", "Annual forest change", "ha", "per year"),
+    T("target_year_at_this_rate", "按此速度达标年份", "Target reached at this rate in", "", "year the coverage target is reached at the annual change; a text when never"),
+    T("volume_m3", "森林蓄积量", "Forest stock volume", "m3", "growing stock volume"),
+    T("target", "目标", "Target", "", "the policy target compared against"),
+    T("value", "数值", "Value", "", ""),
+    T("clause", "条款", "Clause", "", "the policy clause of the target"),
+    T("unit", "单位", "Unit", "", ""),
+    T("count_shrub", "计入特灌林", "Special shrubland counted", "", "shrubland counted as special shrub forest"),
+    T("forest_groups", "计为森林的类别组", "Groups counted as forest", "", ""),
+    T("totals", "合计", "Totals", "", "the whole region per year"),
+    T("trend", "变化趋势", "Trend", "", "the whole region's annual change"),
+    T("trend_by_zone", "分区变化趋势", "Trend by zone", "", ""),
+    T("volume", "森林蓄积量", "Forest stock volume", "", "volume per year and against its target"),
+    T("by_year", "逐年", "By year", "", ""),
+    T("share_of_target", "目标完成比例", "Share of target", "fraction", "result ÷ target"),
+    T("forest_area_ha_{year}", "森林面积", "Forest area", "ha", "in the year"),
+    T("coverage_{year}", "森林覆盖率", "Forest coverage", "fraction", "in the year"),
+    T("gap_ha_{year}", "距目标缺口", "Gap to target", "ha", "in the year"),
+    # ---------------------------------------------------------------- change
+    T("changed_area_ha", "变化面积", "Changed area", "ha", "area whose class changed"),
+    T("stock_before_mgc", "期初碳储量", "Stock before", "Mg C", ""),
+    T("stock_after_mgc", "期末碳储量", "Stock after", "Mg C", ""),
+    T("gross_gain_mgc", "碳储量总增加", "Gross carbon gain", "Mg C", "sum of the transitions that gain carbon"),
+    T("gross_loss_mgc", "碳储量总减少", "Gross carbon loss", "Mg C", "sum of the transitions that lose carbon (positive)"),
+    T("net_change_mgc", "碳储量净变化", "Net carbon change", "Mg C", "after − before (equilibrium stock difference)"),
+    T("net_change_mgc_above", "地上碳储量净变化", "Net change, above-ground", "Mg C", ""),
+    T("net_change_mgc_below", "地下碳储量净变化", "Net change, below-ground", "Mg C", ""),
+    T("net_change_mgc_soil", "土壤碳储量净变化", "Net change, soil", "Mg C", ""),
+    T("net_change_mgc_dead", "枯落物碳储量净变化", "Net change, dead organic matter", "Mg C", ""),
+    T("annual_net_change_mgc_per_yr", "年均碳储量净变化", "Annual net change", "Mg C/yr", "net change ÷ years"),
+    T("annual_sequestration_mt_co2e_per_yr", "年均固碳量", "Annual sequestration", "Mt CO2e/yr", "annual net change × 44/12 ÷ 10⁶"),
+    T("net_change_mgc_per_ha", "单位面积碳储量净变化", "Net carbon change", "Mg C/ha", "net change ÷ area"),
+    T("code_before", "期初类别代码", "Class code before", "", ""),
+    T("code_after", "期末类别代码", "Class code after", "", ""),
+    T("name_before", "期初类别", "Class before", "", "English name"),
+    T("name_after", "期末类别", "Class after", "", "English name"),
+    T("name_zh_before", "期初类别（中文）", "Class before (Chinese)", "", ""),
+    T("name_zh_after", "期末类别（中文）", "Class after (Chinese)", "", ""),
+    T("group_before", "期初类别组", "Group before", "", ""),
+    T("group_after", "期末类别组", "Group after", "", ""),
+    T("stock_change_mgc", "碳储量变化", "Stock change", "Mg C", "after − before of the transition"),
+    T("before \\ after", "期初 \\ 期末", "before \\ after", "", "row: group before; columns: group after (ha)"),
+    T("{group}", "类别组面积", "Group area", "ha", "area of the transition into this group"),
+    # ---------------------------------------------------------------- restoration
+    T("project", "项目", "Project", "", "restoration project name"),
+    T("change_mgc_per_ha", "项目内单位面积碳储量变化", "Change inside the project", "Mg C/ha", ""),
+    T("ring_area_ha", "对照环带面积", "Control ring area", "ha", "ring of surrounding land, other projects excluded"),
+    T("ring_net_change_mgc", "对照环带碳储量净变化", "Control ring net change", "Mg C", ""),
+    T("ring_change_mgc_per_ha", "对照环带单位面积碳储量变化", "Control ring change", "Mg C/ha", ""),
+    T("difference_mgc_per_ha", "修复效果（项目内 − 环带）", "Effect (inside − ring)", "Mg C/ha", ""),
+    T("difference_mgc_per_ha_per_yr", "年均修复效果", "Annual effect", "Mg C/ha/yr", ""),
+    T("control_ring_km", "对照环带宽度", "Control ring width", "km", ""),
+    T("restoration", "生态修复效果", "Restoration effect", "", "per project"),
+    # ---------------------------------------------------------------- site
+    T("parcel_id", "地块编号", "Parcel id", "", "id in parcels.tif"),
+    T("rank", "排名", "Rank", "", "1 is the best score"),
+    T("score", "得分", "Score", "", "weighted criteria, 0 to 1"),
+    T("zone_type", "区域类型", "Zone type", "", "desert, border, mine or other (the parcel's largest part)"),
+    T("admin_zone", "行政区", "Admin zone", "", "zone of the parcel's largest part"),
+    T("area_ha_desert", "其中沙漠戈壁面积", "of which desert/gobi", "ha", ""),
+    T("area_ha_border", "其中边境地区面积", "of which border area", "ha", ""),
+    T("area_ha_mine", "其中采矿修复区面积", "of which mine restoration", "ha", ""),
+    T("area_ha_other", "其中其他可选址用地面积", "of which other eligible land", "ha", ""),
+    T("capacity_mw", "装机容量", "Capacity", "MW", "area × power density"),
+    T("slope_mean_deg", "平均坡度", "Mean slope", "deg", ""),
+    T("slope_max_deg", "最大坡度", "Max slope", "deg", ""),
+    T("distance_to_grid_km", "距电网距离", "Distance to grid", "km", "edge to the nearest line or substation"),
+    T("stock_mgc_per_ha", "碳密度", "Carbon density", "Mg C/ha", ""),
+    T("compactness", "紧凑度", "Compactness", "", "Polsby-Popper 4πA/P²"),
+    T("perimeter_km", "周长", "Perimeter", "km", ""),
+    T("base_id", "基地编号", "Base id", "", "0: in no base"),
+    T("s_slope", "坡度得分", "Slope score", "", "0 to 1"),
+    T("s_grid", "电网距离得分", "Grid distance score", "", "0 to 1"),
+    T("s_carbon", "碳储量得分", "Carbon score", "", "0 to 1"),
+    T("s_compactness", "紧凑度得分", "Compactness score", "", "0 to 1"),
+    T("s_zone", "区域优先级得分", "Zone priority score", "", "0 to 1"),
+    T("parcels", "地块数", "Parcels", "", ""),
+    T("members", "成员地块", "Member parcels", "", "parcel ids"),
+    T("zone_types", "区域类型", "Zone types", "", ""),
+    T("admin_zones", "行政区", "Admin zones", "", ""),
+    T("best_rank", "最佳排名", "Best rank", "", ""),
+    T("mean_score", "平均得分", "Mean score", "", ""),
+    T("key", "参数", "Parameter", "", "profile key varied"),
+    T("eligible_area_ha", "可选址面积", "Eligible area", "ha", ""),
+    T("target_mw", "目标装机", "Target capacity", "MW", ""),
+    T("capacity_mw_{zone_type}", "装机容量", "Capacity", "MW", "of the zone type"),
+    T("bit", "位", "Bit", "", "bit index in exclusions.tif"),
+    T("rule", "规则", "Rule", "", ""),
+    T("description", "说明", "Description", "", ""),
+    T("width_m", "宽度", "Width", "m", ""),
+    T("width_km", "宽度", "Width", "km", ""),
+    T("name", "名称", "Name", "", ""),
+    T("kv", "电压等级", "Voltage", "", "kV"),
+    T("source_file", "来源文件", "Source file", "", ""),
+    T("tech", "技术", "Technology", "", "pv or wind"),
+    T("profile", "配置", "Profile", "", "siting profile name"),
+    T("profile_origin", "配置文件", "Profile file", "", ""),
+    T("power_density_mw_per_km2", "装机密度", "Power density", "MW/km2", ""),
+    T("max_slope_deg", "最大坡度", "Max slope", "deg", ""),
+    T("min_parcel_area_ha", "最小地块面积", "Minimum parcel area", "ha", ""),
+    T("total_area_ha", "总面积", "Total area", "ha", ""),
+    T("excluded_area_ha", "排除面积", "Excluded area", "ha", ""),
+    T("small_fragments_area_ha", "过小地块面积", "Area of small fragments", "ha", "eligible land in parcels under the minimum area"),
+    T("bases", "基地数", "Bases", "", ""),
+    T("by_zone_type", "各类区域", "By zone type", "", ""),
+    T("target_key", "目标键", "Target key", "", ""),
+    T("target_year", "目标年份", "Target year", "", ""),
+    T("target_clause", "目标条款", "Target clause", "", ""),
+    T("exclusion_bits", "排除规则", "Exclusion rules", "", "bit, value, rule, description and area of each rule in exclusions.tif"),
+    T("eligible_codes", "可选址用地代码", "Eligible-land codes", "", "code of eligible.tif → zone type"),
+    T("criteria_used", "所用评分指标", "Criteria used", "", ""),
+    T("weights", "权重", "Weights", "", ""),
+    T("sweep", "情景", "Sweep", "", "one row per profile value"),
+    # ---------------------------------------------------------------- classify
+    T("assessment", "评估方式", "Assessment", "", "spatial_block_cv, random_cv, test or lookup_table"),
+    T("class", "类别", "Class", "", ""),
+    T("samples", "样本数", "Samples", "", ""),
+    T("overall_accuracy", "总体精度", "Overall accuracy", "fraction", ""),
+    T("kappa", "Kappa 系数", "Kappa", "", ""),
+    T("producers_accuracy", "生产者精度", "Producer's accuracy", "fraction", ""),
+    T("users_accuracy", "用户精度", "User's accuracy", "fraction", ""),
+    T("f1", "F1 分数", "F1 score", "", ""),
+    T("training_samples", "训练样本数", "Training samples", "", ""),
+    T("map_area_ha", "制图面积", "Mapped area", "ha", ""),
+    T("model_file", "模型文件", "Model file", "", ""),
+    T("spatial_block_cv", "空间分块交叉验证", "Spatially blocked CV", "", ""),
+    T("random_cv", "随机交叉验证", "Random CV", "", ""),
+    T("test", "独立检验", "Test set", "", ""),
+    # ---------------------------------------------------------------- area estimate
+    T("map_pixels", "制图像元数", "Map pixels", "px", ""),
+    T("sample_units_mapped", "样本数（制图类别）", "Sample units (map class)", "", ""),
+    T("sample_units_reference", "样本数（参考类别）", "Sample units (reference class)", "", ""),
+    T("adjusted_area_ha", "误差校正面积", "Error-adjusted area", "ha", "Olofsson et al. 2014"),
+    T("se_ha", "标准误", "Standard error", "ha", ""),
+    T("ci95_ha", "95% 置信区间半宽", "95 % CI half-width", "ha", ""),
+    T("ci95_low_ha", "95% 置信下限", "95 % CI low", "ha", ""),
+    T("ci95_high_ha", "95% 置信上限", "95 % CI high", "ha", ""),
+    T("users_ci95", "用户精度 95% 置信区间半宽", "User's accuracy 95 % CI", "fraction", ""),
+    T("producers_ci95", "生产者精度 95% 置信区间半宽", "Producer's accuracy 95 % CI", "fraction", ""),
+    T("map \\ reference", "制图 \\ 参考", "map \\ reference", "", "row: map class; columns: reference class"),
+    T("{class}", "参考类别", "Reference class", "", "code and name of the reference class"),
+    T("total", "合计", "Total", "", ""),
+    T("W_i (map share)", "制图面积比例 W_i", "W_i (map share)", "fraction", ""),
+    T("reference_units", "参考样本数", "Reference units", "", ""),
+    T("coverage_map", "森林覆盖率（制图）", "Forest coverage (map)", "fraction", ""),
+    T("coverage_adjusted", "森林覆盖率（校正）", "Forest coverage (adjusted)", "fraction", ""),
+    T("coverage_ci95", "森林覆盖率 95% 置信区间半宽", "Forest coverage 95 % CI", "fraction", ""),
+    T("classes", "类别", "Classes", "", ""),
+    T("overall_accuracy_ci95", "总体精度 95% 置信区间半宽", "Overall accuracy 95 % CI", "fraction", ""),
+    T("forest_coverage", "森林覆盖率", "Forest coverage", "", "map and error-adjusted share with its CI"),
+    T("groups", "类别组", "Groups", "", ""),
+    T("codes", "类别代码", "Codes", "", ""),
+    T("map_share", "制图比例", "Map share", "fraction", ""),
+    T("adjusted_share", "校正比例", "Adjusted share", "fraction", ""),
+    T("se", "标准误", "Standard error", "fraction", ""),
+    T("ci95", "95% 置信区间半宽", "95 % CI half-width", "fraction", ""),
+    T("ci95_low", "95% 置信下限", "95 % CI low", "fraction", ""),
+    T("ci95_high", "95% 置信上限", "95 % CI high", "fraction", ""),
+    T("denominator", "分母", "Denominator", "", ""),
+    T("adjusted_meets", "校正值达标", "Adjusted share meets the target", "", ""),
+    T("ci95_low_meets", "置信下限达标", "CI low meets the target", "", ""),
+    T("reference", "参考样本", "Reference sample", "", ""),
+    T("points", "点数", "Points", "", ""),
+    T("used", "使用数", "Used", "", ""),
+    T("dropped", "剔除数", "Dropped", "", "by reason"),
+    T("weight", "面积权重", "Area weight", "fraction", "W_i"),
+    T("expected_users_accuracy", "预期用户精度", "Expected user's accuracy", "fraction", ""),
+    T("n_recommended", "推荐样本数", "Recommended units", "", ""),
+    T("n_proportional", "按比例样本数", "Proportional units", "", ""),
+    T("n_equal", "等量样本数", "Equal units", "", ""),
+    T("sample_size", "样本量", "Sample size", "", "Olofsson et al. 2014 eq. 13"),
+    T("target_se_overall_accuracy", "总体精度目标标准误", "Target SE of overall accuracy", "fraction", ""),
+    T("allocation", "样本分配", "Allocation", "", "units per stratum"),
+    # ---------------------------------------------------------------- density model
+    T("r2", "决定系数 R²", "R²", "", ""),
+    T("rmse", "均方根误差", "RMSE", "Mg C/ha", ""),
+    T("bias", "偏差", "Bias", "Mg C/ha", ""),
+    T("mae", "平均绝对误差", "MAE", "Mg C/ha", ""),
+    T("folds", "折数", "Folds", "", ""),
+    T("blocks", "分块数", "Blocks", "", ""),
+    T("block_size_m", "分块边长", "Block size", "m", ""),
+    T("target_field", "目标字段", "Target field", "", ""),
+    T("pools", "碳库", "Pools", "", ""),
+    T("plots", "样地", "Plots", "", ""),
+    T("read", "读取数", "Read", "", ""),
+    T("per_group", "各类别组", "Per group", "", ""),
+    T("lookup_table", "查表法", "Lookup table", "", "the density table at the plots"),
+    T("domain", "模型适用域", "Model domain", "", ""),
+    T("covariates", "协变量", "Covariates", "", ""),
+    T("min", "最小值", "Minimum", "", ""),
+    T("max", "最大值", "Maximum", "", ""),
+    T("biomass_stock_mgc", "生物量碳储量", "Biomass stock", "Mg C", ""),
+    T("model_with_table_fallback", "模型（查表补充）", "Model with table fallback", "Mg C", ""),
+    T("model_part", "模型部分", "Model part", "Mg C", ""),
+    T("fallback_part", "查表部分", "Fallback part", "Mg C", ""),
+    T("table_only", "仅查表", "Table only", "Mg C", ""),
+    T("fallback_pixels", "查表补充像元数", "Fallback pixels", "px", ""),
+    T("training", "训练样本", "Training", "", ""),
+    T("features_read", "读取特征数", "Features read", "", ""),
+    T("samples_per_class", "各类样本数", "Samples per class", "", ""),
+)
+del T
+
+
+# --------------------------------------------------------------------------- patterns
+#: What each placeholder of a pattern term matches.
+_PLACEHOLDERS = {
+    "year": r"\d{4}",
+    "group": r"forest|shrubland|grassland|cropland|wetland|water|built|barren|snow_ice|nodata",
+    "zone_type": r"desert|border|mine|other",
+    "class": r"-?\d+ .*",
+}
+
+
+def _pattern(name: str) -> re.Pattern | None:
+    if "{" not in name:
+        return None
+    parts = re.split(r"\{(\w+)\}", name)
+    rx = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>{_PLACEHOLDERS[p]})" for i, p in enumerate(parts))
+    return re.compile(rx + r"\Z")
+
+
+_PATTERNS = {n: p for n in TERMS if (p := _pattern(n)) is not None}
+
+
+def term(name: str) -> Term | None:
+    """The term of a column or key name (a pattern term for ``coverage_2020``); None if undeclared."""
+    t = TERMS.get(name)
+    if t is not None:
+        return t
+    for pname, rx in _PATTERNS.items():
+        if rx.match(name):
+            return TERMS[pname]
+    return None
+
+
+def _matched(name: str) -> str:
+    for rx in _PATTERNS.values():
+        m = rx.match(name)
+        if m:
+            return " ".join(m.groups())
+    return ""
+
+
+def unit_text(unit: str, lang: str) -> str:
+    """The unit as shown in ``lang`` ('' for text, counts and fractions)."""
+    if unit in _SILENT_UNITS:
+        return ""
+    zh, en = UNITS.get(unit, (unit, unit))
+    return zh if lang == "zh" else en
+
+
+def label(name: str, lang: str, *, with_unit: bool = True) -> str:
+    """The display label of a column or summary key in ``lang`` (``zh`` or ``en``).
+
+    An undeclared name is returned unchanged (a reader never fails on a newer folder).
+
+    Examples
+    --------
+    >>> label("capacity_mw", "zh"), label("coverage", "en"), label("made_up", "en")
+    ('装机容量 (MW)', 'Forest coverage', 'made_up')
+    >>> label("area_ha_desert", "zh")
+    '其中沙漠戈壁面积 (公顷)'
+    """
+    t = term(name)
+    if t is None:
+        return name
+    text = t.zh if lang == "zh" else t.en
+    extra = _matched(name) if name not in TERMS else ""
+    if extra and t.name in ("{group}", "{class}"):
+        text = extra
+    elif extra:
+        text = f"{text} {extra}"
+    u = unit_text(t.unit, lang) if with_unit else ""
+    return f"{text} ({u})" if u else text
+
+
+# --------------------------------------------------------------------------- files
+#: Kinds of file in a result folder.
+FILE_KINDS = ("table", "workbook", "raster", "vector", "json", "text", "model")
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file of a result folder.
+
+    Attributes
+    ----------
+    name : str
+        File name inside the folder.
+    kind : str
+        One of :data:`FILE_KINDS`: ``table`` (CSV, UTF-8 with BOM), ``workbook`` (XLSX),
+        ``raster`` (Cloud-Optimized GeoTIFF), ``vector`` (GeoPackage, EPSG:4326 unless said),
+        ``json``, ``text``, ``model``.
+    units : str
+        Units of the values (``Mg C/ha``; ``mixed`` for a table, ``-`` for none).
+    about : str
+        One sentence about the file.
+    when : str
+        When it is created (``always`` or the condition).
+    columns : tuple of str
+        Columns of a table, fields of a vector layer (names in :data:`TERMS`).
+    sheets : tuple of (str, tuple of str)
+        Sheets of a workbook and their columns.
+    passthrough : bool
+        A table or layer that also keeps an input layer's own fields (whatever their names;
+        the declared ``columns`` are the ones the run adds).
+    layer : str
+        Layer name of a GeoPackage.
+    """
+
+    name: str
+    kind: str
+    units: str
+    about: str
+    when: str = "always"
+    columns: tuple[str, ...] = ()
+    sheets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    passthrough: bool = False
+    layer: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in FILE_KINDS:
+            raise ValueError(f"{self.name}: kind {self.kind!r} is not one of {FILE_KINDS}")
+
+    @property
+    def always(self) -> bool:
+        return self.when == "always"
+
+    def sheet(self, name: str) -> tuple[str, ...]:
+        """Columns of one sheet of a workbook."""
+        for s, cols in self.sheets:
+            if s == name:
+                return cols
+        raise KeyError(f"{self.name} has no sheet {name!r}; sheets: {[s for s, _ in self.sheets]}")
+
+
+def _cols(*parts: Iterable[str] | str) -> tuple[str, ...]:
+    out: list[str] = []
+    for p in parts:
+        out.extend([p] if isinstance(p, str) else list(p))
+    return tuple(dict.fromkeys(out))
+
+
+POOLS = ("above", "below", "soil", "dead")
+
+# ---- shared files
+SUMMARY = FileSpec("summary.json", "json", "see summary keys",
+                   "the headline figures, machine-readable; starts with schema_version and kind")
+MANIFEST = FileSpec("manifest.json", "json", "-",
+                    "command, parameters, inputs with size and SHA-256, outputs with SHA-256, package versions, "
+                    "start and end time; every file of the folder is listed in it")
+SCHEME_CSV = FileSpec("scheme.csv", "table", "-",
+                      "the class scheme used (code, names, group, colour) with its source, so the folder's legends "
+                      "need no shipped data", when="with a land-cover raster or preview",
+                      columns=("code", "name_en", "name_zh", "group", "color"))
+TARGETS = FileSpec("targets.json", "json", "-",
+                   "the policy targets the run compared against (key, value, unit, year, clause, source)",
+                   when="when the result is compared against a target")
+
+# ---- carbon
+STOCKS_BY_ZONE = FileSpec(
+    "stocks_by_zone.csv", "table", "ha, Mg C, Mt CO2e", "area and carbon stock per pool of each zone "
+    "(the 95 % interval with uncertainty; inside the redline with a redline)",
+    columns=("zone", "area_ha", "mapped_fraction", *(f"stock_mgc_{p}" for p in POOLS), "stock_mgc", "stock_mt_co2e",
+             "stock_mgc_p2_5", "stock_mgc_p97_5", "stock_mgc_draws_mean", "inside_redline_area_ha",
+             "inside_redline_stock_mgc"))
+STOCKS_BY_CLASS = FileSpec(
+    "stocks_by_class.csv", "table", "ha, Mg C/ha, Mg C", "area, densities and stocks of each (zone, class)",
+    columns=("zone", "code", "name_en", "name_zh", "group", "area_ha", *(f"density_mgc_per_ha_{p}" for p in POOLS),
+             *(f"stock_mgc_{p}" for p in POOLS), "stock_mgc", "inside_redline_area_ha"))
+STOCKS_XLSX = FileSpec("stocks.xlsx", "workbook", "as the CSVs", "both tables for Excel, one sheet each",
+                       sheets=(("stocks_by_zone", STOCKS_BY_ZONE.columns), ("stocks_by_class", STOCKS_BY_CLASS.columns)))
+CARBON_DENSITY = FileSpec("carbon_density.tif", "raster", "Mg C/ha",
+                          "carbon density of all pools per pixel (float32; nodata off land)",
+                          when="unless no_raster (or a density raster is used)")
+CARBON_ZONES = FileSpec("zones.gpkg", "vector", "as stocks_by_zone.csv",
+                        "one (multi)polygon per zone with its stocks_by_zone figures and mean density, for the map",
+                        when="with zones", layer="zones",
+                        columns=("zone_id", *STOCKS_BY_ZONE.columns, "density_mgc_per_ha"))
+REDLINE_GPKG = FileSpec("redline.gpkg", "vector", "-", "the redline polygons as read (invalid ones repaired), for the map",
+                        when="with a redline", layer="redline", passthrough=True)
+LANDCOVER_PREVIEW = FileSpec("landcover_preview.tif", "raster", "class code",
+                             "the land cover reduced to at most 4 Mpx by the mode, with the scheme's colours, for the map",
+                             when="when the scheme's codes fit uint16")
+
+# ---- coverage
+COVERAGE_BY_ZONE = FileSpec(
+    "coverage_by_zone.csv", "table", "ha, fraction", "land area, forest area, coverage and gap to the target per zone "
+    "and year", columns=("zone", "year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha", "mapped_area_ha",
+                         "land_area_source"))
+COVERAGE_TOTALS = FileSpec("coverage_totals.csv", "table", "ha, fraction", "the same for the whole region per year",
+                           columns=("year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha", "land_area_source"))
+TREND_BY_ZONE = FileSpec("trend_by_zone.csv", "table", "fraction/yr, ha",
+                         "annual change of coverage per zone and the year the target is reached at that rate",
+                         when="with two or more years",
+                         columns=("zone", "first_year", "last_year", "annual_change", "annual_forest_change_ha",
+                                  "target_year_at_this_rate"))
+VOLUME_BY_ZONE = FileSpec("volume_by_zone.csv", "table", "m3", "forest stock volume per zone and year and its source",
+                          columns=("zone", "year", "volume_m3", "source"))
+COVERAGE_XLSX = FileSpec("coverage.xlsx", "workbook", "as the CSVs", "the coverage tables for Excel",
+                         sheets=(("coverage_by_zone", COVERAGE_BY_ZONE.columns),
+                                 ("coverage_totals", COVERAGE_TOTALS.columns),
+                                 ("volume_by_zone", VOLUME_BY_ZONE.columns),
+                                 ("trend_by_zone", TREND_BY_ZONE.columns)))
+COVERAGE_ZONES = FileSpec("zones.gpkg", "vector", "ha, fraction",
+                          "one (multi)polygon per zone with land area and each year's forest area, coverage and gap "
+                          "(<figure>_<year>) and the trend, for the map", when="with zones", layer="zones",
+                          columns=("zone_id", "zone", "land_area_ha", "land_area_source", "forest_area_ha_{year}",
+                                   "coverage_{year}", "gap_ha_{year}", "forest_area_ha", "coverage", "gap_ha",
+                                   *TREND_BY_ZONE.columns))
+
+# ---- change and restoration
+CHANGE_BY_ZONE = FileSpec(
+    "change_by_zone.csv", "table", "ha, Mg C, Mg C/yr, Mt CO2e/yr",
+    "stocks before and after, gross gain and loss, net and annual change per zone",
+    columns=("zone", "area_ha", "mapped_fraction", "changed_area_ha", "stock_before_mgc", "stock_after_mgc",
+             "gross_gain_mgc", "gross_loss_mgc", "net_change_mgc", *(f"net_change_mgc_{p}" for p in POOLS),
+             "annual_net_change_mgc_per_yr", "annual_sequestration_mt_co2e_per_yr", "net_change_mgc_per_ha"))
+TRANSITIONS_BY_CODE = FileSpec(
+    "transitions_by_code.csv", "table", "ha, Mg C", "area and stock change of each (zone, class before, class after)",
+    columns=("zone", "code_before", "code_after", "name_before", "name_after", "name_zh_before", "name_zh_after",
+             "area_ha", "stock_change_mgc"))
+TRANSITIONS_BY_GROUP = FileSpec(
+    "transitions_by_group.csv", "table", "ha, Mg C", "area and stock change of each (zone, group before, group after)",
+    columns=("zone", "group_before", "group_after", "area_ha", "stock_change_mgc"))
+TRANSITION_MATRIX = FileSpec(
+    "transition_matrix_group_ha.csv", "table", "ha", "area by group over the whole map: rows before, columns after",
+    columns=("before \\ after", "{group}"))
+CARBON_CHANGE = FileSpec("carbon_change.tif", "raster", "Mg C/ha",
+                         "carbon density after minus before per pixel (float32, NaN where either year is nodata)",
+                         when="unless no_raster")
+TRANSITIONS_TIF = FileSpec("transitions.tif", "raster", "code",
+                           "code_before × 100 + code_after per pixel (uint16, 0 where either year has no land class); "
+                           "legend from the folder's scheme.csv", when="unless no_raster, when every code is below 100")
+CHANGE_ZONES = FileSpec("zones.gpkg", "vector", "as change_by_zone.csv",
+                        "one (multi)polygon per zone with its change_by_zone figures, for the map", when="with zones",
+                        layer="zones", columns=("zone_id", *CHANGE_BY_ZONE.columns))
+_TRANSITION_SHEETS = (("transitions_by_group", TRANSITIONS_BY_GROUP.columns),
+                      ("transitions_by_code", TRANSITIONS_BY_CODE.columns),
+                      ("transition_matrix", TRANSITION_MATRIX.columns))
+CHANGE_XLSX = FileSpec("change.xlsx", "workbook", "as the CSVs", "the change tables for Excel",
+                       sheets=(("change_by_zone", CHANGE_BY_ZONE.columns), *_TRANSITION_SHEETS))
+RESTORATION_EFFECT = FileSpec(
+    "restoration_effect.csv", "table", "ha, Mg C, Mg C/ha, Mg C/ha/yr",
+    "per project its own attributes (status, start year ...; attr_<name> where a name is a figure's), the carbon "
+    "change per ha inside and in its control ring, and their difference (per year with years)", passthrough=True,
+    columns=("project", "area_ha", "net_change_mgc", "change_mgc_per_ha", "ring_area_ha", "ring_net_change_mgc",
+             "ring_change_mgc_per_ha", "difference_mgc_per_ha", "difference_mgc_per_ha_per_yr"))
+PROJECTS_GPKG = FileSpec("projects.gpkg", "vector", "as restoration_effect.csv",
+                         "the projects with their attributes and effect (layer projects) and their control rings "
+                         "(layer rings, field project), for the map", layer="projects", passthrough=True,
+                         columns=RESTORATION_EFFECT.columns)
+RESTORATION_XLSX = FileSpec("change.xlsx", "workbook", "as the CSVs", "the restoration and transition tables for Excel",
+                            passthrough=True,
+                            sheets=(("restoration_effect", RESTORATION_EFFECT.columns), *_TRANSITION_SHEETS))
+
+# ---- site
+PARCEL_FIELDS = (
+    "parcel_id", "rank", "score", "zone_type", "admin_zone", "area_ha", "area_ha_desert", "area_ha_border",
+    "area_ha_mine", "area_ha_other", "capacity_mw", "slope_mean_deg", "slope_max_deg", "distance_to_grid_km",
+    "stock_mgc", "stock_mgc_per_ha", "compactness", "perimeter_km", "base_id", "s_slope", "s_grid", "s_carbon",
+    "s_compactness", "s_zone", "pixels",
+)
+BASE_FIELDS = ("base_id", "parcels", "members", "area_ha", "capacity_mw", "zone_types", "admin_zones", "best_rank",
+               "mean_score")
+SWEEP_FIELDS = ("key", "value", "parcels", "eligible_area_ha", "capacity_mw", "target_mw", "share_of_target",
+                "capacity_mw_{zone_type}")
+EXCLUSION_FIELDS = ("bit", "value", "rule", "description", "area_ha")
+ELIGIBLE = FileSpec("eligible.tif", "raster", "code",
+                    "eligible land: 0 excluded, else each parcel pixel's own zone code (1 desert, 2 border, 3 mine, "
+                    "4 other), with the zone colours (legend: summary eligible_codes)")
+EXCLUSIONS = FileSpec("exclusions.tif", "raster", "bit flags",
+                      "one bit per exclusion rule (legend: summary exclusion_bits and the raster's tags)")
+PARCELS_TIF = FileSpec("parcels.tif", "raster", "id", "parcel id per pixel (0: no parcel)")
+PARCELS_GPKG = FileSpec("parcels.gpkg", "vector", "ha, MW, deg, km, Mg C",
+                        "candidate parcels (8-connected eligible land) with area per zone type, capacity, slope, "
+                        "distance to grid, carbon, compactness, score and rank, in the grid's CRS",
+                        layer="parcels", columns=PARCEL_FIELDS)
+PARCELS_CSV = FileSpec("parcels.csv", "table", "ha, MW, deg, km, Mg C", "the parcels' table, by rank",
+                       columns=PARCEL_FIELDS)
+BASES_GPKG = FileSpec("bases.gpkg", "vector", "ha, MW", "candidate bases: parcels clustered by edge distance, "
+                      "convex hulls, in the grid's CRS", layer="bases", columns=BASE_FIELDS)
+SWEEP_CSV = FileSpec("sweep.csv", "table", "ha, MW, fraction", "capacity against the target for each swept profile value",
+                     when="with a sweep", columns=SWEEP_FIELDS)
+PARCELS_XLSX = FileSpec("parcels.xlsx", "workbook", "as the CSVs", "parcels, bases, capacity by zone type, exclusion "
+                        "rules (and the sweep) for Excel",
+                        sheets=(("parcels", PARCEL_FIELDS), ("bases", tuple(c for c in BASE_FIELDS)),
+                                ("by_zone_type", ("zone_type", "parcels", "area_ha", "capacity_mw")),
+                                ("exclusions", EXCLUSION_FIELDS), ("sweep", SWEEP_FIELDS)))
+BORDER_BELT = FileSpec("border_belt.gpkg", "vector", "m, km, ha", "the border belt screened, for the map",
+                       when="with a border and the border zone enabled", layer="border_belt",
+                       columns=("width_m", "width_km", "area_ha"))
+GRID_LINES = FileSpec("grid_lines.gpkg", "vector", "-", "transmission lines of the grid layers (their own fields kept), "
+                      "for the map", when="with grid lines", layer="grid_lines", passthrough=True,
+                      columns=("source_file",))
+SUBSTATIONS = FileSpec("substations.gpkg", "vector", "-", "substations of the grid layers (points; their own fields "
+                       "kept), for the map", when="with substations", layer="substations", passthrough=True,
+                       columns=("source_file",))
+
+# ---- classify
+LANDCOVER_TIF = FileSpec("landcover.tif", "raster", "class code", "the predicted land cover, block by block")
+ACCURACY_JSON = FileSpec("accuracy.json", "json", "fraction",
+                         "spatially blocked and random cross-validation accuracies, confusion matrices, training set",
+                         when="when a model is trained")
+ACCURACY_CSV = FileSpec("accuracy.csv", "table", "fraction", "overall and per-class accuracies of each assessment",
+                        when="when a model is trained",
+                        columns=("assessment", "code", "class", "samples", "overall_accuracy", "kappa",
+                                 "producers_accuracy", "users_accuracy", "f1"))
+MAP_CLASSES = FileSpec("map_classes.csv", "table", "px, ha", "pixels and area of each predicted class",
+                       columns=("code", "name_en", "name_zh", "group", "pixels", "area_ha"))
+MODEL_SKOPS = FileSpec("model.skops", "model", "-", "the fitted scikit-learn model, safely loadable (skops)",
+                       when="when a model is trained")
+MODEL_JSON = FileSpec("model.json", "json", "-", "the model's SHA-256, versions and metadata (checked on load)",
+                      when="when a model is trained")
+
+# ---- area estimate
+AE_CLASSES = FileSpec("classes.csv", "table", "ha, fraction",
+                      "map and error-adjusted area of each class with 95 % CI, user's and producer's accuracy",
+                      when="unless design",
+                      columns=("code", "name_en", "name_zh", "group", "map_pixels", "map_area_ha", "sample_units_mapped",
+                               "sample_units_reference", "adjusted_area_ha", "se_ha", "ci95_ha", "ci95_low_ha",
+                               "ci95_high_ha", "users_accuracy", "users_ci95", "producers_accuracy", "producers_ci95"))
+AE_COUNTS = FileSpec("error_matrix_counts.csv", "table", "count", "the error matrix in sample counts", when="unless design",
+                     columns=("map \\ reference", "{class}", "total"))
+AE_PROPORTIONS = FileSpec("error_matrix_proportions.csv", "table", "fraction",
+                          "the error matrix in estimated area proportions", when="unless design",
+                          columns=("map \\ reference", "{class}", "W_i (map share)"))
+AE_ZONES = FileSpec("zones.csv", "table", "ha, fraction", "forest coverage per zone, map and error-adjusted, with its CI",
+                    when="with zones, unless design",
+                    columns=("zone", "reference_units", "map_area_ha", "coverage_map", "coverage_adjusted",
+                             "coverage_ci95", "overall_accuracy", "note"))
+AE_XLSX = FileSpec("area_estimate.xlsx", "workbook", "as the CSVs", "the estimate tables for Excel", when="unless design",
+                   sheets=(("classes", AE_CLASSES.columns), ("error_matrix_counts", AE_COUNTS.columns),
+                           ("error_matrix_proportions", AE_PROPORTIONS.columns), ("zones", AE_ZONES.columns)))
+AE_DESIGN = FileSpec("design.csv", "table", "ha, fraction, count",
+                     "sample size (Olofsson et al. 2014 eq. 13) and allocation per stratum", when="with design",
+                     columns=("code", "name_en", "map_area_ha", "weight", "expected_users_accuracy", "n_recommended",
+                              "n_proportional", "n_equal"))
+AE_DESIGN_XLSX = FileSpec("design.xlsx", "workbook", "as the CSV", "the design for Excel", when="with design",
+                          sheets=(("design", AE_DESIGN.columns),))
+
+# ---- density model
+DENSITY_TIF = FileSpec("density_mgc_per_ha.tif", "raster", "Mg C/ha",
+                       "predicted carbon density of the target's pools (nodata outside the model's domain: use the table)")
+DOMAIN_TIF = FileSpec("domain.tif", "raster", "code",
+                      "why each pixel is or is not predicted by the model (1 model, 2.. fallback reasons)")
+CV_CSV = FileSpec("cv.csv", "table", "Mg C/ha", "spatially blocked and random cross-validation and the lookup table's error",
+                  columns=("assessment", "samples", "r2", "rmse", "bias", "mae", "folds", "blocks", "block_size_m"))
+
+# ---- landcover (the demo's class tables)
+CLASSES_YEAR = FileSpec("classes_{year}.csv", "table", "px, ha", "pixels and ellipsoidal area of each class in the year",
+                        columns=("code", "name_en", "name_zh", "group", "pixels", "area_ha"))
+
+
+# --------------------------------------------------------------------------- result kinds
+def rows(path: str, table: FileSpec) -> tuple[str, ...]:
+    """Summary paths of a list of records copying ``table``'s columns: ``zones[].<column>``."""
+    return (path, *(f"{path}[].{c}" for c in table.columns))
+
+
+def _keys(*parts: Iterable[str] | str) -> tuple[str, ...]:
+    return _cols(*parts)
+
+
+@dataclass(frozen=True)
+class ResultSpec:
+    """One kind of result folder: its files and its summary keys.
+
+    Attributes
+    ----------
+    kind : str
+        ``carbon``, ``coverage``, ...
+    commands : tuple of str
+        Manifest ``command`` values that write it (``carbon``, ``demo:site pv``: the last word of
+        the part after ``:`` is matched).
+    about : str
+        What the folder is for.
+    files : tuple of FileSpec
+    summary : tuple of str
+        Summary key paths (``a.b``, ``a[].b``, ``a.*``).
+    """
+
+    kind: str
+    commands: tuple[str, ...]
+    about: str
+    files: tuple[FileSpec, ...]
+    summary: tuple[str, ...] = ()
+    _model: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def file(self, name: str) -> FileSpec:
+        """The file spec of ``name`` (a pattern such as ``classes_{year}.csv`` matches ``classes_2020.csv``)."""
+        for f in self.files:
+            if f.name == name or (_pattern(f.name) is not None and _pattern(f.name).match(name)):
+                return f
+        raise KeyError(f"{self.kind} result: no file {name!r} in its spec; files: {[f.name for f in self.files]}")
+
+    def has_file(self, name: str) -> bool:
+        try:
+            self.file(name)
+        except KeyError:
+            return False
+        return True
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.files)
+
+    @property
+    def summary_model(self):
+        """The typed summary record (pydantic): ``schema_version``, ``kind`` and each top-level key."""
+        if self._model is None:
+            object.__setattr__(self, "_model", _summary_model(self))
+        return self._model
+
+    def read_summary(self, data: Mapping[str, Any]):
+        """``data`` (a summary.json dict) as the typed record; unknown keys kept (a newer folder)."""
+        return self.summary_model.model_validate(dict(data))
+
+
+def _summary_model(rs: ResultSpec):
+    from typing import Literal, Optional
+
+    from pydantic import ConfigDict, create_model
+
+    top = [p for p in rs.summary if "." not in p and "[]" not in p and p != "*"]
+    fields: dict[str, Any] = {"schema_version": (int, SCHEMA_VERSION), "kind": (Optional[Literal[rs.kind]], rs.kind)}
+    for k in top:
+        if k not in fields:
+            fields[k] = (Optional[_key_type(rs, k)], None)
+    name = "".join(w.capitalize() for w in re.split(r"[-_]", rs.kind)) + "Summary"
+    model = create_model(name, __config__=ConfigDict(extra="allow", frozen=True), **fields)
+    model.__doc__ = f"Typed summary record of a {rs.kind} result folder (schema {SCHEMA_VERSION})."
+    return model
+
+
+def _key_type(rs: ResultSpec, key: str) -> Any:
+    """Type of a top-level summary key: list or dict when the spec declares its parts, float for a
+    physical unit, int for pixel counts, else any JSON value."""
+    if any(p.startswith(f"{key}[]") for p in rs.summary):
+        return list
+    if any(p.startswith(f"{key}.") for p in rs.summary):
+        return dict
+    t = TERMS.get(key)
+    if t is not None and t.unit == "px":
+        return int
+    if t is not None and t.unit not in _SILENT_UNITS:
+        return float
+    return Any
+
+
+_STOCK_SUMMARY = _keys(
+    "area_ha", "stock_mgc", "stock_tgc", "stock_mt_co2e", "stock_mgc_by_pool", "stock_mgc_by_pool.*",
+    "zones", *(f"zones[].{k}" for k in ("zone", "area_ha", "stock_mgc", "mapped_fraction", "in_zone_layer",
+                                        "stock_mgc_p2_5", "stock_mgc_p97_5", "stock_mgc_draws_mean")),
+    "redline", *(f"redline.{k}" for k in ("inside_area_ha", "inside_stock_mgc", "outside_area_ha", "outside_stock_mgc",
+                                          "inside_stock_mgc_p2_5", "inside_stock_mgc_p97_5", "outside_stock_mgc_p2_5",
+                                          "outside_stock_mgc_p97_5")),
+    "uncertainty", *(f"uncertainty.{k}" for k in ("draws", "seed", "distribution", "percentiles", "stock_mgc",
+                                                  "stock_mgc_p2_5", "stock_mgc_p97_5", "stock_mgc_draws_mean",
+                                                  "stock_mgc_by_pool", "stock_mgc_by_pool.*")),
+    *(f"uncertainty.stock_mgc_by_pool.*.{k}" for k in ("stock_mgc", "p2_5", "p97_5", "draws_mean")),
+    "units", "units.*", "densities", *(f"densities.{k}" for k in ("table", "keyed_by", "soil_depth_cm", "title")),
+    "landcover", "scheme", "land_pixels", "density_raster", "density_raster.*",
+)
+_TARGET = ("key", "value", "unit", "year", "clause", "source")
+_CHANGE_SUMMARY = _keys(
+    "years", "densities", "densities.table", "densities.soil_depth_cm", "units", "units.*",
+    *(c for c in CHANGE_BY_ZONE.columns if c not in ("zone", "mapped_fraction")),
+    rows("zones", CHANGE_BY_ZONE),
+    "redline", "redline.inside", "redline.outside",
+    *(f"redline.{side}.{c}" for side in ("inside", "outside") for c in CHANGE_BY_ZONE.columns
+      if c not in ("zone", "mapped_fraction")),
+)
+
+CARBON = ResultSpec(
+    "carbon", ("carbon",), "carbon stocks per zone, class and pool, with uncertainty",
+    (STOCKS_BY_ZONE, STOCKS_BY_CLASS, STOCKS_XLSX, CARBON_DENSITY, CARBON_ZONES, REDLINE_GPKG, LANDCOVER_PREVIEW,
+     SCHEME_CSV, SUMMARY, MANIFEST),
+    _STOCK_SUMMARY,
+)
+COVERAGE = ResultSpec(
+    "coverage", ("coverage",), "forest coverage and stock volume per zone and year, against the targets",
+    (COVERAGE_BY_ZONE, COVERAGE_TOTALS, TREND_BY_ZONE, VOLUME_BY_ZONE, COVERAGE_XLSX, COVERAGE_ZONES, SUMMARY, MANIFEST),
+    _keys("target", *(f"target.{k}" for k in _TARGET), "count_shrub", "forest_groups",
+          "zones", *(f"zones[].{k}" for k in ("zone", "year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha")),
+          rows("totals", COVERAGE_TOTALS), "trend", *(f"trend.{k}" for k in TREND_BY_ZONE.columns if k != "zone"),
+          rows("trend_by_zone", TREND_BY_ZONE), "volume", "volume.by_year",
+          *(f"volume.by_year[].{k}" for k in ("year", "volume_m3", "source")), "volume.target",
+          *(f"volume.target.{k}" for k in _TARGET), "volume.share_of_target", "units", "units.*"),
+)
+CHANGE = ResultSpec(
+    "change", ("change",), "land-cover transitions and carbon change between two years",
+    (CHANGE_BY_ZONE, TRANSITIONS_BY_CODE, TRANSITIONS_BY_GROUP, TRANSITION_MATRIX, CHANGE_XLSX, CARBON_CHANGE,
+     TRANSITIONS_TIF, CHANGE_ZONES, SUMMARY, MANIFEST),
+    _CHANGE_SUMMARY,
+)
+RESTORATION = ResultSpec(
+    "restoration", ("restoration",), "carbon effect of restoration projects against a control ring of surrounding land",
+    (RESTORATION_EFFECT, PROJECTS_GPKG, TRANSITIONS_BY_CODE, TRANSITIONS_BY_GROUP, TRANSITION_MATRIX, RESTORATION_XLSX,
+     CARBON_CHANGE,
+     TRANSITIONS_TIF, SUMMARY, MANIFEST),
+    # restoration[] rows carry the projects' own attributes, whatever their names
+    _keys(_CHANGE_SUMMARY, "control_ring_km", rows("restoration", RESTORATION_EFFECT), "restoration[].*"),
+)
+SITE = ResultSpec(
+    "site", ("site",), "land screened for PV or wind bases: exclusions, parcels, bases, capacity against the target",
+    (ELIGIBLE, EXCLUSIONS, PARCELS_TIF, PARCELS_GPKG, PARCELS_CSV, BASES_GPKG, SWEEP_CSV, PARCELS_XLSX, BORDER_BELT,
+     GRID_LINES, SUBSTATIONS, SUMMARY, MANIFEST),
+    _keys("tech", "profile", "profile_origin", "power_density_mw_per_km2", "max_slope_deg", "min_parcel_area_ha",
+          "total_area_ha", "eligible_area_ha", "excluded_area_ha", "small_fragments_area_ha", "capacity_mw", "parcels",
+          "bases", "stock_mgc", "by_zone_type", "by_zone_type.*",
+          *(f"by_zone_type.*.{k}" for k in ("parcels", "area_ha", "capacity_mw")),
+          "target_key", "target_mw", "target_year", "target_clause", "share_of_target",
+          rows("exclusion_bits", FileSpec("-", "table", "", "", columns=EXCLUSION_FIELDS)),
+          "eligible_codes", "eligible_codes.*", "criteria_used", "weights", "weights.*", "notes",
+          rows("sweep", SWEEP_CSV)),
+)
+CLASSIFY = ResultSpec(
+    "classify", ("classify",), "land cover classified from an image, with blocked and random CV accuracy",
+    (LANDCOVER_TIF, ACCURACY_JSON, ACCURACY_CSV, MAP_CLASSES, MODEL_SKOPS, MODEL_JSON, SUMMARY, MANIFEST),
+    _keys("overall_accuracy", "overall_accuracy.*", "kappa", "kappa.*", "training_samples", "model", "features",
+          "scheme", "map_area_ha", "map_area_ha.*", "model_file"),
+)
+AREA_ESTIMATE = ResultSpec(
+    "area-estimate", ("area-estimate",), "error-adjusted class areas and forest coverage with 95 % CIs "
+    "(Olofsson et al. 2014), or the sample design",
+    (AE_CLASSES, AE_COUNTS, AE_PROPORTIONS, AE_ZONES, AE_XLSX, AE_DESIGN, AE_DESIGN_XLSX, SUMMARY, MANIFEST),
+    _keys("method", "classes", *(f"classes[].{k}" for k in ("code", "name_en", "name_zh", "group", "map_area_ha",
+                                                            "adjusted_area_ha", "se_ha", "ci95_ha", "users_accuracy",
+                                                            "users_ci95", "producers_accuracy", "producers_ci95")),
+          "total_area_ha", "overall_accuracy", "overall_accuracy_ci95", "forest_coverage",
+          *(f"forest_coverage.{k}" for k in ("groups", "codes", "map_share", "adjusted_share", "se", "ci95", "ci95_low",
+                                             "ci95_high", "denominator", "target")),
+          *(f"forest_coverage.target.{k}" for k in ("value", "year", "clause", "source", "key", "unit",
+                                                    "adjusted_meets", "ci95_low_meets")),
+          "reference", "reference.points", "reference.used", "reference.dropped", "reference.dropped.*",
+          rows("zones", AE_ZONES), "sample_size", "target_se_overall_accuracy", "allocation", "allocation.*"),
+)
+DENSITY_MODEL = ResultSpec(
+    "density-model", ("density-model",), "a carbon-density map regressed from field plots, with a domain check",
+    (DENSITY_TIF, DOMAIN_TIF, CV_CSV, MODEL_SKOPS, MODEL_JSON, SUMMARY, MANIFEST),
+    _keys("target_field", "units", "pools", "plots", "plots.read", "plots.used", "plots.dropped", "plots.dropped.*",
+          "plots.per_group", "plots.per_group.*",
+          *(p for a in ("spatial_block_cv", "random_cv", "lookup_table", "test")
+            for p in (a, *(f"{a}.{k}" for k in CV_CSV.columns if k != "assessment"))),
+          "domain", "domain.covariates", "domain.covariates[].name", "domain.covariates[].min",
+          "domain.covariates[].max", "domain.groups", "land_pixels", "pixels", "pixels.*", "biomass_stock_mgc",
+          *(f"biomass_stock_mgc.{k}" for k in ("model_with_table_fallback", "model_part", "fallback_part", "table_only")),
+          "fallback_pixels", "densities"),
+)
+LANDCOVER = ResultSpec(
+    "landcover", ("landcover",), "pixels and ellipsoidal areas per class of land-cover maps (the demo's first step)",
+    (CLASSES_YEAR, SUMMARY, MANIFEST),
+    _keys("*", "*.area_ha", "*.land_area_ha", "*.classes",
+          *(f"*.classes[].{k}" for k in ("code", "name_en", "group", "pixels", "area_ha"))),
+)
+
+#: Every result kind, by name.
+SPECS: dict[str, ResultSpec] = {s.kind: s for s in (CARBON, COVERAGE, CHANGE, RESTORATION, SITE, CLASSIFY,
+                                                    AREA_ESTIMATE, DENSITY_MODEL, LANDCOVER)}
+KINDS = tuple(SPECS)
+
+
+def spec(kind: str) -> ResultSpec:
+    """The spec of a result kind.
+
+    Raises
+    ------
+    KeyError
+        An unknown kind (the message lists the kinds).
+    """
+    try:
+        return SPECS[kind]
+    except KeyError:
+        raise KeyError(f"unknown result kind {kind!r}; kinds: {', '.join(KINDS)}") from None
+
+
+# --------------------------------------------------------------------------- checks
+def undeclared_columns(fs: FileSpec, columns: Iterable[str], *, sheet: str | None = None) -> list[str]:
+    """Columns of a table, layer or workbook sheet that its spec does not declare."""
+    declared = fs.sheet(sheet) if sheet is not None else fs.columns
+    if fs.passthrough:
+        return []
+    fixed = {c for c in declared if "{" not in c}
+    patterns = [_pattern(c) for c in declared if "{" in c]
+    out = []
+    for c in columns:
+        c = str(c)
+        if c in fixed or any(p.match(c) for p in patterns):
+            continue
+        out.append(c)
+    return out
+
+
+def _leaf_patterns(declared: set[str]) -> dict[str, list[re.Pattern]]:
+    """{declared parent path: [regex of a pattern leaf]} for paths like ``sweep[].capacity_mw_{zone_type}``."""
+    out: dict[str, list[re.Pattern]] = {}
+    for p in declared:
+        if "{" in p:
+            parent, _, leaf = p.rpartition(".")
+            out.setdefault(parent, []).append(_pattern(leaf))
+    return out
+
+
+def _walk(obj: Any, decl: str, concrete: str, declared: set[str], pats: dict[str, list[re.Pattern]],
+          out: list[str]) -> None:
+    """Walk ``obj`` keeping its declared path (``*`` where keys are data) beside the concrete one."""
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            d_exact = f"{decl}.{k}" if decl else str(k)
+            d_star = f"{decl}.*" if decl else "*"
+            c = f"{concrete}.{k}" if concrete else str(k)
+            if d_exact in declared:
+                _walk(v, d_exact, c, declared, pats, out)
+            elif d_star in declared:
+                _walk(v, d_star, c, declared, pats, out)
+            elif not any(rx.match(str(k)) for rx in pats.get(decl, ())):
+                out.append(c)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            if isinstance(v, Mapping):
+                _walk(v, f"{decl}[]", f"{concrete}[]", declared, pats, out)
+
+
+def undeclared_summary_keys(kind: str, summary: Mapping[str, Any]) -> list[str]:
+    """Key paths of ``summary`` (``a.b``, ``a[].b``) that the kind's spec does not declare."""
+    declared = set(spec(kind).summary) | {"schema_version", "kind"}
+    out: list[str] = []
+    _walk(summary, "", "", declared, _leaf_patterns(declared), out)
+    return sorted(dict.fromkeys(out))
+
+
+def strict() -> bool:
+    """True when undeclared columns and keys are errors (``SINKPLAN_STRICT_SPEC=1``, set by the tests);
+    else they are logged as warnings, so a user's run is never lost to a missing label."""
+    return os.environ.get("SINKPLAN_STRICT_SPEC", "") not in ("", "0")
+
+
+def _report(what: str, names: list[str]) -> None:
+    if not names:
+        return
+    from sinkplan.layers.errors import SpecError
+
+    msg = (f"{what}: {', '.join(names)} not declared in sinkplan.layers.resultspec; "
+           "declare them there (see the module docstring)")
+    if strict():
+        raise SpecError(msg)
+    import logging
+
+    logging.getLogger(__name__).warning("%s", msg)
+
+
+def check_columns(fs: FileSpec, columns: Iterable[str], *, sheet: str | None = None) -> None:
+    """Refuse (strict) or warn about columns ``fs`` does not declare."""
+    where = f"{fs.name} sheet {sheet}" if sheet else fs.name
+    _report(where, undeclared_columns(fs, columns, sheet=sheet))
+
+
+def check_summary(kind: str, summary: Mapping[str, Any]) -> None:
+    """Refuse (strict) or warn about summary keys the kind's spec does not declare."""
+    _report(f"{kind} {SUMMARY.name}", undeclared_summary_keys(kind, summary))
+
+
+def summary_header(kind: str) -> dict[str, Any]:
+    """The keys every summary.json starts with: ``{"schema_version": ..., "kind": ...}``."""
+    spec(kind)
+    return {"schema_version": SCHEMA_VERSION, "kind": kind}
+
+
+# --------------------------------------------------------------------------- documentation
+def outputs_markdown() -> str:
+    """The README's table of outputs: one row per (kind, file), generated from the specs."""
+    lines = ["| result | file | kind | units | what | when |", "|---|---|---|---|---|---|"]
+    for rs in SPECS.values():
+        for f in rs.files:
+            if f in (MANIFEST,):
+                continue
+            lines.append(f"| {rs.kind} | `{f.name}` | {f.kind} | {f.units} | {f.about} | {f.when} |")
+    lines.append(f"| every kind | `{MANIFEST.name}` | json | - | {MANIFEST.about} | always |")
+    return "\n".join(lines) + "\n"
