@@ -14,7 +14,7 @@ Examples
 --------
 >>> p = load_profile("pv")
 >>> p.tech, p.technology.max_slope_deg
-('pv', 3.0)
+('pv', 10.0)
 >>> with_overrides(p, {"pv.max_slope_deg": 5}).technology.max_slope_deg
 5.0
 """
@@ -39,7 +39,11 @@ __all__ = [
     "ZONE_TYPES",
     "ZONE_CODES",
     "TechParams",
+    "PvParams",
+    "WindParams",
     "VectorRule",
+    "PolicyRule",
+    "POLICY_LAYERS",
     "Exclusions",
     "Zones",
     "Scoring",
@@ -76,12 +80,114 @@ def _check_groups(v: list[str]) -> list[str]:
     return v
 
 
+class PvLayout(_Model):
+    """Land per MW of fixed-tilt PV from the no-shading row-spacing rule (:mod:`sinkplan.siting.energy`).
+
+    MW/km² = ``module_w_per_m2`` × ground-cover ratio × ``array_land_share`` (1 W/m² = 1 MW/km²),
+    the ground-cover ratio from the row pitch at which rows do not shade each other on the
+    winter solstice from ``shade_free_from_hour`` (solar time) to its mirror hour, at the
+    pixel's latitude and north–south ground slope; tilt = latitude + ``tilt_offset_from_latitude_deg``.
+    """
+
+    method: Literal["row_spacing", "fixed"] = "row_spacing"
+    module_w_per_m2: float = Field(default=213.0, gt=0, le=400)
+    array_land_share: float = Field(default=0.32, gt=0, le=1)
+    tilt_offset_from_latitude_deg: float = Field(default=-5.0, ge=-45, le=20)
+    shade_free_from_hour: float = Field(default=12.0, ge=8, le=12)
+
+
+class PvEnergy(_Model):
+    """PV yield model (pvlib; see :func:`sinkplan.siting.energy.pv_specific_yield`)."""
+
+    system_losses_percent: float | None = Field(default=None, ge=0, lt=100)
+    gamma_pdc_per_c: float = Field(default=-0.0035, ge=-0.02, le=0)
+    inverter_efficiency: float = Field(default=0.96, gt=0, le=1)
+    ambient_temperature_c: float = Field(default=10.0, ge=-40, le=50)
+    wind_speed_m_per_s: float = Field(default=3.0, ge=0, le=40)
+    albedo: float = Field(default=0.25, ge=0, le=1)
+
+
+class Shrub(_Model):
+    """PV on shrubland (林光互补), 自然资办发〔2023〕12号: allowed where mean annual precipitation
+    is below ``max_precipitation_mm`` or, elsewhere, shrub cover below ``max_cover_fraction``."""
+
+    max_precipitation_mm: float = Field(default=400.0, gt=0)
+    max_cover_fraction: float = Field(default=0.5, gt=0, le=1)
+
+
+class Turbine(_Model):
+    """Wind turbine of windpowerlib's turbine library (OEDB data shipped in the package)."""
+
+    turbine_type: str = "E-141/4200"
+    hub_height_m: float = Field(default=135.0, gt=0, le=300)
+    weibull_k: float = Field(default=2.0, gt=0.5, le=10)
+    losses_percent: float = Field(default=15.0, ge=0, lt=100)
+    placement: Literal["density", "turbines"] = "density"
+    spacing_along_rotor_d: float = Field(default=8.0, gt=0)
+    spacing_across_rotor_d: float = Field(default=4.0, gt=0)
+    prevailing_wind_from_deg: float = Field(default=315.0, ge=0, lt=360)
+
+
 class TechParams(_Model):
     """Parameters of one technology."""
 
     power_density_mw_per_km2: float = Field(gt=0, description="installed MW per km² of parcel")
     max_slope_deg: float = Field(gt=0, le=90, description="steepest allowed terrain slope")
     min_parcel_area_ha: float = Field(ge=0, description="smallest parcel kept")
+    max_parcel_area_ha: float | None = Field(default=None, gt=0, description="largest parcel; larger land is split")
+    max_north_slope_deg: float | None = Field(default=None, gt=0, le=90,
+                                              description="steepest north-facing slope (aspect 270°–90° through north)")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "TechParams":
+        if self.max_parcel_area_ha is not None and self.max_parcel_area_ha < self.min_parcel_area_ha:
+            raise ValueError(f"max_parcel_area_ha ({self.max_parcel_area_ha:g}) is below min_parcel_area_ha "
+                             f"({self.min_parcel_area_ha:g})")
+        return self
+
+
+class PvParams(TechParams):
+    layout: PvLayout | None = None
+    energy: PvEnergy = PvEnergy()
+    shrub: Shrub | None = None
+
+
+class WindParams(TechParams):
+    turbine: Turbine = Turbine()
+
+
+class Terrain(_Model):
+    """Terrain classes of TD/T 1075-2023: Ⅰ slope ≤ ``class_i_max_slope_deg``; Ⅱ slope ≤
+    ``class_ii_max_slope_deg`` and relief < ``class_ii_max_relief_m``; Ⅲ otherwise. Relief is
+    the elevation range in a square window of side 2 × ``relief_radius_m`` + 1 pixel."""
+
+    class_i_max_slope_deg: float = Field(default=3.0, gt=0, le=90)
+    class_ii_max_slope_deg: float = Field(default=20.0, gt=0, le=90)
+    class_ii_max_relief_m: float = Field(default=200.0, gt=0)
+    relief_radius_m: float = Field(default=500.0, ge=0, le=5000)
+
+
+class Cost(_Model):
+    """Levelised cost (reV ``lcoe_fcr``): LCOE = (FCR × capex + opex) / energy, plus grid connection."""
+
+    currency: str = "CNY"
+    capex_cny_per_kw: float = Field(default=3500.0, ge=0)
+    opex_cny_per_kw_yr: float = Field(default=50.0, ge=0)
+    fixed_charge_rate: float = Field(default=0.07, gt=0, lt=1)
+    grid_cost_cny_per_km: dict[str, float] = Field(default_factory=dict)
+    grid_cost_default_cny_per_km: float = Field(default=1_000_000.0, ge=0)
+
+    @field_validator("grid_cost_cny_per_km")
+    @classmethod
+    def _kv(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, x in v.items():
+            try:
+                float(k)
+            except ValueError:
+                raise ValueError(f"keys are voltages in kV such as \"220\", got {k!r}") from None
+            if not x >= 0:
+                raise ValueError(f"costs must be ≥ 0, got {k} = {x}")
+        return v
 
 
 class VectorRule(_Model):
@@ -93,6 +199,36 @@ class VectorRule(_Model):
     layer: str | None = None
 
 
+#: Named policy layers: profile key → (command-line option, Chinese name).
+POLICY_LAYERS = {
+    "basic_grassland": ("--basic-grassland", "基本草原"),
+    "natural_forest": ("--natural-forest", "天然林地"),
+    "class1_forest": ("--class1-forest", "Ⅰ级保护林地"),
+    "sandy_closure": ("--sandy-closure", "国家沙化土地封禁保护区"),
+    "heritage_lines": ("--heritage-lines", "历史文化保护线"),
+    "protected_areas": ("--protected-areas", "自然保护地"),
+    "state_forest": ("--state-forest", "国有林场和重点国有林区"),
+    "urban_boundary": ("--urban-boundary", "城镇开发边界"),
+    "bird_corridors": ("--bird-corridors", "候鸟迁徙通道"),
+}
+
+
+class PolicyRule(VectorRule):
+    """A layer national policy excludes, with the clause it comes from.
+
+    ``required = true``: a run without the layer is not an error, but the rule is named as
+    not checked (terminal, summary.json ``not_checked``, tables, map) and the capacity is an
+    upper bound. ``grade_field``/``class1_values`` (``class1_forest`` only): a 林地保护等级
+    layer whose features of other grades are not excluded, and which overrides the border
+    belt's presumption (forest and shrub within the belt are Class I).
+    """
+
+    required: bool = True
+    clause: str = ""
+    grade_field: str | None = None
+    class1_values: list[str] = Field(default_factory=lambda: ["1", "I", "Ⅰ", "一级", "Ⅰ级", "I级"])
+
+
 class Exclusions(_Model):
     """What excludes a pixel."""
 
@@ -102,8 +238,21 @@ class Exclusions(_Model):
     redline: VectorRule = VectorRule(required=True)
     farmland: VectorRule = VectorRule(required=True)
     layers: dict[str, VectorRule] = Field(default_factory=dict)
+    policy: dict[str, PolicyRule] = Field(default_factory=dict)
+    #: Forest and shrub land in the border belt is Class I protected forest land (林地保护等级)
+    #: unless the class1_forest layer grades it otherwise.
+    border_forest_is_class1: bool = False
 
     _groups = field_validator("landcover_groups")(_check_groups)
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, v: dict[str, PolicyRule]) -> dict[str, PolicyRule]:
+        bad = [k for k in v if k not in POLICY_LAYERS]
+        if bad:
+            raise ValueError(f"unknown policy layer(s) {bad}; known: {', '.join(POLICY_LAYERS)} "
+                             "(put other layers under [exclusions.layers.NAME])")
+        return v
 
     @field_validator("landcover_codes")
     @classmethod
@@ -163,6 +312,7 @@ class Weights(_Model):
     carbon: float = Field(default=1.0, ge=0)
     compactness: float = Field(default=0.5, ge=0)
     zone: float = Field(default=1.0, ge=0)
+    energy: float = Field(default=1.0, ge=0)
 
 
 class Scoring(_Model):
@@ -181,6 +331,8 @@ class Bases(_Model):
 class Carbon(_Model):
     density_table: str = "inner_mongolia_30cm"
     pools: list[str] = Field(default_factory=lambda: ["above", "below", "dead"])
+    #: Grid emission factor for avoided emissions (t CO2 per MWh).
+    emission_factor_t_co2_per_mwh: float = Field(default=0.5703, gt=0, le=2)
 
     @field_validator("pools")
     @classmethod
@@ -201,9 +353,11 @@ class SitingProfile(_Model):
     tech: Literal["pv", "wind"]
     name: str = ""
     description: str = ""
-    pv: TechParams | None = None
-    wind: TechParams | None = None
+    pv: PvParams | None = None
+    wind: WindParams | None = None
     exclusions: Exclusions = Exclusions()
+    terrain: Terrain = Terrain()
+    cost: Cost = Cost()
     zones: Zones = Zones()
     scoring: Scoring = Scoring()
     bases: Bases = Bases()
@@ -227,8 +381,9 @@ class SitingProfile(_Model):
         return getattr(self, self.tech)
 
     def vector_rules(self) -> dict[str, VectorRule]:
-        """All vector exclusion rules by name: redline, farmland, then user layers."""
-        return {"redline": self.exclusions.redline, "farmland": self.exclusions.farmland, **self.exclusions.layers}
+        """All vector exclusion rules by name: redline, farmland, policy layers, then user layers."""
+        return {"redline": self.exclusions.redline, "farmland": self.exclusions.farmland,
+                **self.exclusions.policy, **self.exclusions.layers}
 
 
 # ---------------------------------------------------------------------------- loading
@@ -361,6 +516,7 @@ def _resolve_paths(prof: SitingProfile, origin: str, base: Path | None) -> Sitin
         "redline": fix("redline", ex.redline, "exclusions.redline"),
         "farmland": fix("farmland", ex.farmland, "exclusions.farmland"),
         "layers": {n: fix(n, r, f"exclusions.layers.{n}") for n, r in ex.layers.items()},
+        "policy": {n: fix(n, r, f"exclusions.policy.{n}") for n, r in ex.policy.items()},
     })
     return prof.model_copy(update={"exclusions": new_ex})
 
@@ -403,3 +559,4 @@ def _iter_rules(raw: dict[str, Any]):
         if isinstance(ex.get(name), dict):
             yield ex[name]
     yield from (r for r in ex.get("layers", {}).values() if isinstance(r, dict))
+    yield from (r for r in ex.get("policy", {}).values() if isinstance(r, dict))

@@ -22,8 +22,19 @@ def test_shipped_profiles_load_and_every_number_has_a_source():
         assert numbers_without_source(raw) == []
     pv = load_profile("pv")
     assert pv.technology.power_density_mw_per_km2 == 34.0  # Kubuqi ≈ 34 MW/km²
-    assert pv.technology.max_slope_deg == 3.0  # TD/T 1075-2023 class I
-    assert pv.exclusions.landcover_buffers_m == {"built": 500.0, "water": 400.0}
+    # TD/T 1075-2023's 3° sorts terrain classes, it is not a ban: the limit is GLAES's PV 10°, 3° facing north
+    assert pv.technology.max_slope_deg == 10.0 and pv.technology.max_north_slope_deg == 3.0
+    assert (pv.terrain.class_i_max_slope_deg, pv.terrain.class_ii_max_slope_deg) == (3.0, 20.0)
+    # the 500 m / 400 m setbacks were GLAES's wind-turbine setbacks: PV has none by default, wind keeps them
+    assert pv.exclusions.landcover_buffers_m == {}
+    assert load_profile("wind").exclusions.landcover_buffers_m == {"built": 500.0, "water": 400.0}
+    assert load_profile("wind").technology.max_slope_deg == 11.3  # GLAES Holtinger 2016 (max)
+    # every named policy layer carries its clause
+    from sinkplan.siting.profile import POLICY_LAYERS
+    assert set(pv.exclusions.policy) == set(POLICY_LAYERS) - {"bird_corridors"}
+    assert "bird_corridors" in load_profile("wind").exclusions.policy
+    for prof in (pv, load_profile("wind")):
+        assert all("号" in r.clause or "三条控制线" in r.clause for r in prof.exclusions.policy.values())
     assert set(pv.exclusions.landcover_groups) == {"forest", "wetland", "water", "built", "cropland"}
     assert 3.0 <= load_profile("wind").technology.power_density_mw_per_km2 <= 5.0
 
@@ -32,7 +43,7 @@ def test_overrides_are_validated_again():
     p = load_profile("pv")
     q = with_overrides(p, {"pv.max_slope_deg": 10, "exclusions.redline.buffer_m": 500})
     assert (q.technology.max_slope_deg, q.exclusions.redline.buffer_m) == (10.0, 500.0)
-    assert p.technology.max_slope_deg == 3.0  # the original is untouched (frozen)
+    assert p.technology.max_slope_deg == 10.0  # the original is untouched (frozen)
     with pytest.raises(ConfigError, match=r"pv\.max_slop: unknown key"):
         with_overrides(p, {"pv.max_slop": 3})
 
@@ -98,7 +109,10 @@ def test_user_profile_extends_a_shipped_one(tmp_path):
     # Everything not given comes from the shipped PV profile.
     assert prof.pv.power_density_mw_per_km2 == base.pv.power_density_mw_per_km2
     assert prof.exclusions.landcover_buffers_m["built"] == 1000.0
-    assert prof.exclusions.landcover_buffers_m["water"] == base.exclusions.landcover_buffers_m["water"]
+    # tables merge key by key: the wind profile's water setback stays when only built is given
+    w = tmp_path / "wind_built.toml"
+    w.write_text('extends = "wind"\n[exclusions.landcover_buffers_m]\nbuilt = 1000.0\n', encoding="utf-8")
+    assert load_profile(w).exclusions.landcover_buffers_m == {"built": 1000.0, "water": 400.0}
     bad = tmp_path / "bad.toml"
     bad.write_text('extends = "solar"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad\.toml: extends: 'solar' is not a shipped profile"):
