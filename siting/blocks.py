@@ -33,8 +33,9 @@ from scipy import ndimage
 
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.zones import ZoneRasterizer
-from sinkplan.siting.geometry import buffer_geometries, metres_to_crs_units, row_metric, slope_deg, within_distance
-from sinkplan.siting.inputs import GeomLayer, LayerStore, haloed, pad_to, read_codes, read_dem
+from sinkplan.siting.geometry import (buffer_geometries, metres_to_crs_units, row_metric, slope_and_descent,
+                                     within_distance)
+from sinkplan.siting.inputs import GeomLayer, LayerStore, haloed, pad_to, read_codes, read_dem, read_values
 
 __all__ = ["Rule", "ZoneSpec", "ScreenSpec", "BlockResult", "screen_block", "vector_mask", "local_components"]
 
@@ -97,6 +98,35 @@ class ScreenSpec:
     edt_strips: tuple = ()
     #: Bit set where a pixel lies outside every --zones unit (the study area); None: no zones.
     outside_admin_bit: int | None = None
+    #: Capacity per pixel: MW/km² of ground, or (with ``layout``, a PvLayout) the row-spacing rule.
+    density_mw_per_km2: float = 0.0
+    layout: object | None = None
+    #: North-facing slopes: bit and the steepest north–south descent allowed (degrees).
+    north_bit: int | None = None
+    max_north_slope_deg: float = 90.0
+    #: TD/T 1075-2023 terrain classes: (class I max slope, class II max slope, class II max relief m).
+    terrain: tuple[float, float, float] | None = None
+    relief_px: int = 0
+    #: Shrub rule: (bit, code → shrubland, max precipitation mm, max cover fraction).
+    shrub: tuple | None = None
+    #: Border-belt presumption: (bit, code → forest or shrub, store layer of features graded not Class I or None).
+    border_class1: tuple | None = None
+    #: Rasters read per block: name → (path, same grid); names ghi, pvout, wind_speed,
+    #: weibull_k, precipitation, shrub_cover, claimed.
+    rasters: tuple[tuple[str, str, bool], ...] = ()
+    pv_table: object | None = None
+    wind_table: object | None = None
+    wind_k: float = 2.0
+    #: Bit for land already taken by another technology's parcels (``claimed`` raster > 0).
+    claimed_bit: int | None = None
+    #: (rows, columns) of one maximum-size cell; parcels never cross cell lines. None: no limit.
+    cells: tuple[int, int] | None = None
+
+    def raster(self, name: str) -> tuple[str, bool] | None:
+        for n, path, same in self.rasters:
+            if n == name:
+                return path, same
+        return None
 
     @property
     def halo_px(self) -> int:
@@ -138,6 +168,8 @@ class BlockResult:
     unknown: dict[int, int]
     #: Zone code of each pixel (0 excluded), kept for eligible.tif when rasters are kept.
     zone: np.ndarray | None = None
+    #: Per label: sums of per-pixel values (capacity_mw, energy_mwh_per_yr, area_m2_terrain_1..3, ...).
+    sums: dict = field(default_factory=dict)
 
 
 def _lut_index(raw: np.ndarray, size: int) -> np.ndarray:
@@ -213,7 +245,8 @@ def vector_mask(layer: GeomLayer | None, buffer_m: float, grid: Grid, window: Wi
     return out
 
 
-def _zone_codes(spec: ScreenSpec, codes: np.ndarray, valid: np.ndarray, window: Window) -> np.ndarray:
+def _zone_codes(spec: ScreenSpec, codes: np.ndarray, valid: np.ndarray, window: Window,
+                masks: dict | None = None) -> np.ndarray:
     zone = np.zeros(codes.shape, dtype=np.uint8)
     if spec.other_enabled:
         zone[valid] = 4
@@ -225,8 +258,41 @@ def _zone_codes(spec: ScreenSpec, codes: np.ndarray, valid: np.ndarray, window: 
                 m |= vector_mask(spec.store.get(z.layer), 0.0, spec.grid, window)
         else:
             m = vector_mask(spec.store.get(z.layer), z.buffer_m, spec.grid, window)
+        if masks is not None:
+            masks[z.kind] = m
         zone[m & valid] = z.code
     return zone
+
+
+def row_latitudes(grid: Grid, row0: int, nrows: int, col: float) -> np.ndarray:
+    """Latitude (degrees) of the centres of rows ``row0 ..`` on column ``col`` (exact on a
+    lon/lat grid; on a projected grid, along the block's centre column)."""
+    t = grid.transform
+    rows = np.arange(row0, row0 + nrows, dtype=np.float64) + 0.5
+    if grid.is_geographic:
+        return t.f + rows * t.e
+    xs = np.full(nrows, t.c + col * t.a)
+    ys = t.f + rows * t.e
+    tr = Transformer.from_crs(grid.crs, grid.crs.geodetic_crs, always_xy=True)
+    return np.asarray(tr.transform(xs, ys)[1])
+
+
+def terrain_class(slope: np.ndarray, relief: np.ndarray | None, limits: tuple[float, float, float]) -> np.ndarray:
+    """TD/T 1075-2023 terrain class per pixel: 1 (slope ≤ Ⅰ limit), 2 (slope ≤ Ⅱ limit and
+    relief < Ⅱ relief limit), 3 otherwise; 0 where the slope is unknown.
+
+    Examples
+    --------
+    >>> terrain_class(np.array([2.0, 10.0, 10.0, 25.0, np.nan]), np.array([50, 50, 250, 50, 0.0]), (3, 20, 200)).tolist()
+    [1, 2, 3, 3, 0]
+    """
+    i_max, ii_max, ii_relief = limits
+    r = np.zeros_like(slope) if relief is None else relief
+    out = np.full(slope.shape, 3, dtype=np.uint8)
+    out[(slope <= ii_max) & (r < ii_relief)] = 2
+    out[slope <= i_max] = 1
+    out[~np.isfinite(slope)] = 0
+    return out
 
 
 def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
@@ -259,17 +325,55 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     for name, bit, buf in spec.vector_rules:
         m = vector_mask(spec.store.get(name), buf, g, window)
         bits[m & valid] |= 1 << bit
-    slope = None
+    slope = ns_descent = tclass = None
     if spec.dem is not None:
-        sw, score_ = haloed(g, window, 1)
-        z = pad_to(read_dem(spec.dem, g, sw, same_grid=spec.dem_same_grid), sw, score_, 1)
-        slope = slope_deg(z, row_metric(g, int(window.row_off) - 1, h + 2, col_centre=int(window.col_off) + w / 2))
+        H = max(1, spec.relief_px)
+        sw, score_ = haloed(g, window, H)
+        zH = pad_to(read_dem(spec.dem, g, sw, same_grid=spec.dem_same_grid), sw, score_, H)
+        z = zH[H - 1:zH.shape[0] - H + 1, H - 1:zH.shape[1] - H + 1]
+        met = row_metric(g, int(window.row_off) - 1, h + 2, col_centre=int(window.col_off) + w / 2)
+        slope, ns_descent = slope_and_descent(z, met)
         bits[(slope > spec.max_slope_deg) & valid] |= 1 << spec.slope_bit
         bits[~np.isfinite(slope) & valid] |= 1 << spec.dem_nodata_bit
+        if spec.north_bit is not None:
+            north = ns_descent > math.tan(math.radians(spec.max_north_slope_deg))
+            bits[north & valid] |= 1 << spec.north_bit
+        if spec.terrain is not None:
+            relief = None
+            if spec.relief_px > 0:
+                size = 2 * spec.relief_px + 1
+                hi = ndimage.maximum_filter(np.where(np.isnan(zH), -np.inf, zH), size=size, mode="nearest")
+                lo = ndimage.minimum_filter(np.where(np.isnan(zH), np.inf, zH), size=size, mode="nearest")
+                relief = (hi - lo)[H:H + h, H:H + w]
+                relief = np.where(np.isfinite(relief), relief, np.nan)
+            tclass = terrain_class(slope, relief, spec.terrain)
     zid = spec.admin.rasterize(window) if spec.admin is not None else None
     if zid is not None and spec.outside_admin_bit is not None:
         bits[(zid == 0) & valid] |= 1 << spec.outside_admin_bit
-    zone = _zone_codes(spec, codes, valid, window)
+    masks: dict = {}
+    zone = _zone_codes(spec, codes, valid, window, masks)
+    values = {name: read_values(path, g, window, same_grid=same, resampling="nearest" if name == "claimed" else "bilinear")
+              for name, path, same in spec.rasters}
+    if spec.claimed_bit is not None and "claimed" in values:
+        bits[(values["claimed"] > 0) & valid] |= 1 << spec.claimed_bit
+    if spec.shrub is not None:
+        bit, shrub_lut, max_p, max_c = spec.shrub
+        shrub = shrub_lut[codes] & valid
+        if shrub.any():
+            ok = np.zeros(codes.shape, bool)
+            if "precipitation" in values:
+                ok |= values["precipitation"] < max_p  # NaN compares False: unknown is not allowed
+            if "shrub_cover" in values:
+                cov = values["shrub_cover"]
+                ok |= np.where(cov > 1.0, cov / 100.0, cov) < max_c  # above 1: percent
+            bits[shrub & ~ok] |= 1 << bit
+    if spec.border_class1 is not None and "border" in masks:
+        bit, fs_lut, other_layer = spec.border_class1
+        cand = masks["border"] & fs_lut[codes] & valid
+        if cand.any():
+            if other_layer is not None:
+                cand &= ~vector_mask(spec.store.get(other_layer), 0.0, g, window)
+            bits[cand] |= 1 << bit
     if not spec.other_enabled:
         bits[(zone == 0) & valid] |= 1 << spec.outside_bit
     eligible = np.where(bits == 0, zone, 0).astype(np.uint8)
@@ -282,25 +386,106 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     elig_area = np.array([_masked_area(eligible == z, areas, row_areas) if z else 0.0 for z in range(5)])
     total = float(row_areas.sum() * w) if row_areas is not None else float(areas.sum())
     density = spec.density_lut[codes]
+    sums = _pixel_sums(spec, window, np.broadcast_to(areas, (h, w)), eligible > 0, ns_descent, tclass, values)
     comp = local_components(eligible, areas=np.ascontiguousarray(areas), density_mgc_per_ha=density, slope=slope,
-                            min_area_m2=spec.min_area_m2, admin_ids=zid,
+                            min_area_m2=spec.min_area_m2, admin_ids=zid, cells=spec.cells, sums=sums,
                             n_admin=spec.admin.n_zones if spec.admin is not None else 0,
                             inner_edges=(int(window.row_off) > 0, int(window.row_off) + h < g.height,
                                          int(window.col_off) > 0, int(window.col_off) + w < g.width),
                             origin=(int(window.row_off), int(window.col_off)), grid_width=g.width)
     labels = comp.pop("labels")
+    label_sums = comp.pop("sums")
     keep = spec.keep_rasters
     return BlockResult(
         window=window, bits=bits if keep else None, labels=labels if keep else None,
         **comp, bit_area_m2=bit_area, eligible_area_m2=elig_area, total_area_m2=total, unknown=unknown,
-        zone=eligible if keep else None,
+        zone=eligible if keep else None, sums=label_sums,
     )
+
+
+def cell_labels(mask: np.ndarray, cells: tuple[int, int] | None, origin: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, int]:
+    """8-connected labels of ``mask`` that never cross the lines of a grid of cells.
+
+    ``cells`` = (rows, columns) of one cell, anchored at the grid's pixel (0, 0), so a pixel's
+    cell does not depend on the block it is in (``origin`` = the block's (row, col)). Cells of
+    the same parity class (cell row mod 2, cell column mod 2) never touch, so labelling each
+    of the four classes apart keeps every label inside one cell. ``None``: plain labels.
+
+    Examples
+    --------
+    >>> m = np.ones((2, 4), dtype=bool)
+    >>> cell_labels(m, (2, 2))[0].tolist()  # two 2 × 2 cells: two labels
+    [[1, 1, 2, 2], [1, 1, 2, 2]]
+    """
+    if cells is None:
+        lab, n = ndimage.label(mask, structure=EIGHT)
+        return lab.astype(np.int32, copy=False), int(n)
+    h, w = mask.shape
+    ch, cw = cells
+    cr = ((origin[0] + np.arange(h)) // ch) % 2
+    cc = ((origin[1] + np.arange(w)) // cw) % 2
+    cls = (cr[:, None] * 2 + cc[None, :]).astype(np.int8)
+    out = np.zeros((h, w), dtype=np.int32)
+    n = 0
+    for k in range(4):
+        lab, nk = ndimage.label(mask & (cls == k), structure=EIGHT)
+        if nk:
+            out[lab > 0] = lab[lab > 0] + n
+            n += int(nk)
+    if n:  # renumber in row-major order of first pixels (as ndimage.label numbers)
+        flat = out.ravel()
+        first = np.full(n + 1, flat.size, dtype=np.int64)
+        nzp = np.flatnonzero(flat)
+        np.minimum.at(first, flat[nzp], nzp)
+        order = np.argsort(first[1:], kind="stable")
+        new = np.zeros(n + 1, dtype=np.int32)
+        new[order + 1] = np.arange(1, n + 1, dtype=np.int32)
+        out = new[out]
+    return out, n
+
+
+def _pixel_sums(spec: ScreenSpec, window: Window, areas: np.ndarray, elig: np.ndarray, ns_descent, tclass,
+                values: dict) -> dict[str, np.ndarray]:
+    """Per-pixel capacity (MW), energy (MWh/yr), terrain-class areas and resource sums."""
+    g = spec.grid
+    h, w = areas.shape
+    if spec.layout is not None and getattr(spec.layout, "method", "fixed") == "row_spacing":
+        from sinkplan.siting.energy import pv_density_mw_per_km2
+
+        lat = row_latitudes(g, int(window.row_off), h, int(window.col_off) + w / 2)[:, None]
+        nd = 0.0 if ns_descent is None else np.nan_to_num(ns_descent, nan=0.0)
+        dens = pv_density_mw_per_km2(lat, spec.layout, nd)
+    else:
+        dens = np.full((h, w), spec.density_mw_per_km2)
+    cap = np.where(elig, np.broadcast_to(dens, (h, w)) * areas / 1e6, 0.0)  # MW/km² × km² = MW
+    out = {"capacity_mw": cap}
+    yld = None  # MWh per MW per year
+    if "pvout" in values:
+        yld = values["pvout"]
+    elif "ghi" in values and spec.pv_table is not None:
+        lat = row_latitudes(g, int(window.row_off), h, int(window.col_off) + w / 2)[:, None]
+        yld = spec.pv_table(np.broadcast_to(lat, (h, w)), np.where(elig, values["ghi"], np.nan))
+    elif "wind_speed" in values and spec.wind_table is not None:
+        k = values.get("weibull_k")
+        yld = spec.wind_table(values["wind_speed"], k) * 8760.0  # capacity factor × hours
+    if yld is not None:
+        known = elig & np.isfinite(yld)
+        out["energy_mwh_per_yr"] = np.where(known, cap * np.where(known, yld, 0.0), 0.0)  # MW × MWh/MW
+        out["resource_area_m2"] = np.where(known, areas, 0.0)
+        out["resource_capacity_mw"] = np.where(known, cap, 0.0)
+        res = values.get("pvout", values.get("ghi", values.get("wind_speed")))
+        out["resource_sum"] = np.where(known, res * areas, 0.0)  # area-weighted resource
+    if tclass is not None:
+        for k in (1, 2, 3):
+            out[f"area_m2_terrain_{k}"] = np.where(elig & (tclass == k), areas, 0.0)
+    return out
 
 
 def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per_ha: np.ndarray | None = None,
                      slope: np.ndarray | None = None, min_area_m2: float = 0.0, admin_ids: np.ndarray | None = None,
                      n_admin: int = 0, inner_edges: tuple[bool, bool, bool, bool] = (True, True, True, True),
-                     origin: tuple[int, int] = (0, 0), grid_width: int | None = None) -> dict:
+                     origin: tuple[int, int] = (0, 0), grid_width: int | None = None,
+                     cells: tuple[int, int] | None = None, sums: dict[str, np.ndarray] | None = None) -> dict:
     """8-connected components of eligible (non-zero) pixels in one block, with their statistics.
 
     Pixels of different zone codes join: a component is connected eligible land, and keeps
@@ -326,7 +511,10 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
         ``pixels``, ``slope_sum``, ``slope_area_m2``, ``slope_max``, ``stock_mgc``, ``first_px``
         (row-major index in the grid of the first pixel; ``origin`` is the block's (row, col)
         and ``grid_width`` the grid's width); ``admin``
-        rows (label, admin id, m²); ``edges`` (top, bottom, left, right label lines).
+        rows (label, admin id, m²); ``edges`` (top, bottom, left, right label lines);
+        ``sums``: per label, the sum over its pixels of each array of ``sums`` (e.g. MW,
+        MWh/yr per pixel). With ``cells`` (rows, columns of a maximum-size cell), components
+        are cut along the cell lines (:func:`cell_labels`).
 
     Examples
     --------
@@ -338,8 +526,7 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
     [300.0, 100.0, 0.0, 0.0]
     """
     h, w = eligible.shape
-    lab, n = ndimage.label(eligible > 0, structure=EIGHT)
-    labels = lab.astype(np.int32, copy=False)
+    labels, n = cell_labels(eligible > 0, cells, origin)
     flat = labels.ravel()
     nz = np.flatnonzero(flat)  # pixels in a component
     a = np.broadcast_to(areas, (h, w)).ravel()
@@ -391,7 +578,13 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
         uk, inv = np.unique(key, return_inverse=True)
         za = np.bincount(inv, weights=np.broadcast_to(areas, (h, w))[m])
         admin = np.column_stack([uk // (n_admin + 1), uk % (n_admin + 1), za])
+    extra = {}
+    for name, v in (sums or {}).items():
+        vals = np.nan_to_num(np.broadcast_to(v, (h, w)).ravel().astype(np.float64), nan=0.0)
+        extra[name] = np.bincount(flat, weights=vals, minlength=n + 1)[sel]
+        extra[name][0] = 0.0
     return {
+        "sums": extra,
         "labels": labels, "n_labels": int(len(sel) - 1), "zone_area_m2": zone_area[sel],
         "area_m2": area[sel], "pixels": pixels[sel].astype(np.int64), "slope_sum": slope_sum[sel],
         "slope_area_m2": slope_area[sel], "slope_max": smax[sel], "stock_mgc": stock[sel], "admin": admin,

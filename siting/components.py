@@ -100,8 +100,11 @@ class Joiner:
     plus one block column, whatever the raster's size.
     """
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, *, cells: tuple[int, int] | None = None) -> None:
         self.width, self.height = width, height
+        #: (rows, columns) of the maximum-size cells: labels in different cells never join.
+        self.cells = cells
+        self._sums: dict[str, list[np.ndarray]] = {}
         self.n = 0
         self.offsets: list[int] = []
         self._cols: dict[str, list[np.ndarray]] = {k: [np.zeros(1)] for k in (
@@ -122,6 +125,13 @@ class Joiner:
             self._cols[name].append(np.asarray(getattr(res, name), dtype=np.float64)[1:k + 1])
         self._zone.append(np.asarray(res.zone_area_m2, dtype=np.float64).reshape(-1, 4)[1:k + 1])
         self._first.append(np.asarray(res.first_px, dtype=np.int64)[1:k + 1])
+        for name, v in (res.sums or {}).items():
+            if name not in self._sums:  # a column first seen now: zeros for the labels before
+                self._sums[name] = [np.zeros(1 + off)]
+            self._sums[name].append(np.asarray(v, dtype=np.float64)[1:k + 1])
+        for name, parts in self._sums.items():
+            if name not in (res.sums or {}):
+                parts.append(np.zeros(k))
         if len(res.admin):
             adm = np.array(res.admin, dtype=np.float64)
             adm[:, 0] += off
@@ -160,10 +170,16 @@ class Joiner:
         n = self.n
         u = np.concatenate([np.empty(0, np.int64)] + [p[0] for p in self._pairs])
         v = np.concatenate([np.empty(0, np.int64)] + [p[1] for p in self._pairs])
+        first_px = np.concatenate(self._first)
+        if self.cells is not None and len(u):  # labels of different cells stay apart
+            ch, cw = self.cells
+            r, c = np.divmod(first_px, self.width)
+            cell = (r // ch) * (self.width // cw + 1) + c // cw
+            same = cell[u] == cell[v]
+            u, v = u[same], v[same]
         graph = sparse.coo_matrix((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n + 1, n + 1))
         ncomp, comp = csgraph.connected_components(graph, directed=False)
         # number components by their first pixel in row-major order: ids do not depend on blocks
-        first_px = np.concatenate(self._first)
         first_px[0] = -1  # the background comes first
         first = np.full(ncomp, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first, comp, first_px)
@@ -194,6 +210,9 @@ class Joiner:
             "slope_max_deg": np.where(np.isfinite(smax[sel]), smax[sel], np.nan),
             "stock_mgc": agg["stock_mgc"][sel],
         })
+        for name, parts in self._sums.items():
+            vals = np.concatenate(parts)
+            table[name] = np.bincount(comp, weights=vals, minlength=ncomp)[sel]
         table["admin_id"] = _majority_admin(self._admin, comp, pid, len(sel))
         return Joined(table=table, label_to_parcel=label_to_parcel, offsets=self.offsets, n_components=int(ncomp - 1))
 

@@ -32,7 +32,7 @@ from sinkplan.layers.areas import ellipsoid_of
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import Grid
 
-__all__ = ["RowMetric", "row_metric", "edt_strips", "within_distance", "slope_deg", "buffer_geometries", "metres_to_crs_units"]
+__all__ = ["RowMetric", "row_metric", "edt_strips", "within_distance", "slope_deg", "slope_and_descent", "buffer_geometries", "metres_to_crs_units"]
 
 #: Largest relative change of the column spacing inside one distance-transform strip.
 STRIP_TOLERANCE = 0.005
@@ -257,6 +257,30 @@ def slope_deg(dem: np.ndarray, metric: RowMetric) -> np.ndarray:
     dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * dx)
     dzdy = ((a + 2 * b + c) - (g + 2 * h + i)) / (8.0 * dy)
     return np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype(np.float32)
+
+
+def slope_and_descent(dem: np.ndarray, metric: RowMetric) -> tuple[np.ndarray, np.ndarray]:
+    """Slope (degrees, Horn) and the ground's descent northwards (tan of the north–south
+    component, > 0 where the ground falls towards the north: north-facing) from the same
+    3×3 gradient as :func:`slope_deg`.
+
+    Examples
+    --------
+    >>> z = np.add.outer(np.arange(5.0) * 10.0, np.zeros(5))  # falls 10 m per 10 m row northwards
+    >>> m = RowMetric(0, -np.arange(5) * 10.0, np.full(5, 10.0))
+    >>> s, d = slope_and_descent(z, m)
+    >>> float(s[1, 1]), float(d[1, 1])
+    (45.0, 1.0)
+    """
+    z = np.asarray(dem, dtype=np.float64)
+    a, b, c = z[:-2, :-2], z[:-2, 1:-1], z[:-2, 2:]
+    d, f = z[1:-1, :-2], z[1:-1, 2:]
+    g, h, i = z[2:, :-2], z[2:, 1:-1], z[2:, 2:]
+    dx = metric.dx_m[1:-1, None]
+    dy = (0.5 * (metric.y_m[:-2] - metric.y_m[2:]))[:, None]
+    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * dx)
+    dzdy = ((a + 2 * b + c) - (g + 2 * h + i)) / (8.0 * dy)  # rise northwards per metre
+    return np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype(np.float32), (-dzdy).astype(np.float32)
 
 
 def metres_to_crs_units(grid: Grid, metres: float, window_bounds: tuple[float, float, float, float]) -> tuple[float, float]:

@@ -32,7 +32,7 @@ from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import Grid, open_raster
 from sinkplan.layers.reading import read_window
 
-__all__ = ["haloed", "read_codes", "read_dem", "check_dem", "LayerStore", "GeomLayer", "ScratchRaster"]
+__all__ = ["haloed", "read_codes", "read_dem", "read_values", "check_dem", "check_raster", "LayerStore", "GeomLayer", "ScratchRaster"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,14 +77,31 @@ def check_dem(path: str | os.PathLike, grid: Grid) -> bool:
     return False
 
 
+def check_raster(path: str | os.PathLike, grid: Grid, *, option: str) -> bool:
+    """Like :func:`check_dem` for any raster given with ``option``; True when it shares the grid."""
+    try:
+        return check_dem(path, grid)
+    except InputError as exc:
+        raise InputError(str(exc).replace("the DEM", f"{option}").replace("DEM bounds", "raster bounds")
+                         .replace("give a DEM", "give a raster")) from None
+
+
 def read_dem(path: str | os.PathLike, grid: Grid, window: Window, *, same_grid: bool) -> np.ndarray:
     """Elevation (float64, NaN where unknown) of a window of ``grid``."""
+    return read_values(path, grid, window, same_grid=same_grid)
+
+
+def read_values(path: str | os.PathLike, grid: Grid, window: Window, *, same_grid: bool,
+                resampling: str = "bilinear") -> np.ndarray:
+    """Values of a continuous raster (float64, NaN where unknown) on a window of ``grid``:
+    read directly when it shares the grid, else resampled (bilinear by default; ``nearest``
+    for codes) through a :class:`rasterio.vrt.WarpedVRT` for just that window."""
     with open_raster(path) as src:
         if same_grid:
             data = read_window(src, window, masked=True)
             return np.ma.filled(data.astype(np.float64), np.nan)
         with WarpedVRT(src, crs=grid.crs.to_wkt(), transform=grid.transform, width=grid.width, height=grid.height,
-                       resampling=Resampling.bilinear, src_nodata=src.nodata, nodata=np.nan,
+                       resampling=Resampling[resampling], src_nodata=src.nodata, nodata=np.nan,
                        dtype="float32") as vrt:
             data = read_window(vrt, window, masked=True, name=path)
             return np.ma.filled(data.astype(np.float64), np.nan)
