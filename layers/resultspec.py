@@ -110,6 +110,15 @@ UNITS: dict[str, tuple[str, str]] = {
     "m3": ("立方米", "m³"),
     "MW": ("MW", "MW"),
     "MW/km2": ("MW/平方千米", "MW/km²"),
+    "MWh/yr": ("MWh/年", "MWh/yr"),
+    "CNY": ("元", "CNY"),
+    "CNY/MWh": ("元/MWh", "CNY/MWh"),
+    "CNY/kW": ("元/千瓦", "CNY/kW"),
+    "CNY/kW/yr": ("元/千瓦/年", "CNY/kW/yr"),
+    "CNY/km": ("元/千米", "CNY/km"),
+    "t CO2/MWh": ("吨CO2/MWh", "t CO2/MWh"),
+    "t CO2/yr": ("吨CO2/年", "t CO2/yr"),
+    "kV": ("千伏", "kV"),
     "px": ("像元", "px"),
     "fraction/yr": ("每年", "per year"),
     "year": ("年", "year"),
@@ -339,6 +348,54 @@ TERMS: dict[str, Term] = _terms(
     T("criteria_used", "所用评分指标", "Criteria used", "", ""),
     T("weights", "权重", "Weights", "", ""),
     T("sweep", "情景", "Sweep", "", "one row per profile value"),
+    # ---------------------------------------------------------------- site: issue 11 (land rules, energy, cost, account)
+    T("mw_per_km2", "装机密度", "Power density", "MW/km2", "capacity ÷ area (row-spacing rule at each pixel's latitude and slope, or the fixed density)"),
+    T("energy_mwh_per_yr", "年发电量", "Annual energy", "MWh/yr", "PV by pvlib from GHI (or PVOUT as given), wind by a windpowerlib power curve"),
+    T("capacity_factor", "容量系数", "Capacity factor", "fraction", "energy ÷ (capacity × 8760 h)"),
+    T("resource_mean", "平均资源量", "Mean resource", "", "area-weighted GHI (kWh/m²/yr), PVOUT (kWh/kWp/yr) or wind speed (m/s)"),
+    T("turbines", "风机台数", "Turbines", "count", "turbines placed (wind.turbine.placement = turbines)"),
+    T("terrain_class", "地形类别", "Terrain class", "", "TD/T 1075-2023 class (I, II, III) of the parcel's largest part"),
+    T("area_ha_terrain_i", "其中Ⅰ类地形面积", "of which terrain class I", "ha", "slope ≤ 3°"),
+    T("area_ha_terrain_ii", "其中Ⅱ类地形面积", "of which terrain class II", "ha", "3–20° and relief < 200 m"),
+    T("area_ha_terrain_iii", "其中Ⅲ类地形面积", "of which terrain class III", "ha", "steeper or more relief"),
+    T("distance_to_substation_km", "距变电站距离", "Distance to substation", "km", "geodesic, edge to the nearest substation"),
+    T("substation_kv", "变电站电压等级", "Substation voltage", "kV", "of the nearest substation (NaN: unknown)"),
+    T("grid_cost_cny", "并网线路费用", "Grid-connection cost", "CNY", "distance × cost per km by voltage"),
+    T("lcoe_cny_per_mwh", "平准化度电成本", "LCOE", "CNY/MWh", "(FCR × (capex + grid) + opex) ÷ energy (reV lcoe_fcr)"),
+    T("carbon_payback_years", "碳回收期", "Carbon payback", "year", "carbon at stake (t CO2) ÷ avoided emissions per year"),
+    T("s_energy", "发电量得分", "Energy score", "", "capacity factor ÷ the best parcel's, 0 to 1"),
+    T("not_checked", "未核查规则", "Not checked", "", "policy rule sets the run could not check (the capacity is then an upper bound)"),
+    T("order", "序号", "Order", "", "position by LCOE, cheapest first"),
+    T("cumulative_capacity_mw", "累计装机", "Cumulative capacity", "MW", ""),
+    T("cumulative_energy_mwh_per_yr", "累计年发电量", "Cumulative annual energy", "MWh/yr", ""),
+    T("turbine_id", "风机编号", "Turbine id", "", ""),
+    T("turbine_type", "风机型号", "Turbine type", "", "windpowerlib OEDB turbine library"),
+    T("rating_mw", "单机容量", "Rating", "MW", ""),
+    T("rotor_diameter_m", "风轮直径", "Rotor diameter", "m", ""),
+    T("hub_height_m", "轮毂高度", "Hub height", "m", ""),
+    T("status", "状态", "Status", "", "not checked"),
+    T("option", "命令行选项", "Option", "", "the option that gives the layer"),
+    T("effect", "影响", "Effect", "", "upper_bound, zone_missing, not_scored, no_energy, excluded_instead"),
+    T("capacity_is_upper_bound", "装机为上限", "Capacity is an upper bound", "", "true when a required policy layer was not checked"),
+    T("capacity_method", "装机估算方法", "Capacity method", "", ""),
+    T("max_parcel_area_ha", "最大地块面积", "Maximum parcel area", "ha", "larger connected land is cut along a grid of cells of this size"),
+    T("largest_parcel_area_ha", "最大地块实际面积", "Largest parcel", "ha", ""),
+    T("energy_model", "发电量模型", "Energy model", "", "method, library versions, losses"),
+    T("lcoe_cny_per_mwh_min", "最低平准化度电成本", "Lowest LCOE", "CNY/MWh", ""),
+    T("lcoe_cny_per_mwh_median", "平准化度电成本中位数", "Median LCOE", "CNY/MWh", ""),
+    T("lcoe_cny_per_mwh_max", "最高平准化度电成本", "Highest LCOE", "CNY/MWh", ""),
+    T("cost", "成本参数", "Cost parameters", "", "the profile's [cost] table"),
+    T("emission_factor_t_co2_per_mwh", "电网排放因子", "Grid emission factor", "t CO2/MWh", "national average (Ministry of Ecology and Environment)"),
+    T("avoided_t_co2_per_yr", "年减排量", "Avoided emissions", "t CO2/yr", "energy × grid emission factor"),
+    T("installed_mw", "已建和已批装机", "Installed and approved capacity", "MW", "the baseline (--installed)"),
+    T("installed_mw_by_tech", "按技术的已建装机", "Installed by technology", "MW", ""),
+    T("installed_source", "已建装机来源", "Installed source", "", "the --installed file"),
+    T("installed_note", "已建装机说明", "Installed note", "", ""),
+    T("screened_mw", "筛选装机", "Screened capacity", "MW", "of every technology of the run, no land counted twice"),
+    T("gap_mw", "目标缺口", "Gap to the target", "MW", "target − installed"),
+    T("gap_after_screen_mw", "筛选后剩余缺口", "Gap left after the screen", "MW", "target − installed − screened (≥ 0)"),
+    T("share_of_target_note", "目标比例说明", "Share of target note", "", "why share_of_target is or is not computed"),
+    T("by_tech", "按技术", "By technology", "", ""),
     # ---------------------------------------------------------------- classify
     T("assessment", "评估方式", "Assessment", "", "spatial_block_cv, random_cv, test or lookup_table"),
     T("class", "类别", "Class", "", ""),
@@ -505,7 +562,7 @@ def label(name: str, lang: str, *, with_unit: bool = True) -> str:
 
 # --------------------------------------------------------------------------- files
 #: Kinds of file in a result folder.
-FILE_KINDS = ("table", "workbook", "raster", "vector", "json", "text", "model")
+FILE_KINDS = ("table", "workbook", "raster", "vector", "json", "text", "model", "figure")
 
 
 @dataclass(frozen=True)
@@ -689,11 +746,18 @@ PARCEL_FIELDS = (
     "area_ha_mine", "area_ha_other", "capacity_mw", "slope_mean_deg", "slope_max_deg", "distance_to_grid_km",
     "stock_mgc", "stock_mgc_per_ha", "compactness", "perimeter_km", "base_id", "s_slope", "s_grid", "s_carbon",
     "s_compactness", "s_zone", "pixels",
+    # issue 11
+    "mw_per_km2", "energy_mwh_per_yr", "capacity_factor", "resource_mean", "turbines", "terrain_class",
+    "area_ha_terrain_i", "area_ha_terrain_ii", "area_ha_terrain_iii", "distance_to_substation_km", "substation_kv",
+    "grid_cost_cny", "lcoe_cny_per_mwh", "carbon_payback_years", "s_energy", "not_checked",
 )
+SUPPLY_FIELDS = ("order", "parcel_id", "tech", "lcoe_cny_per_mwh", "capacity_mw", "energy_mwh_per_yr",
+                 "cumulative_capacity_mw", "cumulative_energy_mwh_per_yr")
+NOT_CHECKED_FIELDS = ("rule", "status", "name_zh", "option", "clause", "effect")
 BASE_FIELDS = ("base_id", "parcels", "members", "area_ha", "capacity_mw", "zone_types", "admin_zones", "best_rank",
                "mean_score")
-SWEEP_FIELDS = ("key", "value", "parcels", "eligible_area_ha", "capacity_mw", "target_mw", "share_of_target",
-                "capacity_mw_{zone_type}")
+SWEEP_FIELDS = ("key", "value", "parcels", "eligible_area_ha", "capacity_mw", "energy_mwh_per_yr", "target_mw",
+                "share_of_target", "capacity_mw_{zone_type}")
 EXCLUSION_FIELDS = ("bit", "value", "rule", "description", "area_ha")
 ELIGIBLE = FileSpec("eligible.tif", "raster", "code",
                     "eligible land: 0 excluded, else each parcel pixel's own zone code (1 desert, 2 border, 3 mine, "
@@ -715,7 +779,16 @@ PARCELS_XLSX = FileSpec("parcels.xlsx", "workbook", "as the CSVs", "parcels, bas
                         "rules (and the sweep) for Excel",
                         sheets=(("parcels", PARCEL_FIELDS), ("bases", tuple(c for c in BASE_FIELDS)),
                                 ("by_zone_type", ("zone_type", "parcels", "area_ha", "capacity_mw")),
-                                ("exclusions", EXCLUSION_FIELDS), ("sweep", SWEEP_FIELDS)))
+                                ("exclusions", EXCLUSION_FIELDS), ("sweep", SWEEP_FIELDS),
+                                ("not_checked", NOT_CHECKED_FIELDS), ("supply_curve", SUPPLY_FIELDS)))
+SUPPLY_CSV = FileSpec("supply_curve.csv", "table", "CNY/MWh, MW, MWh/yr",
+                      "parcels by LCOE, cheapest first, with cumulative capacity and energy (reV-style supply curve)",
+                      columns=SUPPLY_FIELDS)
+SUPPLY_PNG = FileSpec("supply_curve.png", "figure", "CNY/MWh, GW", "the supply curve: LCOE against cumulative capacity")
+TURBINES_GPKG = FileSpec("turbines.gpkg", "vector", "MW, m", "turbines placed on the parcels, EPSG:4326",
+                         when="wind with wind.turbine.placement = turbines", layer="turbines",
+                         columns=("turbine_id", "parcel_id", "turbine_type", "rating_mw", "rotor_diameter_m",
+                                  "hub_height_m", "rank"))
 BORDER_BELT = FileSpec("border_belt.gpkg", "vector", "m, km, ha", "the border belt screened, for the map",
                        when="with a border and the border zone enabled", layer="border_belt",
                        columns=("width_m", "width_km", "area_ha"))
@@ -934,7 +1007,7 @@ RESTORATION = ResultSpec(
 SITE = ResultSpec(
     "site", ("site",), "land screened for PV or wind bases: exclusions, parcels, bases, capacity against the target",
     (ELIGIBLE, EXCLUSIONS, PARCELS_TIF, PARCELS_GPKG, PARCELS_CSV, BASES_GPKG, SWEEP_CSV, PARCELS_XLSX, BORDER_BELT,
-     GRID_LINES, SUBSTATIONS, SUMMARY, MANIFEST),
+     GRID_LINES, SUBSTATIONS, SUPPLY_CSV, SUPPLY_PNG, TURBINES_GPKG, SUMMARY, MANIFEST),
     _keys("tech", "profile", "profile_origin", "power_density_mw_per_km2", "max_slope_deg", "min_parcel_area_ha",
           "total_area_ha", "eligible_area_ha", "excluded_area_ha", "small_fragments_area_ha", "capacity_mw", "parcels",
           "bases", "stock_mgc", "by_zone_type", "by_zone_type.*",
@@ -942,7 +1015,13 @@ SITE = ResultSpec(
           "target_key", "target_mw", "target_year", "target_clause", "share_of_target",
           rows("exclusion_bits", FileSpec("-", "table", "", "", columns=EXCLUSION_FIELDS)),
           "eligible_codes", "eligible_codes.*", "criteria_used", "weights", "weights.*", "notes",
-          rows("sweep", SWEEP_CSV)),
+          rows("sweep", SWEEP_CSV),
+          "capacity_is_upper_bound", rows("not_checked", FileSpec("-", "table", "", "", columns=NOT_CHECKED_FIELDS)),
+          "capacity_method", "max_parcel_area_ha", "largest_parcel_area_ha", "energy_mwh_per_yr", "capacity_factor",
+          "energy_model", "energy_model.*", "lcoe_cny_per_mwh_min", "lcoe_cny_per_mwh_median", "lcoe_cny_per_mwh_max",
+          "cost", "cost.*", "cost.grid_cost_cny_per_km.*", "emission_factor_t_co2_per_mwh", "avoided_t_co2_per_yr",
+          "turbines", "installed_mw", "installed_mw_by_tech", "installed_mw_by_tech.*", "installed_source",
+          "installed_note", "screened_mw", "gap_mw", "gap_after_screen_mw", "share_of_target_note", "allocation"),
 )
 CLASSIFY = ResultSpec(
     "classify", ("classify",), "land cover classified from an image, with blocked and random CV accuracy",

@@ -9,7 +9,16 @@ type of its largest part), ``bases.gpkg``,
 ``summary.json``, ``sweep.csv`` with ``--sweep`` and ``manifest.json``; for the siting map
 (``sinkplan map`` reads result folders only) ``border_belt.gpkg`` (the belt screened, with
 ``--border`` and the border zone enabled), ``grid_lines.gpkg`` and ``substations.gpkg`` (from
-``--grid-lines``), all in EPSG:4326.
+``--grid-lines``), all in EPSG:4326; ``supply_curve.csv`` / ``supply_curve.png`` (parcels by
+LCOE with cumulative capacity and energy) and ``turbines.gpkg`` (wind with
+``wind.turbine.placement = "turbines"``).
+
+``--tech pv,wind`` screens the technologies in that order (the stated priority: the first
+takes every pixel it can use, PV by default first as it yields several times wind's energy per
+km²) and each later one excludes the earlier ones' parcels (rule ``claimed_by_pv``), so no
+pixel is counted twice; ``--out DIR`` then holds ``DIR/pv`` and ``DIR/wind`` (full result
+folders) and, at the top, ``summary.json`` (baseline, screened, gap), ``supply_curve.csv`` and
+``supply_curve.png`` of both.
 """
 
 from __future__ import annotations
@@ -28,10 +37,10 @@ from sinkplan.layers.schemes import parse_code_mapping
 from sinkplan.context import RunContext
 from sinkplan.layers import resultspec as rs
 from sinkplan.results import ResultFolder
-from sinkplan.siting.mapfiles import belt_frame, border_belt, split_grid_features
-from sinkplan.siting.prepare import Prepared, ScreenInputs, VectorCache, prepare
-from sinkplan.siting.profile import load_profile, parse_assignment, with_overrides
-from sinkplan.siting.screen import PARCEL_COLUMNS, run_screen, screen_capacity
+from sinkplan.siting.mapfiles import belt_frame, border_belt, split_grid_features, supply_curve_figure
+from sinkplan.siting.prepare import RASTER_INPUTS, Prepared, ScreenInputs, VectorCache, prepare
+from sinkplan.siting.profile import POLICY_LAYERS, load_profile, parse_assignment, with_overrides
+from sinkplan.siting.screen import PARCEL_COLUMNS, SUPPLY_COLUMNS, run_screen, screen_capacity, target_account
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +52,8 @@ def register(sub, common) -> None:
         "buffers in metres, slope from the DEM, 8-connected parcels with exact areas, capacity, score and rank, "
         "candidate bases, and capacity against the 2030 target.")
     p.add_argument("--landcover", required=True, help="land-cover raster (defines the working grid)")
-    p.add_argument("--tech", choices=("pv", "wind"), help="technology (default: the profile's; pv without --profile)")
+    p.add_argument("--tech", type=_techs, help="technology: pv, wind, or pv,wind (screened in that order, each pixel "
+                   "allocated to one; default: the profile's; pv without --profile)")
     p.add_argument("--profile", help="siting profile TOML (default: the shipped profile of --tech)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one profile value, e.g. pv.max_slope_deg=5 (repeatable)")
@@ -59,6 +69,20 @@ def register(sub, common) -> None:
     p.add_argument("--mines", help="mine-restoration polygons")
     p.add_argument("--grid-lines", nargs="+", action="extend", default=[], metavar="FILE",
                    help="transmission lines and/or substations (one or more layers)")
+    for key, (option, zh) in POLICY_LAYERS.items():
+        p.add_argument(option, dest=key, metavar="FILE", help=f"{zh} ({key}) polygons: excluded where the profile "
+                       "lists the rule; without it the rule is reported not checked")
+    p.add_argument("--ghi", metavar="FILE", help="global horizontal irradiation raster, kWh/m²/yr (PV yield by pvlib)")
+    p.add_argument("--pvout", metavar="FILE", help="PV specific yield raster, kWh/kWp/yr (used as given)")
+    p.add_argument("--wind-speed", metavar="FILE", help="mean wind speed at hub height raster, m/s (wind yield)")
+    p.add_argument("--weibull-k", metavar="FILE", help="Weibull shape k raster (default: wind.turbine.weibull_k)")
+    p.add_argument("--precipitation", metavar="FILE", help="mean annual precipitation raster, mm (PV shrub rule)")
+    p.add_argument("--shrub-cover", metavar="FILE", help="shrub cover raster, fraction 0-1 (PV shrub rule)")
+    p.add_argument("--installed", metavar="FILE", help="existing and approved plants (capacity_mw, tech): their land is "
+                   "excluded, their capacity is the baseline")
+    p.add_argument("--installed-tech-field", default="tech", help="technology field of --installed (default tech)")
+    p.add_argument("--covers-target-region", action="store_true",
+                   help="the land cover covers the whole region of the target: report share_of_target")
     p.add_argument("--zones", help="admin zones (banners) to name each parcel's zone")
     p.add_argument("--zone-field", help="name field of --zones (default: feature number)")
     p.add_argument("--targets", help="targets TOML (default seeds/targets.toml)")
@@ -79,7 +103,11 @@ def _inputs(args: argparse.Namespace) -> ScreenInputs:
         return p
 
     mapping = parse_code_mapping(args.map_codes) if args.map_codes else None
+    extra = {k: path(POLICY_LAYERS[k][0][2:], getattr(args, k, None)) for k in POLICY_LAYERS}
+    extra.update({k: path(o[2:], getattr(args, k, None)) for k, (o, _u) in RASTER_INPUTS.items()})
     return ScreenInputs(
+        **extra, installed=path("installed", args.installed), installed_tech_field=args.installed_tech_field,
+        covers_target_region=args.covers_target_region,
         landcover=path("landcover", args.landcover), scheme=args.scheme, map_codes=mapping,
         dem=path("dem", args.dem), redline=path("redline", args.redline), farmland=path("farmland", args.farmland),
         border=path("border", args.border), deserts=path("deserts", args.deserts), mines=path("mines", args.mines),
@@ -88,18 +116,31 @@ def _inputs(args: argparse.Namespace) -> ScreenInputs:
     )
 
 
-def _profile(args: argparse.Namespace):
+def _techs(text: str) -> tuple[str, ...]:
+    techs = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not techs or any(t not in ("pv", "wind") for t in techs) or len(set(techs)) != len(techs):
+        raise argparse.ArgumentTypeError(f"{text!r}: use pv, wind, pv,wind or wind,pv")
+    return techs
+
+
+def _profile(args: argparse.Namespace, tech: str | None = None):
     overrides: dict[str, Any] = {}
     for text in args.set:
         key, vals = parse_assignment(text, many=False)
         overrides[key] = vals[0]
-    prof = load_profile(args.profile or args.tech or "pv", overrides=overrides)
-    if args.tech and prof.tech != args.tech:
-        raise ConfigError(f"{prof.origin}: tech = {prof.tech!r} but --tech {args.tech}; drop --tech or use a {args.tech} profile")
+    tech = tech or (args.tech[0] if args.tech else None)
+    if tech is not None and args.tech and len(args.tech) > 1:  # --set keys of the other technology apply there
+        overrides = {k: v for k, v in overrides.items() if k.partition(".")[0] not in ("pv", "wind") or
+                     k.partition(".")[0] == tech}
+    prof = load_profile(args.profile or tech or "pv", overrides=overrides)
+    if tech and prof.tech != tech:
+        raise ConfigError(f"{prof.origin}: tech = {prof.tech!r} but --tech {tech}; drop --tech or use a {tech} profile")
     return prof
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
+    if args.tech and len(args.tech) > 1:
+        return run_multi(args, ctx)
     profile = _profile(args)
     inputs = _inputs(args)
     sweeps = [parse_assignment(s) for s in args.sweep]
@@ -116,13 +157,144 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         with ResultFolder(out, kind="site", command="site", parameters=params, inputs=inputs.files(), overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             summary = screen_into(rf, prep, sweep_preps, work=work, ctx=ctx, executor=ex)
-    logger.info("%s: %d parcels, %.0f MW, %.2f %% of the target", out, summary["parcels"], summary["capacity_mw"],
-                100 * summary["share_of_target"])
+    _report(out, summary)
     return 0
 
 
+def _report(out: Path, summary: dict) -> None:
+    """One terminal line of the headline figures, and the upper-bound warning when it applies."""
+    bound = " (UPPER BOUND: rule sets not checked: " + ", ".join(
+        n["rule"] for n in summary.get("not_checked", []) if n["effect"] == "upper_bound") + ")" \
+        if summary.get("capacity_is_upper_bound") else ""
+    share = summary.get("share_of_target")
+    logger.info("%s: %d parcels, %.0f MW%s; installed %.0f MW, gap to the target %.0f MW%s", out, summary["parcels"],
+                summary["capacity_mw"], bound, summary.get("installed_mw", 0.0), summary.get("gap_mw", 0.0),
+                f", {100 * share:.1f} % of the target with the installed" if share is not None else "")
+    if bound:
+        logger.warning("%s: capacity %.0f MW is an upper bound%s", out, summary["capacity_mw"], bound)
+
+
+def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
+    """``--tech pv,wind``: one result folder with a sub-folder per technology, screened in order,
+    each later one excluding the parcels of the earlier ones; the account covers them all."""
+    if args.sweep:
+        raise ConfigError("--sweep works with one --tech at a time; run the sweep per technology")
+    base_inputs = _inputs(args)
+    profiles = [_profile(args, t) for t in args.tech]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cache = VectorCache()
+    params = {"tech": ",".join(args.tech), "profile": [p.origin for p in profiles], "set": args.set,
+              "scheme": args.scheme, "max_cells": ctx.max_cells, "workers": ctx.workers}
+    with tempfile.TemporaryDirectory(prefix=".site-work-", dir=out.parent) as work:
+        for prof in profiles:  # validate every technology's inputs before any output exists
+            prepare(base_inputs, prof, workdir=work, keep_rasters=False, cache=cache, quiet=True)
+        with ResultFolder(out, command="site", parameters=params, inputs=base_inputs.files(),
+                          overwrite=ctx.overwrite) as rf, BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
+            account = screen_techs([(p, rf.path(p.tech)) for p in profiles], base_inputs, work=work, ctx=ctx,
+                                   executor=ex, cache=cache, command="site")
+            rf.write_csv("supply_curve.csv", account.pop("supply_curve"))
+            supply_curve_figure(pd.read_csv(rf.path("supply_curve.csv")), rf.path("supply_curve.png"))
+            rf.write_json("summary.json", account)
+    for t, summ in account["by_tech"].items():
+        _report(out / t, summ)
+    logger.info("%s: screened %.0f MW (%s), installed %.0f MW, gap %.0f MW, left after the screen %.0f MW", out,
+                account["screened_mw"], ", ".join(f"{t} {d['capacity_mw']:.0f}" for t, d in account["by_tech"].items()),
+                account["installed_mw"], account["gap_mw"], account["gap_after_screen_mw"])
+    return 0
+
+
+def screen_techs(jobs, inputs: ScreenInputs, *, work: str, ctx: RunContext, executor=None, cache=None,
+                 command: str = "site") -> dict:
+    """Screen technologies in order into result folders; later ones exclude earlier parcels.
+
+    ``jobs``: (profile, result-folder path[, sweeps]) per technology. Returns the combined account
+    (``installed_mw``, ``screened_mw``, ``gap_mw``, ``by_tech``, ``supply_curve``…); each
+    folder's summary.json carries the same account.
+    """
+    from dataclasses import replace as dc_replace
+
+    cache = VectorCache() if cache is None else cache
+    done: list[tuple[str, Path, dict, ResultFolder]] = []
+    claimed: Path | None = None
+    claimed_by: list[str] = []
+    results = []
+    stack = []
+    try:
+        for job in jobs:
+            prof, target = job[0], job[1]
+            sweeps = job[2] if len(job) > 2 else []
+            inp = dc_replace(inputs, claimed=claimed, claimed_by="+".join(claimed_by)) if claimed else inputs
+            prep = prepare(inp, prof, workdir=work, cache=cache)
+            rf = ResultFolder(target, kind="site", command=f"{command} {prof.tech}", parameters={"tech": prof.tech,
+                              "profile": prof.origin, "claimed_by": claimed_by}, inputs=inp.files(), overwrite=True)
+            rf.__enter__()
+            stack.append(rf)
+            summary = screen_into(rf, prep, sweeps, work=work, ctx=ctx, executor=executor, write_summary=False)
+            results.append((prof.tech, prep, summary, rf))
+            if claimed is not None:  # merge the claimed land with this technology's parcels
+                merged = Path(work) / f"claimed-{len(claimed_by)}.tif"
+                _union_parcels(claimed, rf.path(rs.PARCELS_TIF), merged, prep.grid, ctx.max_cells)
+                claimed = merged
+            else:
+                claimed = rf.path(rs.PARCELS_TIF)
+            claimed_by.append(prof.tech)
+        screened = float(sum(s["capacity_mw"] for _, _, s, _ in results))
+        first_prep = results[0][1]
+        acc = target_account(first_prep, screened)
+        acc["allocation"] = ("technologies screened in the order " + ", ".join(claimed_by) + "; each later one "
+                             "excludes the parcels of the earlier ones, so no pixel is counted twice")
+        by_tech = {}
+        for tech, prep, summ, rf in results:
+            summ.update({k: acc[k] for k in ("installed_mw", "installed_mw_by_tech", "screened_mw", "gap_mw",
+                                             "gap_after_screen_mw", "share_of_target", "share_of_target_note")})
+            summ["capacity_is_upper_bound"] = summ["capacity_is_upper_bound"]
+            summ["allocation"] = acc["allocation"]
+            rf.write_summary(summ)
+            by_tech[tech] = {k: summ[k] for k in ("capacity_mw", "eligible_area_ha", "parcels", "energy_mwh_per_yr",
+                                                   "capacity_is_upper_bound", "not_checked", "largest_parcel_area_ha",
+                                                   "lcoe_cny_per_mwh_min", "lcoe_cny_per_mwh_median",
+                                                   "lcoe_cny_per_mwh_max")}
+        acc["capacity_is_upper_bound"] = any(d["capacity_is_upper_bound"] for d in by_tech.values())
+        acc["by_tech"] = by_tech
+        acc["energy_mwh_per_yr"] = float(sum(d["energy_mwh_per_yr"] or 0.0 for d in by_tech.values()))
+        acc["target_key"] = first_prep.target.key
+        acc["target_clause"] = first_prep.target.clause
+        frames = [pd.read_csv(rf.path(rs.SUPPLY_CSV)) for _, _, _, rf in results]
+        acc["supply_curve"] = combined_supply(frames)
+    except BaseException as exc:
+        for rf in reversed(stack):
+            rf.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    for rf in reversed(stack):
+        rf.__exit__(None, None, None)
+    return acc
+
+
+def combined_supply(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One supply curve of several technologies' parcels (cheapest first, cumulative sums)."""
+    df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
+    df = df.sort_values(["lcoe_cny_per_mwh", "tech", "parcel_id"], kind="stable").reset_index(drop=True)
+    df["order"] = range(1, len(df) + 1)
+    df["cumulative_capacity_mw"] = df["capacity_mw"].cumsum()
+    df["cumulative_energy_mwh_per_yr"] = df["energy_mwh_per_yr"].cumsum()
+    return df[list(SUPPLY_COLUMNS)]
+
+
+def _union_parcels(a: Path, b: Path, out: Path, grid, max_cells: int) -> None:
+    """A raster that is 1 where either parcel raster holds a parcel (block by block)."""
+    import numpy as np
+    import rasterio
+
+    with rasterio.open(a) as ra, rasterio.open(b) as rb, rasterio.open(
+            out, "w", driver="GTiff", width=grid.width, height=grid.height, count=1, dtype="uint8",
+            crs=grid.crs.to_wkt(), transform=grid.transform, tiled=True, compress="deflate") as dst:
+        for w in grid.blocks(max_cells):
+            dst.write(((ra.read(1, window=w) > 0) | (rb.read(1, window=w) > 0)).astype(np.uint8), 1, window=w)
+
+
 def screen_into(rf: ResultFolder, prep: Prepared, sweep_preps, *, work: str, ctx: RunContext,
-                executor: BlockExecutor | None = None) -> dict:
+                executor: BlockExecutor | None = None, write_summary: bool = True) -> dict:
     """Run the screen (and sweeps) and write every output into an open result folder."""
     with ctx.progress(f"siting {prep.profile.tech}") as progress:
         res = run_screen(prep, workdir=work, exclusions_path=rf.path(rs.EXCLUSIONS),
@@ -134,20 +306,29 @@ def screen_into(rf: ResultFolder, prep: Prepared, sweep_preps, *, work: str, ctx
     table = pd.DataFrame(res.parcels.drop(columns="geometry"))[list(PARCEL_COLUMNS)].sort_values("rank")
     bases = pd.DataFrame(res.bases.drop(columns="geometry"))
     rf.write_csv(rs.PARCELS_CSV, table)
+    rf.write_csv(rs.SUPPLY_CSV, res.supply)
+    supply_curve_figure(res.supply, rf.path(rs.SUPPLY_PNG))
+    if res.turbines is not None:
+        rf.write_gpkg(rs.TURBINES_GPKG, res.turbines)
+    nc = pd.DataFrame(summary["not_checked"], columns=["rule", "name_zh", "option", "clause", "effect"])
+    nc.insert(1, "status", "not checked")
     sheets = {"parcels": table, "bases": bases,
               "by_zone_type": pd.DataFrame(summary["by_zone_type"]).T.rename_axis("zone_type").reset_index(),
-              "exclusions": pd.DataFrame(summary["exclusion_bits"])}
+              "exclusions": pd.DataFrame(summary["exclusion_bits"]), "not_checked": nc,
+              "supply_curve": res.supply}
     if sweep_preps:
         rows = []
         for key, value, sp in sweep_preps:
             if sp.profile.model_dump() == prep.profile.model_dump():  # the run's own value: reuse it
                 cap = {**{k: summary[k] for k in ("parcels", "eligible_area_ha", "capacity_mw", "target_mw",
-                                                   "share_of_target")}, "by_zone_type": summary["by_zone_type"]}
+                                                   "share_of_target", "energy_mwh_per_yr")},
+                       "by_zone_type": summary["by_zone_type"]}
             else:
                 with ctx.progress(f"sweep {key}={value}") as progress:
                     cap = screen_capacity(sp, max_cells=ctx.max_cells, executor=executor, progress=progress)
             row = {"key": key, "value": value if not isinstance(value, list) else ",".join(map(str, value)),
-                   **{k: cap[k] for k in ("parcels", "eligible_area_ha", "capacity_mw", "target_mw", "share_of_target")}}
+                   **{k: cap[k] for k in ("parcels", "eligible_area_ha", "capacity_mw", "energy_mwh_per_yr", "target_mw",
+                                          "share_of_target")}}
             for z, d in cap["by_zone_type"].items():
                 row[f"capacity_mw_{z}"] = d["capacity_mw"]
             rows.append(row)
@@ -157,7 +338,8 @@ def screen_into(rf: ResultFolder, prep: Prepared, sweep_preps, *, work: str, ctx
         summary["sweep"] = rows
     rf.write_xlsx(rs.PARCELS_XLSX, sheets)
     rf.extra_manifest["map_layers"] = write_map_layers(rf, prep)
-    rf.write_summary(summary)
+    if write_summary:
+        rf.write_summary(summary)
     rf.extra_manifest["exclusion_bits"] = summary["exclusion_bits"]
     return summary
 
@@ -187,31 +369,25 @@ def write_map_layers(rf: ResultFolder, prep: Prepared) -> dict[str, int]:
 
 
 def site_step(region, out: Path, ctx: RunContext) -> list[Path]:
-    """PV and wind screens of the demo region (``site_pv`` with a slope sweep, ``site_wind``)."""
+    """PV then wind on the demo region (``site_pv`` with a slope sweep, ``site_wind`` on the land
+    PV left), with the synthetic GHI, wind-speed and precipitation rasters; both summaries carry
+    the account (installed baseline, screened, gap)."""
     inputs = ScreenInputs(
         landcover=region.landcover_2020, dem=region.dem, redline=region.redline, farmland=region.farmland,
         border=region.border, deserts=region.deserts, mines=region.mines,
         grid_lines=(region.grid_lines, region.substations), zones=region.banners, zone_field=region.zone_field,
+        ghi=getattr(region, "ghi", None), wind_speed=getattr(region, "wind_speed", None),
+        precipitation=getattr(region, "precipitation", None), installed=getattr(region, "installed", None),
     )
     cache = VectorCache()
-    written = []
-    for tech, sweep in (("pv", ("pv.max_slope_deg", [3, 5, 10])), ("wind", None)):
-        profile = load_profile(tech)
-        target = out / f"site_{tech}"
-        with tempfile.TemporaryDirectory(prefix=".site-work-", dir=out) as work:
-            prep = prepare(inputs, profile, workdir=work, cache=cache)
-            sweeps = []
-            if sweep:
-                key, values = sweep
-                sweeps = [(key, v, prepare(inputs, with_overrides(profile, {key: v}), workdir=work, keep_rasters=False,
-                                           cache=cache)) for v in values]
-            params = {"tech": tech, "profile": profile.origin, "sweep": [f"{sweep[0]}={','.join(map(str, sweep[1]))}"]
-                      if sweep else []}
-            with ResultFolder(target, kind="site", command=f"demo:site {tech}", parameters=params, inputs=inputs.files(),
-                              overwrite=True) as rf:
-                screen_into(rf, prep, sweeps, work=work, ctx=ctx)
-        written.append(target)
-    return written
+    key, values = "pv.max_slope_deg", [3, 5, 10]
+    with tempfile.TemporaryDirectory(prefix=".site-work-", dir=out) as work:
+        pv, wind = load_profile("pv"), load_profile("wind")
+        sweeps = [(key, v, prepare(inputs, with_overrides(pv, {key: v}), workdir=work, keep_rasters=False, cache=cache))
+                  for v in values]
+        screen_techs([(pv, out / "site_pv", sweeps), (wind, out / "site_wind", [])], inputs, work=work, ctx=ctx,
+                     cache=cache, command="demo:site")
+    return [out / "site_pv", out / "site_wind"]
 
 
 #: Old name of :func:`site_step` (DEMO_STEPS may still list ``sinkplan.cmd_site:demo_step``).

@@ -28,7 +28,7 @@ from sinkplan.layers.grid import Grid
 from sinkplan.siting.blocks import BUFFER_TILE
 from sinkplan.siting.geometry import buffer_geometries, metres_to_crs_units, row_metric
 
-__all__ = ["BELT_TILE_M", "LONLAT", "belt_frame", "border_belt", "split_grid_features"]
+__all__ = ["BELT_TILE_M", "LONLAT", "belt_frame", "border_belt", "split_grid_features", "supply_curve_figure"]
 
 logger = logging.getLogger(__name__)
 
@@ -183,3 +183,36 @@ def split_grid_features(layers):
         return gpd.GeoDataFrame(out[cols], geometry=geom, crs=LONLAT)
 
     return frame(lines), frame(points)
+
+
+def supply_curve_figure(df, path) -> None:
+    """The supply curve as a step plot: LCOE (CNY/MWh) against cumulative capacity (GW), one
+    colour per technology. ``df`` has the columns of ``supply_curve.csv``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    if len(df):
+        x = np.concatenate([[0.0], df["cumulative_capacity_mw"].to_numpy(dtype=float) / 1000.0])  # MW → GW
+        y = df["lcoe_cny_per_mwh"].to_numpy(dtype=float)
+        colors = {"pv": "#e6a93c", "wind": "#3a7dc9"}
+        for i, tech in enumerate(df["tech"].astype(str)):
+            ax.fill_between([x[i], x[i + 1]], 0, y[i], step="pre", color=colors.get(tech, "#777777"), linewidth=0)
+        ax.step(x[1:], y, where="pre", color="black", linewidth=0.6)
+        for tech, c in colors.items():
+            if (df["tech"] == tech).any():
+                ax.plot([], [], color=c, linewidth=6, label=tech)
+        ax.legend(loc="upper left")
+        ax.set_xlim(0, x[-1] * 1.02 if x[-1] > 0 else 1)
+        ax.set_ylim(0, np.nanmax(y) * 1.1 if np.isfinite(y).any() else 1)
+    else:
+        ax.text(0.5, 0.5, "no parcel with energy (give --ghi/--pvout or --wind-speed)", ha="center",
+                transform=ax.transAxes)
+    ax.set_xlabel("cumulative capacity (GW)")
+    ax.set_ylabel("LCOE incl. grid connection (CNY/MWh)")
+    ax.set_title("Supply curve")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -38,7 +38,7 @@ from sinkplan.siting.blocks import Rule
 from sinkplan.siting.components import Joined
 from sinkplan.siting.inputs import ScratchRaster
 
-__all__ = ["finish_rasters", "dissolve_pixel_pieces", "compactness", "distance_to_features_km", "region_aeqd", "ELIGIBLE_COLORS"]
+__all__ = ["finish_rasters", "dissolve_pixel_pieces", "compactness", "distance_to_features_km", "nearest_features_km", "region_aeqd", "ELIGIBLE_COLORS"]
 
 #: Colours of eligible.tif: 0 excluded (transparent), 1 desert, 2 border, 3 mine, 4 other.
 ELIGIBLE_COLORS = {0: (0, 0, 0, 0), 1: (230, 190, 80, 255), 2: (200, 80, 160, 255),
@@ -176,3 +176,24 @@ def distance_to_features_km(geoms: np.ndarray, features: np.ndarray, crs: CRS, a
     _, _, d = geod.inv(lon1, lat1, lon2, lat2)
     out[gi] = np.where(shapely.intersects(gm[gi], fm[fi]), 0.0, d / 1000.0)  # m → km
     return out
+
+
+def nearest_features_km(geoms: np.ndarray, features: np.ndarray, crs: CRS, aeqd: CRS) -> tuple[np.ndarray, np.ndarray]:
+    """Geodesic distance (km) from each geometry to its nearest feature, and that feature's index (−1: none)."""
+    out = np.full(len(geoms), np.nan)
+    idx = np.full(len(geoms), -1, dtype=np.int64)
+    if len(geoms) == 0 or len(features) == 0:
+        return out, idx
+    gm = to_crs(geoms, crs, aeqd)
+    fm = to_crs(features, crs, aeqd)
+    gi, fi = shapely.STRtree(fm).query_nearest(gm, all_matches=False)
+    lines = shapely.shortest_line(gm[gi], fm[fi])
+    xy = shapely.get_coordinates(lines).reshape(-1, 2, 2)
+    inv = Transformer.from_crs(aeqd, aeqd.geodetic_crs, always_xy=True)
+    lon1, lat1 = inv.transform(xy[:, 0, 0], xy[:, 0, 1])
+    lon2, lat2 = inv.transform(xy[:, 1, 0], xy[:, 1, 1])
+    geod = geod_for(crs.geodetic_crs if not crs.is_geographic else crs)
+    _, _, d = geod.inv(lon1, lat1, lon2, lat2)
+    out[gi] = np.where(shapely.intersects(gm[gi], fm[fi]), 0.0, d / 1000.0)  # m → km
+    idx[gi] = fi
+    return out, idx

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import math
+
 import numpy as np
+import pandas as pd
+from pyproj import Transformer
+from rasterio.windows import Window
 
 from sinkplan.layers.errors import ConfigError, InputError
 from sinkplan.layers.grid import Grid
@@ -25,17 +30,31 @@ from sinkplan.seeds.targets import Target, load_targets
 from sinkplan.sinks.densities import POOLS, load_densities
 from sinkplan.siting.blocks import Rule, ScreenSpec, ZoneSpec
 from sinkplan.siting.geometry import edt_strips, row_metric
-from sinkplan.siting.inputs import LayerStore, check_dem
-from sinkplan.siting.profile import ZONE_CODES, SitingProfile
+from sinkplan.siting.inputs import LayerStore, check_dem, check_raster
+from sinkplan.siting.profile import POLICY_LAYERS, ZONE_CODES, PolicyRule, SitingProfile
 
-__all__ = ["Prepared", "ScreenInputs", "VectorCache", "prepare"]
+__all__ = ["Prepared", "ScreenInputs", "VectorCache", "prepare", "RASTER_INPUTS"]
 
 logger = logging.getLogger(__name__)
 
 
+#: Continuous rasters a screen may read per block: field of ScreenInputs → (option, units).
+RASTER_INPUTS = {
+    "ghi": ("--ghi", "kWh/m²/yr"), "pvout": ("--pvout", "kWh/kWp/yr"), "wind_speed": ("--wind-speed", "m/s"),
+    "weibull_k": ("--weibull-k", "1"), "precipitation": ("--precipitation", "mm/yr"),
+    "shrub_cover": ("--shrub-cover", "fraction"),
+}
+
+
 @dataclass(frozen=True)
 class ScreenInputs:
-    """Input files of a screen (None: not given)."""
+    """Input files of a screen (None: not given).
+
+    The policy layers (``basic_grassland`` … ``bird_corridors``) are the named layers of
+    :data:`sinkplan.siting.profile.POLICY_LAYERS`; ``installed`` holds existing and approved
+    plants (``capacity_mw`` and technology fields); ``claimed`` is the parcel raster of a
+    technology screened first (``--tech pv,wind``), whose pixels this screen may not use.
+    """
 
     landcover: Path
     scheme: str = "clcd"
@@ -50,11 +69,32 @@ class ScreenInputs:
     zones: Path | None = None
     zone_field: str | None = None
     targets: Path | None = None
+    basic_grassland: Path | None = None
+    natural_forest: Path | None = None
+    class1_forest: Path | None = None
+    sandy_closure: Path | None = None
+    heritage_lines: Path | None = None
+    protected_areas: Path | None = None
+    state_forest: Path | None = None
+    urban_boundary: Path | None = None
+    bird_corridors: Path | None = None
+    ghi: Path | None = None
+    pvout: Path | None = None
+    wind_speed: Path | None = None
+    weibull_k: Path | None = None
+    precipitation: Path | None = None
+    shrub_cover: Path | None = None
+    installed: Path | None = None
+    installed_tech_field: str = "tech"
+    claimed: Path | None = None
+    claimed_by: str = ""
+    covers_target_region: bool = False
 
     def files(self) -> list[Path]:
         """Every input file given (for the manifest)."""
         out = [self.landcover, self.dem, self.redline, self.farmland, self.border, self.deserts, self.mines,
-               self.zones, self.targets, *self.grid_lines]
+               self.zones, self.targets, *self.grid_lines, *(getattr(self, k) for k in POLICY_LAYERS),
+               *(getattr(self, k) for k in RASTER_INPUTS), self.installed]
         if self.scheme and Path(str(self.scheme)).suffix.lower() in (".csv", ".toml"):
             out.append(Path(self.scheme))
         return [Path(p) for p in out if p is not None]
@@ -87,6 +127,19 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     #: ``--grid-lines`` layers as read (file name, GeoDataFrame in the grid CRS), for the map files.
     grid_layers: tuple[tuple[str, Any], ...] = ()
+    #: Rule sets the profile asks for that this run could not check: dicts with ``rule``,
+    #: ``option``, ``clause``, ``effect`` (``upper_bound``: capacity is an upper bound;
+    #: ``zone_missing``, ``not_scored``, ``no_energy``: what is missing instead).
+    not_checked: list[dict] = field(default_factory=list)
+    #: Existing and approved plants (--installed): MW by technology, and the table.
+    installed_mw: dict[str, float] = field(default_factory=dict)
+    #: Substations (points) with their voltage (kV, NaN unknown) for grid-connection cost.
+    substations: tuple = ()
+    energy_model: dict = field(default_factory=dict)
+
+    @property
+    def capacity_is_upper_bound(self) -> bool:
+        return any(n["effect"] == "upper_bound" for n in self.not_checked)
 
     def rule(self, name: str) -> Rule:
         return next(r for r in self.rules if r.name == name)
@@ -98,8 +151,12 @@ def _lut_size(lc: LandCover) -> int:
 
 
 def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.PathLike, keep_rasters: bool = True,
-            cache: VectorCache | None = None) -> Prepared:
+            cache: VectorCache | None = None, quiet: bool | None = None) -> Prepared:
     """Validate inputs and build the block specification (no output is written).
+
+    Every rule set the profile asks for but the run lacks is logged as a warning (one line
+    each; ``quiet``, by default for sweeps (``keep_rasters=False``), keeps them to the log at
+    INFO) and listed in :attr:`Prepared.not_checked`.
 
     Raises
     ------
@@ -145,28 +202,104 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
             lc_buffers.append((b, lut, float(r)))
     layers: dict[str, np.ndarray] = {}
     vector_rules = []
-    cli = {"redline": inputs.redline, "farmland": inputs.farmland}
+    not_checked: list[dict] = []
+    cli = {"redline": inputs.redline, "farmland": inputs.farmland, **{k: getattr(inputs, k) for k in POLICY_LAYERS}}
+    class1_other = None
     for name, rule in profile.vector_rules().items():
         path = cli.get(name) or rule.path
+        policy = isinstance(rule, PolicyRule)
         if path is None:
-            if rule.required:
+            if rule.required and not policy:
                 raise ConfigError(f"{profile.origin}: exclusions.{name}: no layer given and required = true; pass "
                                   f"--{name} FILE, set exclusions.{name}.path, or set exclusions.{name}.required = false")
-            notes.append(f"no {name} layer given: that exclusion is not applied")
+            if policy and rule.required:
+                option, zh = POLICY_LAYERS[name]
+                not_checked.append({"rule": name, "name_zh": zh, "option": option, "clause": rule.clause,
+                                    "effect": "upper_bound"})
+            else:
+                notes.append(f"no {name} layer given: that exclusion is not applied")
             continue
         vl = cache.read(Path(path), grid, layer=rule.layer)
-        b = add(name, f"inside {name} ({Path(path).name})" + (f" or within {rule.buffer_m:g} m of it" if rule.buffer_m else ""))
-        layers[f"rule:{name}"] = np.asarray(vl.gdf.geometry.values, dtype=object)
+        gdf = vl.gdf
+        if policy and name == "class1_forest" and rule.grade_field:
+            if rule.grade_field in gdf.columns:
+                grade = gdf[rule.grade_field].astype(str).str.strip()
+                is1 = grade.isin(rule.class1_values)
+                if (~is1).any():
+                    class1_other = np.asarray(gdf.geometry.values[~is1.to_numpy()], dtype=object)
+                gdf = gdf[is1.to_numpy()]
+            else:
+                logger.info("%s has no field %r: every feature is taken as Class I protected forest land",
+                            Path(path).name, rule.grade_field)
+        label = POLICY_LAYERS[name][1] + " " if policy else ""
+        b = add(name, f"inside {label}{name} ({Path(path).name})" + (f" or within {rule.buffer_m:g} m of it" if rule.buffer_m else ""))
+        layers[f"rule:{name}"] = np.asarray(gdf.geometry.values, dtype=object)
         vector_rules.append((f"rule:{name}", b, float(rule.buffer_m)))
+    installed_mw: dict[str, float] = {}
+    if inputs.installed is not None:
+        gdf = _installed(inputs, grid, cache)
+        for t, mw in gdf.groupby("_tech")["capacity_mw"].sum().items():
+            installed_mw[str(t)] = float(mw)
+        polys = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+        if len(polys):
+            b = add("installed", f"land of existing or approved plants ({Path(inputs.installed).name})")
+            layers["rule:installed"] = np.asarray(polys.geometry.values, dtype=object)
+            vector_rules.append(("rule:installed", b, 0.0))
+        if len(polys) < len(gdf):
+            notes.append(f"--installed: {len(gdf) - len(polys)} plants are points or lines: their capacity counts in the "
+                         "baseline, their land is not excluded (give outlines to exclude it)")
+    claimed_bit = None
+    if inputs.claimed is not None:
+        claimed_bit = add(f"claimed_by_{inputs.claimed_by or 'other'}",
+                          f"allocated to {inputs.claimed_by or 'another technology'} (--tech order: no pixel counted twice)")
+    tech = profile.technology
     slope_bit = dem_nodata_bit = 0
+    north_bit = None
     dem_same = True
     if inputs.dem is not None:
         dem_same = check_dem(inputs.dem, grid)
-        slope_bit = add("slope", f"slope above {profile.technology.max_slope_deg:g}° (Horn, metres)")
+        slope_bit = add("slope", f"slope above {tech.max_slope_deg:g}° (Horn, metres)")
         dem_nodata_bit = add("dem_nodata", "no elevation data (slope unknown)")
+        if tech.max_north_slope_deg is not None:
+            north_bit = add("north_slope", f"north-facing: ground descends northwards by more than {tech.max_north_slope_deg:g}°")
     else:
         notes.append("no DEM given: slope is neither screened nor scored")
-    zones = _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes)
+        not_checked.append({"rule": "slope", "name_zh": "坡度", "option": "--dem", "clause": "slope, north-facing slopes "
+                            "and TD/T 1075-2023 terrain classes need a DEM", "effect": "upper_bound"})
+    rasters = []
+    for key, (option, _units) in RASTER_INPUTS.items():
+        path = getattr(inputs, key)
+        if path is not None:
+            rasters.append((key, str(path), check_raster(path, grid, option=option)))
+    if inputs.claimed is not None:
+        rasters.append(("claimed", str(inputs.claimed), check_raster(inputs.claimed, grid, option="claimed parcels")))
+    shrub_spec = None
+    shrub_codes = list(scheme.codes_in("shrubland"))
+    if profile.tech == "pv" and getattr(tech, "shrub", None) is not None and "shrubland" not in ex.landcover_groups:
+        have = [k for k in ("precipitation", "shrub_cover") if getattr(inputs, k) is not None]
+        why = ("precipitation ≥ {p:g} mm/yr and cover ≥ {c:.0%}" if have else
+               "no --precipitation or --shrub-cover raster: shrubland excluded").format(
+                   p=tech.shrub.max_precipitation_mm, c=tech.shrub.max_cover_fraction)
+        b = add("shrub_rule", f"shrubland where 林光互补 is not allowed ({why}; 自然资办发〔2023〕12号)")
+        lut = np.zeros(L, dtype=bool)
+        lut[shrub_codes] = True
+        lut[-1] = False
+        shrub_spec = (b, lut, float(tech.shrub.max_precipitation_mm), float(tech.shrub.max_cover_fraction))
+        if not have:
+            (logger.info if (not keep_rasters if quiet is None else quiet) else logger.warning)("no --precipitation or --shrub-cover raster: shrubland is excluded for PV (the 林光互补 rule "
+                           "of 自然资办发〔2023〕12号 cannot be checked)")
+            notes.append("shrubland excluded: no --precipitation or --shrub-cover raster to check the 林光互补 rule")
+    zones = _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_checked)
+    border_class1 = None
+    if ex.border_forest_is_class1 and any(z.kind == "border" for z in zones):
+        lut = np.zeros(L, dtype=bool)
+        lut[list(scheme.codes_in("forest")) + shrub_codes] = True
+        lut[-1] = False
+        if class1_other is not None:
+            layers["class1_other"] = class1_other
+        b = add("border_class1", "forest or shrub land in the border belt: Class I protected forest land (林地保护等级), "
+                "unless the --class1-forest layer grades it otherwise")
+        border_class1 = (b, lut, "class1_other" if class1_other is not None else None)
     outside_bit = 0
     if not profile.zones.other.enabled:
         outside_bit = add("outside_zones", "not in any enabled zone of interest (desert, border belt, mine)")
@@ -186,6 +319,11 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     grid_features = np.concatenate(grid_feats) if grid_feats else np.empty(0, dtype=object)
     if not grid_feats:
         notes.append("no grid lines or substations given: distance_to_grid_km is empty and not scored")
+        not_checked.append({"rule": "grid", "name_zh": "电网接入", "option": "--grid-lines",
+                            "clause": "distance to the grid and grid-connection cost need lines or substations",
+                            "effect": "not_scored"})
+    energy_model, pv_table, wind_table = _energy(profile, inputs, grid, not_checked)
+    cells = _cells(grid, tech.max_parcel_area_ha)
     density_lut = _density_lut(profile, scheme, L, notes)
     target = _target(profile, inputs)
     store = LayerStore(Path(workdir) / f"layers-{os.getpid()}-{id(profile)}.pkl", layers) if layers else None
@@ -198,11 +336,161 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         dem=None if inputs.dem is None else str(inputs.dem), dem_same_grid=dem_same,
         max_slope_deg=profile.technology.max_slope_deg, slope_bit=slope_bit, dem_nodata_bit=dem_nodata_bit,
         store=store, admin=admin, keep_rasters=keep_rasters, nbits=len(rules), outside_admin_bit=admin_bit,
+        density_mw_per_km2=tech.power_density_mw_per_km2,
+        layout=getattr(tech, "layout", None) if getattr(getattr(tech, "layout", None), "method", "fixed") == "row_spacing" else None,
+        north_bit=north_bit, max_north_slope_deg=tech.max_north_slope_deg or 90.0,
+        terrain=(profile.terrain.class_i_max_slope_deg, profile.terrain.class_ii_max_slope_deg,
+                 profile.terrain.class_ii_max_relief_m),
+        relief_px=_relief_px(grid, profile.terrain.relief_radius_m) if inputs.dem is not None else 0,
+        shrub=shrub_spec, border_class1=border_class1, rasters=tuple(rasters), pv_table=pv_table, wind_table=wind_table,
+        wind_k=float(getattr(getattr(tech, "turbine", None), "weibull_k", 2.0)), claimed_bit=claimed_bit, cells=cells,
     )
     if lc_buffers:  # fixed distance-transform strips of the whole grid (block-independent)
         spec = replace(spec, edt_strips=edt_strips(row_metric(grid, 0, grid.height), spec.halo_px))
+    say = logger.info if (not keep_rasters if quiet is None else quiet) else logger.warning
+    for nc in not_checked:
+        say("not checked: %s (%s) — no %s given%s", nc["rule"], nc["name_zh"], nc["option"],
+                       "; the capacity is an upper bound" if nc["effect"] == "upper_bound" else f" ({nc['clause']})")
     return Prepared(profile, inputs, lc, grid, rules, spec, small_bit, grid_features, admin_names, target, notes,
-                    grid_layers=grid_layers)
+                    grid_layers=grid_layers, not_checked=not_checked, installed_mw=installed_mw,
+                    substations=_substations(grid_layers), energy_model=energy_model)
+
+
+def _relief_px(grid: Grid, radius_m: float) -> int:
+    """Relief window half-size in pixels (radius ÷ the grid's largest pixel side, at least 1)."""
+    if radius_m <= 0:
+        return 0
+    met = row_metric(grid, grid.height // 2, 2)
+    px = max(float(met.dx_m[0]), float(abs(met.y_m[0] - met.y_m[1])) if grid.height > 1 else float(met.dx_m[0]))
+    return max(1, int(round(radius_m / px)))
+
+
+def _cells(grid: Grid, max_area_ha: float | None) -> tuple[int, int] | None:
+    """(rows, columns) of the largest cell of at most ``max_area_ha`` anywhere on the grid.
+
+    Rows = ⌊side ÷ largest pixel height⌋ with side = √(max area); columns =
+    ⌊max area ÷ (rows × largest pixel area)⌋, so rows × columns pixels never exceed the
+    maximum wherever the cell lies.
+    """
+    if max_area_ha is None:
+        return None
+    a_max = max_area_ha * 1e4  # ha → m²
+    rows = np.array([0, grid.height // 2, grid.height - 1])
+    if grid.is_geographic:
+        px_area = float(grid.row_areas_m2(Window(0, 0, 1, grid.height)).max())
+        met = row_metric(grid, 0, grid.height)
+        dy = float(np.abs(np.diff(met.y_m)).max()) if grid.height > 1 else math.sqrt(px_area)
+    else:
+        px_area = max(float(np.max(grid.pixel_areas_m2(Window(0, int(r), grid.width, 1)))) for r in rows)
+        dy = max(float(abs(row_metric(grid, int(max(r - 1, 0)), 2).y_m[0] - row_metric(grid, int(max(r - 1, 0)), 2).y_m[1]))
+                 for r in rows) if grid.height > 1 else math.sqrt(px_area)
+    ch = max(1, int(math.sqrt(a_max) // dy))
+    cw = max(1, int(a_max // (ch * px_area)))
+    if ch * cw * px_area > a_max:
+        raise ConfigError(f"max_parcel_area_ha = {max_area_ha:g} is smaller than one pixel ({px_area / 1e4:.3g} ha)")
+    return ch, cw
+
+
+def _installed(inputs: ScreenInputs, grid: Grid, cache: VectorCache):
+    """Existing and approved plants: ``capacity_mw`` (MW) and a technology field mapped to pv/wind."""
+    path = Path(inputs.installed)
+    vl = cache.read(path, grid, field="capacity_mw")
+    gdf = vl.gdf.copy()
+    f = inputs.installed_tech_field
+    if f not in gdf.columns:
+        raise InputError(f"{path}: no field {f!r} (technology: pv/solar/光伏 or wind/风电); add it or name the field "
+                         "with --installed-tech-field")
+    cap = pd.to_numeric(gdf["capacity_mw"], errors="coerce")
+    if cap.isna().any() or (cap < 0).any():
+        bad = gdf.loc[cap.isna() | (cap < 0), "capacity_mw"].head(3).tolist()
+        raise InputError(f"{path}: capacity_mw must be a number ≥ 0 (MW) in every feature, found {bad}")
+    gdf["capacity_mw"] = cap
+    norm = gdf[f].astype(str).str.strip().str.lower().map(_TECH_WORDS)
+    if norm.isna().any():
+        bad = sorted(set(gdf.loc[norm.isna(), f].astype(str)))[:5]
+        raise InputError(f"{path}: field {f!r} has technology values {bad}; use pv/solar/光伏 or wind/风电")
+    gdf["_tech"] = norm
+    return gdf
+
+
+_TECH_WORDS = {"pv": "pv", "solar": "pv", "photovoltaic": "pv", "光伏": "pv", "太阳能": "pv", "光伏发电": "pv",
+               "wind": "wind", "风电": "wind", "风能": "wind", "风力发电": "wind", "onshore wind": "wind"}
+
+
+def _substations(grid_layers) -> tuple:
+    """(points in the grid CRS, kV per point or NaN) of every point feature of --grid-lines."""
+    pts, kv = [], []
+    for _name, gdf in grid_layers:
+        sub = gdf[gdf.geom_type.isin(["Point", "MultiPoint", "Polygon", "MultiPolygon"])]
+        if not len(sub):
+            continue
+        geoms = [g if g.geom_type == "Point" else g.representative_point() for g in sub.geometry]
+        col = next((c for c in sub.columns if str(c).lower() in ("kv", "voltage_kv", "voltage", "电压", "电压等级")), None)
+        vals = pd.to_numeric(sub[col].astype(str).str.extract(r"([0-9.]+)")[0], errors="coerce") if col else \
+            pd.Series(np.nan, index=sub.index)
+        pts += geoms
+        kv += vals.tolist()
+    return (np.asarray(pts, dtype=object), np.asarray(kv, dtype=float)) if pts else ()
+
+
+def _energy(profile: SitingProfile, inputs: ScreenInputs, grid: Grid, not_checked: list[dict]):
+    """The energy model of the run: a description (for summary.json), PV yield table, wind CF table."""
+    from sinkplan.siting import energy as en
+
+    tech = profile.technology
+    if profile.tech == "pv":
+        if inputs.pvout is not None:
+            return {"method": "pvout raster (kWh/kWp/yr) as given", "source": str(inputs.pvout)}, None, None
+        if inputs.ghi is None:
+            not_checked.append({"rule": "energy", "name_zh": "发电量", "option": "--ghi or --pvout",
+                                "clause": "energy, capacity factor and LCOE need a solar resource raster",
+                                "effect": "no_energy"})
+            return {"method": "none (no --ghi or --pvout)"}, None, None
+        tr = Transformer.from_crs(grid.crs, grid.crs.geodetic_crs, always_xy=True)
+        l, b, r, t = grid.bounds
+        _, lats = tr.transform([l, r, l, r], [b, b, t, t])
+        e = tech.energy
+        table = en.PvYieldTable.build(min(lats), max(lats), layout_offset_deg=_tilt_offset(tech), energy=e)
+        return {
+            "method": "pvlib: annual GHI over the hours of a year in proportion to Haurwitz clear-sky GHI at the "
+                      "latitude; Erbs decomposition; Hay-Davies transposition to a south-facing tilt of latitude "
+                      f"{_tilt_offset(tech):+g}°; SAPM cell temperature (open rack, glass/glass) at "
+                      f"{e.ambient_temperature_c:g} °C and {e.wind_speed_m_per_s:g} m/s; PVWatts DC "
+                      f"(gamma {e.gamma_pdc_per_c:g}/°C); PVWatts system losses {en.pv_system_losses_percent(e):.2f} %; "
+                      f"PVWatts inverter (efficiency {e.inverter_efficiency:g}, DC/AC 1); clear-sky hourly shape: an "
+                      "approximation, give --pvout for a measured yield",
+            "pvlib_version": _version("pvlib"), "system_losses_percent": en.pv_system_losses_percent(e),
+        }, table, None
+    turb = tech.turbine
+    if inputs.wind_speed is None:
+        not_checked.append({"rule": "energy", "name_zh": "发电量", "option": "--wind-speed",
+                            "clause": "energy, capacity factor and LCOE need a hub-height wind-speed raster",
+                            "effect": "no_energy"})
+        return {"method": "none (no --wind-speed)"}, None, None
+    t = en.wind_turbine(turb.turbine_type, turb.hub_height_m)
+    ks = np.arange(1.0, 4.0 + 1e-9, 0.1) if inputs.weibull_k is not None else [turb.weibull_k]
+    table = en.WindCfTable.build(t, losses_percent=turb.losses_percent, ks=ks)
+    return {
+        "method": f"windpowerlib power curve of {turb.turbine_type} ({t.nominal_power / 1e6:g} MW, rotor "
+                  f"{t.rotor_diameter:g} m; OEDB turbine library shipped with windpowerlib, read offline) under a "
+                  f"Weibull distribution of the hub-height speed (k = "
+                  f"{'the --weibull-k raster' if inputs.weibull_k is not None else f'{turb.weibull_k:g}'}); "
+                  f"losses {turb.losses_percent:g} %",
+        "windpowerlib_version": _version("windpowerlib"), "turbine_type": turb.turbine_type,
+        "turbine_rating_mw": t.nominal_power / 1e6, "rotor_diameter_m": float(t.rotor_diameter),
+        "hub_height_m": turb.hub_height_m,
+    }, None, table
+
+
+def _tilt_offset(tech) -> float:
+    lay = getattr(tech, "layout", None)
+    return lay.tilt_offset_from_latitude_deg if lay is not None else -5.0
+
+
+def _version(pkg: str) -> str:
+    from importlib.metadata import version
+
+    return version(pkg)
 
 
 def _grid_layers(paths, grid: Grid, cache: VectorCache, notes: list[str]):
@@ -218,7 +506,7 @@ def _grid_layers(paths, grid: Grid, cache: VectorCache, notes: list[str]):
             notes.append(f"--grid-lines {Path(p).name}: no features; ignored")
 
 
-def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes) -> list[ZoneSpec]:
+def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_checked) -> list[ZoneSpec]:
     z = profile.zones
     out = []
     if z.desert.enabled:
@@ -236,7 +524,12 @@ def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes) -> list[
         if not cfg.enabled:
             continue
         if path is None:
-            notes.append(f"zone '{kind}' is enabled but no --{'border' if kind == 'border' else 'mines'} layer was given")
+            option = "--border" if kind == "border" else "--mines"
+            notes.append(f"zone '{kind}' is enabled but no {option} layer was given")
+            not_checked.append({"rule": f"zone_{kind}", "name_zh": "边境地带" if kind == "border" else "矿区修复区",
+                                "option": option, "clause": f"the {kind} zone of interest is not screened"
+                                + (" (nor the border-belt Class I forest rule)" if kind == "border" else ""),
+                                "effect": "zone_missing"})
             continue
         layers[kind] = np.asarray(cache.read(Path(path), grid).gdf.geometry.values, dtype=object)
         out.append(ZoneSpec(ZONE_CODES[kind], kind, cfg.priority, kind, float(buf)))

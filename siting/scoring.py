@@ -7,7 +7,8 @@ Each criterion is normalised to [0, 1], 1 best:
   (0 beyond it);
 - ``carbon``: 1 − carbon at stake per hectare / ``carbon_ref_mgc_per_ha`` (0 beyond it);
 - ``compactness``: Polsby–Popper ÷ π/4 (a square pixel outline scores 1), capped at 1;
-- ``zone``: the priority of the parcel's zone type.
+- ``zone``: the priority of the parcel's zone type;
+- ``energy``: capacity factor ÷ the best parcel's (NaN without a resource raster).
 
 score = Σ wᵢ sᵢ / Σ wᵢ over the criteria that can be computed for the run (no DEM: no
 slope; no grid layer: no grid). Rank 1 is the best score; ties go to the larger parcel,
@@ -27,7 +28,7 @@ import pandas as pd
 
 __all__ = ["criteria", "score_and_rank", "cluster_bases", "CRITERIA"]
 
-CRITERIA = ("slope", "grid", "carbon", "compactness", "zone")
+CRITERIA = ("slope", "grid", "carbon", "compactness", "zone", "energy")
 
 
 def criteria(df: pd.DataFrame, *, max_slope_deg: float, grid_distance_max_km: float,
@@ -44,6 +45,9 @@ def criteria(df: pd.DataFrame, *, max_slope_deg: float, grid_distance_max_km: fl
     out["s_carbon"] = (1.0 - density / carbon_ref_mgc_per_ha).clip(0.0, 1.0)
     out["s_compactness"] = (df["compactness"] / (math.pi / 4)).clip(0.0, 1.0)
     out["s_zone"] = df["zone_type"].map(zone_priority).astype(float)
+    cf = df["capacity_factor"].astype(float) if "capacity_factor" in df else pd.Series(np.nan, index=df.index)
+    best = cf.max(skipna=True)
+    out["s_energy"] = (cf / best).clip(0.0, 1.0) if best == best and best > 0 else np.nan
     return out
 
 

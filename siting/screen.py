@@ -24,23 +24,32 @@ from sinkplan.layers.parallel import BlockExecutor, map_blocks
 from sinkplan.siting.blocks import screen_block
 from sinkplan.siting.components import Joined, Joiner
 from sinkplan.siting.inputs import ScratchRaster
-from sinkplan.siting.parcels import compactness, distance_to_features_km, finish_rasters, region_aeqd, to_crs
+from sinkplan.siting.energy import carbon_payback_years, lcoe_cny_per_mwh
+from sinkplan.siting.parcels import (compactness, distance_to_features_km, finish_rasters, nearest_features_km,
+                                     region_aeqd, to_crs)
 from sinkplan.siting.prepare import Prepared, target_mw
 from sinkplan.siting.profile import ZONE_CODES, ZONE_TYPES
 from sinkplan.siting.scoring import cluster_bases, criteria, score_and_rank
 from sinkplan.layers.parallel import Progress
 
-__all__ = ["ScreenResult", "run_screen", "screen_capacity", "PARCEL_COLUMNS"]
+__all__ = ["ScreenResult", "run_screen", "screen_capacity", "target_account", "supply_curve", "PARCEL_COLUMNS",
+           "SUPPLY_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
 #: Columns of parcels.gpkg / parcels.csv, in order.
 PARCEL_COLUMNS = (
     "parcel_id", "rank", "score", "zone_type", "admin_zone", "area_ha", "area_ha_desert", "area_ha_border",
-    "area_ha_mine", "area_ha_other", "capacity_mw", "slope_mean_deg",
-    "slope_max_deg", "distance_to_grid_km", "stock_mgc", "stock_mgc_per_ha", "compactness", "perimeter_km",
-    "base_id", "s_slope", "s_grid", "s_carbon", "s_compactness", "s_zone", "pixels",
+    "area_ha_mine", "area_ha_other", "capacity_mw", "mw_per_km2", "energy_mwh_per_yr", "capacity_factor",
+    "resource_mean", "turbines", "terrain_class", "area_ha_terrain_i", "area_ha_terrain_ii", "area_ha_terrain_iii",
+    "slope_mean_deg", "slope_max_deg", "distance_to_grid_km", "distance_to_substation_km", "substation_kv",
+    "grid_cost_cny", "lcoe_cny_per_mwh", "stock_mgc", "stock_mgc_per_ha", "carbon_payback_years", "compactness",
+    "perimeter_km", "base_id", "s_slope", "s_grid", "s_carbon", "s_compactness", "s_zone", "s_energy", "not_checked",
+    "pixels",
 )
+#: Columns of supply_curve.csv, in order.
+SUPPLY_COLUMNS = ("order", "parcel_id", "tech", "lcoe_cny_per_mwh", "capacity_mw", "energy_mwh_per_yr",
+                  "cumulative_capacity_mw", "cumulative_energy_mwh_per_yr")
 _CODE_ZONE = {v: k for k, v in ZONE_CODES.items()}
 
 
@@ -51,6 +60,10 @@ class ScreenResult:
     parcels: gpd.GeoDataFrame
     bases: gpd.GeoDataFrame
     summary: dict
+    #: Turbine points (wind.turbine.placement = "turbines"), else None.
+    turbines: gpd.GeoDataFrame | None = None
+    #: supply_curve.csv rows (:data:`SUPPLY_COLUMNS`).
+    supply: pd.DataFrame | None = None
 
 
 @dataclass
@@ -68,7 +81,7 @@ def first_pass(prep: Prepared, *, max_cells: int, executor: BlockExecutor | None
     """Screen every block; write scratch rasters (bits, labels, zone codes) when given; join nothing yet."""
     grid = prep.grid
     windows = list(grid.blocks(max_cells))
-    joiner = Joiner(grid.width, grid.height)
+    joiner = Joiner(grid.width, grid.height, cells=prep.spec.cells)
     bit_area = np.zeros(prep.spec.nbits)
     elig = np.zeros(5)
     total = 0.0
@@ -105,20 +118,81 @@ def _capacity_table(prep: Prepared, joined: Joined) -> pd.DataFrame:
     t["area_ha"] = t["area_m2"] / 1e4  # m² → ha
     for z in ZONE_TYPES:  # a parcel of connected eligible land may span zone types
         t[f"area_ha_{z}"] = t[f"area_m2_{z}"] / 1e4
-    # MW/km² × km² = MW (area m² / 1e6 = km²)
-    t["capacity_mw"] = t["area_m2"] / 1e6 * prep.profile.technology.power_density_mw_per_km2
+    if "capacity_mw" not in t:  # no block had a parcel: MW/km² × km² = MW (area m² / 1e6 = km²)
+        t["capacity_mw"] = t["area_m2"] / 1e6 * prep.profile.technology.power_density_mw_per_km2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t["mw_per_km2"] = t["capacity_mw"] / (t["area_m2"] / 1e6)
+        if "energy_mwh_per_yr" in t:
+            # capacity factor over the part with a resource value: MWh / (MW × 8760 h)
+            t["capacity_factor"] = t["energy_mwh_per_yr"] / (t["resource_capacity_mw"] * 8760.0)
+            t["resource_mean"] = t["resource_sum"] / t["resource_area_m2"]
+        else:
+            t["energy_mwh_per_yr"] = np.nan
+            t["capacity_factor"] = np.nan
+            t["resource_mean"] = np.nan
+    for k, roman in ((1, "i"), (2, "ii"), (3, "iii")):
+        col = f"area_m2_terrain_{k}"
+        t[f"area_ha_terrain_{roman}"] = t[col] / 1e4 if col in t else np.nan
+    if "area_m2_terrain_1" in t:
+        parts = t[["area_m2_terrain_1", "area_m2_terrain_2", "area_m2_terrain_3"]].to_numpy()
+        t["terrain_class"] = np.where(parts.sum(axis=1) > 0, np.array(["I", "II", "III"])[parts.argmax(axis=1)], "")
+    else:
+        t["terrain_class"] = ""
+    t["turbines"] = np.nan
     return t
 
 
-def _by_zone(t: pd.DataFrame, density_mw_per_km2: float) -> dict:
+def _by_zone(t: pd.DataFrame) -> dict:
     """Area and capacity per zone type from the parcels' per-type areas (exact by pixels:
-    a parcel spanning two types counts in each with its part); ``parcels`` counts the
-    parcels whose largest part is of the type."""
+    a parcel spanning two types counts in each with its part, its capacity split in
+    proportion to area); ``parcels`` counts the parcels whose largest part is of the type."""
     out = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mw_per_ha = np.where(t["area_ha"] > 0, t["capacity_mw"] / t["area_ha"], 0.0)
     for z in ZONE_TYPES:
         area_ha = float(t[f"area_ha_{z}"].sum())
         out[z] = {"parcels": int((t["zone_type"] == z).sum()), "area_ha": area_ha,
-                  "capacity_mw": area_ha / 100.0 * density_mw_per_km2}  # ha / 100 = km²; × MW/km² = MW
+                  "capacity_mw": float((t[f"area_ha_{z}"] * mw_per_ha).sum())}  # ha × MW/ha = MW
+    return out
+
+
+def _finite_or_none(x) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def target_account(prep: Prepared, screened_mw: float, *, other_screened_mw: float = 0.0) -> dict:
+    """The honest account against the capacity target: baseline (installed), screened, gap.
+
+    ``share_of_target`` = (installed + screened) / target only when the run covers the
+    target's whole region (``ScreenInputs.covers_target_region``); otherwise it is None and
+    ``share_of_target_note`` says why. ``other_screened_mw``: capacity of technologies
+    screened before this one in the same run (``--tech pv,wind``), so ``screened_mw`` is the
+    run's total.
+    """
+    tmw = target_mw(prep.target)
+    installed = float(sum(prep.installed_mw.values()))
+    screened = float(screened_mw + other_screened_mw)
+    out = {
+        "target_mw": tmw,
+        "installed_mw": installed,
+        "installed_mw_by_tech": dict(prep.installed_mw),
+        "installed_source": str(prep.inputs.installed) if prep.inputs.installed else None,
+        "screened_mw": screened,
+        "gap_mw": max(tmw - installed, 0.0),
+        "gap_after_screen_mw": max(tmw - installed - screened, 0.0),
+        "capacity_is_upper_bound": prep.capacity_is_upper_bound,
+    }
+    if prep.inputs.covers_target_region:
+        out["share_of_target"] = (installed + screened) / tmw
+        out["share_of_target_note"] = "(installed + screened) / target; the run covers the target's region"
+    else:
+        out["share_of_target"] = None
+        out["share_of_target_note"] = ("not computed: the run does not cover the whole region of the target "
+                                       "(pass --covers-target-region for a run that does); compare screened_mw "
+                                       "with gap_mw only as a share of the region's remaining gap")
+    if prep.inputs.installed is None:
+        out["installed_note"] = "no --installed layer: the baseline of existing and approved plants is 0 here"
     return out
 
 
@@ -129,10 +203,9 @@ def screen_capacity(prep: Prepared, *, max_cells: int, executor: BlockExecutor |
     joined = _join(prep, fp)
     t = _capacity_table(prep, joined)
     cap = float(t["capacity_mw"].sum())
-    tmw = target_mw(prep.target)
     return {"parcels": int(len(t)), "eligible_area_ha": float(t["area_ha"].sum()), "capacity_mw": cap,
-            "target_mw": tmw, "share_of_target": cap / tmw,
-            "by_zone_type": _by_zone(t, prep.profile.technology.power_density_mw_per_km2)}
+            "energy_mwh_per_yr": _finite_or_none(t["energy_mwh_per_yr"].sum(min_count=1)) if len(t) else None,
+            **target_account(prep, cap), "by_zone_type": _by_zone(t)}
 
 
 def run_screen(prep: Prepared, *, workdir: str | os.PathLike, exclusions_path: str | os.PathLike,
@@ -180,11 +253,11 @@ def run_screen(prep: Prepared, *, workdir: str | os.PathLike, exclusions_path: s
     for s in (sb, sl, sz):
         Path(s.path).unlink(missing_ok=True)
     t = _capacity_table(prep, joined)
-    parcels, bases = _parcel_layers(prep, t, geoms)
+    parcels, bases, turbines = _parcel_layers(prep, t, geoms)
     bit_area = fp.bit_area_m2.copy()
     bit_area[prep.small_bit] = small_m2
     summary = _summary(prep, parcels, bases, fp, bit_area, small_m2)
-    return ScreenResult(parcels, bases, summary)
+    return ScreenResult(parcels, bases, summary, turbines=turbines, supply=supply_curve(parcels, prof.tech))
 
 
 def _parcel_layers(prep: Prepared, t: pd.DataFrame, geoms: dict) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -196,8 +269,15 @@ def _parcel_layers(prep: Prepared, t: pd.DataFrame, geoms: dict) -> tuple[gpd.Ge
     t["perimeter_km"] = per / 1000.0  # m → km
     aeqd = region_aeqd(grid)
     t["distance_to_grid_km"] = distance_to_features_km(g, prep.grid_features, grid.crs, aeqd)
+    turbines = None
+    if prof.tech == "wind" and prof.technology.turbine.placement == "turbines" and len(t):
+        turbines = _place_turbines(prep, t, g, aeqd)
+    _cost_columns(prep, t, g, aeqd)
     with np.errstate(invalid="ignore", divide="ignore"):
         t["stock_mgc_per_ha"] = t["stock_mgc"] / t["area_ha"]
+    t["carbon_payback_years"] = carbon_payback_years(t["stock_mgc"], t["energy_mwh_per_yr"],
+                                                     prof.carbon.emission_factor_t_co2_per_mwh)
+    t["not_checked"] = ",".join(n["rule"] for n in prep.not_checked if n["effect"] == "upper_bound")
     sc = prof.scoring
     prio = {k: getattr(prof.zones, k).priority for k in ZONE_TYPES}
     s = criteria(t, max_slope_deg=prof.technology.max_slope_deg, grid_distance_max_km=sc.grid_distance_max_km,
@@ -215,7 +295,82 @@ def _parcel_layers(prep: Prepared, t: pd.DataFrame, geoms: dict) -> tuple[gpd.Ge
     t["base_id"] = [base_of.get(int(p), 0) for p in t["parcel_id"]]
     parcels = gpd.GeoDataFrame(t[list(PARCEL_COLUMNS)].reset_index(drop=True), geometry=list(g), crs=grid.crs)
     parcels.attrs["criteria_used"] = used
-    return parcels, bases
+    if turbines is not None:
+        turbines = turbines.merge(t[["parcel_id", "rank"]], on="parcel_id", how="left")
+    return parcels, bases, turbines
+
+
+def _place_turbines(prep: Prepared, t: pd.DataFrame, g: np.ndarray, aeqd) -> gpd.GeoDataFrame:
+    """Turbines on each parcel (:func:`sinkplan.siting.turbines.place_turbines`); capacity
+    becomes turbines × rating and energy scales with it (same capacity factor)."""
+    from sinkplan.siting.energy import wind_turbine
+    from sinkplan.siting.turbines import place_turbines
+
+    cfg = prep.profile.technology.turbine
+    turb = wind_turbine(cfg.turbine_type, cfg.hub_height_m)
+    rating_mw = float(turb.nominal_power) / 1e6  # W → MW
+    d = float(turb.rotor_diameter)
+    pts, owner = place_turbines(to_crs(g, prep.grid.crs, aeqd), along_m=cfg.spacing_along_rotor_d * d,
+                                across_m=cfg.spacing_across_rotor_d * d, wind_from_deg=cfg.prevailing_wind_from_deg)
+    n = np.bincount(owner, minlength=len(t)) if len(owner) else np.zeros(len(t), dtype=np.int64)
+    old = t["capacity_mw"].to_numpy()
+    new = n * rating_mw
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(old > 0, new / old, 0.0)
+    t["turbines"] = n
+    t["capacity_mw"] = new
+    t["mw_per_km2"] = new / (t["area_m2"] / 1e6)
+    t["energy_mwh_per_yr"] = t["energy_mwh_per_yr"] * scale
+    ll = to_crs(pts, aeqd, "EPSG:4326") if len(pts) else np.empty(0, dtype=object)
+    return gpd.GeoDataFrame({"turbine_id": np.arange(1, len(pts) + 1), "parcel_id": t["parcel_id"].to_numpy()[owner],
+                             "turbine_type": cfg.turbine_type, "rating_mw": rating_mw, "rotor_diameter_m": d,
+                             "hub_height_m": cfg.hub_height_m}, geometry=list(ll), crs="EPSG:4326")
+
+
+def _cost_columns(prep: Prepared, t: pd.DataFrame, g: np.ndarray, aeqd) -> None:
+    """Distance to the nearest substation (its kV), grid-connection cost and LCOE (reV lcoe_fcr)."""
+    cost = prep.profile.cost
+    t["distance_to_substation_km"] = np.nan
+    t["substation_kv"] = np.nan
+    if prep.substations and len(t):
+        pts, kv = prep.substations
+        d, idx = nearest_features_km(g, pts, prep.grid.crs, aeqd)
+        t["distance_to_substation_km"] = d
+        t["substation_kv"] = np.where(idx >= 0, kv[np.maximum(idx, 0)], np.nan)
+        dist = t["distance_to_substation_km"]
+    else:  # no substations: the nearest line or substation of --grid-lines
+        dist = t["distance_to_grid_km"]
+    per_km = np.array([_per_km(cost, v) for v in t["substation_kv"]]) if len(t) else np.zeros(0)
+    t["grid_cost_cny"] = dist.to_numpy() * per_km  # km × CNY/km
+    t["lcoe_cny_per_mwh"] = lcoe_cny_per_mwh(t["capacity_mw"], t["energy_mwh_per_yr"],
+                                             capex_cny_per_kw=cost.capex_cny_per_kw,
+                                             opex_cny_per_kw_yr=cost.opex_cny_per_kw_yr,
+                                             fixed_charge_rate=cost.fixed_charge_rate,
+                                             grid_cost_cny=np.nan_to_num(t["grid_cost_cny"].to_numpy(), nan=0.0))
+
+
+def _per_km(cost, kv: float) -> float:
+    """Line cost per km for a substation of ``kv``: the profile's entry of the nearest voltage
+    at or above it (the default when none is given or the voltage is unknown)."""
+    table = sorted((float(k), v) for k, v in cost.grid_cost_cny_per_km.items())
+    if not np.isfinite(kv) or not table:
+        return cost.grid_cost_default_cny_per_km
+    for k, v in table:
+        if kv <= k + 1e-9:
+            return v
+    return table[-1][1]
+
+
+def supply_curve(parcels: pd.DataFrame, tech: str | pd.Series) -> pd.DataFrame:
+    """Parcels sorted by LCOE (cheapest first) with cumulative capacity and energy (reV's supply curve)."""
+    df = pd.DataFrame({"parcel_id": parcels["parcel_id"], "tech": tech, "lcoe_cny_per_mwh": parcels["lcoe_cny_per_mwh"],
+                       "capacity_mw": parcels["capacity_mw"], "energy_mwh_per_yr": parcels["energy_mwh_per_yr"]})
+    df = df[np.isfinite(df["lcoe_cny_per_mwh"].astype(float))]
+    df = df.sort_values(["lcoe_cny_per_mwh", "parcel_id"], kind="stable").reset_index(drop=True)
+    df["cumulative_capacity_mw"] = df["capacity_mw"].cumsum()
+    df["cumulative_energy_mwh_per_yr"] = df["energy_mwh_per_yr"].cumsum()
+    df.insert(0, "order", np.arange(1, len(df) + 1))
+    return df[list(SUPPLY_COLUMNS)]
 
 
 def _bases(t: pd.DataFrame, g: np.ndarray, lab: np.ndarray, min_mw: float, crs) -> gpd.GeoDataFrame:
@@ -244,8 +399,15 @@ def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
     prof, tech = prep.profile, prep.profile.technology
     area_ha = float(parcels["area_ha"].sum())
     cap = float(parcels["capacity_mw"].sum())
-    tmw = target_mw(prep.target)
     total_ha = fp.total_area_m2 / 1e4
+    e = float(parcels["energy_mwh_per_yr"].sum(min_count=1)) if len(parcels) else float("nan")
+    energy = e if np.isfinite(e) else None  # None: no resource raster
+    lcoe = parcels["lcoe_cny_per_mwh"].to_numpy(dtype=float)
+    fin = np.isfinite(lcoe)
+    cf = parcels["capacity_factor"].to_numpy(dtype=float)
+    w = parcels["capacity_mw"].to_numpy(dtype=float)
+    okcf = np.isfinite(cf) & (w > 0)
+    account = target_account(prep, cap)
     return {
         "tech": prof.tech,
         "profile": prof.name,
@@ -258,15 +420,29 @@ def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
         "excluded_area_ha": total_ha - area_ha,
         "small_fragments_area_ha": small_m2 / 1e4,
         "capacity_mw": cap,
+        "capacity_is_upper_bound": prep.capacity_is_upper_bound,
+        "not_checked": [dict(n) for n in prep.not_checked],
+        "capacity_method": _capacity_method(prep),
+        "max_parcel_area_ha": tech.max_parcel_area_ha,
+        "largest_parcel_area_ha": float(parcels["area_ha"].max()) if len(parcels) else 0.0,
         "parcels": int(len(parcels)),
         "bases": int(len(bases)),
         "stock_mgc": float(parcels["stock_mgc"].sum()),
-        "by_zone_type": _by_zone(pd.DataFrame(parcels.drop(columns="geometry")), tech.power_density_mw_per_km2),
+        "energy_mwh_per_yr": energy,
+        "capacity_factor": float(np.average(cf[okcf], weights=w[okcf])) if okcf.any() else None,
+        "energy_model": prep.energy_model,
+        "lcoe_cny_per_mwh_min": float(lcoe[fin].min()) if fin.any() else None,
+        "lcoe_cny_per_mwh_median": float(np.median(lcoe[fin])) if fin.any() else None,
+        "lcoe_cny_per_mwh_max": float(lcoe[fin].max()) if fin.any() else None,
+        "cost": prof.cost.model_dump(),
+        "emission_factor_t_co2_per_mwh": prof.carbon.emission_factor_t_co2_per_mwh,
+        "avoided_t_co2_per_yr": energy * prof.carbon.emission_factor_t_co2_per_mwh if energy is not None else None,
+        "turbines": int(parcels["turbines"].sum()) if parcels["turbines"].notna().any() else None,
+        "by_zone_type": _by_zone(pd.DataFrame(parcels.drop(columns="geometry"))),
         "target_key": prep.target.key,
-        "target_mw": tmw,
         "target_year": prep.target.year,
         "target_clause": prep.target.clause,
-        "share_of_target": cap / tmw,
+        **account,
         "exclusion_bits": [
             {"bit": r.bit, "value": r.value, "rule": r.name, "description": r.description,
              "area_ha": float(bit_area_m2[r.bit]) / 1e4} for r in prep.rules
@@ -276,3 +452,13 @@ def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
         "weights": prof.scoring.weights.model_dump(),
         "notes": list(prep.notes),
     }
+
+
+def _capacity_method(prep: Prepared) -> str:
+    lay = prep.spec.layout
+    if lay is None:
+        return f"fixed density {prep.profile.technology.power_density_mw_per_km2:g} MW/km²"
+    return (f"row spacing: {lay.module_w_per_m2:g} W/m² × ground-cover ratio × {lay.array_land_share:g}; GCR of "
+            f"south-facing rows tilted at latitude {lay.tilt_offset_from_latitude_deg:+g}° unshaded on the winter "
+            f"solstice from {lay.shade_free_from_hour:g}:00 solar time to its mirror hour, at each pixel's latitude "
+            "and north–south slope")

@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 from sinkplan.siting.prepare import ScreenInputs, prepare
 from sinkplan.siting.profile import load_profile, with_overrides
+from siting_util import LEGACY_PV
 from sinkplan.siting.scoring import cluster_bases
 from sinkplan.siting.screen import run_screen
 
@@ -44,7 +45,7 @@ def test_touching_desert_and_mine_land_is_one_parcel_and_a_far_block_another_bas
         gpd.GeoDataFrame({"id": [0]}, geometry=[g], crs="EPSG:4326").to_file(tmp_path / f"{name}.gpkg")
     inputs = ScreenInputs(landcover=tmp_path / "lc.tif", redline=tmp_path / "far.gpkg",
                           farmland=tmp_path / "far.gpkg", mines=tmp_path / "mines.gpkg")
-    prof = with_overrides(load_profile("pv"), {"pv.min_parcel_area_ha": 20, "bases.distance_m": 1000})
+    prof = with_overrides(load_profile("pv"), {**LEGACY_PV, "pv.min_parcel_area_ha": 20, "bases.distance_m": 1000})
     prep = prepare(inputs, prof, workdir=tmp_path)
     res = run_screen(prep, workdir=tmp_path, exclusions_path=tmp_path / "ex.tif", eligible_path=tmp_path / "el.tif",
                      parcels_raster_path=tmp_path / "pa.tif", max_cells=W * H)

@@ -14,6 +14,7 @@ from shapely.geometry import box
 from sinkplan.layers.parallel import BlockExecutor
 from sinkplan.siting.prepare import ScreenInputs, prepare
 from sinkplan.siting.profile import load_profile, with_overrides
+from siting_util import LEGACY_PV
 from sinkplan.siting.screen import run_screen, screen_capacity
 
 N = 120
@@ -50,7 +51,7 @@ def utm(tmp_path_factory):
 def _prep(d, work, profile=None, **kw):
     inputs = ScreenInputs(landcover=d / "lc.tif", dem=d / "dem.tif", redline=d / "redline.gpkg",
                           farmland=d / "farmland.gpkg")
-    prof = profile or with_overrides(load_profile("pv"), {"pv.min_parcel_area_ha": 1})
+    prof = profile or with_overrides(load_profile("pv"), {**LEGACY_PV, "pv.min_parcel_area_ha": 1})
     return prepare(inputs, prof, workdir=work, **kw)
 
 
@@ -80,8 +81,9 @@ def test_capacity_pass_equals_full_screen(utm, tmp_path):
     prep = _prep(utm, tmp_path)
     full = _run(prep, tmp_path).summary
     cap = screen_capacity(_prep(utm, tmp_path, keep_rasters=False), max_cells=2048)
-    for k in ("parcels", "eligible_area_ha", "capacity_mw", "share_of_target"):
+    for k in ("parcels", "eligible_area_ha", "capacity_mw", "screened_mw", "gap_mw"):
         assert cap[k] == pytest.approx(full[k], rel=1e-12)
+    assert cap["share_of_target"] is full["share_of_target"] is None  # a UTM test tile is not the target's region
 
 
 @pytest.fixture(scope="module")

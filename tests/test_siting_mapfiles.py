@@ -14,6 +14,7 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, Point, box
 
+from siting_util import legacy_set_args
 from sinkplan.layers.grid import Grid
 from sinkplan.maps.build import build_map
 from sinkplan.cli import main
@@ -49,7 +50,8 @@ def result(tmp_path_factory):
     code = main(["site", "-q", "--landcover", str(d / "lc.tif"), "--redline", str(d / "redline.gpkg"),
                  "--farmland", str(d / "farmland.gpkg"), "--border", str(d / "border.gpkg"),
                  "--grid-lines", str(d / "grid.gpkg"), str(d / "subs.gpkg"),
-                 "--set", f"zones.border.width_m={BELT_M:g}", "--set", "pv.min_parcel_area_ha=1", "--out", str(out)])
+                 "--set", f"zones.border.width_m={BELT_M:g}", "--set", "pv.min_parcel_area_ha=1", *legacy_set_args(),
+                 "--out", str(out)])
     assert code == 0
     return out
 

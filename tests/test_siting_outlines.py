@@ -14,6 +14,7 @@ from shapely.geometry import box
 from sinkplan.siting.parcels import dissolve_pixel_pieces
 from sinkplan.siting.prepare import ScreenInputs, prepare
 from sinkplan.siting.profile import load_profile, with_overrides
+from siting_util import LEGACY_PV
 from sinkplan.siting.screen import run_screen
 
 W, H, RES, LON0, LAT0 = 40, 24, 0.00271, 110.3137, 42.0713  # ~224 m × 301 m pixels (not round: block origins round differently)
@@ -38,7 +39,7 @@ def _screen(d, work, max_cells):
     work.mkdir()
     inputs = ScreenInputs(landcover=d / "lc.tif", redline=d / "far.gpkg", farmland=d / "far.gpkg",
                           grid_lines=(d / "far.gpkg",))
-    prep = prepare(inputs, with_overrides(load_profile("pv"), {"pv.min_parcel_area_ha": 20}), workdir=work)
+    prep = prepare(inputs, with_overrides(load_profile("pv"), {**LEGACY_PV, "pv.min_parcel_area_ha": 20}), workdir=work)
     res = run_screen(prep, workdir=work, exclusions_path=work / "ex.tif", eligible_path=work / "el.tif",
                      parcels_raster_path=work / "pa.tif", max_cells=max_cells)
     return res.parcels.sort_values("parcel_id").reset_index(drop=True)

@@ -17,6 +17,7 @@ from shapely.geometry import LineString, box
 
 from sinkplan.layers.grid import Grid
 from sinkplan.cli import main
+from siting_util import legacy_set_args
 
 W, H, RES, LON0, LAT0 = 100, 60, 0.002, 110.0, 42.1  # ~165 m × 222 m pixels
 
@@ -59,6 +60,7 @@ def site(region, out, *extra) -> int:
                  "--redline", str(d / "redline.gpkg"), "--farmland", str(d / "farmland.gpkg"),
                  "--border", str(d / "border.gpkg"), "--mines", str(d / "mines.gpkg"),
                  "--grid-lines", str(d / "grid.gpkg"), "--zones", str(d / "banners.gpkg"), "--zone-field", "name",
+                 *legacy_set_args(),
                  "--set", "exclusions.redline.buffer_m=500", "--set", "zones.border.width_m=3000",
                  "--set", "pv.min_parcel_area_ha=20", "--out", str(out), *extra])
 
@@ -158,7 +160,11 @@ def test_capacity_is_area_times_power_density_and_share_of_target(result):
     assert s["capacity_mw"] == pytest.approx(p.capacity_mw.sum(), rel=1e-12)
     assert s["capacity_mw"] == pytest.approx(s["eligible_area_ha"] / 100.0 * 34.0, rel=1e-9)
     assert s["target_mw"] == 200_000.0
-    assert s["share_of_target"] == pytest.approx(s["capacity_mw"] / 200_000.0, rel=1e-12)
+    # five pixels of steppe are not the target's region: no share, but baseline, screened and gap
+    assert s["share_of_target"] is None and "does not cover" in s["share_of_target_note"]
+    assert s["installed_mw"] == 0.0 and s["gap_mw"] == 200_000.0
+    assert s["screened_mw"] == pytest.approx(s["capacity_mw"], rel=1e-12)
+    assert s["gap_after_screen_mw"] == pytest.approx(200_000.0 - s["capacity_mw"], rel=1e-12)
     by = s["by_zone_type"]
     assert sum(z["capacity_mw"] for z in by.values()) == pytest.approx(s["capacity_mw"], rel=1e-12)
     assert (p.area_ha >= 20.0).all()
@@ -194,7 +200,7 @@ def test_sweep_writes_capacity_per_value(region, tmp_path):
     assert sw.capacity_mw.is_monotonic_increasing and sw.capacity_mw.iloc[0] < sw.capacity_mw.iloc[2]
     s = json.loads((out / "summary.json").read_text())
     assert sw.capacity_mw.iloc[1] == pytest.approx(s["capacity_mw"], rel=1e-9)  # 3° is the profile's own value
-    assert np.allclose(sw.share_of_target, sw.capacity_mw / 200_000.0)
+    assert sw.share_of_target.isna().all()  # the region is not the target's
 
 
 @pytest.mark.parametrize("extra, match", [

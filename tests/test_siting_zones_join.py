@@ -18,6 +18,7 @@ from shapely.geometry import LineString, box
 from sinkplan.cli import main
 from sinkplan.siting.prepare import ScreenInputs, prepare
 from sinkplan.siting.profile import load_profile, with_overrides
+from siting_util import LEGACY_PV, legacy_set_args
 from sinkplan.siting.screen import run_screen
 
 CRS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=110 +ellps=WGS84 +units=m +no_defs"
@@ -55,7 +56,7 @@ def region(tmp_path_factory):
 
 
 def _profile():
-    return with_overrides(load_profile("pv"), {"zones.border.width_m": 200.0})  # min parcel area 30 ha
+    return with_overrides(load_profile("pv"), {**LEGACY_PV, "zones.border.width_m": 200.0})  # min parcel area 30 ha
 
 
 @pytest.mark.parametrize("max_cells", [W * H, 2 * W, 3 * W, 16, 7])
@@ -104,7 +105,7 @@ def test_cli_tables_carry_the_area_per_zone_type(region, tmp_path):
     assert main(["site", "-q", "--tech", "pv", "--landcover", str(region / "lc.tif"),
                  "--redline", str(region / "far.gpkg"), "--farmland", str(region / "far.gpkg"),
                  "--border", str(region / "border.gpkg"), "--grid-lines", str(region / "far.gpkg"),
-                 "--set", "zones.border.width_m=200", "--out", str(out)]) == 0
+                 "--set", "zones.border.width_m=200", *legacy_set_args(), "--out", str(out)]) == 0
     cols = ["area_ha", "area_ha_desert", "area_ha_border", "area_ha_mine", "area_ha_other"]
     for t in (pd.read_csv(out / "parcels.csv"), pd.read_excel(out / "parcels.xlsx", sheet_name="parcels"),
               pd.DataFrame(gpd.read_file(out / "parcels.gpkg").drop(columns="geometry"))):
