@@ -81,6 +81,10 @@ class DemoRegion:
     plots: Path
     training_points: Path
     reference_points: Path
+    ghi: Path
+    wind_speed: Path
+    precipitation: Path
+    installed: Path
     manifest: Path
     zone_field: str = "name_zh"
 
@@ -110,12 +114,19 @@ _DESCRIPTIONS = {
     "reference_points": "Stratified random reference sample: map_code is the 2020 map, ref_code "
                         "the 'true' class, which differs from the map at a few percent of points "
                         "(simulated map error) so area-adjusted estimates differ from pixel counts",
+    "ghi": "SYNTHETIC global horizontal irradiation, kWh/m2/yr (float32), higher in the dry west; "
+           "not Global Solar Atlas data",
+    "wind_speed": "SYNTHETIC mean wind speed at 135 m hub height, m/s (float32), higher in the north and on "
+                  "high ground; not Global Wind Atlas data",
+    "precipitation": "SYNTHETIC mean annual precipitation, mm (float32), drier west; not station data",
+    "installed": "SYNTHETIC existing and approved plants (capacity_mw, tech pv/wind, status): invented outlines",
 }
 _FILES = {"landcover_2015": "landcover_2015.tif", "landcover_2020": "landcover_2020.tif",
           "dem": "dem.tif", "image": "image_2020.tif", "manifest": "demo_region.json",
+          "ghi": "ghi.tif", "wind_speed": "wind_speed_135m.tif", "precipitation": "precipitation.tif",
           **{k: f"{k}.gpkg" for k in ("banners", "leagues", "redline", "farmland", "border", "deserts",
                                       "mines", "restoration", "grid_lines", "substations", "plots",
-                                      "training_points", "reference_points")}}
+                                      "training_points", "reference_points", "installed")}}
 
 
 def _field(rng: np.random.Generator, shp: tuple[int, int], sigma: float) -> np.ndarray:
@@ -214,6 +225,33 @@ def _dem(lay: dv.Layout, f: dict[str, np.ndarray], xn_c: np.ndarray, yn_c: np.nd
     elev = 1150 + 420 * yn_c + 150 * xn_c + 150 * f["dem_c"] - 220 * np.exp(-d_km / 8.0)
     dem = _upsample(elev.astype(np.float32), shp) + 20 * f["m4"]
     return np.clip(dem, 1000, 2000).astype(np.float32)
+
+
+def _resources(xn_c: np.ndarray, yn_c: np.ndarray, *, f_dem: np.ndarray, shp: tuple[int, int]):
+    """Synthetic GHI (kWh/m²/yr), hub-height wind speed (m/s) and precipitation (mm/yr).
+
+    Plausible for central Inner Mongolia, smooth, from the coarse grid's coordinates and the
+    DEM: GHI 1 750 in the west to 1 500 in the east; wind 6.3–8.3 m/s, stronger in the north
+    and 1 m/s more per 500 m of height; precipitation 150 mm in the west to 420 mm in the south-east.
+    """
+    ghi_c = 1750.0 - 250.0 * xn_c - 40.0 * yn_c
+    ws_c = 7.3 + 1.0 * (0.5 - yn_c) + 0.0 * xn_c
+    pr_c = 150.0 + 220.0 * xn_c + 50.0 * yn_c
+    up = lambda c: _upsample(np.asarray(c, dtype=np.float32), shp)  # noqa: E731
+    ws = up(ws_c) + (f_dem - 1400.0) / 500.0  # + 1 m/s per 500 m
+    return up(ghi_c).astype(np.float32), np.clip(ws, 3.0, 12.0).astype(np.float32), up(pr_c).astype(np.float32)
+
+
+def _installed(lay) -> gpd.GeoDataFrame:
+    """Synthetic existing and approved plants: two PV plants and a wind farm (outlines invented)."""
+    from shapely.geometry import box as _box
+
+    rows = [("光伏电站A (synthetic)", "pv", 200.0, "operating", _box(110.30, 42.55, 110.36, 42.60)),
+            ("光伏电站B (synthetic)", "pv", 100.0, "approved", _box(110.50, 42.20, 110.53, 42.24)),
+            ("风电场C (synthetic)", "wind", 300.0, "operating", _box(111.60, 43.00, 111.80, 43.15))]
+    return gpd.GeoDataFrame({"name": [r[0] for r in rows], "tech": [r[1] for r in rows],
+                             "capacity_mw": [r[2] for r in rows], "status": [r[3] for r in rows]},
+                            geometry=[r[4] for r in rows], crs=CRS)
 
 
 def _image(rng: np.random.Generator, lc: np.ndarray, vig: np.ndarray, illum: np.ndarray) -> list[np.ndarray]:
@@ -361,6 +399,10 @@ def build_demo(out_dir: str | os.PathLike, *, seed: int = 2025, scale: float = 1
                    tags=dict(DESCRIPTION=_DESCRIPTIONS[key], CLASS_SCHEME="CLCD", YEAR=str(year), **tags))
     _write_tif(paths["dem"], [dem], transform, nodata=-9999.0, descriptions=["elevation_m"],
                tags=dict(DESCRIPTION=_DESCRIPTIONS["dem"], UNITS="m", **tags))
+    for key, arr, units in zip(("ghi", "wind_speed", "precipitation"), _resources(xn_c, yn_c, f_dem=dem, shp=shp),
+                               ("kWh/m2/yr", "m/s", "mm/yr")):
+        _write_tif(paths[key], [arr], transform, nodata=-9999.0, descriptions=[f"{key} (synthetic)"],
+                   tags=dict(DESCRIPTION=_DESCRIPTIONS[key], UNITS=units, **tags))
     report(0.5, "image")
     bands = _image(np.random.default_rng([seed, 2]), lc20, f["vig"], f["illum"])
     _write_tif(paths["image"], bands, transform, nodata=0, descriptions=["blue", "green", "red", "nir"],
@@ -372,7 +414,7 @@ def build_demo(out_dir: str | os.PathLike, *, seed: int = 2025, scale: float = 1
                   farmland=lay.farmland, border=lay.border, deserts=dv.deserts(moist_c, BARREN_THR),
                   mines=lay.mines[["name", "status", "geometry"]], restoration=lay.restoration,
                   grid_lines=lay.grid_lines, substations=lay.substations, plots=plots,
-                  training_points=training, reference_points=reference)
+                  training_points=training, reference_points=reference, installed=_installed(lay))
     for key, df in layers.items():
         dv.write_gpkg(df, paths[key])
 
