@@ -109,6 +109,12 @@ def _reason_name(item: Any, lang: str) -> str:
 def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
     """Eligible land, one toggle per exclusion reason, parcels by score, bases, belt, grid."""
     lang = b.lang
+    unchecked = [n for n in summary.get("not_checked") or [] if isinstance(n, dict)]
+    if unchecked:  # rule sets the run could not check: said on the map, as in the tables
+        names = ", ".join(str(n.get("name_zh") if lang == "zh" else n.get("rule")) for n in unchecked)
+        bound = [n for n in unchecked if n.get("effect") == "upper_bound"]
+        b.spec.notes.append(("未核查 / not checked: " if lang == "zh" else "Not checked: ") + names
+                            + (("（装机为上限）" if lang == "zh" else " (capacity is an upper bound)") if bound else ""))
     eligible = folder / "eligible.tif"
     if eligible.exists():
         import rasterio

@@ -85,9 +85,12 @@ print(info["description"])
 # ## 1. 选址参数 / The siting profile
 #
 # Every number of the screen lives in a TOML profile with its source (policy document,
-# industry figure or a marked sinkplan assumption). The shipped PV profile: 34 MW/km²,
-# slope ≤ 3° (TD/T 1075-2023 terrain class I), parcels of at least 30 ha, forest, wetland,
-# water, built land and cropland excluded, 500 m from built land, 400 m from water.
+# industry figure or a marked sinkplan assumption). The shipped PV profile: land per MW from
+# the no-shading row-spacing rule at each pixel's latitude (34 MW/km² at Kubuqi, 40.4°N),
+# slope ≤ 10° and north-facing slopes ≤ 3° (TD/T 1075-2023's 3° and 20° only sort terrain
+# classes), parcels of 30 to 3 000 ha, forest, wetland, water, built land and cropland excluded,
+# and the layers 自然资办发〔2023〕12号 names (basic grassland, Class I forest land, …), each
+# with its clause. No land-cover setbacks: the former 500 m / 400 m were wind-turbine setbacks.
 
 # %%
 profile = load_profile("pv")
@@ -96,12 +99,19 @@ display(pd.DataFrame([
     {"key": "pv.power_density_mw_per_km2", "value": tech.power_density_mw_per_km2},
     {"key": "pv.max_slope_deg", "value": tech.max_slope_deg},
     {"key": "pv.min_parcel_area_ha", "value": tech.min_parcel_area_ha},
+    {"key": "pv.max_parcel_area_ha", "value": tech.max_parcel_area_ha},
+    {"key": "pv.max_north_slope_deg", "value": tech.max_north_slope_deg},
+    {"key": "pv.layout.module_w_per_m2", "value": tech.layout.module_w_per_m2},
+    {"key": "pv.layout.array_land_share", "value": tech.layout.array_land_share},
+    {"key": "cost.capex_cny_per_kw", "value": profile.cost.capex_cny_per_kw},
+    {"key": "carbon.emission_factor_t_co2_per_mwh", "value": profile.carbon.emission_factor_t_co2_per_mwh},
     {"key": "exclusions.landcover_groups", "value": ", ".join(profile.exclusions.landcover_groups)},
     *[{"key": f"exclusions.landcover_buffers_m.{g}", "value": m} for g, m in profile.exclusions.landcover_buffers_m.items()],
     {"key": "exclusions.redline.buffer_m", "value": profile.exclusions.redline.buffer_m},
     {"key": "zones.border.width_m", "value": profile.zones.border.width_m},
     {"key": "bases.distance_m", "value": profile.bases.distance_m},
 ]).assign(source=lambda d: [profile.source.get(k, "") for k in d.key]))
+display(pd.DataFrame([{"layer": k, "clause": r.clause} for k, r in profile.exclusions.policy.items()]))
 
 # %% [markdown]
 # ## 2. 排除区及原因 / Exclusions and why
@@ -116,7 +126,8 @@ display(pd.DataFrame([
 screen_inputs = ScreenInputs(
     landcover=region.landcover_2020, dem=region.dem, redline=region.redline, farmland=region.farmland,
     border=region.border, deserts=region.deserts, mines=region.mines,
-    grid_lines=(region.grid_lines, region.substations), zones=region.banners, zone_field=region.zone_field)
+    grid_lines=(region.grid_lines, region.substations), zones=region.banners, zone_field=region.zone_field,
+    ghi=region.ghi, precipitation=region.precipitation, installed=region.installed)  # synthetic rasters and plants
 cache = VectorCache()  # vector layers read once for this screen and the sweeps below
 prep = prepare(screen_inputs, profile, workdir=WORK, cache=cache)
 paths = {name: WORK / f"{name}.tif" for name in ("exclusions", "eligible", "parcels")}
@@ -124,7 +135,10 @@ result = run_screen(prep, workdir=WORK, exclusions_path=paths["exclusions"], eli
                     parcels_raster_path=paths["parcels"], max_cells=MAX_CELLS)
 summary = result.summary
 print(f"{summary['total_area_ha']:,.0f} ha screened, {summary['eligible_area_ha']:,.0f} ha eligible in "
-      f"{summary['parcels']} parcels, {summary['capacity_mw'] / 1e3:,.1f} GW")
+      f"{summary['parcels']} parcels, {summary['capacity_mw'] / 1e3:,.1f} GW"
+      + (" — an UPPER BOUND" if summary["capacity_is_upper_bound"] else ""))
+# The layers the profile requires but this run does not have: named, never silently skipped.
+display(pd.DataFrame(summary["not_checked"])[["rule", "name_zh", "option", "effect"]])
 
 # %% [markdown]
 # A pixel can break several rules, so the rule areas overlap. The column `only_this_rule_ha`
@@ -203,8 +217,9 @@ display(parcels[["rank", "parcel_id", "zone_type", "admin_zone", "area_ha", "cap
                  "distance_to_grid_km", "stock_mgc_per_ha", "compactness", "score", "base_id"]].head(10))
 bases = pd.DataFrame(result.bases.drop(columns="geometry"))
 display(bases[["base_id", "parcels", "area_ha", "capacity_mw", "zone_types", "admin_zones", "best_rank"]].head(10))
-# Capacity is area × power density: check it on the table.
-assert np.allclose(parcels.capacity_mw, parcels.area_ha / 100 * tech.power_density_mw_per_km2)  # ha → km²
+# Capacity is the sum over pixels of MW/km² × km²: check it on the table; no parcel exceeds the maximum.
+assert np.allclose(parcels.capacity_mw, parcels.area_ha / 100 * parcels.mw_per_km2)  # ha → km²
+assert (parcels.area_ha <= tech.max_parcel_area_ha).all()
 
 # %% [markdown]
 # ## 5. 坡度与缓冲区情景 / Slope and buffer sweep against 200 GW
@@ -223,7 +238,7 @@ for key, values in (("pv.max_slope_deg", SLOPES_DEG), ("zones.border.width_m", B
         p = prepare(screen_inputs, with_overrides(profile, {key: value}), workdir=WORK, keep_rasters=False, cache=cache)
         cap = screen_capacity(p, max_cells=MAX_CELLS)
         sweep_rows.append({"key": key, "value": value, "parcels": cap["parcels"], "eligible_area_ha": cap["eligible_area_ha"],
-                           "capacity_gw": cap["capacity_mw"] / 1e3, "share_of_200gw": cap["share_of_target"],
+                           "capacity_gw": cap["capacity_mw"] / 1e3, "gap_gw": cap["gap_mw"] / 1e3,
                            **{f"gw_{z}": d["capacity_mw"] / 1e3 for z, d in cap["by_zone_type"].items()}})
 sweep = pd.DataFrame(sweep_rows)
 display(sweep)
@@ -274,6 +289,46 @@ ax.legend(fontsize=8)
 show(fig)
 
 # %% [markdown]
+# ## 7. 诚实的目标核算 / An honest account against the target
+#
+# Five banners are not Inner Mongolia, so `share_of_target` is not computed; the account states
+# the baseline (plants already built or approved, `--installed`, synthetic here), what the
+# screen found and the gap. Wind is screened on the land PV left (PV first: several times the
+# energy per km²), so no pixel is counted twice; the supply curve orders all parcels by LCOE.
+
+# %%
+from sinkplan.siting.screen import supply_curve
+
+wind_inputs = ScreenInputs(**{**screen_inputs.__dict__, "ghi": None, "wind_speed": region.wind_speed,
+                              "claimed": paths["parcels"], "claimed_by": "pv"})
+wind_paths = {name: WORK / f"wind_{name}.tif" for name in ("exclusions", "eligible", "parcels")}
+wind = run_screen(prepare(wind_inputs, load_profile("wind"), workdir=WORK, cache=cache), workdir=WORK,
+                  exclusions_path=wind_paths["exclusions"], eligible_path=wind_paths["eligible"],
+                  parcels_raster_path=wind_paths["parcels"], max_cells=MAX_CELLS)
+with rasterio.open(paths["parcels"]) as a, rasterio.open(wind_paths["parcels"]) as b:
+    assert not ((a.read(1) > 0) & (b.read(1) > 0)).any()  # no pixel in both
+screened = summary["capacity_mw"] + wind.summary["capacity_mw"]
+account = pd.DataFrame([
+    {"item": "目标 / target", "gw": summary["target_mw"] / 1e3},
+    {"item": "已建和已批 / installed and approved (baseline)", "gw": summary["installed_mw"] / 1e3},
+    {"item": "缺口 / gap", "gw": summary["gap_mw"] / 1e3},
+    {"item": "筛选光伏 / screened PV (upper bound)", "gw": summary["capacity_mw"] / 1e3},
+    {"item": "筛选风电 / screened wind (upper bound)", "gw": wind.summary["capacity_mw"] / 1e3},
+    {"item": "筛选后剩余缺口 / gap left after the screen", "gw": max(summary["gap_mw"] - screened, 0) / 1e3},
+])
+display(account)
+print(summary["share_of_target_note"])
+curve = pd.concat([supply_curve(result.parcels, "pv"), supply_curve(wind.parcels, "wind")]).sort_values("lcoe_cny_per_mwh")
+fig, ax = plt.subplots(figsize=(8, 4))
+ax.step(curve.capacity_mw.cumsum() / 1e3, curve.lcoe_cny_per_mwh, where="pre", color="black")
+ax.set_xlabel("累计装机 / cumulative capacity (GW)")
+ax.set_ylabel("平准化度电成本 / LCOE (CNY/MWh)")
+ax.set_title("供给曲线 / supply curve")
+show(fig)
+display(parcels[["rank", "parcel_id", "capacity_mw", "mw_per_km2", "energy_mwh_per_yr", "capacity_factor",
+                 "lcoe_cny_per_mwh", "carbon_payback_years", "terrain_class"]].head(10))
+
+# %% [markdown]
 # ## 小结 / In short
 #
 # - 排除规则按位记录，每块土地被排除的原因都可追溯。 Every excluded pixel keeps the bits of the rules
@@ -281,5 +336,8 @@ show(fig)
 # - 在演示区，沙漠戈壁提供了大部分装机；坡度放宽到 5° 增加的容量有限，边境带宽度影响更大。 In the demo
 #   region desert and gobi carry most of the capacity; relaxing the slope limit adds little, the
 #   border belt's width much more. The sweep puts a number on each choice against 200 GW.
+# - 缺少的政策图层逐一列出，容量为上限；已建装机是基线，光伏与风电不重复计地。 Missing policy layers are named
+#   and the capacity is an upper bound; installed plants are the baseline and no pixel counts twice.
+# - `sinkplan site --tech pv,wind --ghi … --wind-speed … --installed …` writes the same account.
 # - The same screen is `sinkplan site --tech pv ... --sweep pv.max_slope_deg=3,5,10`, which writes
 #   the rasters, `parcels.gpkg`, `bases.gpkg` and `summary.json` into a result folder.
