@@ -157,13 +157,14 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         with ResultFolder(out, kind="site", command="site", parameters=params, inputs=inputs.files(), overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             summary = screen_into(rf, prep, sweep_preps, work=work, ctx=ctx, executor=ex)
+    prep.warn_not_checked()
     _report(out, summary)
     return 0
 
 
 def _report(out: Path, summary: dict) -> None:
     """One terminal line of the headline figures, and the upper-bound warning when it applies."""
-    bound = " (UPPER BOUND: rule sets not checked: " + ", ".join(
+    bound = " (an upper bound: rule sets not checked: " + ", ".join(
         n["rule"] for n in summary.get("not_checked", []) if n["effect"] == "upper_bound") + ")" \
         if summary.get("capacity_is_upper_bound") else ""
     share = summary.get("share_of_target")
@@ -171,7 +172,7 @@ def _report(out: Path, summary: dict) -> None:
                 summary["capacity_mw"], bound, summary.get("installed_mw", 0.0), summary.get("gap_mw", 0.0),
                 f", {100 * share:.1f} % of the target with the installed" if share is not None else "")
     if bound:
-        logger.warning("%s: capacity %.0f MW is an upper bound%s", out, summary["capacity_mw"], bound)
+        logger.warning("%s: capacity %.0f MW%s", out, summary["capacity_mw"], bound)
 
 
 def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
@@ -193,9 +194,12 @@ def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
                           overwrite=ctx.overwrite) as rf, BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             account = screen_techs([(p, rf.path(p.tech)) for p in profiles], base_inputs, work=work, ctx=ctx,
                                    executor=ex, cache=cache, command="site")
+            preps = account.pop("_preps")
             rf.write_csv("supply_curve.csv", account.pop("supply_curve"))
             supply_curve_figure(pd.read_csv(rf.path("supply_curve.csv")), rf.path("supply_curve.png"))
             rf.write_json("summary.json", account)
+    for prep in preps:
+        prep.warn_not_checked()
     for t, summ in account["by_tech"].items():
         _report(out / t, summ)
     logger.info("%s: screened %.0f MW (%s), installed %.0f MW, gap %.0f MW, left after the screen %.0f MW", out,
@@ -209,8 +213,9 @@ def screen_techs(jobs, inputs: ScreenInputs, *, work: str, ctx: RunContext, exec
     """Screen technologies in order into result folders; later ones exclude earlier parcels.
 
     ``jobs``: (profile, result-folder path[, sweeps]) per technology. Returns the combined account
-    (``installed_mw``, ``screened_mw``, ``gap_mw``, ``by_tech``, ``supply_curve``…); each
-    folder's summary.json carries the same account.
+    (``installed_mw``, ``screened_mw``, ``gap_mw``, ``by_tech``, ``supply_curve``…, and
+    ``_preps``, the prepared runs, for the caller's warnings); each folder's summary.json
+    carries the same account.
     """
     from dataclasses import replace as dc_replace
 
@@ -262,6 +267,7 @@ def screen_techs(jobs, inputs: ScreenInputs, *, work: str, ctx: RunContext, exec
         acc["target_clause"] = first_prep.target.clause
         frames = [pd.read_csv(rf.path(rs.SUPPLY_CSV)) for _, _, _, rf in results]
         acc["supply_curve"] = combined_supply(frames)
+        acc["_preps"] = [prep for _, prep, _, _ in results]
     except BaseException as exc:
         for rf in reversed(stack):
             rf.__exit__(type(exc), exc, exc.__traceback__)
@@ -385,8 +391,10 @@ def site_step(region, out: Path, ctx: RunContext) -> list[Path]:
         pv, wind = load_profile("pv"), load_profile("wind")
         sweeps = [(key, v, prepare(inputs, with_overrides(pv, {key: v}), workdir=work, keep_rasters=False, cache=cache))
                   for v in values]
-        screen_techs([(pv, out / "site_pv", sweeps), (wind, out / "site_wind", [])], inputs, work=work, ctx=ctx,
-                     cache=cache, command="demo:site")
+        acc = screen_techs([(pv, out / "site_pv", sweeps), (wind, out / "site_wind", [])], inputs, work=work,
+                           ctx=ctx, cache=cache, command="demo:site")
+    for prep in acc["_preps"]:
+        prep.warn_not_checked()
     return [out / "site_pv", out / "site_wind"]
 
 

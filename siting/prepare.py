@@ -141,6 +141,13 @@ class Prepared:
     def capacity_is_upper_bound(self) -> bool:
         return any(n["effect"] == "upper_bound" for n in self.not_checked)
 
+    def warn_not_checked(self) -> None:
+        """One warning line per rule set the profile asks for but the run lacks (the CLI calls
+        it once the screen has run, so a failed run prints only its error)."""
+        for nc in self.not_checked:
+            logger.warning("not checked: %s (%s) — no %s given%s", nc["rule"], nc["name_zh"], nc["option"],
+                           "; the capacity is an upper bound" if nc["effect"] == "upper_bound" else f" ({nc['clause']})")
+
     def rule(self, name: str) -> Rule:
         return next(r for r in self.rules if r.name == name)
 
@@ -154,9 +161,9 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
             cache: VectorCache | None = None, quiet: bool | None = None) -> Prepared:
     """Validate inputs and build the block specification (no output is written).
 
-    Every rule set the profile asks for but the run lacks is logged as a warning (one line
-    each; ``quiet``, by default for sweeps (``keep_rasters=False``), keeps them to the log at
-    INFO) and listed in :attr:`Prepared.not_checked`.
+    Every rule set the profile asks for but the run lacks is listed in
+    :attr:`Prepared.not_checked` (:meth:`Prepared.warn_not_checked` logs them; ``quiet`` is
+    kept for callers and has no effect here).
 
     Raises
     ------
@@ -286,8 +293,9 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         lut[-1] = False
         shrub_spec = (b, lut, float(tech.shrub.max_precipitation_mm), float(tech.shrub.max_cover_fraction))
         if not have:
-            (logger.info if (not keep_rasters if quiet is None else quiet) else logger.warning)("no --precipitation or --shrub-cover raster: shrubland is excluded for PV (the 林光互补 rule "
-                           "of 自然资办发〔2023〕12号 cannot be checked)")
+            not_checked.append({"rule": "shrub_rule", "name_zh": "林光互补灌木林", "option": "--precipitation or --shrub-cover",
+                                "clause": "自然资办发〔2023〕12号 林光互补 rule: without the rasters shrubland is excluded",
+                                "effect": "excluded_instead"})
             notes.append("shrubland excluded: no --precipitation or --shrub-cover raster to check the 林光互补 rule")
     zones = _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_checked)
     border_class1 = None
@@ -347,10 +355,6 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     )
     if lc_buffers:  # fixed distance-transform strips of the whole grid (block-independent)
         spec = replace(spec, edt_strips=edt_strips(row_metric(grid, 0, grid.height), spec.halo_px))
-    say = logger.info if (not keep_rasters if quiet is None else quiet) else logger.warning
-    for nc in not_checked:
-        say("not checked: %s (%s) — no %s given%s", nc["rule"], nc["name_zh"], nc["option"],
-                       "; the capacity is an upper bound" if nc["effect"] == "upper_bound" else f" ({nc['clause']})")
     return Prepared(profile, inputs, lc, grid, rules, spec, small_bit, grid_features, admin_names, target, notes,
                     grid_layers=grid_layers, not_checked=not_checked, installed_mw=installed_mw,
                     substations=_substations(grid_layers), energy_model=energy_model)

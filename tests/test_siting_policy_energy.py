@@ -85,7 +85,7 @@ def test_missing_policy_layer_is_named_and_capacity_is_an_upper_bound(region, tm
     assert site(region, out, "--set", "pv.max_parcel_area_ha=1e6") == 0
     err = capfd.readouterr().err
     assert "not checked: basic_grassland (基本草原) — no --basic-grassland given; the capacity is an upper bound" in err
-    assert "capacity" in err and "is an upper bound" in err
+    assert "MW (an upper bound: rule sets not checked: basic_grassland" in err  # the headline line says it too
     s = _summary(out)
     nc = {n["rule"]: n for n in s["not_checked"]}
     assert nc["basic_grassland"]["option"] == "--basic-grassland" and "12号" in nc["basic_grassland"]["clause"]
