@@ -353,7 +353,7 @@ TERMS: dict[str, Term] = _terms(
     T("energy_mwh_per_yr", "年发电量", "Annual energy", "MWh/yr", "PV by pvlib from GHI (or PVOUT as given), wind by a windpowerlib power curve"),
     T("capacity_factor", "容量系数", "Capacity factor", "fraction", "energy ÷ (capacity × 8760 h)"),
     T("resource_mean", "平均资源量", "Mean resource", "", "area-weighted GHI (kWh/m²/yr), PVOUT (kWh/kWp/yr) or wind speed (m/s)"),
-    T("turbines", "风机台数", "Turbines", "count", "turbines placed (wind.turbine.placement = turbines)"),
+    T("turbines", "风机台数", "Turbines", "", "turbines placed (wind.turbine.placement = turbines)"),
     T("terrain_class", "地形类别", "Terrain class", "", "TD/T 1075-2023 class (I, II, III) of the parcel's largest part"),
     T("area_ha_terrain_i", "其中Ⅰ类地形面积", "of which terrain class I", "ha", "slope ≤ 3°"),
     T("area_ha_terrain_ii", "其中Ⅱ类地形面积", "of which terrain class II", "ha", "3–20° and relief < 200 m"),
@@ -1019,7 +1019,7 @@ SITE = ResultSpec(
           "capacity_is_upper_bound", rows("not_checked", FileSpec("-", "table", "", "", columns=NOT_CHECKED_FIELDS)),
           "capacity_method", "max_parcel_area_ha", "largest_parcel_area_ha", "energy_mwh_per_yr", "capacity_factor",
           "energy_model", "energy_model.*", "lcoe_cny_per_mwh_min", "lcoe_cny_per_mwh_median", "lcoe_cny_per_mwh_max",
-          "cost", "cost.*", "cost.grid_cost_cny_per_km.*", "emission_factor_t_co2_per_mwh", "avoided_t_co2_per_yr",
+          "cost", "cost.*", "cost.*.*", "emission_factor_t_co2_per_mwh", "avoided_t_co2_per_yr",
           "turbines", "installed_mw", "installed_mw_by_tech", "installed_mw_by_tech.*", "installed_source",
           "installed_note", "screened_mw", "gap_mw", "gap_after_screen_mw", "share_of_target_note", "allocation"),
 )
