@@ -136,6 +136,10 @@ class PassSpec:
     raster_lut : ndarray or None
         Float value per slot (single year: density per class; two years: an
         ``(slots, slots)`` table of density change) for an output raster block.
+    factor : object or None
+        An extra, last axis of the key: an object with ``levels`` (int) and
+        ``block(window) -> ndarray`` of integers in ``[0, levels)`` per pixel (e.g. whether a
+        pixel meets the special-shrubland rule, :mod:`sinkplan.sinks.shrub_rule`); picklable.
     """
 
     grid: Grid
@@ -146,6 +150,7 @@ class PassSpec:
     sides: int = 1
     values: str | None = None
     raster_lut: np.ndarray | None = field(default=None, repr=False)
+    factor: object | None = None
 
     def __post_init__(self) -> None:
         if self.sides not in (1, 2):
@@ -157,8 +162,9 @@ class PassSpec:
 
     @property
     def key_shape(self) -> tuple[int, ...]:
-        """Shape of the area table: (zones + 1, sides, slots[, slots])."""
-        return (self.nzones + 1, self.sides, *(s.slots for s in self.slots))
+        """Shape of the area table: (zones + 1, sides, slots[, slots][, factor levels])."""
+        extra = () if self.factor is None else (int(self.factor.levels),)
+        return (self.nzones + 1, self.sides, *(s.slots for s in self.slots), *extra)
 
     @property
     def nkeys(self) -> int:
@@ -241,7 +247,7 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     strata = _read(spec.strata, window) if spec.strata else None
     h, w = codes_list[0].shape
     slots0 = spec.slots[0]
-    if (len(codes_list) == 1 and not spec.values and codes_list[0].dtype in (np.uint8, np.uint16)
+    if (len(codes_list) == 1 and not spec.values and spec.factor is None and codes_list[0].dtype in (np.uint8, np.uint16)
             and fused_applies(spec.grid, spec.nkeys, h, w)):
         # One fused loop; same numbers as the numpy path below (see sinks.fused).
         codes = codes_list[0]
@@ -262,6 +268,9 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     for s, slots in zip(slot_arrays, spec.slots):
         key *= slots.slots
         key += s
+    if spec.factor is not None:
+        key *= int(spec.factor.levels)
+        key += np.asarray(spec.factor.block(window), dtype=np.int32)
     pixels, area = area_by_key(key, spec.nkeys, spec.grid, window)
     value_sum = None
     if spec.values:
