@@ -231,7 +231,9 @@ def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
         field = _zone_field(zones)
         names = zones[field].astype(str).tolist() if field else [""] * len(zones)
         by_zone = {str(r["zone"]): _flat(r) for r in records}
-        per_ha = np.array([_num(by_zone.get(n, {}).get("net_change_mgc_per_ha")) for n in names])
+        # the default figure: sequestration (transition periods); older folders have net_change_mgc_per_ha
+        per_ha = np.array([_num(_first(by_zone.get(n, {}), "sequestration_mgc_per_ha", "equilibrium_change_mgc_per_ha",
+                                       "net_change_mgc_per_ha")) for n in names])
         fin = per_ha[np.isfinite(per_ha)]
         hi = float(np.max(np.abs(fin))) if fin.size and np.max(np.abs(fin)) > 0 else 1.0
         colors = col.value_colors(per_ha, vmin=-hi, vmax=hi, cmap="RdYlGn")
@@ -244,6 +246,11 @@ def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
                             colors=[col.hex_color(x) for x in col.ramp("RdYlGn", 16)], vmin=-hi, vmax=hi)
         b.add_vector(name=label("change_zones", lang), key=_zone_key(folder), gdf=zones, features=feats,
                      style={"color": "#333333", "weight": 1, "fillOpacity": 0.5 if fin.size else 0.0}, legend=legend)
+
+
+def _first(rec: dict, *keys: str):
+    """The value of the first key of ``keys`` present in ``rec`` (None if none is)."""
+    return next((rec[k] for k in keys if k in rec), None)
 
 
 def _num(v) -> float:

@@ -26,6 +26,7 @@ from sinkplan.sinks_inputs import (
     add_common_options,
     cache_dir,
     executor,
+    hierarchy_from,
     open_landcovers,
     parse_years,
     pass_threads,
@@ -49,8 +50,35 @@ def register(sub, common) -> None:
     p.add_argument("--control-ring-km", type=float, default=None, metavar="K",
                    help="restoration mode: compare each zone (project) with a ring of K km around it, other projects excluded")
     p.add_argument("--no-raster", action="store_true", help="do not write the change rasters")
+    add_method_options(p)
+    p.add_argument("--uncertainty", type=int, default=0, metavar="N",
+                   help="Monte Carlo draws over the densities (0: none; at least 40): 95 %% intervals of sequestration "
+                   "and equilibrium change")
+    p.add_argument("--seed", type=int, default=None, help="random seed of the Monte Carlo draws (default: drawn, logged)")
     add_common_options(p, zones_help="zone polygons, or restoration projects with --control-ring-km")
     p.set_defaults(func=run)
+
+
+def add_method_options(p: argparse.ArgumentParser) -> None:
+    """--conversion-timing, --transition-years, --growth: the transition-period rules of sequestration."""
+    from sinkplan.sinks.sequestration import DEFAULT_TRANSITION_YEARS, TIMINGS
+
+    g = p.add_argument_group("sequestration by transition periods (IPCC 2006 Tier 1; the default figure)")
+    g.add_argument("--conversion-timing", choices=TIMINGS, default="mid",
+                   help="when a change seen between two maps happened: start, mid (default) or end of the interval")
+    g.add_argument("--transition-years", type=float, default=DEFAULT_TRANSITION_YEARS, metavar="D",
+                   help="years over which soil carbon (and dead-matter gains) move to the new class's stock "
+                   "(default 20, IPCC Tier 1); biomass and dead-matter losses are immediate")
+    g.add_argument("--growth", default=None, metavar="TABLE",
+                   help="biomass growth after conversion per group (CSV: group,curve,rate_mgc_per_ha_per_yr,k_per_yr,p,"
+                   "source; or a shipped name: biomass_growth (default, linear), biomass_growth_chapman_richards)")
+
+
+def method_from(args: argparse.Namespace):
+    """The :class:`~sinkplan.sinks.sequestration.TransitionMethod` of the options (checked before any output)."""
+    from sinkplan.sinks.sequestration import TransitionMethod, load_growth
+
+    return TransitionMethod(args.conversion_timing, args.transition_years, load_growth(args.growth))
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
@@ -67,10 +95,21 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     grid = lcs[0].grid
     table = load_densities(args.densities)
     table.resolve(lcs[0].scheme)
+    method = method_from(args)
+    from sinkplan.sinks.uncertainty import check_draws, resolve_seed
+
+    check_draws(args.uncertainty, table, warn=False)
+    seed = resolve_seed(args.seed, args.uncertainty)
     slots = tuple(ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in lcs)
     restoration = args.control_ring_km is not None
     if restoration and args.zones is None:
         raise InputError("--control-ring-km needs --zones with the restoration project polygons")
+    if restoration and args.group_by:
+        raise InputError("--group-by with --control-ring-km: restoration projects are compared with their rings, "
+                         "not grouped; run without --control-ring-km for group totals")
+    if restoration and args.uncertainty:
+        raise InputError("--uncertainty with --control-ring-km: Monte Carlo intervals are computed for zones, not for "
+                         "project-versus-ring differences; run without --control-ring-km for the intervals")
     with cache_dir() as folder:
         rz = None
         if restoration:
@@ -79,27 +118,35 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             strata = prepare_strata(grid, zones=args.zones, zone_field=args.zone_field, redline=args.redline,
                                     zone_layer=args.zone_layer, folder=folder, zone_rasterizer=None if rz is None else rz.rasterizer,
                                     max_cells=ctx.max_cells, progress=progress)
+        hierarchy = None if restoration else hierarchy_from(args, strata)
         params = {"before": str(lcs[0].path), "after": str(lcs[1].path), "years": years, "scheme": lcs[0].scheme.name,
                   "densities": table.origin, "soil_depth_cm": table.soil_depth_cm, "zones": args.zones,
-                  "zone_field": args.zone_field, "redline": args.redline, "control_ring_km": args.control_ring_km,
+                  "zone_field": args.zone_field, "redline": args.redline, "group_by": args.group_by,
+                  "control_ring_km": args.control_ring_km,
+                  "conversion_timing": method.timing, "transition_years": method.transition_years,
+                  "growth": method.growth.origin, "uncertainty": args.uncertainty, "seed": seed,
                   "workers": ctx.workers, "scheduler": ctx.scheduler}
         with ResultFolder(args.out, kind="restoration" if restoration else "change", command="change", parameters=params,
                           inputs=[lcs[0].path, lcs[1].path, args.zones, args.redline], overwrite=ctx.overwrite) as rf:
             writer = None
             if not args.no_raster:
+                quantity = ("sequestration over the interval by transition periods (IPCC 2006 Tier 1), "
+                            f"conversion {method.timing} of interval, D = {method.transition_years:g} yr"
+                            if years is not None else "carbon density after minus before (equilibrium stock difference)")
                 writer = BlockWriter(rf.path(rs.CARBON_CHANGE), grid, "float32", nodata=float("nan"), resampling="average",
-                                     tags={"units": "Mg C/ha", "quantity": "carbon density after minus before",
-                                           "years": str(years), "densities": table.origin},
-                                     band_description="carbon density change (Mg C/ha)")
+                                     tags={"units": "Mg C/ha", "quantity": quantity,
+                                           "years": str(years), "densities": table.origin, "growth": method.growth.origin},
+                                     band_description="carbon change (Mg C/ha)")
             options = {"years": years, "densities": table, "strata": strata, "max_cells": ctx.max_cells,
-                       "on_raster": writer.write if writer else None, "threads": pass_threads()}
+                       "on_raster": writer.write if writer else None, "threads": pass_threads(), "method": method}
             try:
                 with executor(ctx) as ex, ctx.progress("change") as progress:
                     if restoration:
                         res = restoration_effect(lcs[0], lcs[1], projects=rz, control_ring_km=args.control_ring_km,
                                                  executor=ex, progress=progress, **options)
                     else:
-                        res = land_change(lcs[0], lcs[1], executor=ex, progress=progress, **options)
+                        res = land_change(lcs[0], lcs[1], executor=ex, progress=progress, uncertainty=args.uncertainty,
+                                          seed=seed, group_by=hierarchy, **options)
             except BaseException:
                 if writer is not None:
                     writer.abort()

@@ -21,8 +21,18 @@ from sinkplan.layers.parallel import BlockExecutor
 from sinkplan.sinks.change import ChangeAccount
 from sinkplan.sinks.densities import DensityTable
 from sinkplan.sinks.inputs import LandCoverInput, open_landcovers, pass_threads
-from sinkplan.sinks.mapped import strata_mapped_fractions
+from sinkplan.sinks.hierarchy import (
+    ReportUnit,
+    ZoneHierarchy,
+    level_columns,
+    report_units,
+    resolve_hierarchy,
+    split_summary,
+    unit_fractions,
+)
+from sinkplan.sinks.mapped import strata_mapped_fractions, zone_polygon_area_ha
 from sinkplan.sinks.restoration import RestorationZones
+from sinkplan.sinks.sequestration import TransitionMethod
 from sinkplan.sinks.strata import ALL_ZONES, Strata, using_strata
 from sinkplan.layers.parallel import Progress
 from sinkplan.layers.outputs import RasterSink
@@ -121,34 +131,73 @@ def _years(years) -> tuple[int, int] | None:
     return y0, y1
 
 
-def _change_pass(lcs, table, st: Strata, years, *, max_cells, executor, progress, on_raster, threads):
+def _change_pass(lcs, table, st: Strata, years, method: TransitionMethod, *, max_cells, executor, progress, on_raster,
+                 threads):
     from sinkplan.layers.landcover import check_codes
     from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
     from sinkplan.sinks.change import change_account, change_lut
+    from sinkplan.sinks.sequestration import sequestration_per_ha
     from sinkplan.sinks.stocks import class_area_ha
 
     densities = table.resolve(lcs[0].scheme)
     slots = tuple(ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in lcs)
-    dens_total = densities.per_class().sum(axis=1)
+    dens = np.nan_to_num(densities.per_class())
+    lut = None
+    if on_raster is not None:  # the raster shows the default figure: sequestration with years, else the equilibrium
+        per_ha = None if years is None else np.nan_to_num(sequestration_per_ha(
+            dens, densities.groups, method, span_years=years[1] - years[0], missing="nan"))  # checked after the pass
+        lut = change_lut(dens.sum(axis=1), slots[0].slots, per_ha)
     spec = PassSpec(lcs[0].grid, tuple(str(lc.path) for lc in lcs), slots, None if st.path is None else str(st.path),
-                    st.nzones, st.sides, raster_lut=None if on_raster is None else change_lut(dens_total, slots[0].slots))
+                    st.nzones, st.sides, raster_lut=lut)
     res = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label="change", on_raster=on_raster,
                    threads=pass_threads() if threads is None else threads)
     for lc, unknown in zip(lcs, res.unknown):
         check_codes(unknown, lc.scheme, lc.path)
     px = res.pixels[:, :, : slots[0].n, : slots[1].n]
     densities.check_present(px.sum(axis=(0, 1, 3)) + px.sum(axis=(0, 1, 2)), path=f"{lcs[0].path} / {lcs[1].path}")
-    acc = change_account(class_area_ha(res), densities.per_class(), lcs[0].scheme, slots[0].codes, years=years)
+    acc = change_account(class_area_ha(res), densities.per_class(), lcs[0].scheme, slots[0].codes, years=years,
+                         method=method)
     return acc, densities
 
 
-def _summary(acc: ChangeAccount, table: DensityTable, years) -> dict:
+def _summary(acc: ChangeAccount, table: DensityTable, years, method: TransitionMethod) -> dict:
     from sinkplan.sinks.change import total_change
 
-    summary = {"years": years, "densities": {"table": table.origin, "soil_depth_cm": table.soil_depth_cm},
+    summary = {"years": years, "method": _method_record(acc, method),
+               "densities": {"table": table.origin, "soil_depth_cm": table.soil_depth_cm},
                "units": {"area": "ha", "stock": "Mg C", "annual": "Mg C/yr; Mt CO2e/yr (× 44/12)"}}
     summary.update(total_change(acc))
     return summary
+
+
+def _method_record(acc: ChangeAccount, method: TransitionMethod) -> dict:
+    rec = method.record()
+    if acc.sequestration_mgc is None:
+        rec["sequestration"] = None
+        rec["why_not"] = ("the maps have no years, so there is no interval to spread the change over; give YEAR=PATH "
+                          "to get sequestration_mgc")
+        logger.warning("no map years: only the equilibrium stock difference is reported (equilibrium_change_mgc); "
+                       "give YEAR=PATH for sequestration by transition periods")
+    return rec
+
+
+def _monte_carlo(summary: dict, zt: pd.DataFrame | None, acc: ChangeAccount, densities, units, n: int, seed) -> None:
+    """Add 95 % intervals of sequestration and equilibrium change to the summary (and zone table)."""
+    from sinkplan.sinks.change import change_monte_carlo
+    from sinkplan.sinks.uncertainty import DISTRIBUTION, PERCENTILES, interval
+
+    mc = change_monte_carlo(acc, densities, n, seed=seed)
+    rec = {"draws": n, "seed": seed, "distribution": DISTRIBUTION, "percentiles": list(PERCENTILES)}
+    for name, draws in (("sequestration_mgc", mc.sequestration), ("equilibrium_change_mgc", mc.equilibrium)):
+        if draws is None:
+            continue
+        mean, lo, hi = interval(draws.sum(axis=(1, 2)))
+        rec.update({f"{name}_p2_5": float(lo), f"{name}_p97_5": float(hi), f"{name}_draws_mean": float(mean)})
+        if zt is not None:
+            per_zone = [interval(draws[:, list(u.ids)].sum(axis=(1, 2))) for u in units]  # same draws for every unit
+            zt[f"{name}_p2_5"] = [float(lo_z) for _, lo_z, _ in per_zone]
+            zt[f"{name}_p97_5"] = [float(hi_z) for _, _, hi_z in per_zone]
+    summary["uncertainty"] = rec
 
 
 def _redline(summary: dict, acc: ChangeAccount, st: Strata) -> None:
@@ -176,22 +225,40 @@ def land_change(
     progress: Progress | None = None,
     on_raster: RasterSink | None = None,
     threads: int | None = None,
+    method: TransitionMethod | None = None,
+    uncertainty: int = 0,
+    seed: int | None = None,
+    group_by: str | ZoneHierarchy | None = None,
 ) -> ChangeResult:
-    """Transition matrices, gross gains and losses, net and annual carbon change per zone.
+    """Transition matrices, sequestration (transition periods) and equilibrium change per zone.
 
     Parameters
     ----------
     before, after : path or LandCover
         Land-cover rasters on one grid.
     years : (int, int), optional
-        Years of the two maps: adds the annual change and sequestration (Mt CO2e/yr).
+        Years of the two maps: needed for the sequestration (transition periods spread the
+        change over the interval) and the annual figures; without them only the equilibrium
+        stock difference is reported (with a warning).
     scheme, map_codes, densities, zones, zone_field, zone_layer, redline, strata
         As for :func:`sinkplan.sinks.api.carbon_stocks`.
     max_cells, executor, progress, threads
         As for :func:`sinkplan.sinks.api.carbon_stocks`.
     on_raster : callable, optional
-        Receives ``(block, window)`` of the density change raster (float32, Mg C/ha, after −
-        before, NaN where either year has no land class).
+        Receives ``(block, window)`` of the change raster (float32, Mg C/ha over the interval:
+        sequestration with years, else the equilibrium difference; NaN where either year has no
+        land class).
+    method : TransitionMethod, optional
+        Conversion timing, transition period D and growth table (default: mid-interval,
+        D = 20 years, ``seeds/growth/biomass_growth.csv``).
+    uncertainty : int
+        Monte Carlo draws over the densities (0: none): 95 % intervals of sequestration and
+        equilibrium change, per zone and in total.
+    seed : int, optional
+        Seed of the draws.
+    group_by : str or ZoneHierarchy, optional
+        Field of the zone layer holding each zone's group (league): every table gets a row
+        per group and one for the whole region (:mod:`sinkplan.sinks.hierarchy`).
 
     Returns
     -------
@@ -200,14 +267,14 @@ def land_change(
     Raises
     ------
     InputError
-        ``years`` not increasing.
+        ``years`` not increasing, a bad method or draw count.
     GridMismatch, UnknownClassCode, SchemeError
-        Rasters off one grid, codes the scheme lacks, classes without density.
+        Rasters off one grid, codes the scheme lacks, classes without density or growth curve.
 
     Examples
     --------
     >>> res = land_change("lc2015.tif", "lc2020.tif", years=(2015, 2020), zones="banners.gpkg")  # doctest: +SKIP
-    >>> res.by_zone[["zone", "net_change_mgc", "annual_sequestration_mt_co2e_per_yr"]]  # doctest: +SKIP
+    >>> res.by_zone[["zone", "sequestration_mgc", "equilibrium_change_mgc"]]  # doctest: +SKIP
     """
     from sinkplan.sinks.api import as_density_table
     from sinkplan.sinks.change import (
@@ -216,51 +283,83 @@ def land_change(
         transitions_by_group,
         zone_change,
     )
+    from sinkplan.sinks.uncertainty import check_draws, resolve_seed
 
     years = _years(years)
+    method = method if method is not None else TransitionMethod()
     lcs = open_landcovers([before, after], scheme=scheme, map_codes=map_codes)
     table = as_density_table(densities)
+    check_draws(uncertainty, table, option="uncertainty")
+    seed = resolve_seed(seed, uncertainty)
     with using_strata(lcs[0].grid, strata=strata, zones=zones, zone_field=zone_field, zone_layer=zone_layer,
                       redline=redline, max_cells=max_cells, progress=progress) as st:
-        acc, _ = _change_pass(lcs, table, st, years, max_cells=max_cells, executor=executor, progress=progress,
-                              on_raster=on_raster, threads=threads)
+        hierarchy = resolve_hierarchy(group_by, st, zones=zones, zone_field=zone_field, zone_layer=zone_layer)
+        acc, dens = _change_pass(lcs, table, st, years, method, max_cells=max_cells, executor=executor, progress=progress,
+                                 on_raster=on_raster, threads=threads)
     ids = list(range(1, len(st.names))) if st.has_zones else []
     if not st.has_zones or acc.area_ha[0].sum() > 0:
         ids.append(0)
     names = st.names if st.has_zones else (ALL_ZONES,) * len(st.names)
-    summary = _summary(acc, table, years)
-    zt = zone_change(acc, ids, names)
+    units = report_units(names, ids, hierarchy)
+    summary = _summary(acc, table, years, method)
+    zt = zone_change(acc, units)
     # mapped area = pixels with a land class in both years (what the change covers)
-    frac = strata_mapped_fractions(st, acc.area_ha.sum(axis=(1, 2, 3)), what=f"change {lcs[0].path.name} → {lcs[1].path.name}")
-    zt.insert(zt.columns.get_loc("area_ha") + 1, "mapped_fraction", [None if not np.isfinite(frac[z]) else float(frac[z])
-                                                                      for z in ids])
-    summary["zones"] = zt.to_dict("records")
+    mapped = acc.area_ha.sum(axis=(1, 2, 3))
+    strata_mapped_fractions(st, mapped, what=f"change {lcs[0].path.name} → {lcs[1].path.name}")  # warns
+    poly = zone_polygon_area_ha(st.zones_gdf) if st.has_zones else None
+    zt.insert(zt.columns.get_loc("area_ha") + 1, "mapped_fraction", unit_fractions(units, mapped, poly))
+    if uncertainty:
+        _monte_carlo(summary, zt, acc, dens, units, uncertainty, seed)
+    tc, tg = transitions_by_code(acc, units), transitions_by_group(acc, units)
+    if hierarchy is not None:
+        zt = level_columns(zt, units)
+    else:
+        tc, tg = (t.drop(columns=["zone_level", "zone_group"]) for t in (tc, tg))
+    split_summary(zt.to_dict("records"), units, summary, hierarchy)
     _redline(summary, acc, st)
-    return ChangeResult(zt, transitions_by_code(acc, ids, names), transitions_by_group(acc, ids, names),
-                        group_matrix(acc, list(range(len(st.names)))), _clean(summary), acc, st, (lcs[0], lcs[1]))
+    return ChangeResult(zt, tc, tg, group_matrix(acc, list(range(len(st.names)))), _clean(summary), acc, st,
+                        (lcs[0], lcs[1]))
+
+
+def _per_ha(rec: dict | None) -> tuple[float | None, float | None]:
+    """(default figure per ha: sequestration, else equilibrium; equilibrium per ha) of a change record."""
+    if rec is None:
+        return None, None
+    eq = rec["equilibrium_change_mgc_per_ha"]
+    return rec.get("sequestration_mgc_per_ha", eq), eq
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
 
 
 def _restoration_table(acc: ChangeAccount, rz: RestorationZones) -> pd.DataFrame:
+    """Per project: change per ha inside and in the ring, by the run's method (sequestration with
+    years) and at equilibrium, and their differences."""
     from sinkplan.sinks.change import total_change
 
     pieces, projects = rz.pieces, rz.projects
     n = len(projects)
     attrs = [c for c in projects.columns if c not in ("project", projects.geometry.name)]
+    has_seq = acc.sequestration_mgc is not None
+    figure = "sequestration_mgc" if has_seq else "equilibrium_change_mgc"
     rows = []
     for i, name in enumerate(projects["project"]):
         inside = [k + 1 for k in np.flatnonzero(pieces.member[:, i])]  # zone id = piece index + 1
         ring = [k + 1 for k in np.flatnonzero(pieces.member[:, n + i])]
         a = total_change(acc, (inside,)) if inside else None
         b = total_change(acc, (ring,)) if ring else None
-        row = {"project": name,
-               "area_ha": a["area_ha"] if a else 0.0, "net_change_mgc": a["net_change_mgc"] if a else 0.0,
-               "change_mgc_per_ha": a["net_change_mgc_per_ha"] if a else None,
-               "ring_area_ha": b["area_ha"] if b else 0.0, "ring_net_change_mgc": b["net_change_mgc"] if b else 0.0,
-               "ring_change_mgc_per_ha": b["net_change_mgc_per_ha"] if b else None}
-        row["difference_mgc_per_ha"] = (None if row["change_mgc_per_ha"] is None or row["ring_change_mgc_per_ha"] is None
-                                        else row["change_mgc_per_ha"] - row["ring_change_mgc_per_ha"])
+        (a_ha, a_eq), (b_ha, b_eq) = _per_ha(a), _per_ha(b)
+        row = {"project": name, "area_ha": a["area_ha"] if a else 0.0, figure: a[figure] if a else 0.0,
+               "change_mgc_per_ha": a_ha, "ring_area_ha": b["area_ha"] if b else 0.0,
+               f"ring_{figure}": b[figure] if b else 0.0, "ring_change_mgc_per_ha": b_ha,
+               "difference_mgc_per_ha": _diff(a_ha, b_ha)}
         if acc.span_years and row["difference_mgc_per_ha"] is not None:
             row["difference_mgc_per_ha_per_yr"] = row["difference_mgc_per_ha"] / acc.span_years
+        if has_seq:
+            row.update(equilibrium_change_mgc=a["equilibrium_change_mgc"] if a else 0.0,
+                       equilibrium_change_mgc_per_ha=a_eq, ring_equilibrium_change_mgc_per_ha=b_eq,
+                       equilibrium_difference_mgc_per_ha=_diff(a_eq, b_eq))
         rows.append(row)
     table = pd.DataFrame(rows)
     # the project's own attributes (status, start year, type …) right after its name; a field
@@ -291,6 +390,7 @@ def restoration_effect(
     progress: Progress | None = None,
     on_raster: RasterSink | None = None,
     threads: int | None = None,
+    method: TransitionMethod | None = None,
 ) -> RestorationResult:
     """Carbon change of each restoration project against a ring of surrounding land.
 
@@ -304,8 +404,10 @@ def restoration_effect(
         Ring width on the ground, km (required with a path); other projects are never control land.
     project_field, project_layer : str, optional
         Field naming the projects (features of one name are dissolved) and the layer.
-    years, scheme, map_codes, densities, redline, max_cells, executor, progress, on_raster, threads
-        As for :func:`land_change`.
+    years, scheme, map_codes, densities, redline, max_cells, executor, progress, on_raster, threads, method
+        As for :func:`land_change`: with years, each project's change per hectare is its
+        sequestration by transition periods (``change_mgc_per_ha``), the equilibrium
+        difference is beside it (``equilibrium_change_mgc_per_ha``).
     strata : Strata, optional
         Strata prepared from ``projects.rasterizer`` (with ``projects`` a RestorationZones).
 
@@ -334,6 +436,7 @@ def restoration_effect(
     from sinkplan.sinks.restoration import restoration_zones
 
     years = _years(years)
+    method = method if method is not None else TransitionMethod()
     lcs = open_landcovers([before, after], scheme=scheme, map_codes=map_codes)
     table = as_density_table(densities)
     if isinstance(projects, RestorationZones):
@@ -347,15 +450,17 @@ def restoration_effect(
                       zone_field=project_field, zone_layer=project_layer, redline=redline,
                       zone_rasterizer=None if strata is not None else rz.rasterizer, max_cells=max_cells,
                       progress=progress) as st:
-        acc, densities_ = _change_pass(lcs, table, st, years, max_cells=max_cells, executor=executor, progress=progress,
-                                       on_raster=on_raster, threads=threads)
-    summary = _summary(acc, table, years)
+        acc, densities_ = _change_pass(lcs, table, st, years, method, max_cells=max_cells, executor=executor,
+                                       progress=progress, on_raster=on_raster, threads=threads)
+    summary = _summary(acc, table, years, method)
     effect = _restoration_table(acc, rz)
     summary["control_ring_km"] = rz.ring_m / 1000.0 if control_ring_km is None else control_ring_km
     summary["restoration"] = effect.to_dict("records")
-    whole = change_account(acc.area_ha.sum(axis=0, keepdims=True), densities_.per_class(), lcs[0].scheme, acc.codes, years=years)
-    tc = transitions_by_code(whole, [0], (ALL_ZONES,))
-    tg = transitions_by_group(whole, [0], (ALL_ZONES,))
+    whole = change_account(acc.area_ha.sum(axis=0, keepdims=True), densities_.per_class(), lcs[0].scheme, acc.codes,
+                           years=years, method=method)
+    whole_unit = [ReportUnit(ALL_ZONES, (0,), "zone", None)]
+    tc = transitions_by_code(whole, whole_unit).drop(columns=["zone_level", "zone_group"])
+    tg = transitions_by_group(whole, whole_unit).drop(columns=["zone_level", "zone_group"])
     _redline(summary, acc, st)
     return RestorationResult(effect, tc, tg, group_matrix(acc, list(range(len(st.names)))), _clean(summary), acc, rz, st,
                              (lcs[0], lcs[1]))

@@ -115,18 +115,30 @@ def test_change_hand_checked(tmp_path, years, invest, capsys):
     code, err = run_cli(["change", f"2015={p15}", f"2020={p20}", "--densities", str(invest), "--out", str(out)], capsys)
     assert code == 0, err
     s = summary(out)
-    # 5 ha grass (55.2) → forest (86): +5 × 30.8 = 154 Mg C; per year over 5 years 30.8
-    assert s["net_change_mgc"] == pytest.approx(154.0) and s["gross_gain_mgc"] == pytest.approx(154.0)
-    assert s["gross_loss_mgc"] == 0 and s["changed_area_ha"] == pytest.approx(5)
-    assert s["annual_net_change_mgc_per_yr"] == pytest.approx(30.8)
-    assert s["annual_sequestration_mt_co2e_per_yr"] == pytest.approx(30.8 * 44 / 12 / 1e6)
-    assert s["stock_after_mgc"] - s["stock_before_mgc"] == s["net_change_mgc"]
+    # Equilibrium: 5 ha grass (55.2) → forest (86): +5 × 30.8 = 154 Mg C; per year over 5 years 30.8
+    assert s["equilibrium_change_mgc"] == pytest.approx(154.0) and s["equilibrium_gain_mgc"] == pytest.approx(154.0)
+    assert s["equilibrium_loss_mgc"] == 0 and s["changed_area_ha"] == pytest.approx(5)
+    assert s["annual_equilibrium_change_mgc_per_yr"] == pytest.approx(30.8)
+    assert s["stock_after_mgc"] - s["stock_before_mgc"] == s["equilibrium_change_mgc"]
+    # Sequestration (default method: mid-interval conversion, e = 2.5 yr; D = 20; forest grows 1.5 Mg C/ha/yr):
+    # soil 5 ha × (60 − 50) × 2.5/20 = 6.25; dead 5 × (1 − 0.2) × 2.5/20 = 0.5;
+    # biomass 5 ha × min(1.5 × 2.5, 25 − 5) = 18.75 → 25.5 Mg C, 5.1 Mg C/yr
+    assert s["sequestration_mgc"] == pytest.approx(25.5) and s["sequestration_gain_mgc"] == pytest.approx(25.5)
+    assert s["sequestration_mgc_soil"] == pytest.approx(6.25) and s["sequestration_mgc_dead"] == pytest.approx(0.5)
+    # biomass split by the equilibrium differences: above 14 × 3.75/20 × 5 = 13.125, below 6 × 3.75/20 × 5 = 5.625
+    assert s["sequestration_mgc_above"] == pytest.approx(13.125) and s["sequestration_mgc_below"] == pytest.approx(5.625)
+    assert s["annual_sequestration_mgc_per_yr"] == pytest.approx(5.1)
+    assert s["annual_sequestration_mt_co2e_per_yr"] == pytest.approx(5.1 * 44 / 12 / 1e6)
+    assert s["remaining_to_equilibrium_mgc"] == pytest.approx(154.0 - 25.5)
+    assert s["method"]["conversion_timing"] == "mid" and s["method"]["transition_years"] == 20
+    assert "IPCC 2006" in s["method"]["reference"] and s["method"]["sequestration"].startswith("transition periods")
     groups = pd.read_csv(out / "transitions_by_group.csv", encoding="utf-8-sig")
     row = groups[(groups.group_before == "grassland") & (groups.group_after == "forest")].iloc[0]
-    assert row.area_ha == pytest.approx(5) and row.stock_change_mgc == pytest.approx(154)
+    assert row.area_ha == pytest.approx(5) and row.equilibrium_change_mgc == pytest.approx(154)
+    assert row.sequestration_mgc == pytest.approx(25.5)
     with rasterio.open(out / "carbon_change.tif") as src:
         d = src.read(1)
-    assert d[3, :5] == pytest.approx(30.8) and (d[4:] == 0).all()
+    assert d[3, :5] == pytest.approx(25.5 / 5) and (d[4:] == 0).all()  # sequestration per ha: 5.1 Mg C/ha
     with rasterio.open(out / "transitions.tif") as src:
         t = src.read(1)
     assert t[3, 0] == 402 and t[0, 0] == 202  # grass→forest, forest→forest
@@ -194,19 +206,23 @@ def test_restoration_effect_cli(tmp_path, capsys):
     assert code == 0, err
     row = summary(out)["restoration"][0]
     assert row["project"] == "治沙" and row["area_ha"] == pytest.approx(100)
-    assert row["change_mgc_per_ha"] == pytest.approx(86.0 - 55.2)  # every hectare grass → forest
+    assert row["equilibrium_change_mgc_per_ha"] == pytest.approx(86.0 - 55.2)  # every hectare grass → forest
+    # by transition periods (default): 10 × 2.5/20 soil + 0.8 × 2.5/20 dead + 1.5 × 2.5 biomass = 5.1 Mg C/ha
+    assert row["change_mgc_per_ha"] == pytest.approx(5.1)
     assert row["ring_change_mgc_per_ha"] == 0
     # a 500 m ring round a 1 km square: 2 × 2 km² − (4 − π) × 0.25 km² corners − 1 km² = 2.785 km² = 278.5 ha
     assert row["ring_area_ha"] == pytest.approx(278.5, rel=0.05)
-    assert row["difference_mgc_per_ha"] == pytest.approx(30.8)
-    assert row["difference_mgc_per_ha_per_yr"] == pytest.approx(30.8 / 5)
+    assert row["equilibrium_difference_mgc_per_ha"] == pytest.approx(30.8)
+    assert row["difference_mgc_per_ha"] == pytest.approx(5.1)
+    assert row["difference_mgc_per_ha_per_yr"] == pytest.approx(5.1 / 5)
     # the project's own attributes travel with it: table, map file, map popup
     assert row["status"] == "已修复" and row["start_year"] == 2016
     effect = pd.read_csv(out / "restoration_effect.csv", encoding="utf-8-sig")
     assert list(effect.columns[:3]) == ["project", "status", "start_year"]
     layer = gpd.read_file(out / "projects.gpkg", layer="projects")
     assert layer.crs.to_epsg() == 4326 and layer["status"].tolist() == ["已修复"]
-    assert layer["difference_mgc_per_ha"].tolist() == pytest.approx([30.8])
+    assert layer["difference_mgc_per_ha"].tolist() == pytest.approx([5.1])
+    assert layer["equilibrium_difference_mgc_per_ha"].tolist() == pytest.approx([30.8])
     rings = gpd.read_file(out / "projects.gpkg", layer="rings")
     assert rings["project"].tolist() == ["治沙"]
     import json

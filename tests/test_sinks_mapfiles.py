@@ -160,8 +160,8 @@ def test_change_zones_have_change_figures(folders):
     table = pd.read_csv(folders["change"] / "change_by_zone.csv", encoding="utf-8-sig").set_index("zone")
     assert list(zones["zone"]) == list(NAMES)
     for _, z in zones.iterrows():
-        assert z["net_change_mgc_per_ha"] == pytest.approx(table.loc[z["zone"], "net_change_mgc_per_ha"], rel=1e-12)
-        assert z["net_change_mgc"] == pytest.approx(table.loc[z["zone"], "net_change_mgc"], rel=1e-12)
+        for col in ("sequestration_mgc_per_ha", "sequestration_mgc", "equilibrium_change_mgc_per_ha", "equilibrium_change_mgc"):
+            assert z[col] == pytest.approx(table.loc[z["zone"], col], rel=1e-12), col
 
 
 def test_restoration_mode_writes_no_zone_pieces(inputs, tmp_path, capsys):

@@ -1,0 +1,192 @@
+"""Zone hierarchy: banners (旗县) grouped into leagues (盟市) and a whole-region total.
+
+``--group-by FIELD`` names a field of the zone layer holding each zone's parent (e.g. the
+league of each banner). Every table of ``carbon``, ``coverage`` and ``change`` then gets one
+row per group and one for the whole region (the zones in the layer, not the pixels outside
+every zone) after the zone rows, marked by ``zone_level`` (``zone``, ``group``, ``region``)
+and ``zone_group`` (the group a zone belongs to; the group itself on its row).
+
+Group and region rows are computed from the same area and stock arrays as the zone rows,
+summed over the zones' ids. Those arrays are quantized to one binary quantum
+(:mod:`sinkplan.sinks.stocks`), so a group's areas and stocks equal the sum of its zones'
+exactly, and the region's the sum of the groups', whatever the order of summation. Ratios
+(coverage, per-hectare figures) are recomputed from the summed numerator and denominator,
+never averaged.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sinkplan.layers.errors import FieldError, InputError
+
+__all__ = ["REGION_TOTAL", "LEVELS", "ZoneHierarchy", "ReportUnit", "report_units", "zone_hierarchy", "level_columns",
+           "resolve_hierarchy", "unit_fractions", "split_summary"]
+
+#: Zone label of the whole-region row.
+REGION_TOTAL = "(region total)"
+#: Values of ``zone_level``.
+LEVELS = ("zone", "group", "region")
+
+
+@dataclass(frozen=True)
+class ZoneHierarchy:
+    """The group of each zone.
+
+    Attributes
+    ----------
+    field : str
+        The zone-layer field holding the group (``--group-by``).
+    group_of : dict
+        Zone name → group name.
+    groups : tuple of str
+        Group names in order of first appearance.
+    """
+
+    field: str
+    group_of: dict[str, str]
+    groups: tuple[str, ...]
+
+    def record(self) -> dict:
+        """summary.json's ``hierarchy`` record."""
+        return {"group_by": self.field, "groups": {g: [z for z, gg in self.group_of.items() if gg == g] for g in self.groups},
+                "region_total": REGION_TOTAL,
+                "exactness": "group rows are sums over their zones' quantized areas and stocks, exact to the last bit; "
+                             "the region row is the sum of the groups"}
+
+
+def zone_hierarchy(zones: str | os.PathLike, *, zone_field: str | None, group_by: str, names: tuple[str, ...],
+                   layer: str | None = None) -> ZoneHierarchy:
+    """Read the group of every zone from the zone layer.
+
+    Parameters
+    ----------
+    zones : path
+        The zone layer (the one rasterized as strata).
+    zone_field : str or None
+        Field naming the zones (None: zones are the features numbered "1", "2", ...).
+    group_by : str
+        Field holding each zone's group.
+    names : tuple of str
+        Zone names by id (``names[0]`` is the outside label, ignored).
+    layer : str, optional
+        Layer of a multi-layer file.
+
+    Raises
+    ------
+    FieldError
+        ``group_by`` is not a field, or is empty for some features.
+    InputError
+        The features of one zone carry different groups.
+    """
+    from sinkplan.layers.vectors import read_vector
+
+    vl = read_vector(zones, layer=layer, field=zone_field)
+    gdf = vl.gdf
+    if group_by not in gdf.columns or group_by == gdf.geometry.name:
+        cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
+        raise FieldError(f"--group-by {group_by!r}: zone layer {zones} has no such field; available fields: {cols}")
+    if (n_null := int(gdf[group_by].isna().sum())) > 0:
+        raise FieldError(f"--group-by {group_by!r}: zone layer {zones} has {n_null} feature(s) without a group; fill them in")
+    zone_names = [str(v) for v in gdf[zone_field]] if zone_field else [str(i) for i in range(1, len(gdf) + 1)]
+    group_of: dict[str, str] = {}
+    for zone, group in zip(zone_names, (str(v) for v in gdf[group_by])):
+        if group_of.setdefault(zone, group) != group:
+            raise InputError(f"--group-by {group_by!r}: zone {zone!r} of {zones} belongs to two groups, "
+                             f"{group_of[zone]!r} and {group!r}; a zone must lie in one group")
+    missing = [n for n in names[1:] if n not in group_of]
+    if missing:  # pragma: no cover - the same layer was rasterized
+        raise InputError(f"--group-by: zones {missing} are not in {zones}")
+    groups = tuple(dict.fromkeys(group_of[n] for n in names[1:]))
+    return ZoneHierarchy(group_by, {n: group_of[n] for n in names[1:]}, groups)
+
+
+@dataclass(frozen=True)
+class ReportUnit:
+    """One row of a table: a zone, a group of zones or the whole region.
+
+    ``ids`` are zone ids (0: the pixels outside every zone) whose arrays the row sums.
+    """
+
+    name: str
+    ids: tuple[int, ...]
+    level: str
+    group: str | None
+
+
+def report_units(names: tuple[str, ...], zone_ids: list[int], hierarchy: ZoneHierarchy | None) -> list[ReportUnit]:
+    """The rows of a table: one per zone id listed (in that order), then with a hierarchy one
+    per group and one for the region (zones 1..n, not the outside).
+
+    Examples
+    --------
+    >>> h = ZoneHierarchy("league", {"A": "L1", "B": "L2", "C": "L1"}, ("L1", "L2"))
+    >>> [(u.name, u.ids, u.level) for u in report_units(("(outside zones)", "A", "B", "C"), [1, 2, 3], h)]
+    [('A', (1,), 'zone'), ('B', (2,), 'zone'), ('C', (3,), 'zone'), ('L1', (1, 3), 'group'), ('L2', (2,), 'group'), ('(region total)', (1, 2, 3), 'region')]
+    """
+    units = [ReportUnit(names[z], (z,), "zone", None if hierarchy is None or z == 0 else hierarchy.group_of[names[z]])
+             for z in zone_ids]
+    if hierarchy is None:
+        return units
+    for g in hierarchy.groups:
+        ids = tuple(z for z in range(1, len(names)) if hierarchy.group_of[names[z]] == g)
+        units.append(ReportUnit(g, ids, "group", g))
+    units.append(ReportUnit(REGION_TOTAL, tuple(range(1, len(names))), "region", None))
+    return units
+
+
+def level_columns(df: pd.DataFrame, units: list[ReportUnit], *, repeat: int = 1) -> pd.DataFrame:
+    """``df`` with ``zone_level`` and ``zone_group`` inserted after ``zone`` (rows: ``repeat`` per unit, in order)."""
+    out = df.copy()
+    pos = out.columns.get_loc("zone") + 1 if "zone" in out.columns else 0
+    out.insert(pos, "zone_level", [u.level for u in units for _ in range(repeat)])
+    out.insert(pos + 1, "zone_group", [u.group for u in units for _ in range(repeat)])
+    return out
+
+
+def resolve_hierarchy(group_by: str | ZoneHierarchy | None, strata, *, zones=None, zone_field: str | None = None,
+                      zone_layer: str | None = None) -> ZoneHierarchy | None:
+    """A hierarchy from ``group_by``: given, read from the zone layer (``zones`` or the strata's
+    source, with ``zone_field``), or None.
+
+    Raises
+    ------
+    InputError
+        ``group_by`` without a zone layer.
+    """
+    if group_by is None or isinstance(group_by, ZoneHierarchy):
+        return group_by
+    source = zones if zones is not None else getattr(strata, "zone_source", None)
+    if source is None or not strata.has_zones:
+        raise InputError(f"--group-by {group_by!r} needs --zones: the groups are a field of the zone layer")
+    return zone_hierarchy(source, zone_field=zone_field, group_by=group_by, names=strata.names, layer=zone_layer)
+
+
+def unit_fractions(units: list[ReportUnit], mapped_ha, polygon_ha) -> list[float | None]:
+    """Mapped share of each unit's polygons: Σ mapped ÷ Σ polygon area over its zones (None outside / without polygons)."""
+    out: list[float | None] = []
+    for u in units:
+        ids = [z for z in u.ids if z > 0]
+        if polygon_ha is None or not ids:
+            out.append(None)
+            continue
+        poly = float(sum(polygon_ha[z - 1] for z in ids))
+        out.append(float(sum(mapped_ha[z] for z in ids)) / poly if poly > 0 else None)
+    return out
+
+
+def split_summary(records: list[dict], units: list[ReportUnit], summary: dict, hierarchy: ZoneHierarchy | None, *,
+                  key: str = "zones", repeat: int = 1) -> None:
+    """Put zone rows under ``summary[key]`` and, with a hierarchy, group rows under ``groups``
+    and the region row(s) under ``region_total`` (``repeat`` rows per unit, e.g. one per year)."""
+    levels = [u.level for u in units for _ in range(repeat)]
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in records]  # NaN → null
+    summary[key] = [r for r, lv in zip(records, levels) if lv == "zone"]
+    if hierarchy is not None:
+        summary["hierarchy"] = hierarchy.record()
+        summary["groups"] = [r for r, lv in zip(records, levels) if lv == "group"]
+        region = [r for r, lv in zip(records, levels) if lv == "region"]
+        summary["region_total"] = region[0] if repeat == 1 else region
