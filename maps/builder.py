@@ -60,11 +60,18 @@ def fmt_value(value: Any, column: str = "") -> str:
 
 
 def read_csv(path: Path) -> pd.DataFrame | None:
-    """A result table (UTF-8 with or without BOM); None and a log line if absent."""
+    """A result table (UTF-8 with or without BOM); None and a log line if absent.
+
+    Tables written with ``--group-by`` also hold group and region totals (``zone_level``);
+    maps and figures show zones, so only the zone rows are returned.
+    """
     if not path.exists():
         logger.info("%s not found: layer omitted", path)
         return None
-    return pd.read_csv(path, encoding="utf-8-sig", dtype={"zone": str})
+    df = pd.read_csv(path, encoding="utf-8-sig", dtype={"zone": str})
+    if "zone_level" in df.columns:
+        df = df[df["zone_level"] == "zone"].reset_index(drop=True)
+    return df
 
 
 def read_vector_lonlat(path: Path):

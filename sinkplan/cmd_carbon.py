@@ -20,6 +20,7 @@ from sinkplan.sinks_inputs import (
     add_common_options,
     cache_dir,
     executor,
+    hierarchy_from,
     open_landcovers,
     pass_threads,
     prepare_strata,
@@ -80,10 +81,11 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         with ctx.progress("rasterizing zones") as progress:
             strata = prepare_strata(lc.grid, zones=args.zones, zone_field=args.zone_field, redline=args.redline,
                                     zone_layer=args.zone_layer, folder=folder, max_cells=ctx.max_cells, progress=progress)
+        hierarchy = hierarchy_from(args, strata)
         t_zones = time.perf_counter() - t0
         params = {"landcover": str(lc.path), "scheme": lc.scheme.name, "densities": table.origin,
                   "soil_depth_cm": table.soil_depth_cm, "zones": args.zones, "zone_field": args.zone_field,
-                  "redline": args.redline, "uncertainty": args.uncertainty, "seed": seed,
+                  "redline": args.redline, "group_by": args.group_by, "uncertainty": args.uncertainty, "seed": seed,
                   "max_cells": ctx.max_cells, "workers": ctx.workers, "scheduler": ctx.scheduler}
         inputs = [lc.path, args.zones, args.redline, args.densities if args.densities and Path(args.densities).exists() else None]
         params["density_raster"], inputs = args.density_raster, inputs + [args.density_raster]
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             try:
                 t_start = time.perf_counter()
                 with executor(ctx) as ex, ctx.progress("carbon") as progress:
-                    res = carbon_stocks(lc, densities=table, strata=strata, density_raster=raster,
+                    res = carbon_stocks(lc, densities=table, strata=strata, density_raster=raster, group_by=hierarchy,
                                         uncertainty=args.uncertainty, seed=seed, max_cells=ctx.max_cells, executor=ex,
                                         progress=progress, on_raster=writer.write if writer else None, threads=pass_threads())
                 t_run = time.perf_counter() - t_start

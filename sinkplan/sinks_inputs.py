@@ -29,7 +29,7 @@ from sinkplan.sinks.strata import (
     read_zone_layer,
 )
 
-__all__ = ["add_common_options", "open_landcovers", "parse_years", "Strata", "prepare_strata", "executor", "pass_threads",
+__all__ = ["add_common_options", "hierarchy_from", "open_landcovers", "parse_years", "Strata", "prepare_strata", "executor", "pass_threads",
            "OUTSIDE_ZONES", "cache_dir", "read_zone_layer", "limit_gdal_cache", "GDAL_CACHE_MB"]
 
 logger = logging.getLogger(__name__)
@@ -45,10 +45,28 @@ def add_common_options(p: argparse.ArgumentParser, *, zones_help: str = "zone po
                    help="field naming the zones (default: each feature is a zone numbered 1, 2, ...)")
     p.add_argument("--zone-layer", default=None, metavar="LAYER", help="layer of a multi-layer zone file")
     p.add_argument("--redline", default=None, metavar="FILE", help="ecological protection redline polygons")
+    p.add_argument("--group-by", default=None, metavar="FIELD",
+                   help="field of the zone layer holding each zone's group (e.g. the league of each banner): every "
+                   "table gets a row per group and a whole-region total (zone_level, zone_group columns)")
     p.add_argument("--out", required=True, metavar="DIR", help="result folder")
     p.add_argument("--workers", type=int, default=0, metavar="N", help="local Dask worker processes (default 0: one process)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
+
+
+def hierarchy_from(args: argparse.Namespace, strata: Strata):
+    """The zone hierarchy of ``--group-by`` (None without it), read before any output is written.
+
+    Raises
+    ------
+    InputError, FieldError
+        ``--group-by`` without ``--zones``, a missing or empty field, a zone in two groups.
+    """
+    from sinkplan.sinks.hierarchy import resolve_hierarchy
+
+    if getattr(args, "group_by", None) is None:
+        return None
+    return resolve_hierarchy(args.group_by, strata, zones=args.zones, zone_field=args.zone_field, zone_layer=args.zone_layer)
 
 
 def parse_years(specs: list[str]) -> list[tuple[int | None, Path]]:

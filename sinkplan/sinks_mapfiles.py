@@ -142,6 +142,8 @@ def zones_layer(zones_gdf, table: pd.DataFrame | None, *, grid: Grid, max_coords
     base["zone"] = base["zone"].astype(str)
     if table is not None and len(table):
         t = table.copy()
+        if "zone_level" in t.columns:  # --group-by: group and region rows have no polygon of their own
+            t = t[t["zone_level"] == "zone"].drop(columns=["zone_level"])
         t["zone"] = t["zone"].astype(str)
         t = t.drop(columns=[c for c in t.columns if c in ("zone_id", "geometry")]).drop_duplicates("zone")
         base = base.merge(t, on="zone", how="left", sort=False)

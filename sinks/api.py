@@ -40,7 +40,15 @@ from sinkplan.layers.parallel import BlockExecutor
 from sinkplan.sinks.carbon import CarbonAccount, MonteCarlo
 from sinkplan.sinks.densities import DensityTable, load_densities
 from sinkplan.sinks.inputs import LandCoverInput, open_landcovers, pass_threads
-from sinkplan.sinks.mapped import strata_mapped_fractions
+from sinkplan.sinks.hierarchy import (
+    ZoneHierarchy,
+    level_columns,
+    report_units,
+    resolve_hierarchy,
+    split_summary,
+    unit_fractions,
+)
+from sinkplan.sinks.mapped import strata_mapped_fractions, zone_polygon_area_ha
 from sinkplan.sinks.strata import ALL_ZONES, Strata, using_strata
 from sinkplan.layers.parallel import Progress
 from sinkplan.layers.outputs import RasterSink
@@ -135,6 +143,7 @@ def carbon_stocks(
     progress: Progress | None = None,
     on_raster: RasterSink | None = None,
     threads: int | None = None,
+    group_by: str | ZoneHierarchy | None = None,
 ) -> CarbonResult:
     """Carbon stocks per zone, class and pool: ellipsoidal area × density, in one streamed pass.
 
@@ -178,6 +187,10 @@ def carbon_stocks(
         :class:`sinkplan.layers.outputs.BlockWriter`'s ``write``.
     threads : int, optional
         Threads of a pass without Dask (default :func:`sinkplan.sinks.inputs.pass_threads`).
+    group_by : str or ZoneHierarchy, optional
+        Field of the zone layer holding each zone's group (e.g. the league of each banner):
+        both tables get a row per group and one for the whole region, summed exactly
+        (:mod:`sinkplan.sinks.hierarchy`); summary.json gets ``groups`` and ``region_total``.
 
     Returns
     -------
@@ -233,6 +246,7 @@ def carbon_stocks(
     timings: dict = {}
     with using_strata(lc.grid, strata=strata, zones=zones, zone_field=zone_field, zone_layer=zone_layer, redline=redline,
                       max_cells=max_cells, progress=progress) as st:
+        hierarchy = resolve_hierarchy(group_by, st, zones=zones, zone_field=zone_field, zone_layer=zone_layer)
         spec = PassSpec(lc.grid, (str(lc.path),), (slots,), None if st.path is None else str(st.path), st.nzones, st.sides,
                         raster_lut=None if on_raster is None else density_lut(dens, slots.slots))
         t0 = time.perf_counter()
@@ -256,6 +270,16 @@ def carbon_stocks(
     mc = run_monte_carlo(acc, dens, uncertainty, seed=seed) if uncertainty else None
     frac = strata_mapped_fractions(st, acc.area_ha.sum(axis=(1, 2)), what=f"carbon of {lc.path.name}")
     summary = carbon_summary(acc, mc, mapped_fraction=frac)
+    units = report_units(acc.zone_names, acc.zone_rows(), hierarchy)
+    unit_frac = unit_fractions(units, acc.area_ha.sum(axis=(1, 2)), zone_polygon_area_ha(st.zones_gdf) if st.has_zones else None)
+    by_zone = zone_table(acc, mc, mapped_fraction=unit_frac if hierarchy is not None else frac, units=units)
+    by_class = class_table(acc, units if hierarchy is not None else None)
+    if hierarchy is not None:
+        by_zone = level_columns(by_zone, units)
+        rows = by_zone.to_dict("records")
+        zone_rows = summary["zones"]
+        split_summary(rows, units, summary, hierarchy)
+        summary["zones"] = zone_rows  # the zone records as before; groups and region from the table
     summary.update(units={"area": "ha", "stock": "Mg C", "density": "Mg C/ha", "co2e": "Mt CO2e (× 44/12)"},
                    densities={"table": table.origin, "keyed_by": table.keyed_by,
                               "soil_depth_cm": table.soil_depth_cm, "title": table.meta.get("title", "")},
@@ -263,8 +287,7 @@ def carbon_stocks(
     if raster_report is not None:
         summary["density_raster"] = raster_report
     logger.info("total stock %.6g Mg C over %.6g ha", summary["stock_mgc"], summary["area_ha"])
-    return CarbonResult(zone_table(acc, mc, mapped_fraction=frac), class_table(acc), summary, acc, mc, st, lc, table,
-                        result.nblocks, timings)
+    return CarbonResult(by_zone, by_class, summary, acc, mc, st, lc, table, result.nblocks, timings)
 
 
 

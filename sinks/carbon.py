@@ -106,51 +106,78 @@ def _fraction(mapped_fraction: np.ndarray | None, z: int) -> float | None:
     return float(mapped_fraction[z])
 
 
-def zone_table(acc: CarbonAccount, mc: MonteCarlo | None = None, *, mapped_fraction: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per zone: area, stock per pool, total, Mt CO2e (and the 95 % interval).
+def _units(acc: CarbonAccount, units) -> list:
+    from sinkplan.sinks.hierarchy import ReportUnit
 
-    ``mapped_fraction`` (per zone id, :func:`sinkplan.sinks.mapped.mapped_fractions`) adds the share
-    of each zone polygon the raster maps (empty for the pixels outside the zones).
+    if units is not None:
+        return units
+    return [ReportUnit(acc.zone_names[z], (z,), "zone", None) for z in acc.zone_rows()]
+
+
+def zone_table(acc: CarbonAccount, mc: MonteCarlo | None = None, *, mapped_fraction: np.ndarray | list | None = None,
+               units: list | None = None) -> pd.DataFrame:
+    """One row per zone (or per :class:`~sinkplan.sinks.hierarchy.ReportUnit`: zone, group, region):
+    area, stock per pool, total, Mt CO2e (and the 95 % interval).
+
+    ``mapped_fraction`` (per zone id, :func:`sinkplan.sinks.mapped.mapped_fractions`, or one value
+    per unit) adds the share of each zone polygon the raster maps (empty outside the zones).
+    A unit's interval comes from the same draws summed over its zones.
     """
     rows = []
-    for z in acc.zone_rows():
-        pools = acc.stock_mgc[z].sum(axis=(0, 1))  # exact: quantized
+    units = _units(acc, units)
+    for k, u in enumerate(units):
+        ids = list(u.ids)
+        pools = acc.stock_mgc[ids].sum(axis=(0, 1, 2))  # exact: quantized
         total = float(pools.sum())
-        row = {"zone": acc.zone_names[z], "area_ha": float(acc.area_ha[z].sum()),
-               "mapped_fraction": _fraction(mapped_fraction, z)}
+        if mapped_fraction is None or len(mapped_fraction) != len(units):
+            frac = _fraction(mapped_fraction, ids[0]) if len(ids) == 1 else None
+        else:
+            frac = mapped_fraction[k]
+        row = {"zone": u.name, "area_ha": float(acc.area_ha[ids].sum()), "mapped_fraction": frac}
         row.update({f"stock_mgc_{p}": float(v) for p, v in zip(POOLS, pools)})
         row["stock_mgc"] = total
         row["stock_mt_co2e"] = total * CO2_PER_C / MG_PER_MT
         if mc is not None:
             # the point estimate (stock_mgc) is the figure; the draws give its interval
-            mean, lo, hi = interval(mc.by_zone[:, z])
+            mean, lo, hi = interval(mc.by_zone[:, ids].sum(axis=1))
             row.update(stock_mgc_p2_5=float(lo), stock_mgc_p97_5=float(hi), stock_mgc_draws_mean=float(mean))
         if acc.has_redline:
-            row["inside_redline_area_ha"] = float(acc.area_ha[z, 1].sum())
-            row["inside_redline_stock_mgc"] = float(acc.stock_mgc[z, 1].sum())
+            row["inside_redline_area_ha"] = float(acc.area_ha[ids, 1].sum())
+            row["inside_redline_stock_mgc"] = float(acc.stock_mgc[ids, 1].sum())
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def class_table(acc: CarbonAccount) -> pd.DataFrame:
-    """One row per (zone, class) with area, densities and stocks; classes with no area omitted."""
+def class_table(acc: CarbonAccount, units: list | None = None) -> pd.DataFrame:
+    """One row per (zone or unit, class) with area, densities and stocks; classes with no area omitted."""
     info = _class_info(acc)
     rows = []
-    for z in acc.zone_rows():
+    for u in _units(acc, units):
+        ids = list(u.ids)
         for i, (code, name_en, name_zh, group) in enumerate(info):
-            area = float(acc.area_ha[z, :, i].sum())
+            area = float(acc.area_ha[ids][:, :, i].sum())
             if area == 0:
                 continue
-            pools = acc.stock_mgc[z, :, i].sum(axis=0)
-            row = {"zone": acc.zone_names[z], "code": code, "name_en": name_en, "name_zh": name_zh,
-                   "group": group, "area_ha": area}
-            row.update({f"density_mgc_per_ha_{p}": float(v) for p, v in zip(POOLS, acc.density_mgc_per_ha[i])})
+            pools = acc.stock_mgc[ids][:, :, i].sum(axis=(0, 1))
+            row = {"zone": u.name, "code": code, "name_en": name_en, "name_zh": name_zh, "group": group, "area_ha": area}
+            if units is not None and any(x.level != "zone" for x in units):
+                row = {"zone": u.name, "zone_level": u.level, "zone_group": u.group, **{k: v for k, v in row.items() if k != "zone"}}
+            row.update({f"density_mgc_per_ha_{p}": float(v) for p, v in zip(POOLS, _density_of(acc, ids, i))})
             row.update({f"stock_mgc_{p}": float(v) for p, v in zip(POOLS, pools)})
             row["stock_mgc"] = float(pools.sum())
             if acc.has_redline:
-                row["inside_redline_area_ha"] = float(acc.area_ha[z, 1, i])
+                row["inside_redline_area_ha"] = float(acc.area_ha[ids][:, 1, i].sum())
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _density_of(acc: CarbonAccount, ids: list[int], i: int) -> np.ndarray:
+    """Density per pool of class i over zones ``ids``: the table's, or stock ÷ area where it varies by zone."""
+    d = np.asarray(acc.density_mgc_per_ha)
+    if d.ndim == 2:
+        return d[i]
+    area = float(acc.area_ha[ids][:, :, i].sum())
+    return acc.stock_mgc[ids][:, :, i].sum(axis=(0, 1)) / area if area > 0 else np.full(4, np.nan)
 
 
 def carbon_summary(acc: CarbonAccount, mc: MonteCarlo | None = None, *, mapped_fraction: np.ndarray | None = None) -> dict:
