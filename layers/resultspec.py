@@ -275,12 +275,64 @@ TERMS: dict[str, Term] = _terms(
     T("name_zh_after", "期末类别（中文）", "Class after (Chinese)", "", ""),
     T("group_before", "期初类别组", "Group before", "", ""),
     T("group_after", "期末类别组", "Group after", "", ""),
-    T("stock_change_mgc", "碳储量变化", "Stock change", "Mg C", "after − before of the transition"),
+    T("stock_change_mgc", "碳储量变化", "Stock change", "Mg C", "after − before of the transition (folders before the transition-period method)"),
     T("before \\ after", "期初 \\ 期末", "before \\ after", "", "row: group before; columns: group after (ha)"),
+    # ---- sequestration by transition periods (issue 10) and the equilibrium difference
+    T("sequestration_mgc", "固碳量（过渡期法）", "Sequestration (transition periods)", "Mg C", "carbon taken up (+) or lost (−) between the map years by the IPCC 2006 Tier 1 transition-period rules: soil over D years, biomass growth at a sourced rate, losses immediate"),
+    T("sequestration_gain_mgc", "固碳增加量", "Sequestration gains", "Mg C", "sum of the transitions that gained carbon by the transition-period rules"),
+    T("sequestration_loss_mgc", "碳损失量", "Sequestration losses", "Mg C", "sum of the transitions that lost carbon by the transition-period rules (positive)"),
+    T("sequestration_mgc_above", "地上固碳量", "Sequestration, above-ground", "Mg C", "pool above"),
+    T("sequestration_mgc_below", "地下固碳量", "Sequestration, below-ground", "Mg C", "pool below"),
+    T("sequestration_mgc_soil", "土壤固碳量", "Sequestration, soil", "Mg C", "pool soil"),
+    T("sequestration_mgc_dead", "枯落物固碳量", "Sequestration, dead organic matter", "Mg C", "pool dead"),
+    T("annual_sequestration_mgc_per_yr", "年均固碳量", "Annual sequestration", "Mg C/yr", "sequestration ÷ years"),
+    T("sequestration_mgc_per_ha", "单位面积固碳量", "Sequestration per hectare", "Mg C/ha", "sequestration ÷ area, over the interval"),
+    T("sequestration_mgc_p2_5", "固碳量 2.5% 分位", "Sequestration, 2.5th percentile", "Mg C", "Monte Carlo draws over the densities"),
+    T("sequestration_mgc_p97_5", "固碳量 97.5% 分位", "Sequestration, 97.5th percentile", "Mg C", "Monte Carlo draws over the densities"),
+    T("sequestration_mgc_draws_mean", "固碳量抽样均值", "Sequestration, mean of draws", "Mg C", "check that the draws centre on the point estimate"),
+    T("equilibrium_change_mgc", "平衡态碳储量差（潜力）", "Change at equilibrium (potential)", "Mg C", "stock difference of the two class-mean maps: the change once every converted pixel has reached its new class's density"),
+    T("equilibrium_gain_mgc", "平衡态碳储量增加", "Gains at equilibrium", "Mg C", "sum of the transitions that gain carbon at equilibrium"),
+    T("equilibrium_loss_mgc", "平衡态碳储量减少", "Losses at equilibrium", "Mg C", "sum of the transitions that lose carbon at equilibrium (positive)"),
+    T("equilibrium_change_mgc_above", "地上平衡态碳储量差", "Change at equilibrium, above-ground", "Mg C", "pool above"),
+    T("equilibrium_change_mgc_below", "地下平衡态碳储量差", "Change at equilibrium, below-ground", "Mg C", "pool below"),
+    T("equilibrium_change_mgc_soil", "土壤平衡态碳储量差", "Change at equilibrium, soil", "Mg C", "pool soil"),
+    T("equilibrium_change_mgc_dead", "枯落物平衡态碳储量差", "Change at equilibrium, dead organic matter", "Mg C", "pool dead"),
+    T("annual_equilibrium_change_mgc_per_yr", "年均平衡态碳储量差", "Annual change at equilibrium", "Mg C/yr", "equilibrium change ÷ years"),
+    T("equilibrium_change_mgc_per_ha", "单位面积平衡态碳储量差", "Change at equilibrium per hectare", "Mg C/ha", "equilibrium change ÷ area"),
+    T("equilibrium_change_mgc_p2_5", "平衡态碳储量差 2.5% 分位", "Change at equilibrium, 2.5th percentile", "Mg C", "Monte Carlo draws over the densities"),
+    T("equilibrium_change_mgc_p97_5", "平衡态碳储量差 97.5% 分位", "Change at equilibrium, 97.5th percentile", "Mg C", "Monte Carlo draws over the densities"),
+    T("equilibrium_change_mgc_draws_mean", "平衡态碳储量差抽样均值", "Change at equilibrium, mean of draws", "Mg C", ""),
+    T("remaining_to_equilibrium_mgc", "尚待实现的碳储量变化", "Change still to come", "Mg C", "equilibrium change − sequestration: what accrues after the later map if the land stays in its class"),
+    T("sequestration", "固碳量方法", "Sequestration method", "", "name of the method of sequestration_mgc"),
+    T("equilibrium_change", "平衡态差方法", "Equilibrium-change method", "", "name of the method of equilibrium_change_mgc"),
+    T("conversion_timing", "转换时间", "Conversion timing", "", "start, mid or end of the interval"),
+    T("transition_years", "过渡期", "Transition period", "year", "years for soil carbon (and dead-matter gains) to reach the new class's stock"),
+    T("rules", "规则", "Rules", "", "the transition-period rules, one sentence per pool"),
+    T("growth_table", "生长速率表", "Growth table", "", "path or shipped name of the biomass growth table"),
+    T("growth", "生物量生长", "Biomass growth", "", "one record per group: curve, rate, parameters, source"),
+    T("curve", "生长曲线", "Growth curve", "", "linear, chapman_richards or one_year"),
+    T("rate_mgc_per_ha_per_yr", "生物量生长速率", "Biomass growth rate", "Mg C/ha/yr", "above + below ground biomass"),
+    T("k_per_yr", "Chapman-Richards k", "Chapman-Richards k", "", "1/yr"),
+    T("p", "Chapman-Richards p", "Chapman-Richards p", "", "shape parameter"),
+    T("assumption", "假设值", "Assumption", "", "true when the value was assumed or recalled, not read in its source"),
+    T("why_not", "未计算原因", "Why not computed", "", ""),
+    T("ring_sequestration_mgc", "对照环带固碳量", "Control ring sequestration", "Mg C", ""),
+    T("ring_equilibrium_change_mgc", "对照环带平衡态碳储量差", "Control ring change at equilibrium", "Mg C", ""),
+    T("ring_equilibrium_change_mgc_per_ha", "对照环带单位面积平衡态碳储量差", "Control ring change at equilibrium", "Mg C/ha", ""),
+    T("equilibrium_difference_mgc_per_ha", "平衡态修复效果（项目内 − 环带）", "Effect at equilibrium (inside − ring)", "Mg C/ha", ""),
+    # ---- zone hierarchy (--group-by)
+    T("zone_level", "层级", "Level", "", "zone (banner), group (league) or region (whole-region total)"),
+    T("zone_group", "所属上级", "Group", "", "the group (league) a zone belongs to; the group itself on its row"),
+    T("group_totals", "上级汇总", "Group totals", "", "one record per group (league), summed from its zones"),
+    T("group_members", "各上级所辖分区", "Zones of each group", "", "group → its zones"),
+    T("region_total", "全区合计", "Region total", "", "the whole region: the sum of the groups"),
+    T("hierarchy", "分级汇总", "Zone hierarchy", "", "the --group-by field and the zones of each group"),
+    T("group_by", "分组字段", "Group-by field", "", "field of the zone layer holding each zone's group"),
+    T("exactness", "加和精度", "Exactness", "", "how group and region rows add up"),
     T("{group}", "类别组面积", "Group area", "ha", "area of the transition into this group"),
     # ---------------------------------------------------------------- restoration
     T("project", "项目", "Project", "", "restoration project name"),
-    T("change_mgc_per_ha", "项目内单位面积碳储量变化", "Change inside the project", "Mg C/ha", ""),
+    T("change_mgc_per_ha", "项目内单位面积碳储量变化", "Change inside the project", "Mg C/ha", "sequestration by transition periods with years, else the equilibrium difference"),
     T("ring_area_ha", "对照环带面积", "Control ring area", "ha", "ring of surrounding land, other projects excluded"),
     T("ring_net_change_mgc", "对照环带碳储量净变化", "Control ring net change", "Mg C", ""),
     T("ring_change_mgc_per_ha", "对照环带单位面积碳储量变化", "Control ring change", "Mg C/ha", ""),
@@ -646,13 +698,14 @@ TARGETS = FileSpec("targets.json", "json", "-",
 # ---- carbon
 STOCKS_BY_ZONE = FileSpec(
     "stocks_by_zone.csv", "table", "ha, Mg C, Mt CO2e", "area and carbon stock per pool of each zone "
-    "(the 95 % interval with uncertainty; inside the redline with a redline)",
-    columns=("zone", "area_ha", "mapped_fraction", *(f"stock_mgc_{p}" for p in POOLS), "stock_mgc", "stock_mt_co2e",
+    "(the 95 % interval with uncertainty; inside the redline with a redline; group and region rows with group_by)",
+    columns=("zone", "zone_level", "zone_group", "area_ha", "mapped_fraction", *(f"stock_mgc_{p}" for p in POOLS), "stock_mgc", "stock_mt_co2e",
              "stock_mgc_p2_5", "stock_mgc_p97_5", "stock_mgc_draws_mean", "inside_redline_area_ha",
              "inside_redline_stock_mgc"))
 STOCKS_BY_CLASS = FileSpec(
     "stocks_by_class.csv", "table", "ha, Mg C/ha, Mg C", "area, densities and stocks of each (zone, class)",
-    columns=("zone", "code", "name_en", "name_zh", "group", "area_ha", *(f"density_mgc_per_ha_{p}" for p in POOLS),
+    columns=("zone", "zone_level", "zone_group", "code", "name_en", "name_zh", "group", "area_ha",
+             *(f"density_mgc_per_ha_{p}" for p in POOLS),
              *(f"stock_mgc_{p}" for p in POOLS), "stock_mgc", "inside_redline_area_ha"))
 STOCKS_XLSX = FileSpec("stocks.xlsx", "workbook", "as the CSVs", "both tables for Excel, one sheet each",
                        sheets=(("stocks_by_zone", STOCKS_BY_ZONE.columns), ("stocks_by_class", STOCKS_BY_CLASS.columns)))
@@ -698,23 +751,34 @@ COVERAGE_ZONES = FileSpec("zones.gpkg", "vector", "ha, fraction",
 # ---- change and restoration
 CHANGE_BY_ZONE = FileSpec(
     "change_by_zone.csv", "table", "ha, Mg C, Mg C/yr, Mt CO2e/yr",
-    "stocks before and after, gross gain and loss, net and annual change per zone",
-    columns=("zone", "area_ha", "mapped_fraction", "changed_area_ha", "stock_before_mgc", "stock_after_mgc",
-             "gross_gain_mgc", "gross_loss_mgc", "net_change_mgc", *(f"net_change_mgc_{p}" for p in POOLS),
-             "annual_net_change_mgc_per_yr", "annual_sequestration_mt_co2e_per_yr", "net_change_mgc_per_ha"))
+    "per zone (and group and region with group_by): stocks before and after; sequestration by IPCC transition periods "
+    "(the default figure) and the equilibrium stock difference (the potential), each with gains, losses, pools and per "
+    "year; the change still to come; 95 % intervals with uncertainty",
+    columns=("zone", "zone_level", "zone_group", "area_ha", "mapped_fraction", "changed_area_ha", "stock_before_mgc",
+             "stock_after_mgc", "sequestration_mgc", "sequestration_gain_mgc", "sequestration_loss_mgc",
+             *(f"sequestration_mgc_{p}" for p in POOLS), "annual_sequestration_mgc_per_yr",
+             "annual_sequestration_mt_co2e_per_yr", "sequestration_mgc_per_ha", "equilibrium_change_mgc",
+             "equilibrium_gain_mgc", "equilibrium_loss_mgc", *(f"equilibrium_change_mgc_{p}" for p in POOLS),
+             "annual_equilibrium_change_mgc_per_yr", "equilibrium_change_mgc_per_ha", "remaining_to_equilibrium_mgc",
+             "sequestration_mgc_p2_5", "sequestration_mgc_p97_5", "equilibrium_change_mgc_p2_5",
+             "equilibrium_change_mgc_p97_5"))
 TRANSITIONS_BY_CODE = FileSpec(
-    "transitions_by_code.csv", "table", "ha, Mg C", "area and stock change of each (zone, class before, class after)",
-    columns=("zone", "code_before", "code_after", "name_before", "name_after", "name_zh_before", "name_zh_after",
-             "area_ha", "stock_change_mgc"))
+    "transitions_by_code.csv", "table", "ha, Mg C",
+    "area, sequestration and equilibrium change of each (zone, class before, class after)",
+    columns=("zone", "zone_level", "zone_group", "code_before", "code_after", "name_before", "name_after",
+             "name_zh_before", "name_zh_after", "area_ha", "sequestration_mgc", "equilibrium_change_mgc"))
 TRANSITIONS_BY_GROUP = FileSpec(
-    "transitions_by_group.csv", "table", "ha, Mg C", "area and stock change of each (zone, group before, group after)",
-    columns=("zone", "group_before", "group_after", "area_ha", "stock_change_mgc"))
+    "transitions_by_group.csv", "table", "ha, Mg C",
+    "area, sequestration and equilibrium change of each (zone, group before, group after)",
+    columns=("zone", "zone_level", "zone_group", "group_before", "group_after", "area_ha", "sequestration_mgc",
+             "equilibrium_change_mgc"))
 TRANSITION_MATRIX = FileSpec(
     "transition_matrix_group_ha.csv", "table", "ha", "area by group over the whole map: rows before, columns after",
     columns=("before \\ after", "{group}"))
 CARBON_CHANGE = FileSpec("carbon_change.tif", "raster", "Mg C/ha",
-                         "carbon density after minus before per pixel (float32, NaN where either year is nodata)",
-                         when="unless no_raster")
+                         "carbon change per pixel over the interval (float32, NaN where either year is nodata): "
+                         "sequestration by transition periods with years, else density after minus before; the "
+                         "raster's tags name the method", when="unless no_raster")
 TRANSITIONS_TIF = FileSpec("transitions.tif", "raster", "code",
                            "code_before × 100 + code_after per pixel (uint16, 0 where either year has no land class); "
                            "legend from the folder's scheme.csv", when="unless no_raster, when every code is below 100")
@@ -730,8 +794,10 @@ RESTORATION_EFFECT = FileSpec(
     "restoration_effect.csv", "table", "ha, Mg C, Mg C/ha, Mg C/ha/yr",
     "per project its own attributes (status, start year ...; attr_<name> where a name is a figure's), the carbon "
     "change per ha inside and in its control ring, and their difference (per year with years)", passthrough=True,
-    columns=("project", "area_ha", "net_change_mgc", "change_mgc_per_ha", "ring_area_ha", "ring_net_change_mgc",
-             "ring_change_mgc_per_ha", "difference_mgc_per_ha", "difference_mgc_per_ha_per_yr"))
+    columns=("project", "area_ha", "sequestration_mgc", "equilibrium_change_mgc", "change_mgc_per_ha", "ring_area_ha",
+             "ring_sequestration_mgc", "ring_equilibrium_change_mgc", "ring_change_mgc_per_ha", "difference_mgc_per_ha",
+             "difference_mgc_per_ha_per_yr", "equilibrium_change_mgc_per_ha", "ring_equilibrium_change_mgc_per_ha",
+             "equilibrium_difference_mgc_per_ha"))
 PROJECTS_GPKG = FileSpec("projects.gpkg", "vector", "as restoration_effect.csv",
                          "the projects with their attributes and effect (layer projects) and their control rings "
                          "(layer rings, field project), for the map", layer="projects", passthrough=True,
@@ -950,6 +1016,19 @@ def _key_type(rs: ResultSpec, key: str) -> Any:
     return Any
 
 
+_GROWTH = ("group", "curve", "rate_mgc_per_ha_per_yr", "k_per_yr", "p", "source", "note", "assumption")
+_METHOD = ("method", *(f"method.{k}" for k in ("sequestration", "equilibrium_change", "source", "conversion_timing",
+                                                "transition_years", "rules", "rules.*", "growth_table", "why_not")),
+           "method.growth", *(f"method.growth[].{k}" for k in _GROWTH))
+
+
+def _hierarchy_keys(table: FileSpec) -> tuple[str, ...]:
+    """Summary keys of --group-by: the group rows, the region row and the hierarchy record."""
+    return (*rows("group_totals", table), "region_total", *(f"region_total.{c}" for c in table.columns),
+            "hierarchy", "hierarchy.group_by", "hierarchy.group_members", "hierarchy.group_members.*",
+            "hierarchy.region_total", "hierarchy.exactness")
+
+
 _STOCK_SUMMARY = _keys(
     "area_ha", "stock_mgc", "stock_tgc", "stock_mt_co2e", "stock_mgc_by_pool", "stock_mgc_by_pool.*",
     "zones", *(f"zones[].{k}" for k in ("zone", "area_ha", "stock_mgc", "mapped_fraction", "in_zone_layer",
@@ -963,10 +1042,15 @@ _STOCK_SUMMARY = _keys(
     *(f"uncertainty.stock_mgc_by_pool.*.{k}" for k in ("stock_mgc", "p2_5", "p97_5", "draws_mean")),
     "units", "units.*", "densities", *(f"densities.{k}" for k in ("table", "keyed_by", "soil_depth_cm", "title")),
     "landcover", "scheme", "land_pixels", "density_raster", "density_raster.*",
+    *_hierarchy_keys(STOCKS_BY_ZONE),
 )
 _TARGET = ("key", "value", "unit", "year", "clause", "source")
 _CHANGE_SUMMARY = _keys(
-    "years", "densities", "densities.table", "densities.soil_depth_cm", "units", "units.*",
+    "years", "densities", "densities.table", "densities.soil_depth_cm", "units", "units.*", *_METHOD,
+    "uncertainty", *(f"uncertainty.{k}" for k in ("draws", "seed", "distribution", "percentiles",
+                                                  *(f"{f}_{q}" for f in ("sequestration_mgc", "equilibrium_change_mgc")
+                                                    for q in ("p2_5", "p97_5", "draws_mean")))),
+    *_hierarchy_keys(CHANGE_BY_ZONE),
     *(c for c in CHANGE_BY_ZONE.columns if c not in ("zone", "mapped_fraction")),
     rows("zones", CHANGE_BY_ZONE),
     "redline", "redline.inside", "redline.outside",

@@ -288,7 +288,7 @@ show(fig)
 # %%
 change = land_change(lc2015, lc2020, years=(2015, 2020), densities=table, strata=strata, max_cells=MAX_CELLS)
 by_zone_change = change.by_zone
-print(change.summary["method"]["sequestration"], "|", change.summary["method"]["reference"][:90], "…")
+print(change.summary["method"]["sequestration"], "|", change.summary["method"]["source"][:90], "…")
 display(by_zone_change[["zone", "changed_area_ha", "sequestration_mgc", "equilibrium_change_mgc",
                         "remaining_to_equilibrium_mgc", "annual_sequestration_mt_co2e_per_yr"]])
 assert np.allclose(by_zone_change.sequestration_gain_mgc - by_zone_change.sequestration_loss_mgc,

@@ -52,7 +52,8 @@ class ZoneHierarchy:
 
     def record(self) -> dict:
         """summary.json's ``hierarchy`` record."""
-        return {"group_by": self.field, "groups": {g: [z for z, gg in self.group_of.items() if gg == g] for g in self.groups},
+        return {"group_by": self.field,
+                "group_members": {g: [z for z, gg in self.group_of.items() if gg == g] for g in self.groups},
                 "region_total": REGION_TOTAL,
                 "exactness": "group rows are sums over their zones' quantized areas and stocks, exact to the last bit; "
                              "the region row is the sum of the groups"}
@@ -180,13 +181,13 @@ def unit_fractions(units: list[ReportUnit], mapped_ha, polygon_ha) -> list[float
 
 def split_summary(records: list[dict], units: list[ReportUnit], summary: dict, hierarchy: ZoneHierarchy | None, *,
                   key: str = "zones", repeat: int = 1) -> None:
-    """Put zone rows under ``summary[key]`` and, with a hierarchy, group rows under ``groups``
+    """Put zone rows under ``summary[key]`` and, with a hierarchy, group rows under ``group_totals``
     and the region row(s) under ``region_total`` (``repeat`` rows per unit, e.g. one per year)."""
     levels = [u.level for u in units for _ in range(repeat)]
     records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in records]  # NaN → null
     summary[key] = [r for r, lv in zip(records, levels) if lv == "zone"]
     if hierarchy is not None:
         summary["hierarchy"] = hierarchy.record()
-        summary["groups"] = [r for r, lv in zip(records, levels) if lv == "group"]
+        summary["group_totals"] = [r for r, lv in zip(records, levels) if lv == "group"]
         region = [r for r, lv in zip(records, levels) if lv == "region"]
         summary["region_total"] = region[0] if repeat == 1 else region

@@ -262,7 +262,7 @@ class TransitionMethod:
         return {
             "sequestration": METHOD_TRANSITION,
             "equilibrium_change": METHOD_EQUILIBRIUM,
-            "reference": _REFERENCES,
+            "source": _REFERENCES,
             "conversion_timing": self.timing,
             "transition_years": self.transition_years,
             "rules": {

@@ -131,7 +131,7 @@ def test_change_hand_checked(tmp_path, years, invest, capsys):
     assert s["annual_sequestration_mt_co2e_per_yr"] == pytest.approx(5.1 * 44 / 12 / 1e6)
     assert s["remaining_to_equilibrium_mgc"] == pytest.approx(154.0 - 25.5)
     assert s["method"]["conversion_timing"] == "mid" and s["method"]["transition_years"] == 20
-    assert "IPCC 2006" in s["method"]["reference"] and s["method"]["sequestration"].startswith("transition periods")
+    assert "IPCC 2006" in s["method"]["source"] and s["method"]["sequestration"].startswith("transition periods")
     groups = pd.read_csv(out / "transitions_by_group.csv", encoding="utf-8-sig")
     row = groups[(groups.group_before == "grassland") & (groups.group_after == "forest")].iloc[0]
     assert row.area_ha == pytest.approx(5) and row.equilibrium_change_mgc == pytest.approx(154)

@@ -101,8 +101,8 @@ def test_cli_group_by_in_carbon_and_change(tmp_path, leagues, capsys):
     assert t.loc["(region total)", "stock_mgc"] == t.loc["东盟", "stock_mgc"] + t.loc["西盟", "stock_mgc"]
     s = summary(out)
     assert [z["zone"] for z in s["zones"]] == ["甲旗", "乙旗", "丙旗"]
-    assert [g["zone"] for g in s["groups"]] == ["东盟", "西盟"] and s["region_total"]["stock_mgc"] == s["stock_mgc"]
-    assert s["hierarchy"]["groups"] == {"东盟": ["甲旗", "丙旗"], "西盟": ["乙旗"]}
+    assert [g["zone"] for g in s["group_totals"]] == ["东盟", "西盟"] and s["region_total"]["stock_mgc"] == s["stock_mgc"]
+    assert s["hierarchy"]["group_members"] == {"东盟": ["甲旗", "丙旗"], "西盟": ["乙旗"]}
     classes = pd.read_csv(out / "stocks_by_class.csv", encoding="utf-8-sig")
     east_forest = classes[(classes.zone == "东盟") & (classes.code == 2)].iloc[0]
     assert east_forest.area_ha == pytest.approx(7 * 4) and east_forest.zone_level == "group"
@@ -121,7 +121,7 @@ def test_cli_group_by_in_carbon_and_change(tmp_path, leagues, capsys):
     g = pd.read_csv(out / "transitions_by_group.csv", encoding="utf-8-sig")
     assert g[(g.zone == "(region total)") & (g.group_before == "grassland") & (g.group_after == "forest")].area_ha.iloc[0] \
         == pytest.approx(10)
-    assert summary(out)["groups"][0]["zone"] == "东盟"
+    assert summary(out)["group_totals"][0]["zone"] == "东盟"
 
 
 def test_group_by_errors(tmp_path, leagues, capsys):
