@@ -162,9 +162,15 @@ class ZoneRasterizer:
 
     @cached_property
     def zones_gdf(self) -> gpd.GeoDataFrame:
-        """One row per zone: ``zone_id`` (int32), ``zone`` (name), dissolved ``geometry``."""
+        """One row per zone: ``zone_id`` (int32), ``zone`` (name), the layer's other fields (the
+        first feature's value, e.g. ``name_en`` for English map labels), dissolved ``geometry``."""
         geoms = [shapely.union_all(self.gdf.geometry.values[self._ids == z]) for z in range(1, self.n_zones + 1)]
         data = {"zone_id": np.arange(1, self.n_zones + 1, dtype=np.int32), "zone": list(self.names)}
+        first = np.searchsorted(self._ids, np.arange(1, self.n_zones + 1))  # ids are sorted: each zone's first row
+        for c in self.gdf.columns:
+            if c in (self.gdf.geometry.name, self.field, "zone_id", "zone"):
+                continue
+            data[c] = self.gdf[c].to_numpy()[first]
         return gpd.GeoDataFrame(data, geometry=geoms, crs=self.grid.crs)
 
     def _candidates(self, window: Window) -> np.ndarray:

@@ -102,7 +102,7 @@ APP_JS = r"""
         style: function (f) {
           var s = L.extend({}, base), c = okColor(spec.features[f.properties.i].c);
           if (c) {
-            if (/Line/.test(f.geometry.type)) { s.color = c; } else { s.fillColor = c; }
+            if (/Line/.test(f.geometry.type) || base.line_by_feature) { s.color = c; } else { s.fillColor = c; }
           }
           return s;
         },
@@ -113,6 +113,14 @@ APP_JS = r"""
           if (ft.p && ft.p.length) { lyr.bindPopup(function () { return popupNode(ft); }, {maxWidth: 460}); }
         }
       });
+    }
+    if (spec.labels && spec.labels.length) {  // names written on the map, shown with their layer
+      var group = [layer];
+      spec.labels.forEach(function (lb) {
+        group.push(L.tooltip({permanent: true, direction: "center", className: "sp-label", interactive: false})
+          .setLatLng([lb[0], lb[1]]).setContent(el("span", null, lb[2])));
+      });
+      layer = L.featureGroup(group);
     }
     layer._spIndex = idx;
     var label = esc(spec.name);
@@ -154,7 +162,12 @@ APP_JS = r"""
       if (seen[sig]) { return; }
       seen[sig] = true;
       var item = el("div", "sp-legend-item");
-      item.appendChild(el("div", "sp-legend-title", lg.title + (lg.units ? " (" + lg.units + ")" : "")));
+      var items = lg.items || [];
+      // one swatch named like its layer needs no heading above it ("候选基地 / 候选基地")
+      var single = lg.kind !== "continuous" && items.length === 1 && items[0][1] === lg.title;
+      if (lg.title && !single) {
+        item.appendChild(el("div", "sp-legend-title", lg.title + (lg.units ? " (" + lg.units + ")" : "")));
+      }
       if (lg.kind === "continuous") {
         var cols = (lg.colors || []).map(okColor).filter(Boolean);
         var bar = el("div", "sp-ramp");
@@ -178,8 +191,16 @@ APP_JS = r"""
       box.appendChild(item);
     });
     box.style.display = box.firstChild ? "" : "none";
+    // a legend taller than its box scrolls, and says so (headless and some systems hide scroll bars)
+    var more = box.scrollHeight > box.clientHeight + 2;
+    box.classList.toggle("sp-legend-more", more);
+    if (more) { box.appendChild(el("div", "sp-more", T.legend_more)); }
   }
   map.on("overlayadd overlayremove", drawLegends);
+  legendCtl._div.addEventListener("scroll", function () {
+    var box = legendCtl._div, hint = box.querySelector(".sp-more");
+    if (hint) { hint.style.visibility = box.scrollTop + box.clientHeight >= box.scrollHeight - 4 ? "hidden" : "visible"; }
+  });
   drawLegends();
 
   if (DATA.notes && DATA.notes.length) {
@@ -209,7 +230,7 @@ html, body { height: 100%; margin: 0; font-family: "Noto Sans CJK SC", "WenQuanY
 #map { position: absolute; top: 0; bottom: 0; left: 0; right: 0; background: #f2f1ec; }
 .leaflet-control-layers-expanded { max-height: 42vh; overflow-y: auto; }
 .sp-legend { background: rgba(255,255,255,0.92); padding: 6px 8px; border-radius: 4px; font-size: 12px;
-  max-height: 45vh; overflow-y: auto; min-width: 160px; box-shadow: 0 1px 4px rgba(0,0,0,0.3); }
+  max-height: calc(100vh - 160px); overflow-y: auto; min-width: 160px; box-shadow: 0 1px 4px rgba(0,0,0,0.3); }
 .sp-legend-item { margin: 4px 0 8px; }
 .sp-legend-title { font-weight: 600; margin-bottom: 3px; }
 .sp-ramp { height: 10px; width: 180px; border: 1px solid #999; }
@@ -220,6 +241,15 @@ html, body { height: 100%; margin: 0; font-family: "Noto Sans CJK SC", "WenQuanY
 .sp-notes { background: rgba(255,255,255,0.9); padding: 4px 6px; border-radius: 4px; max-width: 320px; }
 .sp-coords { background: rgba(255,255,255,0.85); padding: 1px 5px; font-size: 11px; }
 .sp-popup-title { font-weight: 700; margin-bottom: 4px; }
+.sp-label { background: rgba(255,255,255,0.7); border: none; box-shadow: none; padding: 0 3px; font-size: 12px;
+  color: #111; font-weight: 600; }
+.sp-label::before { display: none; }
+.sp-more { position: sticky; bottom: -6px; background: linear-gradient(rgba(255,255,255,0), #fff 45%);
+  text-align: center; color: #555; font-size: 11px; padding-top: 8px; }
+.sp-legend-more { overflow-y: scroll; scrollbar-width: thin; }
+/* clicking a zone must not draw the browser's rectangular focus box round the SVG path */
+.leaflet-container path.leaflet-interactive:focus, .leaflet-container .leaflet-interactive:focus,
+.leaflet-container svg:focus, .leaflet-container path:focus { outline: none; }
 .sp-table { border-collapse: collapse; font-size: 12px; }
 .sp-table th { text-align: left; font-weight: normal; color: #555; padding: 1px 8px 1px 0; }
 .sp-table td { text-align: right; padding: 1px 0; }

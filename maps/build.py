@@ -63,6 +63,7 @@ def build_map(
     csp: bool = True,
     allow_empty: bool = True,
     progress: Callable[[float, str], None] | None = None,
+    label_field: str | None = None,
 ) -> str:
     """The HTML text of a map of result folders.
 
@@ -82,6 +83,9 @@ def build_map(
         Source cells per raster read (memory bound).
     allow_empty : bool
         If False, a map without any layer is an error (InputError).
+    label_field : str, optional
+        Field of the zone layers written on the map as zone names (default: ``name_<lang>``
+        when the zones have it, e.g. ``name_en`` on English maps, else the zone field).
 
     Raises
     ------
@@ -96,7 +100,7 @@ def build_map(
     while True:
         html = _build_once(infos, lang=lang, basemap=basemap, key=key, title=title, max_pixels=pixels,
                            max_coords=coords, max_cells=max_cells, csp=csp, allow_empty=allow_empty,
-                           progress=progress)
+                           progress=progress, label_field=label_field)
         size = len(html.encode("utf-8"))
         if size <= max_bytes or pixels <= 10_000:
             break
@@ -106,15 +110,40 @@ def build_map(
     return html
 
 
+def map_title(infos: list[ResultInfo], lang: str) -> str:
+    """What the map shows: each result's title (result, technology, years), joined."""
+    from sinkplan.maps.titles import result_title
+
+    titles = list(dict.fromkeys(result_title(i.kind, i.path, i.summary, i.manifest, lang) for i in infos))
+    if len(titles) > 3:
+        return label("title", lang) + (" — " if lang == "en" else "：") + ("、" if lang == "zh" else "; ").join(titles)
+    return (" · ").join(titles) or label("title", lang)
+
+
+def one_thematic_layer_on(layers: list) -> None:
+    """Leave on only the first thematic layer a loader turned on (the others stay in the layer list):
+    two colourings of the map at once (a density raster under a density choropleth) hide each other."""
+    on = False
+    for layer in layers:
+        if not getattr(layer, "thematic", False):
+            continue
+        if layer.visible and not on:
+            on = True
+        else:
+            layer.visible = False
+
+
 def _build_once(infos: list[ResultInfo], *, lang, basemap, key, title, max_pixels, max_coords, max_cells, csp,
-                allow_empty, progress) -> str:
-    spec = MapSpec(title=title or label("title", lang), lang=lang, basemap=basemap, tianditu_key=key)
+                allow_empty, progress, label_field=None) -> str:
+    spec = MapSpec(title=title or map_title(infos, lang), lang=lang, basemap=basemap, tianditu_key=key,
+                   label_field=label_field)
     if basemap == "gaode":
         spec.notes.append(label("gcj_note", lang))
     builder = MapBuilder(spec, max_pixels=max_pixels, max_cells=max_cells, max_coords=max_coords, progress=progress)
     for info in infos:
         logger.info("mapping %s (%s)", info.path, info.kind)
         _LOADERS[info.kind](builder, info.path, info.summary, info.manifest)
+    one_thematic_layer_on(spec.layers)
     if not spec.layers:
         where = ", ".join(str(i.path) for i in infos)
         if not allow_empty:

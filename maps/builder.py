@@ -25,37 +25,72 @@ __all__ = ["MapBuilder", "fmt_value", "read_vector_lonlat", "read_csv"]
 logger = logging.getLogger(__name__)
 
 
-def fmt_value(value: Any, column: str = "") -> str:
-    """Text of a table value for a popup: thousands separators, sensible decimals.
+_ID_COLUMNS = ("year", "code", "parcel_id", "base_id", "rank", "zone_id", "first_year", "last_year",
+               "target_year_at_this_rate", "start_year", "target_year")
+_PERCENT_COLUMNS = ("coverage", "share_of_target", "annual_change", "compactness_share")
+
+
+def _sig(v: float, digits: int = 3) -> str:
+    """``v`` to ``digits`` significant digits, thousands separated, no exponent for map-sized numbers."""
+    if v == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(v)))
+    decimals = max(0, digits - 1 - mag)
+    return f"{v:,.{decimals}f}"
+
+
+def fmt_value(value: Any, column: str = "", lang: str | None = None) -> str:
+    """Text of a table value for a popup, by the column's unit.
+
+    Areas (``*_ha``), capacities (``*_mw``) and distances (``*_km``) to 0.1; stocks in Mg C as
+    integers; rates and densities (``*_per_ha``, ``*_per_yr``) to 3 significant digits;
+    shares as percentages (a fraction such as ``mapped_fraction`` clipped to 0–100 %: a value
+    of 1.0000117 is pixel-centre rasterization counting whole pixels along the boundary); a
+    non-zero value never reads 0 or 0.0 (it gets 3 significant digits instead).
 
     Examples
     --------
     >>> fmt_value(1234567.891, "stock_mgc"), fmt_value(0.23456, "coverage"), fmt_value(3.14159)
-    ('1,234,568', '23.46 %', '3.142')
-    >>> fmt_value(1103.489, "area_ha"), fmt_value(37.52, "capacity_mw")
-    ('1,103.5', '37.5')
+    ('1,234,568', '23.46 %', '3.14')
+    >>> fmt_value(1103.489, "area_ha"), fmt_value(37.52, "capacity_mw"), fmt_value(0.01868, "net_change_mgc_per_ha")
+    ('1,103.5', '37.5', '0.0187')
+    >>> fmt_value(1.0000117, "mapped_fraction"), fmt_value(0.004, "area_ha"), fmt_value(2031.0, "target_year_at_this_rate")
+    ('100.00 %', '0.004', '2031')
     """
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}" if column not in ("year", "code", "parcel_id", "base_id", "rank", "zone_id") else str(int(value))
+        return str(int(value)) if column in _ID_COLUMNS else f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
         v = float(value)
         if not math.isfinite(v):
             return ""
-        if column in ("coverage", "share_of_target", "annual_change") or column.endswith("_share") or column.endswith("_fraction"):
-            return f"{v * 100:.2f} %"
-        if v.is_integer() and column in ("year", "code", "parcel_id", "base_id", "rank", "zone_id"):
+        if column in _PERCENT_COLUMNS or column.endswith("_share") or column.endswith("_fraction"):
+            if column.endswith("_fraction"):
+                v = min(max(v, 0.0), 1.0)  # a share of a polygon: rasterization may overshoot by a pixel rim
+            text = f"{v * 100:.2f} %"
+            return text if v == 0 or text.lstrip("-") != "0.00 %" else f"{_sig(v * 100)} %"
+        if v.is_integer() and column in _ID_COLUMNS:
             return str(int(v))
-        if column.endswith(("_ha", "_mw", "_km")):  # areas, capacities, distances: to 0.1, checkable against tables
-            return f"{v:,.1f}"
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        if abs(v) >= 1:
-            return f"{v:,.3f}".rstrip("0").rstrip(".")
-        return f"{v:.4g}"
+        if "_per_" in column or column.endswith(("_per_ha", "_per_yr")):
+            text = _sig(v)
+        elif column.endswith(("_ha", "_mw", "_km")):  # areas, capacities, distances: to 0.1, checkable against tables
+            text = f"{v:,.1f}"
+        elif column.endswith(("_mgc", "_m3")) or column.startswith("stock_mgc"):
+            text = f"{v:,.0f}"
+        elif abs(v) >= 1000:
+            text = f"{v:,.0f}"
+        else:
+            text = _sig(v)
+        if v != 0 and not any(ch in "123456789" for ch in text):
+            text = _sig(v).rstrip("0").rstrip(".")  # never 0.0 for a value that is not zero
+        return text
+    if isinstance(value, str) and lang is not None:
+        from sinkplan.maps.i18n import value_label
+
+        return value_label(value, lang)
     return str(value)
 
 
@@ -149,7 +184,7 @@ class MapBuilder:
         return values, valid, bounds, meta
 
     def add_continuous(self, path: Path, *, name: str, units: str, cmap: str, visible: bool = True,
-                       symmetric: bool = False, vmin: float | None = None) -> dict | None:
+                       symmetric: bool = False, vmin: float | None = None, thematic: bool = True) -> dict | None:
         """A continuous raster overlay with a colour-ramp legend; returns the raster's meta."""
         got = self.read_raster(path, resampling="average")
         if got is None:
@@ -169,11 +204,12 @@ class MapBuilder:
         png = palette_png(quantize(values, valid, vmin=lo, vmax=hi), palette)
         legend = Legend("continuous", name, units=units, colors=[col.hex_color(c) for c in palette[:-1:16]] + [col.hex_color(palette[-2])],
                         vmin=lo, vmax=hi)
-        self.spec.layers.append(RasterLayer(name, png, bounds, legend, visible))
+        self.spec.layers.append(RasterLayer(name, png, bounds, legend, visible, thematic=thematic))
         return meta
 
     def add_categorical(self, path: Path, *, name: str, labels: dict[int, str], colors: dict[int, str] | None = None,
-                        visible: bool = True, skip: tuple[int, ...] = (), max_legend: int = 60) -> dict | None:
+                        visible: bool = True, skip: tuple[int, ...] = (), max_legend: int = 60,
+                        thematic: bool = True) -> dict | None:
         """A class raster overlay (mode-resampled) with a legend of the classes present.
 
         The legend lists at most ``max_legend`` classes, the most frequent first when some
@@ -205,7 +241,8 @@ class MapBuilder:
         from sinkplan.maps.i18n import label
 
         note = label("more_classes", self.lang, n=len(present) - len(shown)) if len(present) > len(shown) else ""
-        self.spec.layers.append(RasterLayer(name, png, bounds, Legend("categorical", name, items=items, note=note), visible))
+        self.spec.layers.append(RasterLayer(name, png, bounds, Legend("categorical", name, items=items, note=note), visible,
+                                            thematic=thematic))
         return meta
 
     def add_mask_layers(self, values: np.ndarray, valid: np.ndarray, bounds, masks: list[tuple[str, np.ndarray, str]],
@@ -236,14 +273,48 @@ class MapBuilder:
         return list(range(len(geoms)))
 
     def add_vector(self, *, name: str, key: str, gdf, features: list[dict], style: dict,
-                   legend: Legend | None = None, visible: bool = True) -> None:
-        """A vector layer drawing geometry table ``key`` with per-feature text and colours."""
+                   legend: Legend | None = None, visible: bool = True, thematic: bool = False,
+                   labels: list[str] | None = None) -> None:
+        """A vector layer drawing geometry table ``key`` with per-feature text and colours;
+        ``labels`` (one text per feature) are written on the map at each feature's inner point."""
         self.add_geometries(key, gdf)
         for f in features:
             c = f.get("c")
             if c is not None and not col.is_hex_color(c):
                 raise ValueError(f"feature colour {c!r} is not #rrggbb")
-        self.spec.layers.append(VectorLayer(name, key, features, style, legend, visible))
+        points = self.label_points(gdf, labels) if labels else []
+        self.spec.layers.append(VectorLayer(name, key, features, style, legend, visible, thematic=thematic,
+                                            labels=points))
+
+    def label_points(self, gdf, labels: list[str]) -> list[list]:
+        """[lat, lon, text] of each non-empty label at its geometry's inner point (display coordinates)."""
+        import shapely
+
+        pts = shapely.point_on_surface(np.asarray(gdf.geometry.values, dtype=object))
+        lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+        if self.gcj:
+            from sinkplan.maps.gcj02 import wgs84_to_gcj02
+
+            lon, lat = wgs84_to_gcj02(lon, lat)
+        return [[round(float(b), 5), round(float(a), 5), str(t)] for a, b, t in zip(lon, lat, labels)
+                if t and np.isfinite(a) and np.isfinite(b)]
+
+    def zone_names(self, gdf) -> list[str]:
+        """Zone names in the map's language: ``label_field`` if given, else ``name_<lang>`` when
+        the zone layer has it (``name_en`` on English maps), else the zone field itself."""
+        field = self.spec.label_field
+        if field and field in gdf.columns:
+            pass
+        elif field:
+            logger.warning("--label-field %s: not a field of the zones (fields: %s); zone names used", field,
+                           ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name))
+            field = None
+        if field is None:
+            field = next((c for c in (f"name_{self.lang}",) if c in gdf.columns), "zone" if "zone" in gdf.columns else None)
+        if field is None:
+            return [""] * len(gdf)
+        base = gdf["zone"].astype(str).tolist() if "zone" in gdf.columns else [""] * len(gdf)
+        return [str(v) if isinstance(v, str) and v.strip() else b for v, b in zip(gdf[field].tolist(), base)]
 
 
 def _fallback_color(code: int) -> str:

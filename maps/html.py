@@ -42,7 +42,7 @@ TILES = {
             "attribution": "© OpenStreetMap contributors"},
 }
 
-_UI_KEYS = ("no_basemap", "tianditu_vec", "tianditu_img", "gaode", "osm", "coords")
+_UI_KEYS = ("no_basemap", "tianditu_vec", "tianditu_img", "gaode", "osm", "coords", "legend_more")
 
 
 @lru_cache(maxsize=1)

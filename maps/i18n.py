@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LANGS", "label", "column_label"]
+__all__ = ["LANGS", "label", "column_label", "value_label"]
 
 LANGS = ("zh", "en")
 
@@ -65,6 +65,12 @@ _LABELS: dict[str, tuple[str, str]] = {
     "control_rings": ("对照环带", "Control rings"),
     "control_ring": ("对照环带", "Control ring"),
     "unit_mgc_per_ha": ("Mg C/公顷", "Mg C/ha"),
+    "legend_more": ("▼ 向下滚动查看更多图例", "▼ scroll for more"),
+    "parcel": ("地块", "Parcel"),
+    "base": ("候选基地", "Base"),
+    "rank_short": ("排名", "rank"),
+    "unit_ha": ("公顷", "ha"),
+    "zone_outlines": ("分区界线与名称", "Zone outlines and names"),
     "lon_deg": ("经度 (°)", "Longitude (°)"),
     "lat_deg": ("纬度 (°)", "Latitude (°)"),
     "parcels_outline": ("候选地块", "Candidate parcels"),
@@ -149,4 +155,22 @@ def column_label(column: str, lang: str) -> str:
     pair = _COLUMNS.get(column)
     if pair is None:
         return column
+    return pair[0] if lang == "zh" else pair[1]
+
+
+#: Text values a result table holds (statuses), shown in the map's language.
+_VALUES: dict[str, tuple[str, str]] = {
+    "not at this rate": ("按此速度无法达标", "not at this rate"),
+    "reached": ("已达标", "reached"),
+    "already above target": ("已高于目标", "already above target"),
+    "True": ("是", "yes"),
+    "False": ("否", "no"),
+}
+
+
+def value_label(value: str, lang: str) -> str:
+    """A status text of a table in ``lang`` (the value itself if unknown)."""
+    pair = _VALUES.get(str(value))
+    if pair is None:
+        return str(value)
     return pair[0] if lang == "zh" else pair[1]

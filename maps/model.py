@@ -39,6 +39,7 @@ class RasterLayer:
     legend: Legend | None = None
     visible: bool = True
     opacity: float = 0.8
+    thematic: bool = False  # a layer that colours the map by a result (one of them is on at a time)
 
     def to_json(self) -> dict[str, Any]:
         w, s, e, n = self.bounds
@@ -53,7 +54,8 @@ class VectorLayer:
 
     ``features`` holds one dict per geometry: ``c`` fill/line colour (#rrggbb or None for the
     layer's colour), ``t`` tooltip text, ``p`` popup rows [[label, value], ...] — all plain
-    text, put into the page as text nodes.
+    text, put into the page as text nodes. ``labels`` are [lat, lon, text] drawn on the map
+    (zone names) while the layer is on.
     """
 
     name: str
@@ -62,11 +64,13 @@ class VectorLayer:
     style: dict[str, Any]
     legend: Legend | None = None
     visible: bool = True
+    thematic: bool = False  # a layer that colours the map by a result (one of them is on at a time)
+    labels: list[list[Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "vector", "name": self.name, "geom": self.geometry_key, "features": self.features,
                 "style": self.style, "legend": self.legend.to_json() if self.legend else None,
-                "visible": self.visible}
+                "visible": self.visible, "labels": self.labels}
 
 
 @dataclass
@@ -81,3 +85,4 @@ class MapSpec:
     geometries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     bounds: tuple[float, float, float, float] | None = None  # west, south, east, north
     notes: list[str] = field(default_factory=list)
+    label_field: str | None = None  # field of the zone layers written on the map (else name_<lang>, else zone)

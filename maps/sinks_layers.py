@@ -25,7 +25,7 @@ MAX_CLASS_ROWS = 12  # class lines per zone popup
 
 def popup_rows(record: dict[str, Any], lang: str, *, skip: tuple[str, ...] = ()) -> list[list[str]]:
     """[[label, text], ...] for every field of a table row (text only, escaped by the page)."""
-    return [[column_label(k, lang), fmt_value(v, k)] for k, v in record.items() if k not in skip]
+    return [[column_label(k, lang), fmt_value(v, k, lang)] for k, v in record.items() if k not in skip]
 
 
 def coverage_target(summary: dict[str, Any]) -> float:
@@ -64,7 +64,7 @@ def carbon_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
                           skip=(0,) if 0 not in labels else ())
     else:
         logger.info("%s not found: land-cover overlay omitted", preview)
-    b.add_continuous(folder / "carbon_density.tif", name=label("carbon_density", lang), units="Mg C/ha",
+    b.add_continuous(folder / "carbon_density.tif", name=label("carbon_density", lang), units=label("unit_mgc_per_ha", lang),
                      cmap="YlGn", vmin=0.0)
     zones = read_vector_lonlat(folder / "zones.gpkg")
     table = read_csv(folder / "stocks_by_zone.csv")
@@ -79,11 +79,20 @@ def carbon_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
                      legend=Legend("categorical", label("redline", lang), items=[("#d7191c", label("redline", lang))]))
 
 
+def _heading(shown: str, zone: str, lang: str) -> list[list[str]]:
+    """Popup's first rows: the zone's name in the map's language as heading, the zone key beside it
+    when they differ (an English map of zones named in Chinese)."""
+    rows = [[column_label("zone", lang), shown]]
+    if zone and zone != shown:
+        rows.append([column_label("zone", lang), zone])
+    return rows
+
+
 def _redline_rows(summary: dict[str, Any], lang: str) -> list[list[str]]:
     red = summary.get("redline")
     if not isinstance(red, dict):
         return []
-    return [[k, fmt_value(v, k)] for k, v in red.items()]
+    return [[column_label(k, lang), fmt_value(v, k, lang)] for k, v in red.items()]
 
 
 def _scheme_labels(path: Path, lang: str) -> tuple[dict[int, str], dict[int, str]]:
@@ -96,6 +105,14 @@ def _scheme_labels(path: Path, lang: str) -> tuple[dict[int, str], dict[int, str
     labels = {c.code: (c.name_zh if lang == "zh" else c.name_en) or c.name_en for c in scheme.classes}
     colors = {c.code: c.color for c in scheme.classes if col.is_hex_color(c.color)}
     return labels, colors
+
+
+def _outline(b: MapBuilder, folder: Path, zones, feats: list[dict], names: list[str]) -> None:
+    """The zones as outlines with their names written on the map, on top and always on, with the
+    same tooltips and popups as the zone layers below (which one thematic layer colours)."""
+    outline = [{"t": f.get("t"), "p": f.get("p")} for f in feats]
+    b.add_vector(name=label("zone_outlines", b.lang), key=_zone_key(folder), gdf=zones, features=outline,
+                 style={"color": "#333333", "weight": 1.2, "fill": True, "fillOpacity": 0.0}, labels=names)
 
 
 def _zone_field(gdf) -> str | None:
@@ -118,7 +135,7 @@ def _carbon_zones(b: MapBuilder, folder: Path, zones, table: pd.DataFrame | None
         for r in classes.to_dict("records"):
             line = by_class.setdefault(str(r["zone"]), [])
             if len(line) < MAX_CLASS_ROWS and float(r.get("area_ha", 0) or 0) > 0:
-                text = f"{fmt_value(r.get('area_ha'), 'area_ha')} ha"
+                text = f"{fmt_value(r.get('area_ha'), 'area_ha')} {label('unit_ha', lang)}"
                 if "stock_mgc" in r:
                     text += f" · {fmt_value(r.get('stock_mgc'), 'stock_mgc')} Mg C"
                 line.append([str(r.get(name_col, r.get("code", ""))), text])
@@ -134,19 +151,23 @@ def _carbon_zones(b: MapBuilder, folder: Path, zones, table: pd.DataFrame | None
     lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 1.0)
     colors = col.value_colors(d, vmin=lo, vmax=hi, cmap="YlGn")
     feats = []
-    for n, dv, c in zip(names, d, colors):
+    shown = b.zone_names(zones)
+    per_ha = label("unit_mgc_per_ha", lang)
+    for n, disp, dv, c in zip(names, shown, d, colors):
         r = rows.get(n)
-        p = [[column_label("zone", lang), n]]
+        p = _heading(disp, n, lang)
         if r:
-            p += popup_rows(r, lang, skip=("zone",))
-            p.append([column_label("density_mgc_per_ha", lang), fmt_value(dv)])
+            p += popup_rows(r, lang, skip=("zone", "density_mgc_per_ha"))
+            p.append([column_label("density_mgc_per_ha", lang), fmt_value(dv, "density_mgc_per_ha")])
         p += by_class.get(n, [])
-        tip = f"{n}: {fmt_value(dv)} Mg C/ha" if np.isfinite(dv) else n
+        tip = f"{disp}: {fmt_value(dv, 'density_mgc_per_ha')} {per_ha}" if np.isfinite(dv) else disp
         feats.append({"c": c if np.isfinite(dv) else None, "t": tip, "p": p})
     name = label("zones_stock", lang)
-    legend = Legend("continuous", name, units="Mg C/ha", colors=[col.hex_color(x) for x in col.ramp("YlGn", 16)], vmin=lo, vmax=hi)
+    legend = Legend("continuous", name, units=per_ha, colors=[col.hex_color(x) for x in col.ramp("YlGn", 16)], vmin=lo, vmax=hi)
     b.add_vector(name=name, key=_zone_key(folder), gdf=zones, features=feats,
-                 style={"color": "#555555", "weight": 1, "fillOpacity": 0.55, "fillColor": "#bbbbbb"}, legend=legend)
+                 style={"color": "#555555", "weight": 1, "fillOpacity": 0.55, "fillColor": "#bbbbbb"}, legend=legend,
+                 thematic=True)
+    _outline(b, folder, zones, feats, shown)
 
 
 def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
@@ -169,19 +190,20 @@ def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manife
     items = [(bins[0], f"< {edges[0]:+g} {pp}")]
     items += [(bins[i + 1], f"{edges[i]:+g} … {edges[i + 1]:+g} {pp}") for i in range(len(edges) - 1)]
     items += [(bins[-1], f"≥ {edges[-1]:+g} {pp}"), ("#bbbbbb", label("no_data", lang))]
+    shown = b.zone_names(zones)
     for k, year in enumerate(years):
         by_zone = {str(r["zone"]): r for r in records if r.get("year") == year}
         feats = []
-        for n in names:
+        for n, disp in zip(names, shown):
             r = by_zone.get(n)
             cov = r.get("coverage") if r else None
             if isinstance(cov, (int, float)) and np.isfinite(cov):
                 diff_pp = (cov - target) * 100.0  # fraction → percentage points
                 c = bins[int(np.searchsorted(edges, diff_pp, side="right"))]
-                tip = f"{n} {year}: {cov * 100:.2f} % ({diff_pp:+.2f} {pp})"
+                tip = f"{disp} {year}: {cov * 100:.2f} % ({diff_pp:+.2f} {pp})"
             else:
-                c, tip = "#bbbbbb", f"{n} {year}"
-            p = [[column_label("zone", lang), n]] + (popup_rows(r, lang, skip=("zone",)) if r else [])
+                c, tip = "#bbbbbb", f"{disp} {year}"
+            p = _heading(disp, n, lang) + (popup_rows(r, lang, skip=("zone",)) if r else [])
             p.append([label("target", lang), f"{target * 100:.1f} %"])
             t = trend.get(n)
             if t:
@@ -191,7 +213,11 @@ def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manife
         legend = Legend("categorical", f"{label('coverage_vs_target', lang)} ({target * 100:.1f} %)", items=items)
         b.add_vector(name=name, key=_zone_key(folder), gdf=zones, features=feats,
                      style={"color": "#444444", "weight": 1, "fillOpacity": 0.6}, legend=legend,
-                     visible=k == len(years) - 1)
+                     visible=k == len(years) - 1, thematic=True)
+        if k == len(years) - 1:
+            latest = feats
+    if years:
+        _outline(b, folder, zones, latest, shown)
 
 
 def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
@@ -210,9 +236,11 @@ def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
             tags = src.tags()
             units = (src.units[0] if src.units else None) or tags.get("units", "")
         years = _years(summary)
+        restoration = (folder / "projects.gpkg").exists()  # the projects are the map; the rasters stay in the list
         if is_float:
             title = f"{label('carbon_change', lang)}{years}"
-            b.add_continuous(path, name=title, units=units or "Mg C/ha", cmap="RdYlGn", symmetric=True)
+            b.add_continuous(path, name=title, units=_unit(units or "Mg C/ha", lang), cmap="RdYlGn", symmetric=True,
+                             visible=not restoration)
         elif "code_before * 100 + code_after" in tags.get("encoding", ""):
             scheme = (manifest or {}).get("parameters", {}).get("scheme") or "clcd"
             labels, colors, same = _transition_labels(scheme, lang)
@@ -237,15 +265,25 @@ def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
         fin = per_ha[np.isfinite(per_ha)]
         hi = float(np.max(np.abs(fin))) if fin.size and np.max(np.abs(fin)) > 0 else 1.0
         colors = col.value_colors(per_ha, vmin=-hi, vmax=hi, cmap="RdYlGn")
-        feats = [{"c": c if np.isfinite(v) else None, "t": n if not np.isfinite(v) else f"{n}: {fmt_value(v)} Mg C/ha",
-                  "p": [[column_label("zone", lang), n]] + popup_rows(by_zone.get(n, {}), lang, skip=("zone",))}
-                 for n, v, c in zip(names, per_ha, colors)]
+        shown = b.zone_names(zones)
+        unit = label("unit_mgc_per_ha", lang)
+        feats = [{"c": c if np.isfinite(v) else None,
+                  "t": d if not np.isfinite(v) else f"{d}: {fmt_value(v, 'net_change_mgc_per_ha')} {unit}",
+                  "p": _heading(d, n, lang) + popup_rows(by_zone.get(n, {}), lang, skip=("zone",))}
+                 for n, d, v, c in zip(names, shown, per_ha, colors)]
         legend = None
         if fin.size:
-            legend = Legend("continuous", label("change_zones", lang), units="Mg C/ha",
+            legend = Legend("continuous", label("change_zones", lang), units=unit,
                             colors=[col.hex_color(x) for x in col.ramp("RdYlGn", 16)], vmin=-hi, vmax=hi)
         b.add_vector(name=label("change_zones", lang), key=_zone_key(folder), gdf=zones, features=feats,
-                     style={"color": "#333333", "weight": 1, "fillOpacity": 0.5 if fin.size else 0.0}, legend=legend)
+                     style={"color": "#333333", "weight": 1, "fillOpacity": 0.5 if fin.size else 0.0}, legend=legend,
+                     thematic=bool(fin.size))
+        _outline(b, folder, zones, feats, shown)
+
+
+def _unit(units: str, lang: str) -> str:
+    """A raster's unit tag in the map's language (Mg C/ha → Mg C/公顷 on Chinese maps)."""
+    return label("unit_mgc_per_ha", lang) if units.replace(" ", "") in ("MgC/ha", "MgC/ha") else units
 
 
 def _first(rec: dict, *keys: str):
@@ -340,19 +378,21 @@ def _restoration_projects(b: MapBuilder, folder: Path) -> None:
     fin = diff[np.isfinite(diff)]
     hi = float(np.max(np.abs(fin))) if fin.size and np.max(np.abs(fin)) > 0 else 1.0
     colors = col.value_colors(diff, vmin=-hi, vmax=hi, cmap="RdYlGn")
-    feats = []
+    feats, heads = [], []
     for rec, d, c in zip(gdf[fields].to_dict("records"), diff, colors):
         name = str(rec.get("project", ""))
         p = [[column_label("project", lang), name]] + popup_rows(rec, lang, skip=("project",))
         status = rec.get("status")
         head = f"{name}（{status}）" if lang == "zh" and status else (f"{name} ({status})" if status else name)
-        tip = f"{head}: {fmt_value(d, 'difference_mgc_per_ha')} Mg C/ha" if np.isfinite(d) else head
+        tip = f"{head}: {fmt_value(d, 'difference_mgc_per_ha')} {label('unit_mgc_per_ha', lang)}" if np.isfinite(d) else head
+        heads.append(head)
         feats.append({"c": c if np.isfinite(d) else None, "t": tip, "p": p})
     name = label("restoration_effect", lang)
     legend = Legend("continuous", name, units=label("unit_mgc_per_ha", lang),
                     colors=[col.hex_color(x) for x in col.ramp("RdYlGn", 16)], vmin=-hi, vmax=hi)
     b.add_vector(name=name, key=f"{folder.name}:projects", gdf=gdf, features=feats,
-                 style={"color": "#333333", "weight": 1.5, "fillOpacity": 0.75}, legend=legend)
+                 style={"color": "#333333", "weight": 1.5, "fillOpacity": 0.75}, legend=legend, thematic=True,
+                 labels=heads)
     rings = _read_layer(folder / "projects.gpkg", "rings")
     if rings is not None and len(rings):
         rname = label("control_rings", lang)

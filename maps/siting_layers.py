@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 #: Parcels drawn at most (the best-ranked); the rest stay in parcels.gpkg / parcels.csv.
 MAX_PARCELS = 5000
 
-_ZONE_COLORS = {"desert": "#e6a93c", "border": "#7b3294", "mine": "#8c510a"}
+_ZONE_COLORS = col.ZONE_TYPE_COLORS
 _EXCL_COLORS = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#999999",
                 "#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494", "#b3b3b3"]
 
@@ -124,7 +124,7 @@ def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
         labels = _eligible_labels(summary, tags, lang)
         colors = {code: _ZONE_COLORS.get(key, "") for code, key in _eligible_keys(summary, tags).items()}
         b.add_categorical(eligible, name=label("eligible", lang), labels=labels,
-                          colors={k: v for k, v in colors.items() if v}, skip=(0,))
+                          colors={k: v for k, v in colors.items() if v}, skip=(0,), thematic=True)
     else:
         logger.info("%s not found: eligible-land overlay omitted", eligible)
     excl = folder / "exclusions.tif"
@@ -135,14 +135,18 @@ def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
         present = int(np.bitwise_or.reduce(values[valid].astype(np.int64).ravel())) if valid.any() else 0
         if not bits:  # unknown legend: one toggle per bit found
             bits = {1 << k: f"{label('exclusion', lang)} bit {k}" for k in range(63) if present >> k & 1}
-        masks = [(f"{label('exclusion', lang)}: {name}", (values.astype(np.int64) & bit) != 0,
+        sep = "：" if lang == "zh" else ": "
+        masks = [(f"{label('exclusion', lang)}{sep}{name}", (values.astype(np.int64) & bit) != 0,
                   _EXCL_COLORS[i % len(_EXCL_COLORS)]) for i, (bit, name) in enumerate(bits.items())]
         b.add_mask_layers(values, valid, bounds, masks, visible=False)
     _parcels(b, folder, lang)
     _simple(b, folder / "bases.gpkg", name=label("bases", lang), key=f"{folder.name}:bases", lang=lang,
-            style={"color": "#2c7bb6", "weight": 2, "fill": False, "dashArray": "4 3"}, color="#2c7bb6")
+            style={"color": "#2c7bb6", "weight": 2, "fill": False, "dashArray": "4 3"}, color="#2c7bb6",
+            heading=("base_id", label("base", lang)))
+    # the belt is an outline in its own colour: the border-area fill of eligible land stays what the legend says
     _simple(b, folder / "border_belt.gpkg", name=label("border_belt", lang), key=f"{folder.name}:belt", lang=lang,
-            style={"color": "#7b3294", "weight": 1, "fillOpacity": 0.08, "fillColor": "#7b3294"}, color="#7b3294")
+            style={"color": col.BORDER_BELT_COLOR, "weight": 1.5, "fill": False, "dashArray": "8 4"},
+            color=col.BORDER_BELT_COLOR)
     _simple(b, folder / "grid_lines.gpkg", name=label("grid_lines", lang), key=f"{folder.name}:lines", lang=lang,
             style={"color": "#333333", "weight": 1.5}, color="#333333")
     _simple(b, folder / "substations.gpkg", name=label("substations", lang), key=f"{folder.name}:subs", lang=lang,
@@ -196,15 +200,21 @@ def _parcels(b: MapBuilder, folder: Path, lang: str) -> None:
     fields = [c for c in gdf.columns if c != gdf.geometry.name]
     feats = []
     for rec, c in zip(gdf[fields].to_dict("records"), colors):
-        p = [[column_label(k, lang), _zone_type_text(k, v, lang)] for k, v in rec.items()]
-        tip = " · ".join(x for x in (f"#{fmt_value(rec.get('rank'), 'rank')}" if "rank" in rec else "",
-                                     f"{fmt_value(rec.get('capacity_mw'))} MW" if "capacity_mw" in rec else "") if x)
+        head = f"{label('parcel', lang)} {fmt_value(rec.get('parcel_id'), 'parcel_id')}" if "parcel_id" in rec else name_of(rec)
+        p = [["", head]] + [[column_label(k, lang), _zone_type_text(k, v, lang)] for k, v in rec.items() if k != "parcel_id"]
+        tip = " · ".join(x for x in (head, f"{label('rank_short', lang)} {fmt_value(rec.get('rank'), 'rank')}" if "rank" in rec else "",
+                                     f"{fmt_value(rec.get('capacity_mw'), 'capacity_mw')} MW" if "capacity_mw" in rec else "") if x)
         feats.append({"c": c, "t": tip, "p": p})
     name = label("parcels", lang)
     legend = Legend("continuous", name, units=column_label("score", lang),
                     colors=[col.hex_color(x) for x in col.ramp("viridis", 16)], vmin=lo, vmax=hi, note=note)
+    # outlines coloured by score over a faint fill (clickable): the zone-type colours below stay visible
     b.add_vector(name=name, key=f"{folder.name}:parcels", gdf=gdf, features=feats,
-                 style={"color": "#222222", "weight": 0.5, "fillOpacity": 0.8}, legend=legend)
+                 style={"color": "#222222", "weight": 2, "fillOpacity": 0.0, "line_by_feature": True}, legend=legend)
+
+
+def name_of(rec: dict) -> str:
+    return next((str(v) for v in rec.values() if isinstance(v, str)), "")
 
 
 def _zone_name(value: str, lang: str) -> str:
@@ -221,18 +231,25 @@ def _zone_type_text(key: str, value: Any, lang: str) -> str:
         return _zone_name(value, lang)
     if key == "zone_types" and isinstance(value, str):
         return ("、" if lang == "zh" else ", ").join(_zone_name(z, lang) for z in value.split(",") if z)
-    return fmt_value(value, key)
+    return fmt_value(value, key, lang)
 
 
-def _simple(b: MapBuilder, path: Path, *, name: str, key: str, lang: str, style: dict, color: str) -> None:
+def _simple(b: MapBuilder, path: Path, *, name: str, key: str, lang: str, style: dict, color: str,
+            heading: tuple[str, str] | None = None) -> None:
     gdf = read_vector_lonlat(path)
     if gdf is None or len(gdf) == 0:
         return
     fields = [c for c in gdf.columns if c != gdf.geometry.name][:20]
     feats = []
     for rec in gdf[fields].to_dict("records"):
-        p = [[column_label(k, lang), _zone_type_text(k, v, lang)] for k, v in rec.items()]
-        first = next((str(v) for k, v in rec.items() if isinstance(v, str)), name)
+        if heading and heading[0] in rec:  # e.g. 候选基地 2, not the first field's raw value
+            first = f"{heading[1]} {fmt_value(rec[heading[0]], heading[0])}"
+            p = [["", first]] + [[column_label(k, lang), _zone_type_text(k, v, lang)] for k, v in rec.items()
+                                 if k != heading[0]]
+        else:
+            p = [[column_label(k, lang), _zone_type_text(k, v, lang)] for k, v in rec.items()]
+            first = next((str(v) for k, v in rec.items() if isinstance(v, str) and k in ("name", "name_zh", "name_en")),
+                         name)
         feats.append({"t": first, "p": p})
     b.add_vector(name=name, key=key, gdf=gdf, features=feats, style=style,
                  legend=Legend("categorical", name, items=[(color, name)]))

@@ -23,7 +23,10 @@ def register(sub, common) -> None:
     p.add_argument("--basemap", choices=("none", "tianditu", "gaode", "osm"), default="none",
                    help="online basemap (default none: offline); gaode shifts overlays to GCJ-02")
     p.add_argument("--tianditu-key", metavar="KEY", help="Tianditu token (else the TIANDITU_KEY variable)")
-    p.add_argument("--title", help="map title")
+    p.add_argument("--title", help="map title (default: what the results are, with technology and years)")
+    p.add_argument("--label-field", metavar="FIELD",
+                   help="zone-layer field written on the map as zone names (default: name_zh / name_en by --lang "
+                   "when the zones have it, else the zone field)")
     p.add_argument("--max-pixels", type=int, default=1_000_000, metavar="N",
                    help="pixels per raster overlay (default 1000000; the page stays under 15 MB)")
     p.add_argument("--png", action="store_true", help="also write PNG figures beside the HTML (FILE_figures/)")
@@ -57,7 +60,8 @@ def run_map(args: argparse.Namespace, ctx: RunContext) -> int:
     resolve_tianditu_key(args.tianditu_key, args.basemap)
     with ctx.progress("drawing the map") as progress:
         html = build_map(args.results, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
-                         title=args.title, max_pixels=args.max_pixels, max_cells=ctx.max_cells, progress=progress)
+                         title=args.title, max_pixels=args.max_pixels, max_cells=ctx.max_cells, progress=progress,
+                         label_field=args.label_field)
     _write_text(out, html)
     print(out)
     if args.png:

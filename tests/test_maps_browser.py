@@ -71,6 +71,11 @@ def test_map_opens_offline_without_errors_and_shows_layers_and_legends(chromium,
                      "Candidate parcels (by score)", "Substations"):
             assert name in control
         legends = b.evaluate("Array.from(document.querySelectorAll('.sp-legend-title')).map(e => e.textContent)")
+        # one thematic layer on at a time: the first (carbon density); eligible land waits in the list
+        assert "Carbon density (Mg C/ha)" in legends and "Eligible land" not in legends
+        b.evaluate("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+                   ".find(l => l.textContent.trim() === 'Eligible land').querySelector('input').click()")
+        legends = b.evaluate("Array.from(document.querySelectorAll('.sp-legend-title')).map(e => e.textContent)")
         assert "Carbon density (Mg C/ha)" in legends and "Eligible land" in legends
         assert b.evaluate("document.querySelectorAll('.leaflet-image-layer').length") >= 2
         assert b.evaluate("document.querySelectorAll('path.leaflet-interactive').length") >= 10

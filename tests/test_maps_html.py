@@ -88,7 +88,13 @@ def test_carbon_popups_have_every_figure_of_the_zone(results):
     assert first["Mean carbon density (Mg C/ha)"] == "100"
     assert first["Forest"] == "1,000.0 ha · 140,000 Mg C"  # by-class line
     names = [lay["name"] for lay in data["layers"]]
-    assert names == ["Land cover", "Carbon density", "Zone carbon stock density", "Ecological protection redline"]
+    assert names == ["Land cover", "Carbon density", "Zone carbon stock density", "Zone outlines and names",
+                     "Ecological protection redline"]
+    # one green layer on at a time: the density raster; the density choropleth waits in the layer list,
+    # the named outlines (same popups) stay on
+    assert [lay["visible"] for lay in data["layers"]] == [False, True, False, True, True]
+    outline = data["layers"][3]
+    assert [lb[2] for lb in outline["labels"]] == [f["p"][0][1] for f in outline["features"]]
     lc = data["layers"][0]["legend"]
     assert lc["kind"] == "categorical" and ["#249f00", "Forest"] in [[c.lower(), n] for c, n in lc["items"]] or lc["items"]
     dens = data["layers"][1]["legend"]
@@ -111,8 +117,8 @@ def test_landcover_legend_uses_scheme_names_and_colours(results):
 def test_coverage_layers_per_year_latest_visible(results):
     data = page_data(build_map([results["coverage"]], lang="en"))
     layers = data["layers"]
-    assert [lay["name"] for lay in layers] == ["Forest coverage 2015", "Forest coverage 2020"]
-    assert [lay["visible"] for lay in layers] == [False, True]
+    assert [lay["name"] for lay in layers] == ["Forest coverage 2015", "Forest coverage 2020", "Zone outlines and names"]
+    assert [lay["visible"] for lay in layers] == [False, True, True]
     # zone 1 in 2020: coverage 0.15 + 0.01 = 0.16 → -7.5 pp → bin "-10 … -5"
     legend = dict((label, color) for color, label in layers[1]["legend"]["items"])
     assert layers[1]["features"][0]["c"] == legend["-10 … -5 pp"]
@@ -131,7 +137,7 @@ def test_siting_layers(results):
     assert set(eligible) == {"Desert and gobi", "Border area"}
     parcels = next(lay for lay in data["layers"] if lay["name"].startswith("Candidate parcels"))
     rows = dict(parcels["features"][0]["p"])  # best rank first: parcel 6 (rank 1)
-    assert rows["Rank"] == "1" and rows["Parcel id"] == "6"
+    assert rows["Rank"] == "1" and rows[""] == "Parcel 6"  # the heading names the parcel
     # synthetic parcel 6: 105 ha × 34 MW/km² = 35.7 MW
     assert rows["Area (ha)"] == "105.0" and rows["Capacity (MW)"] == "35.7"
     assert {"Mean slope (°)", "Distance to grid (km)", "Carbon stock (Mg C)", "Score", "Admin zone"} <= set(rows)
@@ -141,13 +147,14 @@ def test_siting_layers(results):
 def test_siting_zh_reason_names(results):
     data = page_data(build_map([results["site"]], lang="zh"))
     names = [lay["name"] for lay in data["layers"] if lay["name"].startswith("排除原因")]
-    assert names == ["排除原因: 生态保护红线", "排除原因: 永久基本农田", "排除原因: 坡度过大", "排除原因: 邻近水体"]
+    assert names == ["排除原因：生态保护红线", "排除原因：永久基本农田", "排除原因：坡度过大", "排除原因：邻近水体"]
 
 
 def test_change_layers_carbon_change_and_transitions(results):
     data = page_data(build_map([results["change"]], lang="en"))
     names = [lay["name"] for lay in data["layers"]]
-    assert names == ["Carbon density change 2015–2020", "Land-cover transitions 2015–2020", "Carbon change by zone"]
+    assert names == ["Carbon density change 2015–2020", "Land-cover transitions 2015–2020", "Carbon change by zone",
+                     "Zone outlines and names"]
     legend = data["layers"][1]["legend"]
     # unchanged 404 is not drawn; forest → grassland and cropland → forest are (CLCD names)
     assert sorted(label for _, label in legend["items"]) == ["Cropland → Forest", "Forest → Grassland"]

@@ -179,7 +179,7 @@ def test_carbon_map_has_landcover_zones_and_redline(folders):
 
     data = page_data(build_map([folders["carbon"]], lang="zh"))
     by_name = {lay["name"]: lay for lay in data["layers"]}
-    assert list(by_name) == ["土地覆盖", "碳密度", "分区碳储量密度", "生态保护红线"]
+    assert list(by_name) == ["土地覆盖", "碳密度", "分区碳储量密度", "分区界线与名称", "生态保护红线"]
     lc = by_name["土地覆盖"]
     assert lc["type"] == "raster"
     assert {name for _, name in lc["legend"]["items"]} == {"耕地", "森林", "草地", "荒地"}
@@ -195,8 +195,9 @@ def test_coverage_map_has_zone_layers_per_year(folders):
 
     data = page_data(build_map([folders["coverage"]], lang="en"))
     layers = data["layers"]
-    assert [lay["name"] for lay in layers] == ["Forest coverage 2015", "Forest coverage 2020"]
-    for lay in layers:
+    assert [lay["name"] for lay in layers] == ["Forest coverage 2015", "Forest coverage 2020", "Zone outlines and names"]
+    assert [lb[2] for lb in layers[2]["labels"]] == list(NAMES)  # zone names written on the map
+    for lay in layers[:2]:
         assert [f["t"].split(" ")[0] for f in lay["features"]] == list(NAMES)
         assert all(f["c"] != "#bbbbbb" for f in lay["features"])  # every zone has its coverage
 
@@ -206,7 +207,8 @@ def test_change_map_has_zone_layer(folders):
 
     data = page_data(build_map([folders["change"]], lang="en"))
     names = [lay["name"] for lay in data["layers"]]
-    assert names[-1] == "Carbon change by zone" and len(data["layers"][-1]["features"]) == 2
+    assert names[-2:] == ["Carbon change by zone", "Zone outlines and names"]
+    assert len(data["layers"][-2]["features"]) == 2
 
 
 # ------------------------------------------------------------------ preview (unit)
