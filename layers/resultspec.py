@@ -713,8 +713,9 @@ CARBON_DENSITY = FileSpec("carbon_density.tif", "raster", "Mg C/ha",
                           "carbon density of all pools per pixel (float32; nodata off land)",
                           when="unless no_raster (or a density raster is used)")
 CARBON_ZONES = FileSpec("zones.gpkg", "vector", "as stocks_by_zone.csv",
-                        "one (multi)polygon per zone with its stocks_by_zone figures and mean density, for the map",
-                        when="with zones", layer="zones",
+                        "one (multi)polygon per zone with its stocks_by_zone figures and mean density, and the zone "
+                        "layer's own fields (name_en ... for map labels), for the map",
+                        when="with zones", layer="zones", passthrough=True,
                         columns=("zone_id", *STOCKS_BY_ZONE.columns, "density_mgc_per_ha"))
 REDLINE_GPKG = FileSpec("redline.gpkg", "vector", "-", "the redline polygons as read (invalid ones repaired), for the map",
                         when="with a redline", layer="redline", passthrough=True)
@@ -743,7 +744,8 @@ COVERAGE_XLSX = FileSpec("coverage.xlsx", "workbook", "as the CSVs", "the covera
                                  ("trend_by_zone", TREND_BY_ZONE.columns)))
 COVERAGE_ZONES = FileSpec("zones.gpkg", "vector", "ha, fraction",
                           "one (multi)polygon per zone with land area and each year's forest area, coverage and gap "
-                          "(<figure>_<year>) and the trend, for the map", when="with zones", layer="zones",
+                          "(<figure>_<year>) and the trend, and the zone layer's own fields (name_en ... for map "
+                          "labels), for the map", when="with zones", layer="zones", passthrough=True,
                           columns=("zone_id", "zone", "land_area_ha", "land_area_source", "forest_area_ha_{year}",
                                    "coverage_{year}", "gap_ha_{year}", "forest_area_ha", "coverage", "gap_ha",
                                    *TREND_BY_ZONE.columns))
@@ -783,8 +785,9 @@ TRANSITIONS_TIF = FileSpec("transitions.tif", "raster", "code",
                            "code_before × 100 + code_after per pixel (uint16, 0 where either year has no land class); "
                            "legend from the folder's scheme.csv", when="unless no_raster, when every code is below 100")
 CHANGE_ZONES = FileSpec("zones.gpkg", "vector", "as change_by_zone.csv",
-                        "one (multi)polygon per zone with its change_by_zone figures, for the map", when="with zones",
-                        layer="zones", columns=("zone_id", *CHANGE_BY_ZONE.columns))
+                        "one (multi)polygon per zone with its change_by_zone figures, and the zone layer's own fields "
+                        "(name_en ... for map labels), for the map", when="with zones",
+                        layer="zones", passthrough=True, columns=("zone_id", *CHANGE_BY_ZONE.columns))
 _TRANSITION_SHEETS = (("transitions_by_group", TRANSITIONS_BY_GROUP.columns),
                       ("transitions_by_code", TRANSITIONS_BY_CODE.columns),
                       ("transition_matrix", TRANSITION_MATRIX.columns))

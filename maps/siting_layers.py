@@ -201,7 +201,7 @@ def _parcels(b: MapBuilder, folder: Path, lang: str) -> None:
     feats = []
     for rec, c in zip(gdf[fields].to_dict("records"), colors):
         head = f"{label('parcel', lang)} {fmt_value(rec.get('parcel_id'), 'parcel_id')}" if "parcel_id" in rec else name_of(rec)
-        p = [["", head]] + [[column_label(k, lang), _zone_type_text(k, v, lang)] for k, v in rec.items() if k != "parcel_id"]
+        p = [["", head]] + [[column_label(k, lang), _zone_type_text(k, v, lang)] for k, v in rec.items()]
         tip = " · ".join(x for x in (head, f"{label('rank_short', lang)} {fmt_value(rec.get('rank'), 'rank')}" if "rank" in rec else "",
                                      f"{fmt_value(rec.get('capacity_mw'), 'capacity_mw')} MW" if "capacity_mw" in rec else "") if x)
         feats.append({"c": c, "t": tip, "p": p})

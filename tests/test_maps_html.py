@@ -137,7 +137,8 @@ def test_siting_layers(results):
     assert set(eligible) == {"Desert and gobi", "Border area"}
     parcels = next(lay for lay in data["layers"] if lay["name"].startswith("Candidate parcels"))
     rows = dict(parcels["features"][0]["p"])  # best rank first: parcel 6 (rank 1)
-    assert rows["Rank"] == "1" and rows[""] == "Parcel 6"  # the heading names the parcel
+    assert rows["Rank"] == "1" and rows["Parcel id"] == "6"
+    assert parcels["features"][0]["p"][0] == ["", "Parcel 6"]  # the heading names the parcel, not a bare number
     # synthetic parcel 6: 105 ha × 34 MW/km² = 35.7 MW
     assert rows["Area (ha)"] == "105.0" and rows["Capacity (MW)"] == "35.7"
     assert {"Mean slope (°)", "Distance to grid (km)", "Carbon stock (Mg C)", "Score", "Admin zone"} <= set(rows)
