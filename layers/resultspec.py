@@ -153,6 +153,8 @@ TERMS: dict[str, Term] = _terms(
     T("zone", "分区", "Zone", "", "zone name as in the zone layer; '(outside zones)' is land outside every zone, '(all)' the whole map without zones"),
     T("zones", "分区", "Zones", "", "one record per zone"),
     T("zone_id", "分区编号", "Zone id", "", "1, 2, ... in the order of the zone layer; 0 is outside every zone"),
+    T("layer_{field}", "分区图层字段", "Zone-layer field", "", "a field of the zone layer as read (e.g. layer_name_en), "
+      "copied for map labels (sinkplan map --label-field)"),
     T("year", "年份", "Year", "", "year of the land-cover map"),
     T("area_ha", "面积", "Area", "ha", "ground area on the ellipsoid"),
     T("mapped_fraction", "有数据比例", "Mapped fraction", "fraction", "share of the zone's polygon area the raster maps with a land class"),
@@ -546,6 +548,7 @@ _PLACEHOLDERS = {
     "group": r"forest|shrubland|grassland|cropland|wetland|water|built|barren|snow_ice|nodata",
     "zone_type": r"desert|border|mine|other",
     "class": r"-?\d+ .*",
+    "field": r"[^\W\d]\w*",
 }
 
 
@@ -714,9 +717,9 @@ CARBON_DENSITY = FileSpec("carbon_density.tif", "raster", "Mg C/ha",
                           when="unless no_raster (or a density raster is used)")
 CARBON_ZONES = FileSpec("zones.gpkg", "vector", "as stocks_by_zone.csv",
                         "one (multi)polygon per zone with its stocks_by_zone figures and mean density, and the zone "
-                        "layer's own fields (name_en ... for map labels), for the map",
-                        when="with zones", layer="zones", passthrough=True,
-                        columns=("zone_id", *STOCKS_BY_ZONE.columns, "density_mgc_per_ha"))
+                        "layer's own fields as layer_<field> (name_en ... for map labels), for the map",
+                        when="with zones", layer="zones",
+                        columns=("zone_id", *STOCKS_BY_ZONE.columns, "density_mgc_per_ha", "layer_{field}"))
 REDLINE_GPKG = FileSpec("redline.gpkg", "vector", "-", "the redline polygons as read (invalid ones repaired), for the map",
                         when="with a redline", layer="redline", passthrough=True)
 LANDCOVER_PREVIEW = FileSpec("landcover_preview.tif", "raster", "class code",
@@ -744,11 +747,11 @@ COVERAGE_XLSX = FileSpec("coverage.xlsx", "workbook", "as the CSVs", "the covera
                                  ("trend_by_zone", TREND_BY_ZONE.columns)))
 COVERAGE_ZONES = FileSpec("zones.gpkg", "vector", "ha, fraction",
                           "one (multi)polygon per zone with land area and each year's forest area, coverage and gap "
-                          "(<figure>_<year>) and the trend, and the zone layer's own fields (name_en ... for map "
-                          "labels), for the map", when="with zones", layer="zones", passthrough=True,
+                          "(<figure>_<year>) and the trend, and the zone layer's own fields as layer_<field>, for the "
+                          "map", when="with zones", layer="zones",
                           columns=("zone_id", "zone", "land_area_ha", "land_area_source", "forest_area_ha_{year}",
                                    "coverage_{year}", "gap_ha_{year}", "forest_area_ha", "coverage", "gap_ha",
-                                   *TREND_BY_ZONE.columns))
+                                   *TREND_BY_ZONE.columns, "layer_{field}"))
 
 # ---- change and restoration
 CHANGE_BY_ZONE = FileSpec(
@@ -786,8 +789,8 @@ TRANSITIONS_TIF = FileSpec("transitions.tif", "raster", "code",
                            "legend from the folder's scheme.csv", when="unless no_raster, when every code is below 100")
 CHANGE_ZONES = FileSpec("zones.gpkg", "vector", "as change_by_zone.csv",
                         "one (multi)polygon per zone with its change_by_zone figures, and the zone layer's own fields "
-                        "(name_en ... for map labels), for the map", when="with zones",
-                        layer="zones", passthrough=True, columns=("zone_id", *CHANGE_BY_ZONE.columns))
+                        "as layer_<field>, for the map", when="with zones",
+                        layer="zones", columns=("zone_id", *CHANGE_BY_ZONE.columns, "layer_{field}"))
 _TRANSITION_SHEETS = (("transitions_by_group", TRANSITIONS_BY_GROUP.columns),
                       ("transitions_by_code", TRANSITIONS_BY_CODE.columns),
                       ("transition_matrix", TRANSITION_MATRIX.columns))

@@ -302,15 +302,17 @@ class MapBuilder:
     def zone_names(self, gdf) -> list[str]:
         """Zone names in the map's language: ``label_field`` if given, else ``name_<lang>`` when
         the zone layer has it (``name_en`` on English maps), else the zone field itself."""
+        # the zone layer's own fields travel in zones.gpkg as layer_<field>
         field = self.spec.label_field
-        if field and field in gdf.columns:
-            pass
-        elif field:
-            logger.warning("--label-field %s: not a field of the zones (fields: %s); zone names used", field,
-                           ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name))
-            field = None
+        if field:
+            field = next((c for c in (field, f"layer_{field}") if c in gdf.columns), None)
+            if field is None:
+                own = [str(c)[6:] for c in gdf.columns if str(c).startswith("layer_")]
+                logger.warning("--label-field %s: not a field of the zone layer (fields: %s); zone names used",
+                               self.spec.label_field, ", ".join(["zone", *own]))
         if field is None:
-            field = next((c for c in (f"name_{self.lang}",) if c in gdf.columns), "zone" if "zone" in gdf.columns else None)
+            field = next((c for c in (f"layer_name_{self.lang}", f"name_{self.lang}") if c in gdf.columns),
+                         "zone" if "zone" in gdf.columns else None)
         if field is None:
             return [""] * len(gdf)
         base = gdf["zone"].astype(str).tolist() if "zone" in gdf.columns else [""] * len(gdf)

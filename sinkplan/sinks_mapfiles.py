@@ -147,11 +147,10 @@ def zones_layer(zones_gdf, table: pd.DataFrame | None, *, grid: Grid, max_coords
         t["zone"] = t["zone"].astype(str)
         t = t.drop(columns=[c for c in t.columns if c in ("zone_id", "geometry")]).drop_duplicates("zone")
         base = base.merge(t, on="zone", how="left", sort=False)
-    # the zone layer's own text fields (name_en, league …) for map labels (--label-field), unless a
-    # result column has the name
-    extra = [c for c in zones_gdf.columns if c not in base.columns and c != zones_gdf.geometry.name]
+    # the zone layer's own fields (name_en, league …) as layer_<field>, for map labels (--label-field)
+    extra = [c for c in zones_gdf.columns if c not in ("zone_id", "zone") and c != zones_gdf.geometry.name]
     for pos, c in enumerate(extra, start=2):
-        base.insert(pos, c, zones_gdf[c].to_numpy())
+        base.insert(pos, f"layer_{c}", zones_gdf[c].to_numpy())
     return lonlat_layer(base, grid=grid, max_coords=max_coords)
 
 
