@@ -6,8 +6,11 @@ remote scheduler give bit-identical sums. Only a bounded number of blocks is in 
 at once, so memory does not grow with the raster.
 
 The block function must be picklable for Dask (a module-level function, or a
-:func:`functools.partial` of one with picklable arguments: paths and small tables, not
-open datasets).
+:func:`functools.partial` of one with picklable arguments: paths, tables, geometries, not
+open datasets). It is sent to the workers **once** (scattered to every worker) and each
+task names it, so a block function carrying zone geometries does not travel with each of
+thousands of blocks; a worker that dies takes its copy with it, and its blocks run again
+on the others.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import TypeVar
 
 from rasterio.windows import Window
 
-__all__ = ["BlockExecutor", "Progress", "map_blocks", "reduce_blocks"]
+__all__ = ["BlockExecutor", "Progress", "map_blocks", "reduce_blocks", "readable"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +119,14 @@ class BlockExecutor:
             raise RuntimeError("BlockExecutor with Dask must be used as a context manager")
         nworkers = max(1, len(self._client.scheduler_info().get("workers", {})) or self.workers or 1)
         ahead = self.in_flight or 2 * nworkers
+        # Once to every worker, then each task only names it (a Future resolves to the
+        # object on the worker that runs the task).
+        shared = self._client.scatter(func, broadcast=True, hash=False)
         futures = []
         nxt = 0
         for i in range(n):
             while nxt < n and nxt < i + ahead:
-                futures.append(self._client.submit(func, windows[nxt], pure=False))
+                futures.append(self._client.submit(_apply, shared, windows[nxt], pure=False))
                 nxt += 1
             fut = futures[i]
             yield fut.result()
@@ -128,6 +134,31 @@ class BlockExecutor:
             fut.release()
             if progress:
                 progress((i + 1) / n, label)
+        shared.release()
+
+    def unreadable(self, paths: Sequence[str]) -> dict[str, list[str]]:
+        """Paths that some Dask worker cannot read: ``{path: [worker addresses]}`` (empty in
+        one process). GDAL virtual paths (``/vsis3/…``) are not checked here."""
+        if not self.uses_dask or self._client is None or not paths:
+            return {}
+        found = self._client.run(readable, list(paths))
+        out: dict[str, list[str]] = {}
+        for worker, ok in sorted(found.items()):
+            for p, good in zip(paths, ok):
+                if not good:
+                    out.setdefault(p, []).append(worker)
+        return out
+
+
+def _apply(func: Callable[[Window], T], window: Window) -> T:
+    return func(window)
+
+
+def readable(paths: Sequence[str]) -> list[bool]:
+    """Whether this process can read each path (GDAL ``/vsi…`` paths count as readable)."""
+    import os
+
+    return [str(p).startswith("/vsi") or os.access(p, os.R_OK) for p in paths]
 
 
 def map_blocks(func: Callable[[Window], T], windows: Sequence[Window], *, executor: BlockExecutor | None = None,

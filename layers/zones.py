@@ -26,7 +26,7 @@ from sinkplan.layers.geodesy import geodesic_area_m2
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
 from sinkplan.layers.vectors import VectorLayer, check_finite
 
-__all__ = ["OUTSIDE", "MAX_OVERLAP_FRACTION", "ZoneRasterizer"]
+__all__ = ["OUTSIDE", "MAX_OVERLAP_FRACTION", "BlockZones", "ZoneRasterizer"]
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +201,12 @@ class ZoneRasterizer:
         """Bool array: True where a pixel centre is inside any zone (redline, farmland...)."""
         return self.rasterize(window) != OUTSIDE
 
+    def for_blocks(self) -> "BlockZones":
+        """The geometries alone, in the pixel frame: a small picklable rasterizer for the
+        machine that runs a block (a Dask worker), equal to :meth:`rasterize`."""
+        return BlockZones(self._pix, self._ids)
+
+
     def to_raster(
         self, path: str | os.PathLike, *, max_cells: int = DEFAULT_MAX_CELLS,
         progress: Callable[[float, str], None] | None = None,
@@ -234,6 +240,54 @@ class ZoneRasterizer:
             raise
         logger.info("wrote zone ids of %d zones to %s", self.n_zones, out)
         return out
+
+
+class BlockZones:
+    """Zone ids of any window from pixel-frame geometries (see :meth:`ZoneRasterizer.for_blocks`).
+
+    Picklable: the geometries travel (as WKB) to whoever runs the block, once per worker
+    when the executor scatters the block function; the spatial index is rebuilt there.
+    A window wholly inside one zone's polygon (no other zone's box meets it) is filled
+    without rasterizing; otherwise GDAL rasterizes the zones meeting the window.
+    """
+
+    def __init__(self, pix: np.ndarray, ids: np.ndarray) -> None:
+        self._pix, self._ids = pix, ids
+        self._tree = None
+        self._prepared = False
+
+    def __getstate__(self) -> dict:
+        return {"pix": self._pix, "ids": self._ids}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["pix"], state["ids"])
+
+    def _index(self) -> shapely.STRtree:
+        if self._tree is None:  # a benign race between threads builds two equal trees
+            shapely.prepare(self._pix)
+            self._tree = shapely.STRtree(self._pix)
+        return self._tree
+
+    def rasterize(self, window: Window) -> np.ndarray:
+        """Zone ids of a window, int32, 0 outside; as :meth:`ZoneRasterizer.rasterize`."""
+        c, r, h, w = _window_ints(window)
+        if not (h and w):
+            return np.full((h, w), OUTSIDE, dtype=np.int32)
+        box = shapely.box(c, -(r + h), c + w, -r)
+        idx = np.sort(self._index().query(box))
+        if idx.size == 0:
+            return np.full((h, w), OUTSIDE, dtype=np.int32)
+        if idx.size == 1 and shapely.contains_properly(self._pix[idx[0]], box):
+            return np.full((h, w), self._ids[idx[0]], dtype=np.int32)  # every pixel centre inside
+        return rasterio.features.rasterize(
+            zip(self._pix[idx], self._ids[idx].tolist()), out_shape=(h, w),
+            transform=Affine(1.0, 0.0, float(c), 0.0, -1.0, -float(r)),
+            fill=OUTSIDE, all_touched=False, dtype="int32",
+        )
+
+    def mask(self, window: Window) -> np.ndarray:
+        """True where a pixel centre is inside any zone."""
+        return self.rasterize(window) != OUTSIDE
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -247,7 +247,7 @@ def carbon_stocks(
     with using_strata(lc.grid, strata=strata, zones=zones, zone_field=zone_field, zone_layer=zone_layer, redline=redline,
                       max_cells=max_cells, progress=progress) as st:
         hierarchy = resolve_hierarchy(group_by, st, zones=zones, zone_field=zone_field, zone_layer=zone_layer)
-        spec = PassSpec(lc.grid, (str(lc.path),), (slots,), None if st.path is None else str(st.path), st.nzones, st.sides,
+        spec = PassSpec(lc.grid, (str(lc.path),), (slots,), st.source, st.nzones, st.sides,
                         raster_lut=None if on_raster is None else density_lut(dens, slots.slots))
         t0 = time.perf_counter()
         result = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label=f"carbon of {lc.path.name}",
@@ -262,7 +262,7 @@ def carbon_stocks(
         raster_report = None
         if raster is not None:
             t0 = time.perf_counter()
-            sums = raster_pass(lc, raster, codes=acc.codes, strata_path=None if st.path is None else str(st.path),
+            sums = raster_pass(lc, raster, codes=acc.codes, strata_path=st.source,
                                nstrata=acc.area_ha.shape[0] * acc.area_ha.shape[1], max_cells=max_cells,
                                executor=executor, progress=progress)
             acc, raster_report = apply_density_raster(acc, raster, sums, sides=st.sides)

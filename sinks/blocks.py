@@ -37,6 +37,7 @@ from sinkplan.layers.parallel import BlockExecutor, map_blocks
 from sinkplan.layers.schemes import ClassScheme
 from sinkplan.layers.tally import area_by_key
 from sinkplan.sinks.fused import count_rows, fused_applies
+from sinkplan.sinks.strata import StrataBlocks, strata_block
 from sinkplan.layers.parallel import Progress
 
 __all__ = ["ClassSlots", "PassSpec", "BlockResult", "PassResult", "tally_block", "run_pass", "RASTER_NODATA"]
@@ -123,10 +124,12 @@ class PassSpec:
         One path (stocks, coverage) or two (before, after: change).
     slots : tuple of ClassSlots
         One per land-cover path.
-    strata : str or None
-        Path of a stratum raster holding ``zone_id * sides + inside`` (zone id 0 outside
-        every zone, 1..nzones inside; ``inside`` 1 inside the redline, only when
-        ``sides`` is 2). None: one stratum (no zones, no redline).
+    strata : str, StrataBlocks or None
+        ``zone_id * sides + inside`` per pixel (zone id 0 outside every zone, 1..nzones
+        inside; ``inside`` 1 inside the redline, only when ``sides`` is 2): the path of a
+        cached stratum raster, or a :class:`~sinkplan.sinks.strata.StrataBlocks` that
+        rasterizes each block where it runs (:attr:`sinkplan.sinks.strata.Strata.source`).
+        None: one stratum (no zones, no redline).
     nzones : int
         Number of zones (ids 1..nzones).
     sides : int
@@ -145,7 +148,7 @@ class PassSpec:
     grid: Grid
     landcover: tuple[str, ...]
     slots: tuple[ClassSlots, ...]
-    strata: str | None = None
+    strata: str | StrataBlocks | None = None
     nzones: int = 0
     sides: int = 1
     values: str | None = None
@@ -244,7 +247,7 @@ def _read(path: str, window: Window) -> np.ndarray:
 def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     """Count pixels and area per key in one block (the function Dask workers run)."""
     codes_list = [_read(path, window) for path in spec.landcover]
-    strata = _read(spec.strata, window) if spec.strata else None
+    strata = strata_block(spec.strata, window, _read)
     h, w = codes_list[0].shape
     slots0 = spec.slots[0]
     if (len(codes_list) == 1 and not spec.values and spec.factor is None and codes_list[0].dtype in (np.uint8, np.uint16)
@@ -301,6 +304,38 @@ def _raster_block(spec: PassSpec, slot_arrays: list[np.ndarray]) -> np.ndarray:
     return lut[s0, s1]
 
 
+def check_workers_read(spec: PassSpec, executor: BlockExecutor) -> None:
+    """Before a Dask pass: every worker must read the inputs (and a cached stratum raster).
+
+    A remote worker shares the data path with the client and nothing else: a file only the
+    client sees would end the run in a traceback from a worker.
+
+    Raises
+    ------
+    InputFileError
+        A worker cannot read an input or the zone cache; the message names the path, the
+        workers and, for the cache, ``SINKPLAN_CACHE_DIR``.
+    """
+    from sinkplan.layers.errors import InputFileError
+    from sinkplan.sinks.strata import CACHE_ENV
+
+    cache = spec.strata if isinstance(spec.strata, str) else None
+    paths = [*spec.landcover, *([cache] if cache else []), *([spec.values] if spec.values else [])]
+    bad = executor.unreadable(paths)
+    if not bad:
+        return
+    path, workers = next(iter(bad.items()))
+    who = f"Dask worker{'s' if len(workers) > 1 else ''} {', '.join(workers)}"
+    if path == cache:
+        raise InputFileError(
+            f"{who} cannot read the zone cache {path} ({CACHE_ENV}={os.environ.get(CACHE_ENV, '')}): set {CACHE_ENV} "
+            f"to a folder every worker reads at the same path (on the shared data folder), or unset {CACHE_ENV} so "
+            "the workers rasterize the zones themselves")
+    raise InputFileError(
+        f"{who} cannot read {path}: a worker shares only the data path with this machine; put the inputs on a "
+        "folder every worker reads at the same path (or on object storage, e.g. /vsis3/bucket/lc.tif)")
+
+
 def run_pass(
     spec: PassSpec,
     *,
@@ -335,6 +370,8 @@ def run_pass(
     PassResult
         Sums in window order: identical whatever the executor.
     """
+    if executor is not None and executor.uses_dask:
+        check_workers_read(spec, executor)
     windows = list(spec.grid.blocks(max_cells))
     pixels = np.zeros(spec.nkeys, dtype=np.int64)
     area = np.zeros(spec.nkeys, dtype=np.float64)

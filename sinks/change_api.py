@@ -147,7 +147,7 @@ def _change_pass(lcs, table, st: Strata, years, method: TransitionMethod, *, max
         per_ha = None if years is None else np.nan_to_num(sequestration_per_ha(
             dens, densities.groups, method, span_years=years[1] - years[0], missing="nan"))  # checked after the pass
         lut = change_lut(dens.sum(axis=1), slots[0].slots, per_ha)
-    spec = PassSpec(lcs[0].grid, tuple(str(lc.path) for lc in lcs), slots, None if st.path is None else str(st.path),
+    spec = PassSpec(lcs[0].grid, tuple(str(lc.path) for lc in lcs), slots, st.source,
                     st.nzones, st.sides, raster_lut=lut)
     res = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label="change", on_raster=on_raster,
                    threads=pass_threads() if threads is None else threads)

@@ -297,7 +297,7 @@ def forest_coverage(
         for year, lc in zip(year_list, lcs):
             slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
             vpath = vol_rasters.get(year)
-            spec = PassSpec(grid, (str(lc.path),), (slots,), None if st.path is None else str(st.path),
+            spec = PassSpec(grid, (str(lc.path),), (slots,), st.source,
                             st.nzones, st.sides, values=None if vpath is None else str(vpath))
             res = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress,
                            label=f"coverage of {lc.path.name}", threads=pass_threads() if threads is None else threads)

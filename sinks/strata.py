@@ -1,14 +1,21 @@
-"""Zones and redline rasterized once on the land-cover grid: the *stratum raster*.
+"""Zones and redline on the land-cover grid: the *strata* of every sinks pass.
 
-Every sinks pass (:mod:`sinkplan.sinks.blocks`) splits its counts by stratum, the value of one raster
-on the land-cover grid holding ``zone_id * sides + inside`` (zone id 0 outside every zone;
-``inside`` 1 inside the ecological protection redline, only when there is one). This module
-reads the zone and redline layers (field checked, empty layers refused, geometries repaired:
-:func:`sinkplan.layers.vectors.read_vector`), rasterizes them block by block (pixel-centre rule) and
-caches the raster per (zone layer, field, redline layer, grid): in ``$SINKPLAN_CACHE_DIR`` when
-set (reused across runs; with a remote Dask scheduler it must be a folder the workers can
-read), else in a temporary folder that lives as long as the caller needs it
-(:func:`cache_dir`, :func:`using_strata`).
+Every sinks pass (:mod:`sinkplan.sinks.blocks`) splits its counts by stratum, the value
+``zone_id * sides + inside`` of each pixel (zone id 0 outside every zone; ``inside`` 1 inside
+the ecological protection redline, only when there is one). This module reads the zone and
+redline layers (field checked, empty layers refused, geometries repaired:
+:func:`sinkplan.layers.vectors.read_vector`) and gives the pass a way to get the strata of
+any block (:attr:`Strata.source`):
+
+* by default :class:`StrataBlocks`: the geometries in the grid's pixel frame, rasterized
+  (pixel-centre rule) block by block **inside the pass, on whoever runs the block**: a
+  thread of this process or a Dask worker, which receives the geometries once (the
+  executor scatters the block function). No file is written, so a remote worker that
+  shares only the data path has all it needs;
+* with ``$SINKPLAN_CACHE_DIR`` set, a stratum raster cached there per (zone layer, field,
+  redline layer, grid) and reused across runs (it saves rasterizing on a repeated run);
+  with a remote scheduler that folder must be one every worker reads at the same path,
+  which the pass checks before it starts (a one-line error naming ``SINKPLAN_CACHE_DIR``).
 """
 
 from __future__ import annotations
@@ -18,8 +25,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +41,8 @@ from sinkplan.layers.parallel import Progress
 if TYPE_CHECKING:  # layers.vectors imports geopandas: only when zones are read (CLI start-up time)
     from sinkplan.layers.zones import ZoneRasterizer
 
-__all__ = ["OUTSIDE_ZONES", "ALL_ZONES", "Strata", "cache_dir", "prepare_strata", "read_zone_layer", "using_strata"]
+__all__ = ["OUTSIDE_ZONES", "ALL_ZONES", "CACHE_ENV", "Strata", "StrataBlocks", "cache_dir", "prepare_strata",
+           "read_zone_layer", "using_strata", "strata_block"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +52,51 @@ OUTSIDE_ZONES = "(outside zones)"
 #: Label of the whole map in tables when no zone layer is given.
 ALL_ZONES = "(all)"
 _CACHE_VERSION = "strata-1"
+#: Environment variable naming the folder of cached stratum rasters (unset: none are written).
+CACHE_ENV = "SINKPLAN_CACHE_DIR"
+
+
+class StrataBlocks:
+    """``zone_id * sides + inside`` of any window, rasterized where the block runs.
+
+    Picklable (pixel-frame geometries as WKB, see :class:`sinkplan.layers.zones.BlockZones`);
+    equal pixel for pixel to the cached stratum raster.
+
+    Parameters
+    ----------
+    zones, redline : BlockZones or None
+        Zone polygons (ids 1..n) and the redline mask.
+    sides : int
+        2 with a redline, else 1.
+    dtype : str
+        dtype of the strata (uint8 up to 256 strata, uint16, int32).
+    """
+
+    def __init__(self, zones, redline, *, sides: int, dtype: str) -> None:
+        self.zones, self.redline, self.sides, self.dtype = zones, redline, sides, dtype
+
+    def __call__(self, window) -> np.ndarray:
+        h, w = int(window.height), int(window.width)
+        ids = self.zones.rasterize(window) if self.zones is not None else np.zeros((h, w), dtype=np.int32)
+        if self.redline is not None:
+            ids = ids * 2 + self.redline.mask(window)
+        return ids.astype(self.dtype, copy=False)
+
+
+def strata_block(source: "str | StrataBlocks | None", window, read=None) -> np.ndarray | None:
+    """The strata of ``window`` from :attr:`Strata.source`: read from the cached raster
+    (with ``read(path, window)``) or rasterized; None for a single stratum."""
+    if source is None:
+        return None
+    if isinstance(source, StrataBlocks):
+        return source(window)
+    if read is None:
+        from sinkplan.layers.grid import open_raster
+        from sinkplan.layers.reading import read_window
+
+        with open_raster(source) as src:
+            return read_window(src, window)
+    return read(source, window)
 #: Codecs of the cached stratum raster, first available wins: ZSTD decodes faster than DEFLATE.
 _CODECS = ("zstd", "deflate")
 
@@ -57,8 +108,8 @@ class Strata:
     Attributes
     ----------
     path : Path or None
-        The stratum raster (``zone_id * sides + inside``); None when there are neither zones
-        nor a redline (one stratum).
+        The cached stratum raster (``zone_id * sides + inside``); None when the strata are
+        rasterized in the pass (``blocks``) or when there are neither zones nor a redline.
     names : tuple of str
         ``names[i]`` is the name of zone id i (``names[0]`` is :data:`OUTSIDE_ZONES`).
     sides : int
@@ -69,6 +120,8 @@ class Strata:
         The zone layer's path.
     redline_gdf : GeoDataFrame or None
         The redline as read (repaired), in the grid's CRS.
+    blocks : StrataBlocks or None
+        The in-pass rasterizer (when no cached raster is used).
     """
 
     path: Path | None
@@ -77,6 +130,13 @@ class Strata:
     zones_gdf: object | None
     zone_source: str | None
     redline_gdf: object | None = None
+    blocks: StrataBlocks | None = None
+
+    @property
+    def source(self) -> "str | StrataBlocks | None":
+        """What a pass reads the strata from: the cached raster's path, the in-pass
+        rasterizer, or None (one stratum)."""
+        return str(self.path) if self.path is not None else self.blocks
 
     @property
     def nzones(self) -> int:
@@ -105,19 +165,15 @@ def _cache_key(grid: Grid, parts: list[str | None]) -> str:
 
 
 @contextlib.contextmanager
-def cache_dir() -> Iterator[Path]:
-    """The strata cache folder: ``$SINKPLAN_CACHE_DIR`` or a temporary one removed on exit."""
-    env = os.environ.get("SINKPLAN_CACHE_DIR")
+def cache_dir() -> Iterator[Path | None]:
+    """The strata cache folder ``$SINKPLAN_CACHE_DIR``, or None (strata rasterized in the pass)."""
+    env = os.environ.get(CACHE_ENV)
     if env:
         p = Path(env)
         p.mkdir(parents=True, exist_ok=True)
         yield p
         return
-    tmp = Path(tempfile.mkdtemp(prefix="sinkplan-strata-"))
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    yield None
 
 
 def read_zone_layer(path: str | os.PathLike, grid: Grid, *, field: str | None, layer: str | None = None) -> ZoneRasterizer:
@@ -141,7 +197,7 @@ def prepare_strata(
     zones: str | os.PathLike | None,
     zone_field: str | None = None,
     redline: str | os.PathLike | None = None,
-    folder: str | os.PathLike,
+    folder: str | os.PathLike | None = None,
     zone_layer: str | None = None,
     zone_rasterizer: ZoneRasterizer | None = None,
     max_cells: int = DEFAULT_MAX_CELLS,
@@ -159,9 +215,10 @@ def prepare_strata(
         Field naming the zones (default: each feature is a zone numbered 1, 2, ...).
     redline : path or None
         Ecological protection redline polygons.
-    folder : path
+    folder : path, optional
         Cache folder of the stratum raster (e.g. from :func:`cache_dir`); a raster for the
-        same layers and grid found there is reused.
+        same layers and grid found there is reused. None (default): nothing is written, the
+        pass rasterizes each block (:class:`StrataBlocks`).
     zone_layer : str, optional
         Layer of a multi-layer zone file.
     zone_rasterizer : ZoneRasterizer, optional
@@ -203,6 +260,14 @@ def prepare_strata(
     names = (OUTSIDE_ZONES, *(zr.names if zr is not None else ()))
     nstrata = len(names) * sides
     dtype = "uint8" if nstrata <= 256 else "uint16" if nstrata <= 65536 else "int32"
+    if zr is not None and not zr.intersects(grid.full_window()):
+        logger.warning("%s: no zone overlaps the land-cover raster", zones)
+    zones_gdf = zr.zones_gdf if zr is not None else None
+    redline_gdf = None if red is None else red.gdf
+    if folder is None:
+        blocks = StrataBlocks(zr.for_blocks() if zr is not None else None, red.for_blocks() if red is not None else None,
+                              sides=sides, dtype=dtype)
+        return Strata(None, names, sides, zones_gdf, None if zones is None else str(zones), redline_gdf, blocks)
     zone_key = str(zones) if zone_rasterizer is None else json.dumps(
         [list(zr.names), [g.wkb_hex for g in zr.gdf.geometry]], ensure_ascii=False)
     key = _cache_key(grid, [zone_key, zone_field, zone_layer, None if redline is None else str(redline)])
@@ -211,10 +276,7 @@ def prepare_strata(
         logger.info("reusing cached zone raster %s", path)
     else:
         _write_strata(path, grid, zr, red, dtype, max_cells=max_cells, progress=progress)
-    if zr is not None and not any(zr.intersects(w) for w in [grid.full_window()]):
-        logger.warning("%s: no zone overlaps the land-cover raster", zones)
-    return Strata(path, names, sides, zr.zones_gdf if zr is not None else None, None if zones is None else str(zones),
-                  None if red is None else red.gdf)
+    return Strata(path, names, sides, zones_gdf, None if zones is None else str(zones), redline_gdf)
 
 
 @contextlib.contextmanager
@@ -222,8 +284,8 @@ def using_strata(grid: Grid, *, strata: Strata | None = None, zones: str | os.Pa
                  zone_field: str | None = None, zone_layer: str | None = None, redline: str | os.PathLike | None = None,
                  zone_rasterizer: ZoneRasterizer | None = None, max_cells: int = DEFAULT_MAX_CELLS,
                  progress: Progress | None = None) -> Iterator[Strata]:
-    """``strata`` when given (prepared by the caller), else :func:`prepare_strata` in a
-    :func:`cache_dir` that lives until the ``with`` block ends.
+    """``strata`` when given (prepared by the caller), else :func:`prepare_strata` with the
+    :func:`cache_dir` (``$SINKPLAN_CACHE_DIR``; unset: rasterized in the pass).
 
     Raises
     ------
@@ -242,6 +304,7 @@ def using_strata(grid: Grid, *, strata: Strata | None = None, zones: str | os.Pa
 
 
 def _write_strata(path: Path, grid: Grid, zr, red, dtype: str, *, max_cells: int, progress: Progress | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     bh, bw = grid.block_shape
     tiled = bh % 16 == 0 and bw % 16 == 0 and bh > 1 and bw > 1 and bw < grid.width

@@ -74,7 +74,7 @@ def check_density_raster(path: str | os.PathLike, lc: LandCover) -> DensityRaste
     return DensityRaster(p, nodata, pools)
 
 
-def _block(window: Window, *, landcover: str, density: str, nodata: float | None, strata: str | None, lut: np.ndarray,
+def _block(window: Window, *, landcover: str, density: str, nodata: float | None, strata, lut: np.ndarray,
            ncls: int, nkeys: int, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     with open_raster(landcover) as src:
         codes = read_window(src, window).astype(np.int64)
@@ -82,8 +82,9 @@ def _block(window: Window, *, landcover: str, density: str, nodata: float | None
         d = read_window(src, window).astype(np.float64)
     slot = np.where((codes >= 0) & (codes < lut.size), lut[np.clip(codes, 0, lut.size - 1)], -1)
     if strata is not None:
-        with open_raster(strata) as src:
-            slot = np.where(slot >= 0, read_window(src, window).astype(np.int64) * ncls + slot, -1)
+        from sinkplan.sinks.strata import strata_block
+
+        slot = np.where(slot >= 0, strata_block(strata, window).astype(np.int64) * ncls + slot, -1)
     land = slot >= 0
     ok = land & np.isfinite(d) & (d >= 0)
     if nodata is not None and np.isfinite(nodata):
@@ -96,7 +97,7 @@ def _block(window: Window, *, landcover: str, density: str, nodata: float | None
             np.bincount(slot[land & ~ok], minlength=nkeys).astype(np.int64))
 
 
-def raster_pass(lc: LandCover, raster: DensityRaster, *, codes: tuple[int, ...], strata_path: str | None, nstrata: int,
+def raster_pass(lc: LandCover, raster: DensityRaster, *, codes: tuple[int, ...], strata_path=None, nstrata: int,
                 max_cells: int = DEFAULT_MAX_CELLS, executor: BlockExecutor | None = None,
                 progress: Callable[[float, str], None] | None = None) -> dict:
     """Per (stratum, class): area (ha) and stock (Mg C) where the raster has a value, pixel counts.

@@ -1,0 +1,116 @@
+"""Zones rasterized inside the pass equal the cached stratum raster; a cluster whose workers
+cannot read an input or the cache gets one line naming it (and SINKPLAN_CACHE_DIR)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.windows import Window
+
+from sinkplan.layers.errors import InputFileError
+from sinkplan.layers.grid import Grid
+from sinkplan.sinks.blocks import ClassSlots, PassSpec, check_workers_read, run_pass
+from sinkplan.sinks.strata import StrataBlocks, prepare_strata, strata_block
+from sinkplan.layers.schemes import load_scheme
+
+from sinks_util import assert_one_line_error, run_cli, write_polys, write_tif
+
+
+@pytest.fixture()
+def layers(tmp_path):
+    t = Affine(0.001, 0, 110, 0, -0.001, 43)  # 1 000 × 800 px over 110–111°E, 42.2–43°N
+    codes = np.random.default_rng(2).integers(0, 10, size=(800, 1000)).astype("uint8")
+    lc = write_tif(tmp_path / "lc.tif", codes, transform=t, block=128)
+    # zone 甲 is large (many 128-px blocks lie wholly inside it: filled without rasterizing);
+    # 乙 a slanted-edge triangle is approximated by rectangles meeting 甲
+    zones = write_polys(tmp_path / "z.gpkg", [(110.0, 42.2, 110.7, 43.0), (110.7, 42.5, 111.0, 42.9)], name=["甲", "乙"])
+    red = write_polys(tmp_path / "r.gpkg", [(110.3, 42.3, 110.85, 42.75)])
+    return tmp_path, lc, zones, red, codes
+
+
+def test_in_pass_strata_equal_the_cached_raster(layers):
+    d, lc, zones, red, _ = layers
+    grid = Grid.from_raster(lc)
+    cached = prepare_strata(grid, zones=zones, zone_field="name", redline=red, folder=d / "cache")
+    inpass = prepare_strata(grid, zones=zones, zone_field="name", redline=red)
+    assert cached.path is not None and inpass.path is None and isinstance(inpass.source, StrataBlocks)
+    assert inpass.names == cached.names == ("(outside zones)", "甲", "乙") and inpass.sides == 2
+    with rasterio.open(cached.path) as src:
+        whole = src.read(1)
+    # every window of a 128-px tiling, and odd windows, the same as the cached raster
+    blocks = pickle.loads(pickle.dumps(inpass.source))  # as a Dask worker receives it
+    for w in list(grid.blocks(128 * 128)) + [Window(3, 5, 301, 77), Window(900, 700, 100, 100)]:
+        r, c, h, wd = int(w.row_off), int(w.col_off), int(w.height), int(w.width)
+        assert np.array_equal(blocks(w), whole[r:r + h, c:c + wd]), w
+        assert np.array_equal(strata_block(cached.source, w), whole[r:r + h, c:c + wd])
+    # pixel (row 100, col 100) = (110.1005°E, 42.8995°N): in 甲 (id 1), outside the redline → 1 × 2 + 0
+    # pixel (row 500, col 500) = (110.5005°E, 42.4995°N): in 甲 and in the redline → 1 × 2 + 1
+    # pixel (row 300, col 800) = (110.8005°E, 42.6995°N): in 乙 (id 2) and in the redline → 2 × 2 + 1
+    assert (whole[100, 100], whole[500, 500], whole[300, 800]) == (2, 3, 5)
+
+
+def test_pass_results_identical_in_pass_and_cached(layers):
+    d, lc, zones, red, codes = layers
+    grid = Grid.from_raster(lc)
+    slots = ClassSlots.build(load_scheme("clcd"), dtype="uint8", nodata=(0,))
+    res = []
+    for st in (prepare_strata(grid, zones=zones, zone_field="name", redline=red, folder=d / "cache"),
+               prepare_strata(grid, zones=zones, zone_field="name", redline=red)):
+        spec = PassSpec(grid, (str(lc),), (slots,), st.source, st.nzones, st.sides)
+        res.append(run_pass(spec, max_cells=128 * 128, threads=2))
+    assert np.array_equal(res[0].pixels, res[1].pixels) and np.array_equal(res[0].area_m2, res[1].area_m2)
+    assert res[0].pixels.sum() == codes.size  # every pixel counted once: 800 × 1 000
+
+
+class _Workers:
+    """An executor whose workers cannot read some paths (as a remote worker with its own /tmp)."""
+
+    uses_dask = True
+
+    def __init__(self, hidden):
+        self.hidden = hidden
+
+    def unreadable(self, paths):
+        return {p: ["tcp://10.0.0.7:40001"] for p in paths if p in self.hidden}
+
+
+def test_workers_that_cannot_read_get_one_line_naming_the_path(layers, monkeypatch):
+    d, lc, zones, red, _ = layers
+    grid = Grid.from_raster(lc)
+    slots = ClassSlots.build(load_scheme("clcd"), dtype="uint8", nodata=(0,))
+    st = prepare_strata(grid, zones=zones, zone_field="name", folder=d / "cache")
+    monkeypatch.setenv("SINKPLAN_CACHE_DIR", str(d / "cache"))
+    spec = PassSpec(grid, (str(lc),), (slots,), st.source, st.nzones, st.sides)
+    with pytest.raises(InputFileError, match=r"Dask worker tcp://10\.0\.0\.7:40001 cannot read the zone cache .*strata-.*"
+                       r"SINKPLAN_CACHE_DIR=.*cache\): set SINKPLAN_CACHE_DIR to a folder every worker reads"):
+        check_workers_read(spec, _Workers({str(st.path)}))
+    with pytest.raises(InputFileError, match=r"cannot read .*lc\.tif: a worker shares only the data path"):
+        check_workers_read(spec, _Workers({str(lc)}))
+    check_workers_read(spec, _Workers(set()))  # all readable: no error
+    # in-pass strata have no file to read: only the land cover is checked
+    spec2 = PassSpec(grid, (str(lc),), (slots,), prepare_strata(grid, zones=zones, zone_field="name").source, 2, 1)
+    check_workers_read(spec2, _Workers({str(st.path)}))
+
+
+@pytest.mark.dask
+def test_cli_cache_on_a_folder_workers_cannot_read_is_one_line(layers, tmp_path, monkeypatch, capsys):
+    # A real local cluster; the cache is made unreadable to the workers by hiding it from
+    # the check they run (os.access), as a worker on another machine would not see it.
+    from dask.distributed import LocalCluster
+
+    d, lc, zones, red, _ = layers
+    monkeypatch.setenv("SINKPLAN_CACHE_DIR", str(d / "cache"))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        import sinkplan.layers.parallel as par
+
+        real = par.readable
+        monkeypatch.setattr(par, "readable", lambda paths: [("strata-" not in p) and ok for p, ok in zip(paths, real(paths))])
+        out = tmp_path / "o"
+        code, err = run_cli(["carbon", str(lc), "--zones", str(zones), "--zone-field", "name", "--no-raster",
+                             "--scheduler", c.scheduler_address, "--out", str(out)], capsys)
+    assert_one_line_error(code, err, "cannot read the zone cache", out)
+    assert "SINKPLAN_CACHE_DIR" in err
