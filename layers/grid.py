@@ -26,8 +26,7 @@ from sinkplan.layers.reading import check_vrt_sources
 
 __all__ = ["Grid", "DEFAULT_MAX_CELLS", "open_raster", "crs_fix_hint", "crs_label"]
 
-#: Default cell budget of one block: 4 Mi cells (16 MiB as int32, 32 MiB as float64).
-DEFAULT_MAX_CELLS = 4 * 1024 * 1024
+from sinkplan.layers.limits import DEFAULT_MAX_CELLS  # noqa: E402  (re-exported: the cell budget of one block)
 
 
 def crs_fix_hint(path: str | os.PathLike) -> str:

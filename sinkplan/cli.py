@@ -1,8 +1,11 @@
 """The ``sinkplan`` command line: parses arguments, wires the packages together.
 
 Each command lives in its own module exposing ``register(subparsers)``; the parser
-below only collects them. Errors from :class:`~sinkplan.layers.errors.SinkplanError` become a
-one-line message and exit code 2 (``--debug`` shows the traceback).
+below only collects them. A run imports the module of its own command only (the others
+are listed by name and help line, from :data:`COMMANDS`), so ``sinkplan --help`` imports no
+command module and ``sinkplan carbon`` none of siting's. Errors from
+:class:`~sinkplan.layers.errors.SinkplanError` become a one-line message and exit code 2
+(``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
@@ -33,6 +36,23 @@ COMMAND_MODULES = (
 )
 
 
+#: Command → (module, help line), in help order: what ``sinkplan --help`` lists without
+#: importing the modules (a test checks each line is the module's own).
+COMMANDS = {
+    "demo": ("sinkplan.cmd_demo", "build the synthetic demo region and run every step on it"),
+    "info": ("sinkplan.cmd_info", "describe a raster or a vector layer"),
+    "carbon": ("sinkplan.cmd_carbon", "carbon stocks per zone, class and pool (Mg C), with uncertainty"),
+    "coverage": ("sinkplan.cmd_coverage", "forest coverage and stock volume per zone and year, against the targets"),
+    "change": ("sinkplan.cmd_change", "land-cover transitions and carbon change between two years; restoration effect"),
+    "map": ("sinkplan.cmd_map", "one offline HTML map of result folders"),
+    "figures": ("sinkplan.cmd_map", "PNG figures of a result folder"),
+    "site": ("sinkplan.cmd_site", "screen land for PV or wind bases (exclusions, parcels, ranking)"),
+    "classify": ("sinkplan.cmd_learn", "classify an image into land cover (scikit-learn)"),
+    "area-estimate": ("sinkplan.cmd_learn", "error-adjusted class areas with 95 %% CIs (Olofsson et al. 2014)"),
+    "density-model": ("sinkplan.cmd_learn", "carbon-density map from field plots (regression)"),
+}
+
+
 def _version() -> str:
     try:
         return metadata.version("sinkplan")
@@ -51,8 +71,9 @@ def common_options() -> argparse.ArgumentParser:
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser."""
+def build_parser(command: str | None = None, *, full: bool = True) -> argparse.ArgumentParser:
+    """The argument parser: every command in full (default), or with ``full=False`` only
+    ``command``'s module imported and registered (the other commands listed by name)."""
     common = common_options()
     parser = argparse.ArgumentParser(
         prog="sinkplan",
@@ -62,8 +83,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sinkplan {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub, common)
+    if full:
+        for name in COMMAND_MODULES:
+            importlib.import_module(name).register(sub, common)
+    else:
+        if command in COMMANDS:
+            importlib.import_module(COMMANDS[command][0]).register(sub, common)
+        registered = dict(sub.choices)
+        sub.choices.clear()
+        sub._choices_actions.clear()
+        for name, (_, help_line) in COMMANDS.items():  # in help order; stubs for the others
+            if name in registered:
+                sub.choices[name] = registered[name]
+                sub._choices_actions.append(argparse.Action([], dest=name, help=help_line, metavar=None))
+            else:
+                sub.add_parser(name, parents=[common], help=help_line)
     from sinkplan.examples import add_examples
 
     add_examples(sub)  # every command's --help ends with example command lines
@@ -84,7 +118,8 @@ def context_from(args: argparse.Namespace) -> RunContext:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sinkplan`` console script; returns the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_in(argv), full=False)
     args = parser.parse_args(argv)
     ctx = context_from(args)
     configure_logging(ctx)
@@ -103,6 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sinkplan: interrupted; no partial result was kept", file=sys.stderr)
         return 130
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (the first known command word not taken as an option's value)."""
+    for i, a in enumerate(argv):
+        if a in COMMANDS and not (i and argv[i - 1] == "--max-cells"):
+            return a
+    return None
 
 
 def _one_line(exc: BaseException) -> str:

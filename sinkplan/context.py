@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sinkplan.layers.grid import DEFAULT_MAX_CELLS
+from sinkplan.layers.limits import DEFAULT_MAX_CELLS
 from sinkplan.layers.parallel import Progress
 
 __all__ = ["RunContext", "Progress"]

@@ -1,0 +1,45 @@
+"""Start-up: ``sinkplan --help`` imports no command module and no heavy package; a command
+imports its own module only (``carbon`` nothing of siting). Timings live in benchmarks/."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import argparse
+
+from sinkplan.cli import COMMANDS, build_parser
+
+
+def _modules_after(argv: list[str]) -> set[str]:
+    code = ("import sys, json\nfrom sinkplan.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(sys.modules)), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    return set(json.loads(proc.stderr.strip().splitlines()[-1]))
+
+
+def test_help_lines_are_the_modules_own():
+    full = build_parser()
+    sub = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction))
+    own = {a.dest: a.help for a in sub._choices_actions}
+    assert own == {name: help_line for name, (_, help_line) in COMMANDS.items()}
+    assert list(own) == list(COMMANDS)  # same help order
+    for name, (module, _) in COMMANDS.items():  # each command is registered by the module COMMANDS names
+        lazy = build_parser(name, full=False)
+        lsub = next(a for a in lazy._actions if isinstance(a, argparse._SubParsersAction))
+        assert lsub.choices[name].format_help() == sub.choices[name].format_help(), name
+
+
+def test_help_imports_no_command_module_nor_heavy_packages():
+    mods = _modules_after(["--help"])
+    heavy = {"numpy", "pandas", "rasterio", "geopandas", "scipy", "pyproj", "shapely", "dask", "numba"}
+    assert not heavy & mods, heavy & mods
+    assert not {m for m in mods if m.startswith("sinkplan.cmd_")}
+
+
+def test_a_command_imports_its_own_module_only():
+    mods = _modules_after(["carbon", "--help"])
+    assert "sinkplan.cmd_carbon" in mods
+    assert not {m for m in mods if m.startswith(("sinkplan.cmd_site", "sinkplan.siting", "sinkplan.cmd_learn"))}
+    assert "scipy.ndimage" not in mods
