@@ -7,17 +7,15 @@
   grid, otherwise bilinearly resampled through a :class:`rasterio.vrt.WarpedVRT` for just
   that window.
 - :class:`LayerStore`: vector layers already read by :func:`sinkplan.layers.vectors.read_vector`,
-  reprojected to the grid CRS and pickled once to a file, so a Dask task carries a path,
-  not the geometries; each process loads the file once.
+  reprojected to the grid CRS; they travel with the block function, which the executor
+  sends to each Dask worker once (no file of this process is read by a worker).
 - :class:`ScratchRaster`: a tiled, compressed scratch GeoTIFF for the screen's first pass.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,37 +136,32 @@ class GeomLayer:
 
 
 class LayerStore:
-    """Vector layers by name, saved once to a pickle file and loaded once per process.
+    """Vector layers by name, kept for the block functions.
 
-    Pickling a store sends only its path; :meth:`get` loads the file on first use.
+    A pickled store carries its geometries: the executor sends a block function to each
+    Dask worker once (:class:`sinkplan.layers.parallel.BlockExecutor` scatters it), and a
+    remote worker shares no file with this process but the data. ``path`` is kept for the
+    callers that name a store; nothing is written there.
     """
 
     def __init__(self, path: str | os.PathLike, layers: dict[str, np.ndarray] | None = None) -> None:
         self.path = str(path)
-        if layers is not None:
-            with open(self.path, "wb") as f:
-                pickle.dump({k: np.asarray(v, dtype=object) for k, v in layers.items()}, f, protocol=5)
+        self._raw = {k: np.asarray(v, dtype=object) for k, v in (layers or {}).items()}
         self._layers: dict[str, GeomLayer] | None = None
 
     def __getstate__(self) -> dict:
-        return {"path": self.path}
+        return {"path": self.path, "raw": self._raw}
 
     def __setstate__(self, state: dict) -> None:
         self.path = state["path"]
+        self._raw = state["raw"]
         self._layers = None
 
     def get(self, name: str) -> GeomLayer | None:
         """The layer ``name`` or None when it was not given."""
-        if self._layers is None:
-            self._layers = _load_store(self.path)
+        if self._layers is None:  # a benign race between threads builds two equal indexes
+            self._layers = {k: GeomLayer(k, v) for k, v in self._raw.items()}
         return self._layers.get(name)
-
-
-@functools.lru_cache(maxsize=4)
-def _load_store(path: str) -> dict[str, GeomLayer]:
-    with open(path, "rb") as f:
-        raw = pickle.load(f)
-    return {k: GeomLayer(k, v) for k, v in raw.items()}
 
 
 class ScratchRaster:
