@@ -19,9 +19,10 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from rasterio.windows import Window
+if TYPE_CHECKING:  # annotations only: importing rasterio costs the command line 0.1 s
+    from rasterio.windows import Window
 
 __all__ = ["BlockExecutor", "Progress", "map_blocks", "reduce_blocks", "readable"]
 
@@ -91,6 +92,9 @@ class BlockExecutor:
             if self._client is not None:
                 self._client.close()  # releases its results first, so no worker "loses computed tasks"
             if self._cluster is not None:
+                # Our own shutdown: on a loaded machine a worker may take more than the
+                # nanny's 4 s to exit and is killed, with a WARNING nobody can act on.
+                logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
                 # Stop the workers before the scheduler: closing the cluster with workers
                 # running races their heartbeats against the scheduler's shutdown and logs a
                 # traceback from a worker process on a busy machine.
