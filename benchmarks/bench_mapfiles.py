@@ -2,7 +2,7 @@
 
 Writes (in a temporary folder, or ``--dir``) a CLCD-coded uint8 lon/lat raster of
 ``--size`` × ``--size`` pixels (DEFLATE, 512 × 512 tiles, optionally with mode overviews),
-then times :func:`sinkplan.sinks_mapfiles.write_landcover_preview` at the default 4 Mpx
+then times :func:`sinkplan.sinks.mapfiles.write_landcover_preview` at the default 4 Mpx
 bound, in its own process, and prints seconds, Mpx/s of source and peak RSS.
 
 Usage: python benchmarks/bench_mapfiles.py [--size 16000] [--overviews] [--dir DIR]
@@ -23,7 +23,7 @@ import numpy as np
 RUN = r"""
 import json, resource, sys, time
 from sinkplan.layers.landcover import open_landcover
-from sinkplan.sinks_mapfiles import write_landcover_preview
+from sinkplan.sinks.mapfiles import write_landcover_preview
 lc = open_landcover(sys.argv[1], "clcd")
 t = time.perf_counter()
 write_landcover_preview(sys.argv[2], lc)

@@ -55,7 +55,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,8 @@ __all__ = [
     "folder_kind",
     "audit_folder",
     "sheet_name",
+    "result_folder",
+    "targets_record",
 ]
 
 logger = logging.getLogger(__name__)
@@ -650,7 +652,7 @@ def audit_folder(folder: str | os.PathLike, kind: str | None = None) -> list[str
             finally:
                 wb.close()
         elif fs.kind == "vector":
-            fields = list(pyogrio.read_info(f)["fields"])
+            fields = list(pyogrio.read_info(f, layer=fs.layer or None)["fields"])
             problems += [f"{rel}: field {c}" for c in rs.undeclared_columns(fs, fields)]
     try:
         summary = json.loads((p / rs.SUMMARY.name).read_text(encoding="utf-8"))
@@ -661,3 +663,26 @@ def audit_folder(folder: str | os.PathLike, kind: str | None = None) -> list[str
         if summary.get("schema_version") != rs.SCHEMA_VERSION:
             problems.append(f"{rs.SUMMARY.name}: schema_version {summary.get('schema_version')!r}")
     return problems
+
+
+@contextlib.contextmanager
+def result_folder(folder: str | os.PathLike | ResultFolder, *, kind: str, command: str, parameters: dict,
+                  inputs: Sequence[str | os.PathLike], overwrite: bool = False) -> Iterator[ResultFolder]:
+    """An open result folder of ``kind``: ``folder`` itself when it is one (its run's
+    parameters and inputs set from the result), else a new one committed on exit."""
+    if isinstance(folder, ResultFolder):
+        if folder.kind != kind:
+            raise ValueError(f"{folder.out}: a {folder.kind} result folder cannot hold a {kind} result")
+        folder.parameters = dict(parameters)
+        folder.inputs = [Path(p) for p in inputs if p is not None]
+        yield folder
+        return
+    with ResultFolder(folder, kind=kind, command=command, parameters=parameters, inputs=inputs,
+                      overwrite=overwrite) as rf:
+        yield rf
+
+
+def targets_record(*records: dict | None, file: str | None = None) -> dict[str, Any]:
+    """``targets.json``: the targets a result was compared against (key, value, unit, year,
+    clause, source), and the targets file they came from (None: the packaged one)."""
+    return {"file": file, "targets": [dict(r) for r in records if r]}

@@ -692,7 +692,7 @@ MANIFEST = FileSpec("manifest.json", "json", "-",
                     "start and end time; every file of the folder is listed in it")
 SCHEME_CSV = FileSpec("scheme.csv", "table", "-",
                       "the class scheme used (code, names, group, colour) with its source, so the folder's legends "
-                      "need no shipped data", when="with a land-cover raster or preview",
+                      "need no shipped data", when="carbon: with the preview; change, restoration, classify: always",
                       columns=("code", "name_en", "name_zh", "group", "color"))
 TARGETS = FileSpec("targets.json", "json", "-",
                    "the policy targets the run compared against (key, value, unit, year, clause, source)",
@@ -1072,7 +1072,8 @@ CARBON = ResultSpec(
 )
 COVERAGE = ResultSpec(
     "coverage", ("coverage",), "forest coverage and stock volume per zone and year, against the targets",
-    (COVERAGE_BY_ZONE, COVERAGE_TOTALS, TREND_BY_ZONE, VOLUME_BY_ZONE, COVERAGE_XLSX, COVERAGE_ZONES, SUMMARY, MANIFEST),
+    (COVERAGE_BY_ZONE, COVERAGE_TOTALS, TREND_BY_ZONE, VOLUME_BY_ZONE, COVERAGE_XLSX, COVERAGE_ZONES, TARGETS, SUMMARY,
+     MANIFEST),
     _keys("target", *(f"target.{k}" for k in _TARGET), "count_shrub", "forest_groups",
           "zones", *(f"zones[].{k}" for k in ("zone", "year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha")),
           rows("totals", COVERAGE_TOTALS), "trend", *(f"trend.{k}" for k in TREND_BY_ZONE.columns if k != "zone"),
@@ -1083,21 +1084,20 @@ COVERAGE = ResultSpec(
 CHANGE = ResultSpec(
     "change", ("change",), "land-cover transitions and carbon change between two years",
     (CHANGE_BY_ZONE, TRANSITIONS_BY_CODE, TRANSITIONS_BY_GROUP, TRANSITION_MATRIX, CHANGE_XLSX, CARBON_CHANGE,
-     TRANSITIONS_TIF, CHANGE_ZONES, SUMMARY, MANIFEST),
+     TRANSITIONS_TIF, CHANGE_ZONES, SCHEME_CSV, SUMMARY, MANIFEST),
     _CHANGE_SUMMARY,
 )
 RESTORATION = ResultSpec(
     "restoration", ("restoration",), "carbon effect of restoration projects against a control ring of surrounding land",
     (RESTORATION_EFFECT, PROJECTS_GPKG, TRANSITIONS_BY_CODE, TRANSITIONS_BY_GROUP, TRANSITION_MATRIX, RESTORATION_XLSX,
-     CARBON_CHANGE,
-     TRANSITIONS_TIF, SUMMARY, MANIFEST),
+     CARBON_CHANGE, TRANSITIONS_TIF, SCHEME_CSV, SUMMARY, MANIFEST),
     # restoration[] rows carry the projects' own attributes, whatever their names
     _keys(_CHANGE_SUMMARY, "control_ring_km", rows("restoration", RESTORATION_EFFECT), "restoration[].*"),
 )
 SITE = ResultSpec(
     "site", ("site",), "land screened for PV or wind bases: exclusions, parcels, bases, capacity against the target",
     (ELIGIBLE, EXCLUSIONS, PARCELS_TIF, PARCELS_GPKG, PARCELS_CSV, BASES_GPKG, SWEEP_CSV, PARCELS_XLSX, BORDER_BELT,
-     GRID_LINES, SUBSTATIONS, SUPPLY_CSV, SUPPLY_PNG, TURBINES_GPKG, SUMMARY, MANIFEST),
+     GRID_LINES, SUBSTATIONS, SUPPLY_CSV, SUPPLY_PNG, TURBINES_GPKG, TARGETS, SUMMARY, MANIFEST),
     _keys("tech", "profile", "profile_origin", "power_density_mw_per_km2", "max_slope_deg", "min_parcel_area_ha",
           "total_area_ha", "eligible_area_ha", "excluded_area_ha", "small_fragments_area_ha", "capacity_mw", "parcels",
           "bases", "stock_mgc", "by_zone_type", "by_zone_type.*",
@@ -1115,14 +1115,14 @@ SITE = ResultSpec(
 )
 CLASSIFY = ResultSpec(
     "classify", ("classify",), "land cover classified from an image, with blocked and random CV accuracy",
-    (LANDCOVER_TIF, ACCURACY_JSON, ACCURACY_CSV, MAP_CLASSES, MODEL_SKOPS, MODEL_JSON, SUMMARY, MANIFEST),
+    (LANDCOVER_TIF, ACCURACY_JSON, ACCURACY_CSV, MAP_CLASSES, MODEL_SKOPS, MODEL_JSON, SCHEME_CSV, SUMMARY, MANIFEST),
     _keys("overall_accuracy", "overall_accuracy.*", "kappa", "kappa.*", "training_samples", "model", "features",
           "scheme", "map_area_ha", "map_area_ha.*", "model_file"),
 )
 AREA_ESTIMATE = ResultSpec(
     "area-estimate", ("area-estimate",), "error-adjusted class areas and forest coverage with 95 % CIs "
     "(Olofsson et al. 2014), or the sample design",
-    (AE_CLASSES, AE_COUNTS, AE_PROPORTIONS, AE_ZONES, AE_XLSX, AE_DESIGN, AE_DESIGN_XLSX, SUMMARY, MANIFEST),
+    (AE_CLASSES, AE_COUNTS, AE_PROPORTIONS, AE_ZONES, AE_XLSX, AE_DESIGN, AE_DESIGN_XLSX, TARGETS, SUMMARY, MANIFEST),
     _keys("method", "classes", *(f"classes[].{k}" for k in ("code", "name_en", "name_zh", "group", "map_area_ha",
                                                             "adjusted_area_ha", "se_ha", "ci95_ha", "users_accuracy",
                                                             "users_ci95", "producers_accuracy", "producers_ci95")),

@@ -1,8 +1,8 @@
 """``sinkplan carbon LANDCOVER``: carbon stocks per zone, class and pool, with uncertainty.
 
-The arithmetic is :func:`sinkplan.sinks.api.carbon_stocks`; this module parses the options, checks
-the inputs before the result folder is opened, and writes the tables, the raster and the
-map files.
+Parse → validate → run → write: this module parses the options and checks the inputs before
+the result folder is claimed; :func:`sinkplan.sinks.api.carbon_stocks` computes,
+:func:`sinkplan.sinks.folders.write_carbon` writes every file of the folder.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ import logging
 import time
 from pathlib import Path
 
-from sinkplan.layers.outputs import BlockWriter
 from sinkplan.context import RunContext
-from sinkplan.layers import resultspec as rs
-from sinkplan.results import ResultFolder
+from sinkplan.layers.resultfolder import ResultFolder
 from sinkplan.sinks_inputs import (
     add_common_options,
     cache_dir,
@@ -25,7 +23,6 @@ from sinkplan.sinks_inputs import (
     pass_threads,
     prepare_strata,
 )
-from sinkplan.sinks_mapfiles import carbon_map_files
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +55,8 @@ def register(sub, common) -> None:
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinkplan.sinks.api import carbon_stocks
-    from sinkplan.sinks.carbon import DENSITY_NODATA
     from sinkplan.sinks.densities import load_densities
+    from sinkplan.sinks.folders import write_carbon
     from sinkplan.sinks.uncertainty import check_draws, resolve_seed
 
     if args.uncertainty < 0:
@@ -83,42 +80,21 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                                     zone_layer=args.zone_layer, folder=folder, max_cells=ctx.max_cells, progress=progress)
         hierarchy = hierarchy_from(args, strata)
         t_zones = time.perf_counter() - t0
-        params = {"landcover": str(lc.path), "scheme": lc.scheme.name, "densities": table.origin,
-                  "soil_depth_cm": table.soil_depth_cm, "zones": args.zones, "zone_field": args.zone_field,
-                  "redline": args.redline, "group_by": args.group_by, "uncertainty": args.uncertainty, "seed": seed,
-                  "max_cells": ctx.max_cells, "workers": ctx.workers, "scheduler": ctx.scheduler}
-        inputs = [lc.path, args.zones, args.redline, args.densities if args.densities and Path(args.densities).exists() else None]
-        params["density_raster"], inputs = args.density_raster, inputs + [args.density_raster]
-        with ResultFolder(args.out, kind="carbon", command="carbon", parameters=params, inputs=inputs, overwrite=ctx.overwrite) as rf:
-            writer = None
-            if not args.no_raster:
-                writer = BlockWriter(rf.path(rs.CARBON_DENSITY), lc.grid, "float32", nodata=DENSITY_NODATA,
-                                     resampling="average", tags={"units": "Mg C/ha", "quantity": "carbon density, all pools",
-                                                                 "densities": table.origin, "soil_depth_cm": str(table.soil_depth_cm)},
-                                     band_description="carbon density (Mg C/ha)")
-            try:
-                t_start = time.perf_counter()
-                with executor(ctx) as ex, ctx.progress("carbon") as progress:
-                    res = carbon_stocks(lc, densities=table, strata=strata, density_raster=raster, group_by=hierarchy,
-                                        uncertainty=args.uncertainty, seed=seed, max_cells=ctx.max_cells, executor=ex,
-                                        progress=progress, on_raster=writer.write if writer else None, threads=pass_threads())
-                t_run = time.perf_counter() - t_start
-            except BaseException:
-                if writer is not None:
-                    writer.abort()
-                raise
-            if writer is not None:
-                writer.close()
-            t_raster = time.perf_counter() - t_start - t_run
-            rf.write_csv(rs.STOCKS_BY_ZONE, res.by_zone)
-            rf.write_csv(rs.STOCKS_BY_CLASS, res.by_class)
-            rf.write_xlsx(rs.STOCKS_XLSX, {"stocks_by_zone": res.by_zone, "stocks_by_class": res.by_class})
-            rf.write_summary(res.summary)
-            t_pass = res.timings_s["pass"]
-            rf.extra_manifest["timings_s"] = {"zones": t_zones, "pass": t_pass, "executor_start_stop": t_run - sum(res.timings_s.values()),
-                                              "raster_cog": t_raster, "total": time.perf_counter() - t0, "blocks": res.nblocks}
-            with ctx.progress("map files") as progress:  # zones, redline, land-cover preview for sinkplan map
-                carbon_map_files(rf, strata=strata, by_zone=res.by_zone, lc=lc, max_cells=ctx.max_cells, progress=progress)
+        # claimed before the run: a second run with the same --out fails at once
+        with ResultFolder(args.out, kind="carbon", command="carbon", parameters={}, inputs=[],
+                          overwrite=ctx.overwrite) as rf:
+            t_start = time.perf_counter()
+            with executor(ctx) as ex, ctx.progress("carbon") as progress:
+                res = carbon_stocks(lc, densities=table, strata=strata, density_raster=raster, group_by=hierarchy,
+                                    uncertainty=args.uncertainty, seed=seed, max_cells=ctx.max_cells, executor=ex,
+                                    progress=progress, threads=pass_threads())
+            t_run = time.perf_counter() - t_start
+            rf.extra_manifest["execution"] = {"workers": ctx.workers, "scheduler": ctx.scheduler}
+            with ctx.progress("writing") as progress:  # tables, carbon_density.tif, map files
+                write_carbon(res, rf, raster=not args.no_raster, max_cells=ctx.max_cells, progress=progress)
+            rf.extra_manifest.setdefault("timings_s", {}).update(
+                zones=t_zones, **{"pass": res.timings_s["pass"]}, executor_start_stop=t_run - sum(res.timings_s.values()),
+                raster_cog=time.perf_counter() - t_start - t_run, total=time.perf_counter() - t0, blocks=res.nblocks)
     return 0
 
 

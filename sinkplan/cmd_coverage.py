@@ -22,10 +22,8 @@ import pandas as pd
 
 from sinkplan.layers.errors import InputError
 from sinkplan.context import RunContext
-from sinkplan.layers import resultspec as rs
-from sinkplan.results import ResultFolder
+from sinkplan.layers.resultfolder import ResultFolder
 from sinkplan.sinks_inputs import (
-    OUTSIDE_ZONES,
     add_common_options,
     cache_dir,
     executor,
@@ -34,7 +32,6 @@ from sinkplan.sinks_inputs import (
     pass_threads,
     prepare_strata,
 )
-from sinkplan.sinks_mapfiles import coverage_map_files
 
 logger = logging.getLogger(__name__)
 TOTAL = "(total)"
@@ -128,6 +125,7 @@ def _positive(value: float, what: str) -> float:
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinkplan.layers.grid import Grid
     from sinkplan.sinks.coverage_api import forest_coverage, load_volume_table
+    from sinkplan.sinks.folders import write_coverage
 
     years_paths = parse_years(args.landcover)
     if len(years_paths) > 1 and years_paths[0][0] is None:
@@ -142,33 +140,19 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         with ctx.progress("rasterizing zones") as progress:
             strata = prepare_strata(grid, zones=args.zones, zone_field=args.zone_field, redline=args.redline,
                                     zone_layer=args.zone_layer, folder=folder, max_cells=ctx.max_cells, progress=progress)
-        has_zones = strata.zones_gdf is not None
         user_total, user_zones = parse_land_area(args.land_area_ha, strata.names[1:])
         land_area = {**user_zones, **({TOTAL: user_total} if user_total is not None else {})} if args.land_area_ha else None
-        params = {"landcover": {str(y): str(lc.path) for y, lc in zip(years, lcs)}, "scheme": lcs[0].scheme.name,
-                  "zones": args.zones, "zone_field": args.zone_field, "count_shrub": args.count_shrub,
-                  "target": target, "land_area_ha": args.land_area_ha, "volume": args.volume,
-                  "volume_table": vol_table.origin, "workers": ctx.workers, "scheduler": ctx.scheduler}
-        inputs = [lc.path for lc in lcs] + [args.zones, *[p for p in vol_rasters.values()]]
-        with ResultFolder(args.out, kind="coverage", command="coverage", parameters=params, inputs=inputs, overwrite=ctx.overwrite) as rf:
+        # claimed before the run: a second run with the same --out fails at once
+        with ResultFolder(args.out, kind="coverage", command="coverage", parameters={}, inputs=[],
+                          overwrite=ctx.overwrite) as rf:
             with executor(ctx) as ex, ctx.progress("coverage") as progress:
                 res = forest_coverage(dict(zip(years, lcs)), strata=strata, target=None if args.target is None else target,
                                       targets=args.targets,
                                       count_shrub=args.count_shrub, land_area_ha=land_area, volume=vol_rasters,
                                       volume_table=vol_table, max_cells=ctx.max_cells, executor=ex, progress=progress,
                                       threads=pass_threads())
-            df = res.by_zone
-            rf.write_csv(rs.COVERAGE_BY_ZONE, df)
-            rf.write_csv(rs.COVERAGE_TOTALS, res.totals)
-            rf.write_csv(rs.VOLUME_BY_ZONE, res.volume_by_zone)
-            sheets = {"coverage_by_zone": df, "coverage_totals": res.totals, "volume_by_zone": res.volume_by_zone}
-            if len(res.trend_by_zone):
-                rf.write_csv(rs.TREND_BY_ZONE, res.trend_by_zone)
-                sheets["trend_by_zone"] = res.trend_by_zone
-            rf.write_xlsx(rs.COVERAGE_XLSX, sheets)
-            coverage_map_files(rf, strata=strata, by_zone=df[df.zone != OUTSIDE_ZONES] if has_zones else df.iloc[:0],
-                               trend_rows=res.summary["trend_by_zone"], grid=grid)
-            rf.write_summary(res.summary)
+            rf.extra_manifest["execution"] = {"workers": ctx.workers, "scheduler": ctx.scheduler}
+            write_coverage(res, rf)
     return 0
 
 

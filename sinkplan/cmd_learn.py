@@ -15,15 +15,13 @@ Inputs are validated before the result folder is opened; any failure leaves no f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import tempfile
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 from sinkplan.layers.errors import InputError, InputFileError
 from sinkplan.context import RunContext
-from sinkplan.layers import resultspec as rs
 
 logger = logging.getLogger(__name__)
 
@@ -156,221 +154,90 @@ def learn_step(region, out: Path, ctx: RunContext) -> list[Path]:
     return [out / "classify", out / "area_estimate", out / "density_model"]
 
 
-def classify(*, image: Path, samples: Path, label_field: str, out: Path, ctx: RunContext, scheme: str = "clcd",
-             band_names: str | None = None, indices: str = "auto", model: str = "rf", n_estimators: int = 100,
-             max_depth: int | None = None, seed: int = 0, cv_folds: int = 5, block_size_m: float = 10_000.0,
-             test_fraction: float | None = None, max_samples: int = 100_000) -> Path:
-    """Train, assess, predict and save; returns the result folder."""
-    from dataclasses import asdict
+@contextlib.contextmanager
+def _run_folder(out: Path, kind: str, command: str, ctx: RunContext):
+    """The result folder claimed before the run, and a work folder beside it for the predicted rasters."""
+    from sinkplan.layers.resultfolder import ResultFolder
 
-    from sinkplan.layers.grid import Grid, open_raster
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with ResultFolder(out, kind=kind, command=command, parameters={}, inputs=[], overwrite=ctx.overwrite) as rf, \
+            tempfile.TemporaryDirectory(prefix=f".{out.name}.work-", dir=out.parent) as work:
+        yield rf, work
+
+
+def classify(*, image: Path, samples: Path, label_field: str, out: Path, ctx: RunContext, **options) -> Path:
+    """Train, assess, predict and save (:func:`sinkplan.sinks.learning.folders.classify_image`); returns the folder."""
+    from sinkplan.sinks.learning.folders import classify_image, write_classify
     from sinkplan.sinks_inputs import executor
-    from sinkplan.layers.schemes import load_scheme
-    from sinkplan.layers.vectors import read_vector
-    from sinkplan.results import ResultFolder
-    from sinkplan.sinks.learning import classify as C
-    from sinkplan.sinks.learning.features import FeatureSpec
-    from sinkplan.sinks.learning.modelio import save_model
-    from sinkplan.sinks.learning.report import (
-        BLOCKED_VS_RANDOM_NOTE,
-        accuracy_frame,
-        map_class_frame,
-    )
 
-    sch = load_scheme(scheme)
-    grid = Grid.from_raster(image)
-    with open_raster(image) as src:
-        count, nodata, descs = src.count, src.nodata, src.descriptions
-    names = [b.strip() for b in band_names.split(",")] if band_names else [d or f"band{i + 1}" for i, d in enumerate(descs)]
-    if len(names) != count:
-        raise InputError(f"--band-names gives {len(names)} names but {image} has {count} bands")
-    if (indices or "auto").strip().lower() == "auto":
-        indices = "ndvi" if {"red", "nir"} <= {n.lower() for n in names} else "none"
-    idx = tuple(i.strip() for i in indices.split(",") if i.strip() and i.strip().lower() != "none")
-    spec = FeatureSpec(tuple(names), idx, nodata)
-    opts = C.ClassifierOptions(model=model, n_estimators=n_estimators, max_depth=max_depth, seed=seed, cv_folds=cv_folds,
-                               block_size_m=block_size_m, test_fraction=test_fraction, max_samples=max_samples)
-    layer = read_vector(samples, to_crs=grid.crs, field=label_field)
-    ts = C.training_set(layer.gdf, label_field, grid, image, spec, sch, opts, where=str(samples), max_cells=ctx.max_cells)
-    with ctx.progress("cross-validation") as progress:
-        acc = C.assess(ts, opts, progress=progress)
-    fitted = C.fit_classifier(ts, opts)
-    params = {"image": str(image), "samples": str(samples), "label_field": label_field, "scheme": sch.name,
-              "features": list(spec.names), **asdict(opts), "max_cells": ctx.max_cells}
-    with ResultFolder(out, kind="classify", command="classify", parameters=params, inputs=[image, samples], overwrite=ctx.overwrite) as rf:
-        with executor(ctx) as ex, ctx.progress("predicting") as progress:
-            areas = C.predict_map(image, grid, fitted, spec, rf.path(rs.LANDCOVER_TIF), sch, max_cells=ctx.max_cells,
-                                  executor=ex, progress=progress, tags={"MODEL": model, "FEATURES": ",".join(spec.names)})
-        save_model(fitted, rf.path(rs.MODEL_SKOPS), meta={
-            "kind": "classifier", "features": spec.to_dict(), "feature_names": list(spec.names), "scheme": sch.name,
-            "classes": list(ts.labels), "options": asdict(opts)})
-        training = {"kind": ts.kind, "features_read": ts.n_features_read, "samples": int(ts.y.size),
-                    "samples_per_class": ts.counts(), "dropped": ts.dropped}
-        rf.write_json(rs.ACCURACY_JSON, {"training": training, **acc, "note": BLOCKED_VS_RANDOM_NOTE})
-        rf.write_csv(rs.ACCURACY_CSV, accuracy_frame(acc, sch))
-        rf.write_csv(rs.MAP_CLASSES, map_class_frame(areas, sch))
-        rf.write_summary({
-            "overall_accuracy": {k: acc[k]["overall_accuracy"] for k in acc},
-            "kappa": {k: acc[k]["kappa"] for k in acc}, "training_samples": int(ts.y.size),
-            "model": model, "features": list(spec.names), "scheme": sch.name,
-            "map_area_ha": {str(c): a / 10_000.0 for c, (_, a) in areas.items()}})  # m² → ha
-    logger.info("classified %s: blocked CV OA %.3f, random CV OA %.3f", image,
-                acc["spatial_block_cv"]["overall_accuracy"], acc["random_cv"]["overall_accuracy"])
+    with _run_folder(out, "classify", "classify", ctx) as (rf, work):
+        with executor(ctx) as ex, ctx.progress("classifying") as progress:
+            res = classify_image(image, samples, label_field, workdir=work, max_cells=ctx.max_cells, executor=ex,
+                                 progress=progress, **options)
+        rf.extra_manifest["execution"] = {"workers": ctx.workers, "scheduler": ctx.scheduler}
+        write_classify(res, rf)
     return out
 
 
 def apply_model(*, image: Path, model_file: Path, out: Path, ctx: RunContext) -> Path:
-    """Predict ``image`` with a saved classifier (checked: checksum, trusted types, bands)."""
-    from sinkplan.layers.grid import Grid, open_raster
+    """Predict ``image`` with a saved classifier (:func:`sinkplan.sinks.learning.folders.apply_classifier`)."""
+    from sinkplan.sinks.learning.folders import apply_classifier, write_classify
     from sinkplan.sinks_inputs import executor
-    from sinkplan.layers.schemes import load_scheme
-    from sinkplan.results import ResultFolder
-    from sinkplan.sinks.learning.classify import predict_map
-    from sinkplan.sinks.learning.features import FeatureSpec
-    from sinkplan.sinks.learning.modelio import load_model
-    from sinkplan.sinks.learning.report import map_class_frame
 
-    saved = load_model(model_file, kind="classifier")
-    spec = FeatureSpec.from_dict(saved.meta["features"])
-    sch = load_scheme(saved.meta["scheme"])
-    grid = Grid.from_raster(image)
-    with open_raster(image) as src:
-        count, nodata = src.count, src.nodata
-    if count != spec.n_bands:
-        raise InputError(f"{image} has {count} bands; the model in {model_file} expects {spec.n_bands} ({', '.join(spec.band_names)})")
-    if nodata != spec.band_nodata:
-        spec = FeatureSpec(spec.band_names, spec.indices, nodata)
-    params = {"image": str(image), "model_file": str(model_file), "model_sha256": saved.meta["sha256"], "scheme": sch.name}
-    with ResultFolder(out, kind="classify", command="classify --model-file", parameters=params, inputs=[image, model_file],
-                      overwrite=ctx.overwrite) as rf:
+    with _run_folder(out, "classify", "classify --model-file", ctx) as (rf, work):
         with executor(ctx) as ex, ctx.progress("predicting") as progress:
-            areas = predict_map(image, grid, saved.model, spec, rf.path(rs.LANDCOVER_TIF), sch, max_cells=ctx.max_cells,
-                                executor=ex, progress=progress, tags={"MODEL_SHA256": saved.meta["sha256"]})
-        rf.write_csv(rs.MAP_CLASSES, map_class_frame(areas, sch))
-        rf.write_summary({"model_file": str(model_file), "features": list(spec.names), "scheme": sch.name,
-                                       "map_area_ha": {str(c): a / 10_000.0 for c, (_, a) in areas.items()}})
+            res = apply_classifier(image, model_file, workdir=work, max_cells=ctx.max_cells, executor=ex,
+                                   progress=progress)
+        rf.extra_manifest["execution"] = {"workers": ctx.workers, "scheduler": ctx.scheduler}
+        write_classify(res, rf)
     return out
 
 
 def area_estimate(*, map_path: Path, reference: Path, ref_field: str, out: Path, ctx: RunContext, scheme: str = "clcd",
                   zones: Path | None = None, zone_field: str | None = None, coverage_groups: str = "forest") -> Path:
     """Olofsson et al. (2014) stratified estimates (:func:`sinkplan.sinks.learning.estimate.estimate_areas`); returns the result folder."""
+    from sinkplan.layers.resultfolder import ResultFolder
     from sinkplan.layers.schemes import GROUPS
-    from sinkplan.results import ResultFolder
     from sinkplan.sinks.learning.estimate import estimate_areas
+    from sinkplan.sinks.learning.folders import write_area_estimate
 
     groups = tuple(g.strip() for g in coverage_groups.split(",") if g.strip())
     if not groups or set(groups) - set(GROUPS):
         raise InputError(f"--coverage-groups {coverage_groups!r}: name groups from {', '.join(GROUPS)}")
-    with ctx.progress("mapped areas") as progress:
-        res = estimate_areas(map_path, reference, ref_field=ref_field, scheme=scheme, zones=zones, zone_field=zone_field,
-                             coverage_groups=groups, max_cells=ctx.max_cells, progress=progress)
-    params = {"map": str(map_path), "reference": str(reference), "ref_field": ref_field, "scheme": res.landcover.scheme.name,
-              "zones": None if zones is None else str(zones), "zone_field": zone_field, "coverage_groups": list(groups)}
-    with ResultFolder(out, kind="area-estimate", command="area-estimate", parameters=params, inputs=[map_path, reference, zones],
+    with ResultFolder(out, kind="area-estimate", command="area-estimate", parameters={}, inputs=[],
                       overwrite=ctx.overwrite) as rf:
-        sheets = res.sheets()
-        for name, df in sheets.items():
-            rf.write_csv(f"{name}.csv", df)
-        rf.write_xlsx(rs.AE_XLSX, sheets)
-        rf.write_summary(res.summary)
+        with ctx.progress("mapped areas") as progress:
+            res = estimate_areas(map_path, reference, ref_field=ref_field, scheme=scheme, zones=zones,
+                                 zone_field=zone_field, coverage_groups=groups, max_cells=ctx.max_cells, progress=progress)
+        write_area_estimate(res, rf)
     return out
 
 
 def area_design(*, map_path: Path, out: Path, ctx: RunContext, scheme: str = "clcd", target_se: float = 0.01,
                 expected_ua: str = "", default_ua: float = 0.85, rare_n: int = 75) -> Path:
-    """Sample size (eq. 13) and allocation per stratum; returns the result folder."""
-    from sinkplan.layers.landcover import open_landcover
-    from sinkplan.results import ResultFolder
-    from sinkplan.sinks.learning.area_estimate import allocate, sample_size
-    from sinkplan.sinks.learning.area_tables import strata_areas
-    from sinkplan.sinks.learning.report import parse_code_values
+    """Sample size (eq. 13) and allocation per stratum (:func:`sinkplan.sinks.learning.folders.sample_design`)."""
+    from sinkplan.layers.resultfolder import ResultFolder
+    from sinkplan.sinks.learning.folders import sample_design, write_area_estimate
 
-    lc = open_landcover(map_path, scheme)
-    ua_given = parse_code_values(expected_ua, "--expected-ua")
-    with ctx.progress("mapped areas") as progress:
-        px, area_m2 = strata_areas(lc, max_cells=ctx.max_cells, progress=progress).total()
-    codes = [int(c) for c in np.flatnonzero(px)]
-    unknown = sorted(set(ua_given) - set(codes))
-    if unknown:
-        raise InputError(f"--expected-ua names codes {unknown} that are not on the map (codes present: {codes})")
-    w = area_m2[codes] / area_m2[codes].sum()
-    ua = np.array([ua_given.get(c, default_ua) for c in codes])
-    n = sample_size(w, ua, target_se)
-    rec, prop, equal = (allocate(n, w, rare_n=rare_n), allocate(n, w, method="proportional"),
-                        allocate(n, w, method="equal"))
-    df = pd.DataFrame({"code": codes, "name_en": [lc.scheme[c].name_en for c in codes],
-                       "map_area_ha": area_m2[codes] / 10_000.0, "weight": w, "expected_users_accuracy": ua,
-                       "n_recommended": rec, "n_proportional": prop, "n_equal": equal})
-    params = {"map": str(map_path), "scheme": lc.scheme.name, "target_se": target_se, "expected_ua": ua_given,
-              "default_ua": default_ua, "rare_n": rare_n}
-    with ResultFolder(out, kind="area-estimate", command="area-estimate --design", parameters=params, inputs=[map_path],
+    with ResultFolder(out, kind="area-estimate", command="area-estimate --design", parameters={}, inputs=[],
                       overwrite=ctx.overwrite) as rf:
-        rf.write_csv(rs.AE_DESIGN, df)
-        rf.write_xlsx(rs.AE_DESIGN_XLSX, {"design": df})
-        rf.write_summary({
-            "method": "Olofsson et al. 2014 eq. 13: n = (sum W_i S_i / S(O))^2, S_i = sqrt(U_i (1 - U_i)); "
-                      f"rare strata get {rare_n} units, the rest proportional to area",
-            "sample_size": n, "target_se_overall_accuracy": target_se,
-            "allocation": {str(c): int(k) for c, k in zip(codes, rec)}})
+        with ctx.progress("mapped areas") as progress:
+            res = sample_design(map_path, scheme=scheme, target_se=target_se, expected_ua=expected_ua,
+                                default_ua=default_ua, rare_n=rare_n, max_cells=ctx.max_cells, progress=progress)
+        write_area_estimate(res, rf)
     return out
 
 
 def density_model(*, plots: Path, target_field: str, covariates: list[Path], landcover: Path, out: Path,
-                  ctx: RunContext, scheme: str = "clcd", pools: str = "above,below", densities: str | None = None,
-                  model: str = "rf", n_estimators: int = 200, max_depth: int | None = None, seed: int = 0,
-                  cv_folds: int = 5, block_size_m: float = 10_000.0) -> Path:
-    """Plot-based density model and map; returns the result folder."""
-    from dataclasses import asdict
-
-    from sinkplan.layers.grid import Grid
-    from sinkplan.layers.landcover import open_landcover
+                  ctx: RunContext, **options) -> Path:
+    """Plot-based density model and map (:func:`sinkplan.sinks.learning.folders.density_model`); returns the folder."""
+    from sinkplan.sinks.learning.folders import density_model as fit_density_model, write_density_model
     from sinkplan.sinks_inputs import executor
-    from sinkplan.layers.schemes import GROUPS
-    from sinkplan.layers.vectors import read_vector
-    from sinkplan.results import ResultFolder
-    from sinkplan.sinks.densities import load_densities
-    from sinkplan.sinks.learning import density_model as D
-    from sinkplan.sinks.learning.modelio import save_model
-    from sinkplan.sinks.learning.report import domain_counts
 
-    lc = open_landcover(landcover, scheme)
-    for c in covariates:
-        Grid.from_raster(c)  # a covariate without CRS fails here, naming the file
-    pool_names = tuple(p.strip() for p in pools.split(",") if p.strip())
-    table = load_densities(densities)
-    lut = D.fallback_lut(table, lc.scheme, pool_names)
-    opts = D.DensityOptions(model=model, n_estimators=n_estimators, max_depth=max_depth, seed=seed, cv_folds=cv_folds,
-                            block_size_m=block_size_m)
-    layer = read_vector(plots, to_crs=lc.grid.crs, field=target_field)
-    pdata = D.plot_data(layer.gdf, target_field, lc, covariates, opts, where=str(plots), max_cells=ctx.max_cells)
-    cv = D.assess_density(pdata, opts, table_at_plots=lut[pdata.code])
-    reg = D.make_regressor(opts).fit(D.design_matrix(pdata.covariates, pdata.group, pdata.groups_present), pdata.target)
-    domain = D.Domain.of(pdata)
-    params = {"plots": str(plots), "target_field": target_field, "covariates": [str(c) for c in covariates],
-              "landcover": str(landcover), "scheme": lc.scheme.name, "pools": list(pool_names), "densities": table.origin,
-              **asdict(opts), "max_cells": ctx.max_cells}
-    tags = {"POOLS": ",".join(pool_names), "TARGET_FIELD": target_field, "QUANTITY": f"carbon density, pools {pools}",
-            "NODATA_MEANS": "outside the model domain or not land: use the density table there"}
-    with ResultFolder(out, kind="density-model", command="density-model", parameters=params, inputs=[plots, landcover, *covariates],
-                      overwrite=ctx.overwrite) as rf:
+    with _run_folder(out, "density-model", "density-model", ctx) as (rf, work):
         with executor(ctx) as ex, ctx.progress("density map") as progress:
-            totals = D.predict_density_map(lc, covariates, reg, domain, lut, rf.path(rs.DENSITY_TIF),
-                                           rf.path(rs.DOMAIN_TIF), tags=tags, max_cells=ctx.max_cells, executor=ex,
-                                           progress=progress)
-        save_model(reg, rf.path(rs.MODEL_SKOPS), meta={
-            "kind": "density-regressor", "covariates": list(pdata.names), "groups": [GROUPS[g] for g in domain.groups],
-            "domain": domain.to_dict(), "pools": list(pool_names), "target_field": target_field,
-            "options": asdict(opts)})
-        rows = [{"assessment": k, **v} for k, v in cv.items()]
-        rf.write_csv(rs.CV_CSV, pd.DataFrame(rows))
-        summary = {"target_field": target_field, "units": "Mg C/ha", "pools": list(pool_names),
-                   "plots": {"read": pdata.n_read, "used": int(pdata.target.size), "dropped": pdata.dropped,
-                             "per_group": {GROUPS[g]: int((pdata.group == g).sum()) for g in pdata.groups_present}},
-                   **cv, "domain": domain.to_dict(),
-                   **domain_counts(totals["pixels"], totals["stock_mgc"], totals["table_stock_mgc"]),
-                   "densities": table.origin}
-        rf.write_summary(summary)
-    logger.info("density model: blocked CV R² %.3f, RMSE %.3f Mg C/ha; %d px fell back to the table",
-                cv["spatial_block_cv"]["r2"], cv["spatial_block_cv"]["rmse"], summary["fallback_pixels"])
+            res = fit_density_model(plots, target_field, covariates, landcover, workdir=work, max_cells=ctx.max_cells,
+                                    executor=ex, progress=progress, **options)
+        rf.extra_manifest["execution"] = {"workers": ctx.workers, "scheduler": ctx.scheduler}
+        write_density_model(res, rf)
     return out

@@ -29,18 +29,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from sinkplan.layers.errors import ConfigError, InputFileError
 from sinkplan.layers.parallel import BlockExecutor
 from sinkplan.layers.schemes import parse_code_mapping
 from sinkplan.context import RunContext
-from sinkplan.layers import resultspec as rs
-from sinkplan.results import ResultFolder
-from sinkplan.siting.mapfiles import belt_frame, border_belt, split_grid_features, supply_curve_figure
-from sinkplan.siting.prepare import RASTER_INPUTS, Prepared, ScreenInputs, VectorCache, prepare
+from sinkplan.layers.resultfolder import ResultFolder
+from sinkplan.siting.prepare import RASTER_INPUTS, ScreenInputs, VectorCache, prepare
 from sinkplan.siting.profile import POLICY_LAYERS, load_profile, parse_assignment, with_overrides
-from sinkplan.siting.screen import PARCEL_COLUMNS, SUPPLY_COLUMNS, run_screen, screen_capacity, target_account
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +134,8 @@ def _profile(args: argparse.Namespace, tech: str | None = None):
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
+    from sinkplan.siting.folders import screen_site, write_site
+
     if args.tech and len(args.tech) > 1:
         return run_multi(args, ctx)
     profile = _profile(args)
@@ -151,15 +148,22 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     with tempfile.TemporaryDirectory(prefix=".site-work-", dir=out.parent) as work:
         prep = prepare(inputs, profile, workdir=work, cache=cache)  # validate before any output exists
         sweep_preps = [(k, v, prepare(inputs, p, workdir=work, keep_rasters=False, cache=cache)) for k, v, p in sweep_profiles]
-        params = {"tech": profile.tech, "profile": profile.origin, "set": args.set, "sweep": args.sweep,
-                  "scheme": args.scheme, "map_codes": args.map_codes, "zone_field": args.zone_field,
-                  "max_cells": ctx.max_cells, "workers": ctx.workers}
-        with ResultFolder(out, kind="site", command="site", parameters=params, inputs=inputs.files(), overwrite=ctx.overwrite) as rf, \
+        # claimed before the run: a second run with the same --out fails at once
+        with ResultFolder(out, kind="site", command="site", parameters={}, inputs=[], overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
-            summary = screen_into(rf, prep, sweep_preps, work=work, ctx=ctx, executor=ex)
+            with ctx.progress(f"siting {prep.profile.tech}") as progress:
+                res = screen_site(prep, workdir=work, sweeps=sweep_preps, max_cells=ctx.max_cells, executor=ex,
+                                  progress=progress)
+            rf.extra_manifest["execution"] = _execution(args, ctx)
+            write_site(res, rf)
     prep.warn_not_checked()
-    _report(out, summary)
+    _report(out, res.summary)
     return 0
+
+
+def _execution(args: argparse.Namespace, ctx: RunContext) -> dict:
+    """How the command ran (the manifest's parameters are the result's own)."""
+    return {"workers": ctx.workers, "scheduler": ctx.scheduler, "set": args.set, "sweep": args.sweep}
 
 
 def _report(out: Path, summary: dict) -> None:
@@ -178,6 +182,8 @@ def _report(out: Path, summary: dict) -> None:
 def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
     """``--tech pv,wind``: one result folder with a sub-folder per technology, screened in order,
     each later one excluding the parcels of the earlier ones; the account covers them all."""
+    from sinkplan.siting.folders import screen_techs, write_site_account
+
     if args.sweep:
         raise ConfigError("--sweep works with one --tech at a time; run the sweep per technology")
     base_inputs = _inputs(args)
@@ -185,193 +191,25 @@ def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     cache = VectorCache()
-    params = {"tech": ",".join(args.tech), "profile": [p.origin for p in profiles], "set": args.set,
-              "scheme": args.scheme, "max_cells": ctx.max_cells, "workers": ctx.workers}
     with tempfile.TemporaryDirectory(prefix=".site-work-", dir=out.parent) as work:
         for prof in profiles:  # validate every technology's inputs before any output exists
             prepare(base_inputs, prof, workdir=work, keep_rasters=False, cache=cache, quiet=True)
-        with ResultFolder(out, command="site", parameters=params, inputs=base_inputs.files(),
-                          overwrite=ctx.overwrite) as rf, BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
-            account = screen_techs([(p, rf.path(p.tech)) for p in profiles], base_inputs, work=work, ctx=ctx,
-                                   executor=ex, cache=cache, command="site")
-            preps = account.pop("_preps")
-            rf.write_csv("supply_curve.csv", account.pop("supply_curve"))
-            supply_curve_figure(pd.read_csv(rf.path("supply_curve.csv")), rf.path("supply_curve.png"))
-            rf.write_json("summary.json", account)
-    for prep in preps:
-        prep.warn_not_checked()
+        with ResultFolder(out, command="site", parameters={}, inputs=[], overwrite=ctx.overwrite) as rf, \
+                BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
+            with ctx.progress("siting " + ",".join(args.tech)) as progress:
+                acc = screen_techs([(p, []) for p in profiles], base_inputs, workdir=work, max_cells=ctx.max_cells,
+                                   executor=ex, cache=cache, progress=progress)
+            rf.extra_manifest["execution"] = _execution(args, ctx)
+            write_site_account(acc, rf)
+    account = acc.summary
+    for res in acc.results.values():
+        res.prepared.warn_not_checked()
     for t, summ in account["by_tech"].items():
         _report(out / t, summ)
     logger.info("%s: screened %.0f MW (%s), installed %.0f MW, gap %.0f MW, left after the screen %.0f MW", out,
                 account["screened_mw"], ", ".join(f"{t} {d['capacity_mw']:.0f}" for t, d in account["by_tech"].items()),
                 account["installed_mw"], account["gap_mw"], account["gap_after_screen_mw"])
     return 0
-
-
-def screen_techs(jobs, inputs: ScreenInputs, *, work: str, ctx: RunContext, executor=None, cache=None,
-                 command: str = "site") -> dict:
-    """Screen technologies in order into result folders; later ones exclude earlier parcels.
-
-    ``jobs``: (profile, result-folder path[, sweeps]) per technology. Returns the combined account
-    (``installed_mw``, ``screened_mw``, ``gap_mw``, ``by_tech``, ``supply_curve``…, and
-    ``_preps``, the prepared runs, for the caller's warnings); each folder's summary.json
-    carries the same account.
-    """
-    from dataclasses import replace as dc_replace
-
-    cache = VectorCache() if cache is None else cache
-    done: list[tuple[str, Path, dict, ResultFolder]] = []
-    claimed: Path | None = None
-    claimed_by: list[str] = []
-    results = []
-    stack = []
-    try:
-        for job in jobs:
-            prof, target = job[0], job[1]
-            sweeps = job[2] if len(job) > 2 else []
-            inp = dc_replace(inputs, claimed=claimed, claimed_by="+".join(claimed_by)) if claimed else inputs
-            prep = prepare(inp, prof, workdir=work, cache=cache)
-            rf = ResultFolder(target, kind="site", command=f"{command} {prof.tech}", parameters={"tech": prof.tech,
-                              "profile": prof.origin, "claimed_by": claimed_by}, inputs=inp.files(), overwrite=True)
-            rf.__enter__()
-            stack.append(rf)
-            summary = screen_into(rf, prep, sweeps, work=work, ctx=ctx, executor=executor, write_summary=False)
-            results.append((prof.tech, prep, summary, rf))
-            if claimed is not None:  # merge the claimed land with this technology's parcels
-                merged = Path(work) / f"claimed-{len(claimed_by)}.tif"
-                _union_parcels(claimed, rf.path(rs.PARCELS_TIF), merged, prep.grid, ctx.max_cells)
-                claimed = merged
-            else:
-                claimed = rf.path(rs.PARCELS_TIF)
-            claimed_by.append(prof.tech)
-        screened = float(sum(s["capacity_mw"] for _, _, s, _ in results))
-        first_prep = results[0][1]
-        acc = target_account(first_prep, screened)
-        acc["allocation"] = ("technologies screened in the order " + ", ".join(claimed_by) + "; each later one "
-                             "excludes the parcels of the earlier ones, so no pixel is counted twice")
-        by_tech = {}
-        for tech, prep, summ, rf in results:
-            summ.update({k: acc[k] for k in ("installed_mw", "installed_mw_by_tech", "screened_mw", "gap_mw",
-                                             "gap_after_screen_mw", "share_of_target", "share_of_target_note")})
-            summ["capacity_is_upper_bound"] = summ["capacity_is_upper_bound"]
-            summ["allocation"] = acc["allocation"]
-            rf.write_summary(summ)
-            by_tech[tech] = {k: summ[k] for k in ("capacity_mw", "eligible_area_ha", "parcels", "energy_mwh_per_yr",
-                                                   "capacity_is_upper_bound", "not_checked", "largest_parcel_area_ha",
-                                                   "lcoe_cny_per_mwh_min", "lcoe_cny_per_mwh_median",
-                                                   "lcoe_cny_per_mwh_max")}
-        acc["capacity_is_upper_bound"] = any(d["capacity_is_upper_bound"] for d in by_tech.values())
-        acc["by_tech"] = by_tech
-        acc["energy_mwh_per_yr"] = float(sum(d["energy_mwh_per_yr"] or 0.0 for d in by_tech.values()))
-        acc["target_key"] = first_prep.target.key
-        acc["target_clause"] = first_prep.target.clause
-        frames = [pd.read_csv(rf.path(rs.SUPPLY_CSV)) for _, _, _, rf in results]
-        acc["supply_curve"] = combined_supply(frames)
-        acc["_preps"] = [prep for _, prep, _, _ in results]
-    except BaseException as exc:
-        for rf in reversed(stack):
-            rf.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    for rf in reversed(stack):
-        rf.__exit__(None, None, None)
-    return acc
-
-
-def combined_supply(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """One supply curve of several technologies' parcels (cheapest first, cumulative sums)."""
-    df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
-    df = df.sort_values(["lcoe_cny_per_mwh", "tech", "parcel_id"], kind="stable").reset_index(drop=True)
-    df["order"] = range(1, len(df) + 1)
-    df["cumulative_capacity_mw"] = df["capacity_mw"].cumsum()
-    df["cumulative_energy_mwh_per_yr"] = df["energy_mwh_per_yr"].cumsum()
-    return df[list(SUPPLY_COLUMNS)]
-
-
-def _union_parcels(a: Path, b: Path, out: Path, grid, max_cells: int) -> None:
-    """A raster that is 1 where either parcel raster holds a parcel (block by block)."""
-    import numpy as np
-    import rasterio
-
-    with rasterio.open(a) as ra, rasterio.open(b) as rb, rasterio.open(
-            out, "w", driver="GTiff", width=grid.width, height=grid.height, count=1, dtype="uint8",
-            crs=grid.crs.to_wkt(), transform=grid.transform, tiled=True, compress="deflate") as dst:
-        for w in grid.blocks(max_cells):
-            dst.write(((ra.read(1, window=w) > 0) | (rb.read(1, window=w) > 0)).astype(np.uint8), 1, window=w)
-
-
-def screen_into(rf: ResultFolder, prep: Prepared, sweep_preps, *, work: str, ctx: RunContext,
-                executor: BlockExecutor | None = None, write_summary: bool = True) -> dict:
-    """Run the screen (and sweeps) and write every output into an open result folder."""
-    with ctx.progress(f"siting {prep.profile.tech}") as progress:
-        res = run_screen(prep, workdir=work, exclusions_path=rf.path(rs.EXCLUSIONS),
-                         eligible_path=rf.path(rs.ELIGIBLE), parcels_raster_path=rf.path(rs.PARCELS_TIF),
-                         max_cells=ctx.max_cells, executor=executor, progress=progress)
-    summary = res.summary
-    rf.write_gpkg(rs.PARCELS_GPKG, res.parcels)
-    rf.write_gpkg(rs.BASES_GPKG, res.bases)
-    table = pd.DataFrame(res.parcels.drop(columns="geometry"))[list(PARCEL_COLUMNS)].sort_values("rank")
-    bases = pd.DataFrame(res.bases.drop(columns="geometry"))
-    rf.write_csv(rs.PARCELS_CSV, table)
-    rf.write_csv(rs.SUPPLY_CSV, res.supply)
-    supply_curve_figure(res.supply, rf.path(rs.SUPPLY_PNG))
-    if res.turbines is not None:
-        rf.write_gpkg(rs.TURBINES_GPKG, res.turbines)
-    nc = pd.DataFrame(summary["not_checked"], columns=["rule", "name_zh", "option", "clause", "effect"])
-    nc.insert(1, "status", "not checked")
-    sheets = {"parcels": table, "bases": bases,
-              "by_zone_type": pd.DataFrame(summary["by_zone_type"]).T.rename_axis("zone_type").reset_index(),
-              "exclusions": pd.DataFrame(summary["exclusion_bits"]), "not_checked": nc,
-              "supply_curve": res.supply}
-    if sweep_preps:
-        rows = []
-        for key, value, sp in sweep_preps:
-            if sp.profile.model_dump() == prep.profile.model_dump():  # the run's own value: reuse it
-                cap = {**{k: summary[k] for k in ("parcels", "eligible_area_ha", "capacity_mw", "target_mw",
-                                                   "share_of_target", "energy_mwh_per_yr")},
-                       "by_zone_type": summary["by_zone_type"]}
-            else:
-                with ctx.progress(f"sweep {key}={value}") as progress:
-                    cap = screen_capacity(sp, max_cells=ctx.max_cells, executor=executor, progress=progress)
-            row = {"key": key, "value": value if not isinstance(value, list) else ",".join(map(str, value)),
-                   **{k: cap[k] for k in ("parcels", "eligible_area_ha", "capacity_mw", "energy_mwh_per_yr", "target_mw",
-                                          "share_of_target")}}
-            for z, d in cap["by_zone_type"].items():
-                row[f"capacity_mw_{z}"] = d["capacity_mw"]
-            rows.append(row)
-        sweep = pd.DataFrame(rows)
-        rf.write_csv(rs.SWEEP_CSV, sweep)
-        sheets["sweep"] = sweep
-        summary["sweep"] = rows
-    rf.write_xlsx(rs.PARCELS_XLSX, sheets)
-    rf.extra_manifest["map_layers"] = write_map_layers(rf, prep)
-    if write_summary:
-        rf.write_summary(summary)
-    rf.extra_manifest["exclusion_bits"] = summary["exclusion_bits"]
-    return summary
-
-
-def write_map_layers(rf: ResultFolder, prep: Prepared) -> dict[str, int]:
-    """Write the border belt, grid lines and substations the siting map draws (EPSG:4326).
-
-    Returns {file name: features written}; a layer without features is not written.
-    """
-    written: dict[str, int] = {}
-    border = next((z for z in prep.spec.zones if z.kind == "border"), None)
-    layer = prep.spec.store.get(border.layer) if border is not None and prep.spec.store is not None else None
-    if layer is not None:
-        belt = border_belt(layer.geoms, border.buffer_m, prep.grid)
-        if not belt.is_empty:
-            gdf = belt_frame(belt, prep.grid, width_m=border.buffer_m)
-            rf.write_gpkg(rs.BORDER_BELT, gdf)
-            written[rs.BORDER_BELT.name] = len(gdf)
-        else:
-            logger.info("the border is farther than %g m from the grid: no border_belt.gpkg", border.buffer_m)
-    lines, subs = split_grid_features(prep.grid_layers)
-    for fs, gdf in ((rs.GRID_LINES, lines), (rs.SUBSTATIONS, subs)):
-        if len(gdf):
-            rf.write_gpkg(fs, gdf)
-            written[fs.name] = len(gdf)
-    return written
 
 
 def site_step(region, out: Path, ctx: RunContext) -> list[Path]:
@@ -385,16 +223,21 @@ def site_step(region, out: Path, ctx: RunContext) -> list[Path]:
         ghi=getattr(region, "ghi", None), wind_speed=getattr(region, "wind_speed", None),
         precipitation=getattr(region, "precipitation", None), installed=getattr(region, "installed", None),
     )
+    from sinkplan.siting.folders import screen_techs, write_site
+
     cache = VectorCache()
     key, values = "pv.max_slope_deg", [3, 5, 10]
     with tempfile.TemporaryDirectory(prefix=".site-work-", dir=out) as work:
         pv, wind = load_profile("pv"), load_profile("wind")
         sweeps = [(key, v, prepare(inputs, with_overrides(pv, {key: v}), workdir=work, keep_rasters=False, cache=cache))
                   for v in values]
-        acc = screen_techs([(pv, out / "site_pv", sweeps), (wind, out / "site_wind", [])], inputs, work=work,
-                           ctx=ctx, cache=cache, command="demo:site")
-    for prep in acc["_preps"]:
-        prep.warn_not_checked()
+        with ctx.progress("siting pv, wind") as progress:
+            acc = screen_techs([(pv, sweeps), (wind, [])], inputs, workdir=work, max_cells=ctx.max_cells, cache=cache,
+                               progress=progress)
+        for tech, res in acc.results.items():
+            write_site(res, out / f"site_{tech}", overwrite=True, command=f"demo:site {tech}")
+    for res in acc.results.values():
+        res.prepared.warn_not_checked()
     return [out / "site_pv", out / "site_wind"]
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -99,6 +99,9 @@ class CarbonResult:
         Blocks of the pass.
     timings_s : dict
         Seconds: ``pass`` and ``density_raster``.
+    parameters : dict
+        What the result was computed with (recorded in the manifest by
+        :func:`sinkplan.sinks.folders.write_carbon`).
     """
 
     by_zone: pd.DataFrame
@@ -111,6 +114,14 @@ class CarbonResult:
     densities: DensityTable
     nblocks: int
     timings_s: dict
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> list[str]:
+        """Input files (recorded with their SHA-256 in the manifest)."""
+        p = self.parameters
+        return [x for x in (p.get("landcover"), p.get("zones"), p.get("redline"), p.get("densities_file"),
+                            p.get("density_raster")) if x]
 
 
 def as_density_table(densities: str | os.PathLike | DensityTable | None) -> DensityTable:
@@ -287,7 +298,13 @@ def carbon_stocks(
     if raster_report is not None:
         summary["density_raster"] = raster_report
     logger.info("total stock %.6g Mg C over %.6g ha", summary["stock_mgc"], summary["area_ha"])
-    return CarbonResult(by_zone, by_class, summary, acc, mc, st, lc, table, result.nblocks, timings)
+    params = {"landcover": str(lc.path), "scheme": lc.scheme.name, "densities": table.origin,
+              "densities_file": table.origin if os.path.isfile(table.origin) else None,
+              "soil_depth_cm": table.soil_depth_cm, "zones": st.zone_source, "zone_field": st.zone_field,
+              "redline": st.redline_source, "group_by": None if hierarchy is None else hierarchy.field,
+              "uncertainty": uncertainty, "seed": seed,
+              "density_raster": None if raster is None else str(raster.path), "max_cells": max_cells}
+    return CarbonResult(by_zone, by_class, summary, acc, mc, st, lc, table, result.nblocks, timings, params)
 
 
 

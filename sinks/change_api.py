@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -65,6 +65,13 @@ class ChangeResult:
         Zones and redline as rasterized.
     landcovers : tuple of LandCover
         Before and after.
+    densities : DensityTable
+        The density table used.
+    method : TransitionMethod
+        The transition-period rules of the sequestration.
+    parameters : dict
+        What the result was computed with (recorded in the manifest by
+        :func:`sinkplan.sinks.folders.write_change`).
     """
 
     by_zone: pd.DataFrame
@@ -75,6 +82,14 @@ class ChangeResult:
     account: ChangeAccount
     strata: Strata
     landcovers: tuple[LandCover, LandCover]
+    densities: DensityTable | None = None
+    parameters: dict = field(default_factory=dict)
+    method: TransitionMethod | None = None
+
+    @property
+    def inputs(self) -> list[str]:
+        """Input files (recorded with their SHA-256 in the manifest)."""
+        return _inputs(self.parameters)
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,10 @@ class RestorationResult:
         Projects, rings and pieces.
     strata : Strata
     landcovers : tuple of LandCover
+    densities : DensityTable
+    parameters : dict
+        What the result was computed with (recorded in the manifest by
+        :func:`sinkplan.sinks.folders.write_restoration`).
     """
 
     effect: pd.DataFrame
@@ -107,6 +126,51 @@ class RestorationResult:
     zones: RestorationZones
     strata: Strata
     landcovers: tuple[LandCover, LandCover]
+    densities: DensityTable | None = None
+    parameters: dict = field(default_factory=dict)
+    method: TransitionMethod | None = None
+
+    @property
+    def inputs(self) -> list[str]:
+        """Input files (recorded with their SHA-256 in the manifest)."""
+        return _inputs(self.parameters)
+
+
+def _inputs(p: dict) -> list[str]:
+    return [x for x in (p.get("before"), p.get("after"), p.get("zones"), p.get("redline"), p.get("densities_file")) if x]
+
+
+def _parameters(lcs, table: DensityTable, st: Strata, years, max_cells: int, method: TransitionMethod, **extra) -> dict:
+    return {"before": str(lcs[0].path), "after": str(lcs[1].path), "years": years, "scheme": lcs[0].scheme.name,
+            "densities": table.origin, "densities_file": table.origin if os.path.isfile(table.origin) else None,
+            "soil_depth_cm": table.soil_depth_cm, "zones": st.zone_source, "zone_field": st.zone_field,
+            "redline": st.redline_source, "conversion_timing": method.timing,
+            "transition_years": method.transition_years, "growth": method.growth.origin, **extra,
+            "max_cells": max_cells}
+
+
+def change_raster_lut(landcovers, table: DensityTable, years, method: TransitionMethod) -> np.ndarray:
+    """The change raster's value (Mg C/ha) per (class slot before, class slot after): the default
+    figure, sequestration by transition periods with years, else the equilibrium stock difference."""
+    from sinkplan.sinks.blocks import ClassSlots
+    from sinkplan.sinks.change import change_lut
+    from sinkplan.sinks.sequestration import sequestration_per_ha
+
+    densities = table.resolve(landcovers[0].scheme)
+    slots = ClassSlots.build(landcovers[0].scheme, dtype=landcovers[0].dtype, nodata=(landcovers[0].nodata,))
+    dens = np.nan_to_num(densities.per_class())
+    per_ha = None if years is None else np.nan_to_num(sequestration_per_ha(
+        dens, densities.groups, method, span_years=years[1] - years[0], missing="nan"))  # checked after the pass
+    return change_lut(dens.sum(axis=1), slots.slots, per_ha)
+
+
+def change_raster_tags(table: DensityTable, years, method: TransitionMethod) -> dict[str, str]:
+    """Tags of ``carbon_change.tif``: units and the quantity it shows."""
+    quantity = ("sequestration over the interval by transition periods (IPCC 2006 Tier 1), "
+                f"conversion {method.timing} of interval, D = {method.transition_years:g} yr"
+                if years is not None else "carbon density after minus before (equilibrium stock difference)")
+    return {"units": "Mg C/ha", "quantity": quantity, "years": str(years), "densities": table.origin,
+            "growth": method.growth.origin}
 
 
 def _clean(obj):
@@ -135,18 +199,13 @@ def _change_pass(lcs, table, st: Strata, years, method: TransitionMethod, *, max
                  threads):
     from sinkplan.layers.landcover import check_codes
     from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
-    from sinkplan.sinks.change import change_account, change_lut
-    from sinkplan.sinks.sequestration import sequestration_per_ha
+    from sinkplan.sinks.change import change_account
     from sinkplan.sinks.stocks import class_area_ha
 
     densities = table.resolve(lcs[0].scheme)
     slots = tuple(ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in lcs)
-    dens = np.nan_to_num(densities.per_class())
-    lut = None
-    if on_raster is not None:  # the raster shows the default figure: sequestration with years, else the equilibrium
-        per_ha = None if years is None else np.nan_to_num(sequestration_per_ha(
-            dens, densities.groups, method, span_years=years[1] - years[0], missing="nan"))  # checked after the pass
-        lut = change_lut(dens.sum(axis=1), slots[0].slots, per_ha)
+    # the raster shows the default figure: sequestration with years, else the equilibrium
+    lut = None if on_raster is None else change_raster_lut(lcs, table, years, method)
     spec = PassSpec(lcs[0].grid, tuple(str(lc.path) for lc in lcs), slots, st.source,
                     st.nzones, st.sides, raster_lut=lut)
     res = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label="change", on_raster=on_raster,
@@ -317,8 +376,10 @@ def land_change(
         tc, tg = (t.drop(columns=["zone_level", "zone_group"]) for t in (tc, tg))
     split_summary(zt.to_dict("records"), units, summary, hierarchy)
     _redline(summary, acc, st)
+    params = _parameters(lcs, table, st, years, max_cells, method, uncertainty=uncertainty, seed=seed,
+                         group_by=None if hierarchy is None else hierarchy.field)
     return ChangeResult(zt, tc, tg, group_matrix(acc, list(range(len(st.names)))), _clean(summary), acc, st,
-                        (lcs[0], lcs[1]))
+                        (lcs[0], lcs[1]), table, params, method)
 
 
 def _per_ha(rec: dict | None) -> tuple[float | None, float | None]:
@@ -454,7 +515,7 @@ def restoration_effect(
                                        progress=progress, on_raster=on_raster, threads=threads)
     summary = _summary(acc, table, years, method)
     effect = _restoration_table(acc, rz)
-    summary["control_ring_km"] = rz.ring_m / 1000.0 if control_ring_km is None else control_ring_km
+    summary["control_ring_km"] = rz.ring_m / 1000.0 if control_ring_km is None else float(control_ring_km)
     summary["restoration"] = effect.to_dict("records")
     whole = change_account(acc.area_ha.sum(axis=0, keepdims=True), densities_.per_class(), lcs[0].scheme, acc.codes,
                            years=years, method=method)
@@ -462,5 +523,7 @@ def restoration_effect(
     tc = transitions_by_code(whole, whole_unit).drop(columns=["zone_level", "zone_group"])
     tg = transitions_by_group(whole, whole_unit).drop(columns=["zone_level", "zone_group"])
     _redline(summary, acc, st)
+    params = _parameters(lcs, table, st, years, max_cells, method, control_ring_km=summary["control_ring_km"])
+    params["zones"] = params["zones"] or (None if isinstance(projects, RestorationZones) else str(projects))
     return RestorationResult(effect, tc, tg, group_matrix(acc, list(range(len(st.names)))), _clean(summary), acc, rz, st,
-                             (lcs[0], lcs[1]))
+                             (lcs[0], lcs[1]), table, params, method)

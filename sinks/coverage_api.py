@@ -14,7 +14,7 @@ import logging
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -62,6 +62,9 @@ class CoverageResult:
         Zones and redline as rasterized.
     grid : Grid
         The land-cover grid.
+    parameters : dict
+        What the result was computed with (recorded in the manifest by
+        :func:`sinkplan.sinks.folders.write_coverage`).
     """
 
     by_zone: pd.DataFrame
@@ -71,6 +74,14 @@ class CoverageResult:
     summary: dict
     strata: Strata
     grid: Grid
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> list[str]:
+        """Input files (recorded with their SHA-256 in the manifest)."""
+        p = self.parameters
+        return [x for x in (*p.get("landcover", {}).values(), p.get("zones"), *p.get("volume", {}).values(),
+                            p.get("volume_table_file"), p.get("targets")) if x]
 
 
 def load_volume_table(path: str | os.PathLike | VolumeTable | None = None) -> VolumeTable:
@@ -357,4 +368,13 @@ def forest_coverage(
                    "share_of_target": None if vol_target is None else last_vol["volume_m3"] / vol_target["value"]},
         "units": {"area": "ha", "coverage": "fraction", "volume": "m3", "annual_change": "fraction per year"},
     }
-    return CoverageResult(df, pd.DataFrame(totals), pd.DataFrame(trend_rows), pd.DataFrame(vol_rows), summary, st, grid)
+    params = {"landcover": {str(y): str(lc.path) for y, lc in zip(year_list, lcs)}, "scheme": lcs[0].scheme.name,
+              "zones": st.zone_source, "zone_field": st.zone_field, "count_shrub": count_shrub, "target": target,
+              "targets": None if targets is None else str(targets),
+              "land_area_ha": None if land_area_ha is None else (dict(land_area_ha) if isinstance(land_area_ha, Mapping)
+                                                                 else float(land_area_ha)),
+              "volume": {str(y): str(p) for y, p in vol_rasters.items()}, "volume_table": vol_table.origin,
+              "volume_table_file": vol_table.origin if os.path.isfile(str(vol_table.origin)) else None,
+              "max_cells": max_cells}
+    return CoverageResult(df, pd.DataFrame(totals), pd.DataFrame(trend_rows), pd.DataFrame(vol_rows), summary, st, grid,
+                          params)

@@ -122,6 +122,10 @@ class Strata:
         The redline as read (repaired), in the grid's CRS.
     blocks : StrataBlocks or None
         The in-pass rasterizer (when no cached raster is used).
+    zone_field : str or None
+        The field naming the zones.
+    redline_source : str or None
+        The redline layer's path.
     """
 
     path: Path | None
@@ -131,6 +135,8 @@ class Strata:
     zone_source: str | None
     redline_gdf: object | None = None
     blocks: StrataBlocks | None = None
+    zone_field: str | None = None
+    redline_source: str | None = None
 
     @property
     def source(self) -> "str | StrataBlocks | None":
@@ -267,7 +273,8 @@ def prepare_strata(
     if folder is None:
         blocks = StrataBlocks(zr.for_blocks() if zr is not None else None, red.for_blocks() if red is not None else None,
                               sides=sides, dtype=dtype)
-        return Strata(None, names, sides, zones_gdf, None if zones is None else str(zones), redline_gdf, blocks)
+        return Strata(None, names, sides, zones_gdf, None if zones is None else str(zones), redline_gdf, blocks,
+                      zone_field=zone_field, redline_source=None if redline is None else str(redline))
     zone_key = str(zones) if zone_rasterizer is None else json.dumps(
         [list(zr.names), [g.wkb_hex for g in zr.gdf.geometry]], ensure_ascii=False)
     key = _cache_key(grid, [zone_key, zone_field, zone_layer, None if redline is None else str(redline)])
@@ -276,7 +283,8 @@ def prepare_strata(
         logger.info("reusing cached zone raster %s", path)
     else:
         _write_strata(path, grid, zr, red, dtype, max_cells=max_cells, progress=progress)
-    return Strata(path, names, sides, zones_gdf, None if zones is None else str(zones), redline_gdf)
+    return Strata(path, names, sides, zones_gdf, None if zones is None else str(zones), redline_gdf,
+                  zone_field=zone_field, redline_source=None if redline is None else str(redline))
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from sinks_util import INVEST_CSV, run_cli, write_polys, write_tif
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.landcover import open_landcover
 from sinkplan.layers.schemes import ClassScheme, LandClass, load_scheme
-from sinkplan import sinks_mapfiles as mf
+from sinkplan.sinks import mapfiles as mf
 
 T = Affine(0.01, 0, 111.0, 0, -0.01, 41.0)  # 0.01° pixels, north-west corner 111° E 41° N
 NAMES = ("四子王旗", "达尔罕茂明安联合旗")

@@ -240,7 +240,7 @@ def assess(ts: TrainingSet, opts: ClassifierOptions, *, progress: Progress | Non
         train, test = next(gss.split(ts.X, ts.y, ts.blocks))
         model = make()
         model.fit(ts.X[train], ts.y[train])
-        m = classification_metrics(ts.y[test], model.predict(ts.X[test]), labels)
+        m = classification_metrics(ts.y[test], predict_pixels(model, ts.X[test]), labels)
         m["train_samples"], m["test_fraction"] = int(train.size), opts.test_fraction
         out["holdout"] = m
         if progress:

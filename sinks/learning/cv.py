@@ -109,12 +109,19 @@ def cv_splits(y: np.ndarray, groups: np.ndarray | None, *, folds: int, seed: int
 
 def out_of_fold(make_model: Callable[[], object], X: np.ndarray, y: np.ndarray,
                 splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Predictions of each sample by a model fitted without its fold."""
+    """Predictions of each sample by a model fitted without its fold.
+
+    A forest predicts through :func:`sinkplan.sinks.learning.classify.predict_pixels` (trees summed
+    in a fixed order): scikit-learn's threaded ``predict`` adds the trees in whatever order the
+    threads finish, so a regression's CV figures moved in their last bits from run to run.
+    """
+    from sinkplan.sinks.learning.classify import predict_pixels
+
     pred = np.empty(len(y), dtype=y.dtype if y.dtype.kind in "iu" else np.float64)
     for train, test in splits:
         model = make_model()
         model.fit(X[train], y[train])
-        pred[test] = model.predict(X[test])
+        pred[test] = predict_pixels(model, X[test])
     return pred
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,9 @@ class AreaEstimateResult:
         Mapped pixels and area per (zone, code).
     landcover : LandCover
         The map.
+    parameters : dict
+        What the result was computed with (recorded in the manifest by
+        :func:`sinkplan.sinks.learning.folders.write_area_estimate`).
     """
 
     classes: pd.DataFrame
@@ -61,6 +64,13 @@ class AreaEstimateResult:
     sample: ReferenceSample
     areas: StrataAreas
     landcover: LandCover
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> list[str]:
+        """Input files (recorded with their SHA-256 in the manifest)."""
+        p = self.parameters
+        return [x for x in (p.get("map"), p.get("reference"), p.get("zones")) if x]
 
     def sheets(self) -> dict[str, pd.DataFrame]:
         """The tables by the name of their CSV file (without ``.csv``), in the command's order."""
@@ -176,5 +186,7 @@ def estimate_areas(
         "reference": {"points": sample.n_read, "used": int(sample.map_code.size), "dropped": sample.dropped},
         "zones": zone_rows or None}
     logger.info("forest coverage %.4f ± %.4f (map %.4f)", cover["adjusted_share"], cover["ci95"], cover["map_share"])
+    params = {"map": str(lc.path), "reference": str(reference), "ref_field": ref_field, "scheme": lc.scheme.name,
+              "zones": None if zones is None else str(zones), "zone_field": zone_field, "coverage_groups": list(groups)}
     return AreaEstimateResult(tables["classes"], tables["counts"], tables["proportions"],
-                              pd.DataFrame(zone_rows) if zone_rows else None, summary, est, sample, sa, lc)
+                              pd.DataFrame(zone_rows) if zone_rows else None, summary, est, sample, sa, lc, params)
