@@ -107,7 +107,7 @@ class ScreenSpec:
     #: TD/T 1075-2023 terrain classes: (class I max slope, class II max slope, class II max relief m).
     terrain: tuple[float, float, float] | None = None
     relief_px: int = 0
-    #: Shrub rule: (bit, code → shrubland, max precipitation mm, max cover fraction).
+    #: Shrub rule: (bit, code → shrubland, max precipitation mm, max cover fraction, cover raster scale).
     shrub: tuple | None = None
     #: Border-belt presumption: (bit, code → forest or shrub, store layer of features graded not Class I or None).
     border_class1: tuple | None = None
@@ -357,15 +357,14 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     if spec.claimed_bit is not None and "claimed" in values:
         bits[(values["claimed"] > 0) & valid] |= 1 << spec.claimed_bit
     if spec.shrub is not None:
-        bit, shrub_lut, max_p, max_c = spec.shrub
+        bit, shrub_lut, max_p, max_c, cover_scale = spec.shrub
         shrub = shrub_lut[codes] & valid
         if shrub.any():
             ok = np.zeros(codes.shape, bool)
             if "precipitation" in values:
                 ok |= values["precipitation"] < max_p  # NaN compares False: unknown is not allowed
             if "shrub_cover" in values:
-                cov = values["shrub_cover"]
-                ok |= np.where(cov > 1.0, cov / 100.0, cov) < max_c  # above 1: percent
+                ok |= values["shrub_cover"] * cover_scale < max_c  # percent × 0.01 = fraction (one scale per raster)
             bits[shrub & ~ok] |= 1 << bit
     if spec.border_class1 is not None and "border" in masks:
         bit, fs_lut, other_layer = spec.border_class1

@@ -283,20 +283,7 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     shrub_spec = None
     shrub_codes = list(scheme.codes_in("shrubland"))
     if profile.tech == "pv" and getattr(tech, "shrub", None) is not None and "shrubland" not in ex.landcover_groups:
-        have = [k for k in ("precipitation", "shrub_cover") if getattr(inputs, k) is not None]
-        why = ("precipitation ≥ {p:g} mm/yr and cover ≥ {c:.0%}" if have else
-               "no --precipitation or --shrub-cover raster: shrubland excluded").format(
-                   p=tech.shrub.max_precipitation_mm, c=tech.shrub.max_cover_fraction)
-        b = add("shrub_rule", f"shrubland where 林光互补 is not allowed ({why}; 自然资办发〔2023〕12号)")
-        lut = np.zeros(L, dtype=bool)
-        lut[shrub_codes] = True
-        lut[-1] = False
-        shrub_spec = (b, lut, float(tech.shrub.max_precipitation_mm), float(tech.shrub.max_cover_fraction))
-        if not have:
-            not_checked.append({"rule": "shrub_rule", "name_zh": "林光互补灌木林", "option": "--precipitation or --shrub-cover",
-                                "clause": "自然资办发〔2023〕12号 林光互补 rule: without the rasters shrubland is excluded",
-                                "effect": "excluded_instead"})
-            notes.append("shrubland excluded: no --precipitation or --shrub-cover raster to check the 林光互补 rule")
+        shrub_spec = _shrub_rule(tech.shrub, inputs, scheme, L, add, not_checked, notes)
     zones = _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_checked)
     border_class1 = None
     if ex.border_forest_is_class1 and any(z.kind == "border" for z in zones):
@@ -358,6 +345,72 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     return Prepared(profile, inputs, lc, grid, rules, spec, small_bit, grid_features, admin_names, target, notes,
                     grid_layers=grid_layers, not_checked=not_checked, installed_mw=installed_mw,
                     substations=_substations(grid_layers), energy_model=energy_model)
+
+
+def _shrub_rule(shrub, inputs: ScreenInputs, scheme, L: int, add, not_checked: list[dict], notes: list[str]) -> tuple:
+    """The 林光互补 shrub rule of 自然资办发〔2023〕12号 for PV: shrubland may be used where mean annual
+    precipitation is below ``shrub.max_precipitation_mm``, and elsewhere where shrub cover is below
+    ``shrub.max_cover_fraction``. What the rasters given cannot decide is excluded and said so.
+
+    Returns the block rule ``(bit, code → shrubland, max precipitation mm, max cover fraction,
+    cover scale)``: the cover raster's values × scale are fractions (0.01 for a raster in percent,
+    decided once for the whole raster by :func:`cover_scale`, never per pixel).
+    """
+    p_mm, c_max = float(shrub.max_precipitation_mm), float(shrub.max_cover_fraction)
+    has_p, has_c = inputs.precipitation is not None, inputs.shrub_cover is not None
+    if has_p and has_c:
+        why = f"precipitation ≥ {p_mm:g} mm/yr and cover ≥ {c_max:.0%}"
+    elif has_p:
+        why = f"precipitation ≥ {p_mm:g} mm/yr (no --shrub-cover: cover not checked)"
+    elif has_c:
+        why = f"cover ≥ {c_max:.0%} (no --precipitation: the < {p_mm:g} mm/yr allowance not checked)"
+    else:
+        why = "no --precipitation or --shrub-cover raster: shrubland excluded"
+    b = add("shrub_rule", f"shrubland where 林光互补 is not allowed ({why}; 自然资办发〔2023〕12号)")
+    lut = np.zeros(L, dtype=bool)
+    lut[list(scheme.codes_in("shrubland"))] = True
+    lut[-1] = False
+    scale = cover_scale(inputs.shrub_cover) if has_c else 1.0
+    if has_c and scale != 1.0:
+        notes.append(f"--shrub-cover {Path(inputs.shrub_cover).name}: values above 1 found, read as percent (÷ 100)")
+    clause = "自然资办发〔2023〕12号 林光互补: shrubland where precipitation < {p:g} mm/yr, elsewhere cover < {c:.0%}".format(
+        p=p_mm, c=c_max)
+    if not (has_p or has_c):
+        not_checked.append({"rule": "shrub_rule", "name_zh": "林光互补灌木林", "option": "--precipitation or --shrub-cover",
+                            "clause": f"{clause}; without the rasters shrubland is excluded", "effect": "excluded_instead"})
+        notes.append("shrubland excluded: no --precipitation or --shrub-cover raster to check the 林光互补 rule")
+    elif not has_c:
+        not_checked.append({"rule": "shrub_rule_cover", "name_zh": "灌木林覆盖度", "option": "--shrub-cover",
+                            "clause": f"{clause}; without a cover raster shrubland with precipitation ≥ {p_mm:g} mm/yr is "
+                            "excluded whatever its cover", "effect": "excluded_instead"})
+    elif not has_p:
+        not_checked.append({"rule": "shrub_rule_precipitation", "name_zh": "年降水量", "option": "--precipitation",
+                            "clause": f"{clause}; without a precipitation raster shrubland with cover ≥ {c_max:.0%} is "
+                            f"excluded even where precipitation is below {p_mm:g} mm/yr", "effect": "excluded_instead"})
+    return (b, lut, p_mm, c_max, scale)
+
+
+def cover_scale(path: str | os.PathLike) -> float:
+    """1.0 for a cover raster in fractions (0–1), 0.01 for one in percent (any value above 1),
+    decided from up to 1024 × 1024 samples of the whole raster (nearest).
+
+    Raises
+    ------
+    InputError
+        Values below 0 or above 100: not a cover.
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+
+    with rasterio.open(path) as src:
+        shape = (min(src.height, 1024), min(src.width, 1024))
+        data = src.read(1, out_shape=shape, masked=True, resampling=Resampling.nearest).astype(np.float64)
+    vals = np.ma.compressed(data)
+    vals = vals[np.isfinite(vals)]
+    if vals.size and (vals.min() < 0 or vals.max() > 100):
+        raise InputError(f"{path}: --shrub-cover values run from {vals.min():g} to {vals.max():g}; give cover as a "
+                         "fraction 0–1 or a percent 0–100 (set nodata for other values)")
+    return 0.01 if vals.size and vals.max() > 1.0 else 1.0
 
 
 def _relief_px(grid: Grid, radius_m: float) -> int:

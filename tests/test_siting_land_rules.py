@@ -1,0 +1,108 @@
+"""Issue 11, second half: national land rules checked on small synthetic regions whose answer is
+worked out by hand (the 林光互补 shrub rule, policy layers a run gives but its profile does not
+list, the border-belt Class I presumption)."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from shapely.geometry import LineString, box
+
+from sinkplan.cli import main
+from sinkplan.siting.prepare import cover_scale
+
+W, H, RES, LON0, LAT0 = 60, 40, 0.002, 110.0, 42.1  # ~165 m × 222 m pixels
+
+
+def _tif(path, data, dtype="float32", nodata=None):
+    with rasterio.open(path, "w", driver="GTiff", width=W, height=H, count=1, dtype=dtype, crs="EPSG:4326",
+                       transform=Affine(RES, 0, LON0, 0, -RES, LAT0), nodata=nodata) as dst:
+        dst.write(np.asarray(data).astype(dtype), 1)
+
+
+def _gpkg(path, geoms, **cols):
+    gpd.GeoDataFrame(cols or {"id": list(range(len(geoms)))}, geometry=geoms, crs="EPSG:4326").to_file(path)
+
+
+def _px_box(r0, r1, c0, c1):
+    """Polygon on pixel edges: rows r0..r1, columns c0..c1 (end exclusive)."""
+    return box(LON0 + c0 * RES, LAT0 - r1 * RES, LON0 + c1 * RES, LAT0 - r0 * RES)
+
+
+def _read(path):
+    with rasterio.open(path) as src:
+        return src.read(1)
+
+
+def _summary(out):
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def _site(d, out, lc, *extra, tech="pv"):
+    return main(["site", "-q", "--tech", tech, "--landcover", str(d / lc), "--redline", str(d / "far.gpkg"),
+                 "--farmland", str(d / "far.gpkg"), "--set", "zones.other.enabled=true",
+                 "--set", f"{tech}.min_parcel_area_ha=1", "--out", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def shrubland(tmp_path_factory):
+    """All shrub. Precipitation 300 mm west of column 30, 500 mm east; cover 0.3 north of row
+    20, 0.7 south: four quadrants dry-sparse, wet-sparse, dry-dense, wet-dense."""
+    d = tmp_path_factory.mktemp("shrub")
+    _tif(d / "shrub.tif", np.full((H, W), 3), "uint8", nodata=0)  # CLCD 3 shrub
+    _gpkg(d / "far.gpkg", [box(120.0, 30.0, 120.01, 30.01)])
+    p = np.full((H, W), 300.0)
+    p[:, 30:] = 500.0
+    c = np.full((H, W), 0.3)
+    c[20:, :] = 0.7
+    _tif(d / "precip.tif", p)
+    _tif(d / "cover.tif", c)
+    pct = c * 100.0
+    pct[:20, :] = 0.8  # in percent: 0.8 % north (sparse), 70 % south (dense)
+    _tif(d / "cover_pct.tif", pct)
+    return d
+
+
+def _quadrants(e):
+    """Eligible share of (dry-sparse, wet-sparse, dry-dense, wet-dense)."""
+    return [float(e[:20, :30].mean()), float(e[:20, 30:].mean()), float(e[20:, :30].mean()), float(e[20:, 30:].mean())]
+
+
+@pytest.mark.parametrize("rasters, expect, rule", [
+    # 12号: allowed where precipitation < 400 mm, elsewhere where cover < 50 %: only wet-dense is excluded
+    (("precip", "cover"), [1, 1, 1, 0], None),
+    # a cover raster in percent (0.8 % and 70 %): the same answer; read per pixel, 0.8 would be taken as 80 %
+    (("precip", "cover_pct"), [1, 1, 1, 0], None),
+    # precipitation only: wet shrubland's cover is unknown, so it is excluded and said so
+    (("precip",), [1, 0, 1, 0], "shrub_rule_cover"),
+    # cover only: the < 400 mm allowance is unknown, so dense shrubland is excluded and said so
+    (("cover",), [1, 1, 0, 0], "shrub_rule_precipitation"),
+    # neither: shrubland is excluded and said so
+    ((), [0, 0, 0, 0], "shrub_rule"),
+])
+def test_shrub_rule_of_12hao(shrubland, tmp_path, rasters, expect, rule):
+    opts = {"precip": "--precipitation", "cover": "--shrub-cover", "cover_pct": "--shrub-cover"}
+    extra = [a for r in rasters for a in (opts[r], str(shrubland / f"{r}.tif"))]
+    out = tmp_path / "out"
+    assert _site(shrubland, out, "shrub.tif", *extra) == 0
+    assert _quadrants(_read(out / "eligible.tif") > 0) == expect
+    s = _summary(out)
+    shrub_nc = [n for n in s["not_checked"] if n["rule"].startswith("shrub_rule")]
+    if rule is None:
+        assert shrub_nc == []
+    else:
+        assert [n["rule"] for n in shrub_nc] == [rule] and shrub_nc[0]["effect"] == "excluded_instead"
+        assert "12号" in shrub_nc[0]["clause"]
+
+
+def test_cover_scale_is_decided_per_raster(shrubland, tmp_path):
+    assert cover_scale(shrubland / "cover.tif") == 1.0  # 0.3 and 0.7: fractions
+    assert cover_scale(shrubland / "cover_pct.tif") == 0.01  # 0.8 and 70: percent
+    _tif(tmp_path / "bad.tif", np.full((H, W), 250.0))
+    with pytest.raises(Exception, match="--shrub-cover values run from 250 to 250"):
+        cover_scale(tmp_path / "bad.tif")
