@@ -34,7 +34,7 @@ from sinkplan.layers.parallel import BlockExecutor
 from sinkplan.layers.schemes import parse_code_mapping
 from sinkplan.context import RunContext
 from sinkplan.layers.resultfolder import ResultFolder
-from sinkplan.siting.prepare import RASTER_INPUTS, ScreenInputs, VectorCache, prepare
+from sinkplan.siting.prepare import RASTER_INPUTS, ScreenInputs, VectorCache, prepare, warn_unused_layers
 from sinkplan.siting.profile import POLICY_LAYERS, load_profile, parse_assignment, with_overrides
 
 logger = logging.getLogger(__name__)
@@ -157,6 +157,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             rf.extra_manifest["execution"] = _execution(args, ctx)
             write_site(res, rf)
     prep.warn_not_checked()
+    warn_unused_layers([prep])
     _report(out, res.summary)
     return 0
 
@@ -204,6 +205,7 @@ def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
     account = acc.summary
     for res in acc.results.values():
         res.prepared.warn_not_checked()
+    warn_unused_layers([r.prepared for r in acc.results.values()])
     for t, summ in account["by_tech"].items():
         _report(out / t, summ)
     logger.info("%s: screened %.0f MW (%s), installed %.0f MW, gap %.0f MW, left after the screen %.0f MW", out,

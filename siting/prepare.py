@@ -33,7 +33,7 @@ from sinkplan.siting.geometry import edt_strips, row_metric
 from sinkplan.siting.inputs import LayerStore, check_dem, check_raster
 from sinkplan.siting.profile import POLICY_LAYERS, ZONE_CODES, PolicyRule, SitingProfile
 
-__all__ = ["Prepared", "ScreenInputs", "VectorCache", "prepare", "RASTER_INPUTS"]
+__all__ = ["Prepared", "ScreenInputs", "VectorCache", "prepare", "RASTER_INPUTS", "warn_unused_layers"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +136,8 @@ class Prepared:
     #: Substations (points) with their voltage (kV, NaN unknown) for grid-connection cost.
     substations: tuple = ()
     energy_model: dict = field(default_factory=dict)
+    #: Policy layers the run gave (``--bird-corridors`` …) that this profile lists no rule for.
+    unused_policy_layers: tuple[str, ...] = ()
 
     @property
     def capacity_is_upper_bound(self) -> bool:
@@ -150,6 +152,19 @@ class Prepared:
 
     def rule(self, name: str) -> Rule:
         return next(r for r in self.rules if r.name == name)
+
+
+def warn_unused_layers(preps: list[Prepared]) -> None:
+    """One warning per policy layer given on the command line that no technology of the run
+    applies (its profile lists no rule for it), so a layer is never dropped in silence."""
+    if not preps:
+        return
+    unused = set.intersection(*(set(p.unused_policy_layers) for p in preps))
+    techs = "/".join(p.profile.tech for p in preps)
+    for name in sorted(unused, key=list(POLICY_LAYERS).index):
+        option, zh = POLICY_LAYERS[name]
+        logger.warning("%s (%s) given, but the %s profile lists no %s rule: the layer is not applied; add "
+                       "[exclusions.policy.%s] with its clause to a profile to apply it", option, zh, techs, name, name)
 
 
 def _lut_size(lc: LandCover) -> int:
@@ -242,6 +257,9 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         b = add(name, f"inside {label}{name} ({Path(path).name})" + (f" or within {rule.buffer_m:g} m of it" if rule.buffer_m else ""))
         layers[f"rule:{name}"] = np.asarray(gdf.geometry.values, dtype=object)
         vector_rules.append((f"rule:{name}", b, float(rule.buffer_m)))
+    unused = tuple(k for k in POLICY_LAYERS if getattr(inputs, k) is not None and k not in ex.policy)
+    for k in unused:
+        notes.append(f"{POLICY_LAYERS[k][0]} given, but this {profile.tech} profile lists no {k} rule: not applied here")
     installed_mw: dict[str, float] = {}
     if inputs.installed is not None:
         gdf = _installed(inputs, grid, cache)
@@ -344,7 +362,7 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         spec = replace(spec, edt_strips=edt_strips(row_metric(grid, 0, grid.height), spec.halo_px))
     return Prepared(profile, inputs, lc, grid, rules, spec, small_bit, grid_features, admin_names, target, notes,
                     grid_layers=grid_layers, not_checked=not_checked, installed_mw=installed_mw,
-                    substations=_substations(grid_layers), energy_model=energy_model)
+                    substations=_substations(grid_layers), energy_model=energy_model, unused_policy_layers=unused)
 
 
 def _shrub_rule(shrub, inputs: ScreenInputs, scheme, L: int, add, not_checked: list[dict], notes: list[str]) -> tuple:

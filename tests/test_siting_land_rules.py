@@ -46,7 +46,7 @@ def _summary(out):
 def _site(d, out, lc, *extra, tech="pv"):
     return main(["site", "-q", "--tech", tech, "--landcover", str(d / lc), "--redline", str(d / "far.gpkg"),
                  "--farmland", str(d / "far.gpkg"), "--set", "zones.other.enabled=true",
-                 "--set", f"{tech}.min_parcel_area_ha=1", "--out", str(out), *extra])
+                 *[a for t in tech.split(",") for a in ("--set", f"{t}.min_parcel_area_ha=1")], "--out", str(out), *extra])
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +106,36 @@ def test_cover_scale_is_decided_per_raster(shrubland, tmp_path):
     _tif(tmp_path / "bad.tif", np.full((H, W), 250.0))
     with pytest.raises(Exception, match="--shrub-cover values run from 250 to 250"):
         cover_scale(tmp_path / "bad.tif")
+
+
+# ----------------------------------------------------------------------------- policy layers
+@pytest.fixture(scope="module")
+def barren(tmp_path_factory):
+    """Barren land (desert zone) with a patch polygon over rows 10–20, columns 10–30."""
+    d = tmp_path_factory.mktemp("barren")
+    _tif(d / "barren.tif", np.full((H, W), 7), "uint8", nodata=0)  # CLCD 7 barren
+    _gpkg(d / "far.gpkg", [box(120.0, 30.0, 120.01, 30.01)])
+    _gpkg(d / "patch.gpkg", [_px_box(10, 20, 10, 30)])
+    return d
+
+
+def test_a_policy_layer_the_profile_does_not_list_is_named_not_dropped(barren, tmp_path, capfd):
+    # the shipped wind profile lists no 国家沙化土地封禁保护区 rule (林资发〔2019〕17号 does not name it)
+    out = tmp_path / "wind"
+    assert _site(barren, out, "barren.tif", "--sandy-closure", str(barren / "patch.gpkg"), tech="wind") == 0
+    err = capfd.readouterr().err
+    assert "--sandy-closure (国家沙化土地封禁保护区) given, but the wind profile lists no sandy_closure rule" in err
+    assert any("--sandy-closure given" in n for n in _summary(out)["notes"])
+    assert (_read(out / "eligible.tif")[10:20, 10:30] > 0).all()  # not applied, and said so
+
+
+def test_pv_wind_run_warns_only_for_a_layer_no_technology_applies(barren, tmp_path, capfd):
+    # bird corridors are a wind rule: PV notes it does not apply them, wind excludes the patch, no warning
+    out = tmp_path / "both"
+    assert _site(barren, out, "barren.tif", "--bird-corridors", str(barren / "patch.gpkg"), tech="pv,wind") == 0
+    err = capfd.readouterr().err
+    assert "lists no bird_corridors rule" not in err
+    assert any("--bird-corridors given" in n for n in _summary(out / "pv")["notes"])
+    bit = next(b for b in _summary(out / "wind")["exclusion_bits"] if b["rule"] == "bird_corridors")
+    # 10 × 20 pixels of 0.002° × 0.002° at 42.1°N, about 165.6 m × 222.4 m = 3.68 ha each: about 736 ha
+    assert bit["area_ha"] == pytest.approx(736.0, rel=0.01)
