@@ -304,6 +304,14 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         shrub_spec = _shrub_rule(tech.shrub, inputs, scheme, L, add, not_checked, notes)
     zones = _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_checked)
     border_class1 = None
+    usable = set(scheme.codes_in("forest")) | set(shrub_codes)
+    for grp in ex.landcover_groups:
+        usable -= set(scheme.codes_in(grp))
+    if ex.border_forest_is_class1 and not any(z.kind == "border" for z in zones) and usable:
+        # forest or shrub the profile lets through could lie in the (unknown) border belt
+        not_checked.append({"rule": "border_class1", "name_zh": "边境地区Ⅰ级保护林地", "option": "--border",
+                            "clause": "林地保护等级: forest and shrub land in the border belt is Class I protected forest "
+                            "land; without --border the belt is not known", "effect": "upper_bound"})
     if ex.border_forest_is_class1 and any(z.kind == "border" for z in zones):
         lut = np.zeros(L, dtype=bool)
         lut[list(scheme.codes_in("forest")) + shrub_codes] = True

@@ -139,3 +139,28 @@ def test_pv_wind_run_warns_only_for_a_layer_no_technology_applies(barren, tmp_pa
     bit = next(b for b in _summary(out / "wind")["exclusion_bits"] if b["rule"] == "bird_corridors")
     # 10 × 20 pixels of 0.002° × 0.002° at 42.1°N, about 165.6 m × 222.4 m = 3.68 ha each: about 736 ha
     assert bit["area_ha"] == pytest.approx(736.0, rel=0.01)
+
+
+# ----------------------------------------------------------------------------- border belt
+def test_without_a_border_the_class_i_presumption_is_not_checked(shrubland, tmp_path):
+    # wind may use shrubland; in a border belt it would be Class I forest land (林地保护等级), but
+    # without --border the belt is unknown: the rule is not checked and the capacity an upper bound
+    out = tmp_path / "wind"
+    assert _site(shrubland, out, "shrub.tif", tech="wind") == 0
+    nc = {n["rule"]: n for n in _summary(out)["not_checked"]}
+    assert nc["border_class1"]["effect"] == "upper_bound" and nc["border_class1"]["option"] == "--border"
+    # with a border line 0.05° east of the raster the 20 km belt covers it all: every shrub pixel is Class I
+    line = LineString([(LON0 + W * RES + 0.05, LAT0 + 0.1), (LON0 + W * RES + 0.05, LAT0 - 1.0)])
+    _gpkg(tmp_path / "border.gpkg", [line])
+    out2 = tmp_path / "wind_border"
+    assert _site(shrubland, out2, "shrub.tif", "--border", str(tmp_path / "border.gpkg"), tech="wind") == 0
+    s = _summary(out2)
+    assert "border_class1" not in {n["rule"] for n in s["not_checked"]}
+    assert s["eligible_area_ha"] == 0.0 and not (_read(out2 / "eligible.tif") > 0).any()
+    # a 林地保护等级 layer grading the northern half II releases it; the southern half, graded I, stays excluded
+    _gpkg(tmp_path / "grades.gpkg", [_px_box(0, 20, 0, 60), _px_box(20, 40, 0, 60)], grade=["II", "I"])
+    out3 = tmp_path / "wind_grades"
+    assert _site(shrubland, out3, "shrub.tif", "--border", str(tmp_path / "border.gpkg"),
+                 "--class1-forest", str(tmp_path / "grades.gpkg"), tech="wind") == 0
+    e = _read(out3 / "eligible.tif") > 0
+    assert e[:20].all() and not e[20:].any()
