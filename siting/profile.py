@@ -167,15 +167,51 @@ class Terrain(_Model):
     relief_radius_m: float = Field(default=500.0, ge=0, le=5000)
 
 
+def capital_recovery_factor(rate: float, years: float) -> float:
+    """Capital recovery factor r (1 + r)^n / ((1 + r)^n − 1): the constant annual payment, per unit
+    of capital, that repays it with interest r over n years (1/n when r = 0).
+
+    Examples
+    --------
+    >>> round(capital_recovery_factor(0.05, 25), 6)  # 0.05 × 3.386355 / 2.386355
+    0.070952
+    """
+    if rate == 0:
+        return 1.0 / years
+    q = (1.0 + rate) ** years
+    return rate * q / (q - 1.0)
+
+
 class Cost(_Model):
-    """Levelised cost (reV ``lcoe_fcr``): LCOE = (FCR × capex + opex) / energy, plus grid connection."""
+    """Levelised cost (reV ``lcoe_fcr``): LCOE = (FCR × capex + opex) / energy, plus grid connection.
+
+    The fixed charge rate is ``fixed_charge_rate`` when given, else the capital recovery factor
+    of ``discount_rate`` (real, per year) over ``lifetime_years`` (:attr:`fcr`).
+    """
 
     currency: str = "CNY"
     capex_cny_per_kw: float = Field(default=3500.0, ge=0)
     opex_cny_per_kw_yr: float = Field(default=50.0, ge=0)
-    fixed_charge_rate: float = Field(default=0.07, gt=0, lt=1)
+    discount_rate: float = Field(default=0.05, ge=0, lt=1)
+    lifetime_years: float = Field(default=25.0, gt=0, le=100)
+    fixed_charge_rate: float | None = Field(default=None, gt=0, lt=1)
     grid_cost_cny_per_km: dict[str, float] = Field(default_factory=dict)
     grid_cost_default_cny_per_km: float = Field(default=1_000_000.0, ge=0)
+
+    @property
+    def fcr(self) -> float:
+        """The fixed charge rate used: ``fixed_charge_rate``, else the capital recovery factor."""
+        if self.fixed_charge_rate is not None:
+            return self.fixed_charge_rate
+        return capital_recovery_factor(self.discount_rate, self.lifetime_years)
+
+    def describe(self) -> dict:
+        """The cost settings with the fixed charge rate used and how it was obtained (for summary.json)."""
+        d = self.model_dump()
+        d["fixed_charge_rate"] = self.fcr
+        d["fixed_charge_rate_method"] = ("given" if self.fixed_charge_rate is not None else
+                                         f"capital recovery factor of {self.discount_rate:g} over {self.lifetime_years:g} years")
+        return d
 
     @field_validator("grid_cost_cny_per_km")
     @classmethod

@@ -345,7 +345,7 @@ def _cost_columns(prep: Prepared, t: pd.DataFrame, g: np.ndarray, aeqd) -> None:
     t["lcoe_cny_per_mwh"] = lcoe_cny_per_mwh(t["capacity_mw"], t["energy_mwh_per_yr"],
                                              capex_cny_per_kw=cost.capex_cny_per_kw,
                                              opex_cny_per_kw_yr=cost.opex_cny_per_kw_yr,
-                                             fixed_charge_rate=cost.fixed_charge_rate,
+                                             fixed_charge_rate=cost.fcr,
                                              grid_cost_cny=np.nan_to_num(t["grid_cost_cny"].to_numpy(), nan=0.0))
 
 
@@ -434,7 +434,7 @@ def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
         "lcoe_cny_per_mwh_min": float(lcoe[fin].min()) if fin.any() else None,
         "lcoe_cny_per_mwh_median": float(np.median(lcoe[fin])) if fin.any() else None,
         "lcoe_cny_per_mwh_max": float(lcoe[fin].max()) if fin.any() else None,
-        "cost": prof.cost.model_dump(),
+        "cost": prof.cost.describe(),
         "emission_factor_t_co2_per_mwh": prof.carbon.emission_factor_t_co2_per_mwh,
         "avoided_t_co2_per_yr": energy * prof.carbon.emission_factor_t_co2_per_mwh if energy is not None else None,
         "turbines": int(parcels["turbines"].sum()) if parcels["turbines"].notna().any() else None,

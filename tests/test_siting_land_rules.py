@@ -164,3 +164,30 @@ def test_without_a_border_the_class_i_presumption_is_not_checked(shrubland, tmp_
                  "--class1-forest", str(tmp_path / "grades.gpkg"), tech="wind") == 0
     e = _read(out3 / "eligible.tif") > 0
     assert e[:20].all() and not e[20:].any()
+
+
+# ----------------------------------------------------------------------------- cost
+def test_fixed_charge_rate_is_the_capital_recovery_factor_of_the_stated_rate_and_lifetime(barren, tmp_path):
+    from sinkplan.siting.profile import load_profile
+
+    # CRF = r (1 + r)^n / ((1 + r)^n − 1): 5 % over 25 years = 0.05 × 3.386355 / 2.386355 = 0.070952;
+    # over 20 years (IEC 61400-1 design life) 0.05 × 2.653298 / 1.653298 = 0.080243
+    pv, wind = load_profile("pv").cost, load_profile("wind").cost
+    assert (pv.discount_rate, pv.lifetime_years, wind.lifetime_years) == (0.05, 25, 20)
+    assert pv.fcr == pytest.approx(0.05 * 1.05 ** 25 / (1.05 ** 25 - 1), rel=1e-12) == pytest.approx(0.070952, abs=1e-6)
+    assert wind.fcr == pytest.approx(0.080243, abs=1e-6)
+    # a given fixed_charge_rate wins; a changed discount rate changes the LCOE by the new factor
+    out = tmp_path / "r8"
+    _tif(barren / "pvout.tif", np.full((H, W), 1500.0))
+    assert _site(barren, out, "barren.tif", "--pvout", str(barren / "pvout.tif"), "--set", "cost.discount_rate=0.08") == 0
+    s = _summary(out)
+    crf8 = 0.08 * 1.08 ** 25 / (1.08 ** 25 - 1)  # 0.093679
+    assert s["cost"]["fixed_charge_rate"] == pytest.approx(crf8, rel=1e-12)
+    # no grid layer: LCOE = (FCR × capex + opex) / energy, capex 3 200 CNY/kW, opex 45 CNY/kW/yr, 1 500 MWh/MW
+    # = (0.093679 × 3.2e6 + 45 000) CNY per MW-yr / 1 500 MWh = 229.85 CNY/MWh
+    assert s["lcoe_cny_per_mwh_min"] == pytest.approx((crf8 * 3.2e6 + 45_000) / 1500.0, rel=1e-9)
+    out2 = tmp_path / "given"
+    assert _site(barren, out2, "barren.tif", "--pvout", str(barren / "pvout.tif"), "--set",
+                 "cost.fixed_charge_rate=0.1") == 0
+    assert _summary(out2)["cost"]["fixed_charge_rate"] == 0.1
+    assert _summary(out2)["lcoe_cny_per_mwh_max"] == pytest.approx((0.1 * 3.2e6 + 45_000) / 1500.0, rel=1e-9)

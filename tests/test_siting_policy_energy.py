@@ -231,7 +231,7 @@ def test_lcoe_supply_curve_and_carbon_payback(region, tmp_path):
     assert (p.substation_kv == 220).all()
     assert np.allclose(p.grid_cost_cny, p.distance_to_substation_km * 1_000_000.0)
     kw = p.capacity_mw * 1000
-    lcoe = (c.fixed_charge_rate * (kw * c.capex_cny_per_kw + p.grid_cost_cny) + kw * c.opex_cny_per_kw_yr) / p.energy_mwh_per_yr
+    lcoe = (c.fcr * (kw * c.capex_cny_per_kw + p.grid_cost_cny) + kw * c.opex_cny_per_kw_yr) / p.energy_mwh_per_yr
     assert np.allclose(p.lcoe_cny_per_mwh, lcoe, rtol=1e-9)
     sc = pd.read_csv(out / "supply_curve.csv")
     assert sc.lcoe_cny_per_mwh.is_monotonic_increasing and len(sc) == len(p)
