@@ -368,7 +368,7 @@ class Carbon(_Model):
     density_table: str = "inner_mongolia_30cm"
     pools: list[str] = Field(default_factory=lambda: ["above", "below", "dead"])
     #: Grid emission factor for avoided emissions (t CO2 per MWh).
-    emission_factor_t_co2_per_mwh: float = Field(default=0.5703, gt=0, le=2)
+    emission_factor_t_co2_per_mwh: float = Field(default=0.5366, gt=0, le=2)
 
     @field_validator("pools")
     @classmethod

@@ -191,3 +191,15 @@ def test_fixed_charge_rate_is_the_capital_recovery_factor_of_the_stated_rate_and
                  "cost.fixed_charge_rate=0.1") == 0
     assert _summary(out2)["cost"]["fixed_charge_rate"] == 0.1
     assert _summary(out2)["lcoe_cny_per_mwh_max"] == pytest.approx((0.1 * 3.2e6 + 45_000) / 1500.0, rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- carbon payback
+def test_emission_factor_is_the_published_2022_national_average():
+    from sinkplan.siting.profile import load_profile
+
+    # 生态环境部、国家统计局 2024-12 notice: 2022 national average electricity CO2 factor 0.5366 kg/kWh
+    # (0.5703, used before, is not a figure of that notice)
+    for tech in ("pv", "wind"):
+        prof = load_profile(tech)
+        assert prof.carbon.emission_factor_t_co2_per_mwh == 0.5366
+        assert "0.5366" in prof.source["carbon.emission_factor_t_co2_per_mwh"]

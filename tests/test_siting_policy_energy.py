@@ -237,8 +237,8 @@ def test_lcoe_supply_curve_and_carbon_payback(region, tmp_path):
     assert sc.lcoe_cny_per_mwh.is_monotonic_increasing and len(sc) == len(p)
     assert sc.cumulative_capacity_mw.iloc[-1] == pytest.approx(p.capacity_mw.sum(), rel=1e-12)
     assert (out / "supply_curve.png").stat().st_size > 1000
-    # barren above + below + dead = 0.2 Mg C/ha, grass 4.0: payback = Mg C × 44/12 / (MWh × 0.5703)
-    assert np.allclose(p.carbon_payback_years, p.stock_mgc * 44 / 12 / (p.energy_mwh_per_yr * 0.5703), rtol=1e-9)
+    # barren above + below + dead = 0.2 Mg C/ha, grass 4.0: payback = Mg C × 44/12 / (MWh × 0.5366)
+    assert np.allclose(p.carbon_payback_years, p.stock_mgc * 44 / 12 / (p.energy_mwh_per_yr * 0.5366), rtol=1e-9)
     assert float(lcoe_cny_per_mwh(100, 150_000, capex_cny_per_kw=3200, opex_cny_per_kw_yr=45,
                                   fixed_charge_rate=0.065)) == pytest.approx((0.065 * 3.2e8 + 4.5e6) / 1.5e5)
     assert float(carbon_payback_years(1200.0, 10_000.0, 0.55)) == pytest.approx(4400.0 / 5500.0)
