@@ -625,8 +625,14 @@ def audit_folder(folder: str | os.PathLike, kind: str | None = None) -> list[str
         return [f"{p}: no kind in {rs.SUMMARY.name} or {rs.MANIFEST.name}"]
     spec = rs.spec(kind)
     problems: list[str] = []
+    parts = dict(spec.parts)
+    for name, part_kind in spec.parts:  # declared sub-folders are result folders of their own kind
+        if (p / name).is_dir():
+            problems += [f"{name}/{q}" for q in audit_folder(p / name, part_kind)]
     for f in sorted(q for q in p.rglob("*") if q.is_file()):
         rel = f.relative_to(p).as_posix()
+        if rel.split("/", 1)[0] in parts and "/" in rel:
+            continue
         if not spec.has_file(rel):
             problems.append(f"file {rel}")
             continue

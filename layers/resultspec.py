@@ -450,6 +450,11 @@ TERMS: dict[str, Term] = _terms(
     T("gap_after_screen_mw", "筛选后剩余缺口", "Gap left after the screen", "MW", "target − installed − screened (≥ 0)"),
     T("share_of_target_note", "目标比例说明", "Share of target note", "", "why share_of_target is or is not computed"),
     T("by_tech", "按技术", "By technology", "", ""),
+    T("assumptions", "假设与未核实参数", "Assumptions", "", "profile numbers that are sinkplan assumptions, unverified [check] figures or user values, each with its source"),
+    T("by_admin_zone", "按行政区", "By admin zone", "", "parcels' capacity and area per zone of --zones (a parcel split by its area in each)"),
+    T("targets_by_zone", "分区目标核算", "Account per zone", "", "per-zone targets (--targets zones.csv): target, installed, screened, gap and share of each"),
+    T("target_source", "目标来源", "Target source", "", "the policy target or per-zone targets file compared against"),
+    T("gap_note", "缺口说明", "Gap note", "", "what gap_mw is the gap of"),
     # ---------------------------------------------------------------- classify
     T("assessment", "评估方式", "Assessment", "", "spatial_block_cv, random_cv, test or lookup_table"),
     T("class", "类别", "Class", "", ""),
@@ -847,12 +852,21 @@ BASES_GPKG = FileSpec("bases.gpkg", "vector", "ha, MW", "candidate bases: parcel
                       "convex hulls, in the grid's CRS", layer="bases", columns=BASE_FIELDS)
 SWEEP_CSV = FileSpec("sweep.csv", "table", "ha, MW, fraction", "capacity against the target for each swept profile value",
                      when="with a sweep", columns=SWEEP_FIELDS)
+SOURCE_FIELDS = ("key", "value", "source", "assumption")
+ZONE_ACCOUNT_FIELDS = ("zone", "target_mw", "year", "source", "installed_mw", "screened_mw", "gap_mw",
+                       "gap_after_screen_mw", "share_of_target")
 PARCELS_XLSX = FileSpec("parcels.xlsx", "workbook", "as the CSVs", "parcels, bases, capacity by zone type, exclusion "
-                        "rules (and the sweep) for Excel",
+                        "rules (and the sweep), rule sets not checked, the supply curve and every profile number with "
+                        "its source (assumption: true where it is a sinkplan assumption or unverified) for Excel",
                         sheets=(("parcels", PARCEL_FIELDS), ("bases", tuple(c for c in BASE_FIELDS)),
                                 ("by_zone_type", ("zone_type", "parcels", "area_ha", "capacity_mw")),
                                 ("exclusions", EXCLUSION_FIELDS), ("sweep", SWEEP_FIELDS),
-                                ("not_checked", NOT_CHECKED_FIELDS), ("supply_curve", SUPPLY_FIELDS)))
+                                ("not_checked", NOT_CHECKED_FIELDS), ("supply_curve", SUPPLY_FIELDS),
+                                ("sources", SOURCE_FIELDS)))
+TARGETS_BY_ZONE = FileSpec("targets_by_zone.csv", "table", "MW, fraction",
+                           "each per-zone capacity target against the zone's installed and screened capacity: gap "
+                           "and share of the target", when="with per-zone targets (--targets zones.csv)",
+                           columns=ZONE_ACCOUNT_FIELDS)
 SUPPLY_CSV = FileSpec("supply_curve.csv", "table", "CNY/MWh, MW, MWh/yr",
                       "parcels by LCOE, cheapest first, with cumulative capacity and energy (reV-style supply curve)",
                       columns=SUPPLY_FIELDS)
@@ -952,6 +966,8 @@ class ResultSpec:
     files : tuple of FileSpec
     summary : tuple of str
         Summary key paths (``a.b``, ``a[].b``, ``a.*``).
+    parts : tuple of (str, str)
+        Sub-folders that are result folders of another kind (``("pv", "site")``), audited as such.
     """
 
     kind: str
@@ -959,6 +975,8 @@ class ResultSpec:
     about: str
     files: tuple[FileSpec, ...]
     summary: tuple[str, ...] = ()
+    #: Sub-folders that are result folders of their own: (folder name, kind); audited as that kind.
+    parts: tuple[tuple[str, str], ...] = ()
     _model: Any = field(default=None, init=False, repr=False, compare=False)
 
     def file(self, name: str) -> FileSpec:
@@ -969,6 +987,11 @@ class ResultSpec:
         raise KeyError(f"{self.kind} result: no file {name!r} in its spec; files: {[f.name for f in self.files]}")
 
     def has_file(self, name: str) -> bool:
+        """Whether ``name`` is a file of this kind (or of a declared part: ``pv/eligible.tif``)."""
+        head, sep, rest = name.partition("/")
+        part = dict(self.parts).get(head)
+        if sep and part is not None:
+            return SPECS[part].has_file(rest)
         try:
             self.file(name)
         except KeyError:
@@ -1097,7 +1120,7 @@ RESTORATION = ResultSpec(
 SITE = ResultSpec(
     "site", ("site",), "land screened for PV or wind bases: exclusions, parcels, bases, capacity against the target",
     (ELIGIBLE, EXCLUSIONS, PARCELS_TIF, PARCELS_GPKG, PARCELS_CSV, BASES_GPKG, SWEEP_CSV, PARCELS_XLSX, BORDER_BELT,
-     GRID_LINES, SUBSTATIONS, SUPPLY_CSV, SUPPLY_PNG, TURBINES_GPKG, TARGETS, SUMMARY, MANIFEST),
+     GRID_LINES, SUBSTATIONS, SUPPLY_CSV, SUPPLY_PNG, TURBINES_GPKG, TARGETS, TARGETS_BY_ZONE, SUMMARY, MANIFEST),
     _keys("tech", "profile", "profile_origin", "power_density_mw_per_km2", "max_slope_deg", "min_parcel_area_ha",
           "total_area_ha", "eligible_area_ha", "excluded_area_ha", "small_fragments_area_ha", "capacity_mw", "parcels",
           "bases", "stock_mgc", "by_zone_type", "by_zone_type.*",
@@ -1111,7 +1134,29 @@ SITE = ResultSpec(
           "energy_model", "energy_model.*", "lcoe_cny_per_mwh_min", "lcoe_cny_per_mwh_median", "lcoe_cny_per_mwh_max",
           "cost", "cost.*", "cost.*.*", "emission_factor_t_co2_per_mwh", "avoided_t_co2_per_yr",
           "turbines", "installed_mw", "installed_mw_by_tech", "installed_mw_by_tech.*", "installed_source",
-          "installed_note", "screened_mw", "gap_mw", "gap_after_screen_mw", "share_of_target_note", "allocation"),
+          "installed_note", "screened_mw", "gap_mw", "gap_after_screen_mw", "share_of_target_note", "allocation",
+          rows("assumptions", FileSpec("-", "table", "", "", columns=SOURCE_FIELDS)),
+          "by_admin_zone", "by_admin_zone.*", "by_admin_zone.*.capacity_mw", "by_admin_zone.*.area_ha",
+          rows("targets_by_zone", TARGETS_BY_ZONE), "target_source", "gap_note"),
+)
+#: Summary keys of the account of a run of several technologies (also in each technology's folder).
+_ACCOUNT_SUMMARY = _keys(
+    "tech", "target_key", "target_mw", "target_year", "target_clause", "target_source", "installed_mw",
+    "installed_mw_by_tech", "installed_mw_by_tech.*", "installed_source", "installed_note", "screened_mw", "gap_mw",
+    "gap_after_screen_mw", "gap_note", "share_of_target", "share_of_target_note", "capacity_is_upper_bound",
+    "allocation", "energy_mwh_per_yr", "by_tech", "by_tech.*",
+    *(f"by_tech.*.{k}" for k in ("capacity_mw", "eligible_area_ha", "parcels", "energy_mwh_per_yr",
+                                 "capacity_is_upper_bound", "largest_parcel_area_ha", "lcoe_cny_per_mwh_min",
+                                 "lcoe_cny_per_mwh_median", "lcoe_cny_per_mwh_max", "not_checked")),
+    *(f"by_tech.*.not_checked[].{k}" for k in NOT_CHECKED_FIELDS),
+    rows("targets_by_zone", TARGETS_BY_ZONE),
+)
+SITE_ACCOUNT = ResultSpec(
+    "site-account", ("site",), "a run of several technologies (--tech pv,wind): one site folder per technology, "
+    "screened in order so no pixel is counted twice, and the account of them all against the target",
+    (SUPPLY_CSV, SUPPLY_PNG, TARGETS_BY_ZONE, SUMMARY, MANIFEST),
+    _ACCOUNT_SUMMARY,
+    parts=(("pv", "site"), ("wind", "site")),
 )
 CLASSIFY = ResultSpec(
     "classify", ("classify",), "land cover classified from an image, with blocked and random CV accuracy",
@@ -1154,8 +1199,8 @@ LANDCOVER = ResultSpec(
 )
 
 #: Every result kind, by name.
-SPECS: dict[str, ResultSpec] = {s.kind: s for s in (CARBON, COVERAGE, CHANGE, RESTORATION, SITE, CLASSIFY,
-                                                    AREA_ESTIMATE, DENSITY_MODEL, LANDCOVER)}
+SPECS: dict[str, ResultSpec] = {s.kind: s for s in (CARBON, COVERAGE, CHANGE, RESTORATION, SITE, SITE_ACCOUNT,
+                                                    CLASSIFY, AREA_ESTIMATE, DENSITY_MODEL, LANDCOVER)}
 KINDS = tuple(SPECS)
 
 
@@ -1274,5 +1319,8 @@ def outputs_markdown() -> str:
             if f in (MANIFEST,):
                 continue
             lines.append(f"| {rs.kind} | `{f.name}` | {f.kind} | {f.units} | {f.about} | {f.when} |")
+        for name, kind in rs.parts:
+            lines.append(f"| {rs.kind} | `{name}/` | folder | as {kind} | a {kind} result folder of its own | "
+                         f"when the run has {name} |")
     lines.append(f"| every kind | `{MANIFEST.name}` | json | - | {MANIFEST.about} | always |")
     return "\n".join(lines) + "\n"

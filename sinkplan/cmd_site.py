@@ -80,7 +80,8 @@ def register(sub, common) -> None:
                    help="the land cover covers the whole region of the target: report share_of_target")
     p.add_argument("--zones", help="admin zones (banners) to name each parcel's zone")
     p.add_argument("--zone-field", help="name field of --zones (default: feature number)")
-    p.add_argument("--targets", help="targets TOML (default seeds/targets.toml)")
+    p.add_argument("--targets", help="policy targets TOML (default seeds/targets.toml), or per-zone targets CSV "
+                   "(zone,indicator,value,year[,source]; indicator new_energy_capacity in MW; needs --zones)")
     p.add_argument("--out", required=True, help="result folder")
     p.add_argument("--workers", type=int, default=0, help="local Dask workers (0: one process)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler")
@@ -195,7 +196,8 @@ def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
     with tempfile.TemporaryDirectory(prefix=".site-work-", dir=out.parent) as work:
         for prof in profiles:  # validate every technology's inputs before any output exists
             prepare(base_inputs, prof, workdir=work, keep_rasters=False, cache=cache, quiet=True)
-        with ResultFolder(out, command="site", parameters={}, inputs=[], overwrite=ctx.overwrite) as rf, \
+        with ResultFolder(out, kind="site-account", command="site", parameters={}, inputs=[],
+                          overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             with ctx.progress("siting " + ",".join(args.tech)) as progress:
                 acc = screen_techs([(p, []) for p in profiles], base_inputs, workdir=work, max_cells=ctx.max_cells,

@@ -88,6 +88,8 @@ class Joined:
     label_to_parcel: np.ndarray
     offsets: list[int]
     n_components: int
+    #: Area of each parcel in each admin zone: columns parcel_id, admin_id, area_m2 (empty without zones).
+    admin_area: pd.DataFrame | None = None
 
 
 class Joiner:
@@ -213,15 +215,19 @@ class Joiner:
         for name, parts in self._sums.items():
             vals = np.concatenate(parts)
             table[name] = np.bincount(comp, weights=vals, minlength=ncomp)[sel]
-        table["admin_id"] = _majority_admin(self._admin, comp, pid, len(sel))
-        return Joined(table=table, label_to_parcel=label_to_parcel, offsets=self.offsets, n_components=int(ncomp - 1))
+        table["admin_id"], admin_area = _majority_admin(self._admin, comp, pid, len(sel))
+        return Joined(table=table, label_to_parcel=label_to_parcel, offsets=self.offsets, n_components=int(ncomp - 1),
+                      admin_area=admin_area)
 
 
-def _majority_admin(admin: list[np.ndarray], comp: np.ndarray, pid: np.ndarray, nparcels: int) -> np.ndarray:
-    """Admin zone id holding the largest share of each parcel (0: none)."""
+def _majority_admin(admin: list[np.ndarray], comp: np.ndarray, pid: np.ndarray,
+                    nparcels: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """Admin zone id holding the largest share of each parcel (0: none), and the area of every
+    (parcel, admin zone) pair (``parcel_id``, ``admin_id``, ``area_m2``)."""
     out = np.zeros(nparcels, dtype=np.int64)
+    empty = pd.DataFrame({"parcel_id": np.zeros(0, np.int64), "admin_id": np.zeros(0, np.int64), "area_m2": np.zeros(0)})
     if not admin or nparcels == 0:
-        return out
+        return out, empty
     a = np.concatenate(admin)
     p = pid[comp[a[:, 0].astype(np.int64)]]
     m = p > 0
@@ -230,4 +236,4 @@ def _majority_admin(admin: list[np.ndarray], comp: np.ndarray, pid: np.ndarray, 
     if len(df):
         best = df.sort_values(["p", "area", "z"], ascending=[True, False, True]).drop_duplicates("p")
         out[best.p.to_numpy() - 1] = best.z.to_numpy()
-    return out
+    return out, df.rename(columns={"p": "parcel_id", "z": "admin_id", "area": "area_m2"})

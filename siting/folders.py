@@ -38,9 +38,10 @@ from sinkplan.layers import resultspec as rs
 from sinkplan.layers.parallel import BlockExecutor, Progress
 from sinkplan.layers.resultfolder import ResultFolder, result_folder, targets_record
 from sinkplan.siting.prepare import Prepared
+from sinkplan.siting.profile import value_sources
 
 __all__ = ["SiteResult", "SiteAccount", "screen_site", "screen_techs", "write_site", "write_site_account", "map_layers",
-           "sweep_table", "combined_supply"]
+           "sweep_table", "combined_supply", "write_account"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,8 @@ def sweep_table(prep: Prepared, summary: dict, sweeps: Sequence[tuple[str, Any, 
 
     rows = []
     for key, value, sp in sweeps:
-        if sp.profile.model_dump() == prep.profile.model_dump():  # the run's own value: reuse it
+        # the run's own value: reuse it (sources differ: a swept value's source names the sweep)
+        if sp.profile.model_dump(exclude={"source"}) == prep.profile.model_dump(exclude={"source"}):
             cap = {**{k: summary[k] for k in _SWEEP_KEYS}, "by_zone_type": summary["by_zone_type"]}
         else:
             cap = screen_capacity(sp, max_cells=max_cells, executor=executor, progress=progress)
@@ -207,7 +209,8 @@ def write_site(result: SiteResult, folder: str | os.PathLike | ResultFolder, *, 
         sheets = {"parcels": table, "bases": bases,
                   "by_zone_type": pd.DataFrame(summary["by_zone_type"]).T.rename_axis("zone_type").reset_index(),
                   "exclusions": pd.DataFrame(summary["exclusion_bits"]), "not_checked": nc,
-                  "supply_curve": result.supply}
+                  "supply_curve": result.supply,
+                  "sources": pd.DataFrame(value_sources(result.prepared.profile), columns=list(rs.SOURCE_FIELDS))}
         if result.sweep is not None:
             rf.write_csv(rs.SWEEP_CSV, result.sweep)
             sheets["sweep"] = result.sweep
@@ -221,9 +224,16 @@ def write_site(result: SiteResult, folder: str | os.PathLike | ResultFolder, *, 
         rf.write_json(rs.TARGETS, targets_record({"key": t.key, "value": t.value, "unit": t.unit, "year": t.year,
                                                   "comparison": t.comparison, "clause": t.clause, "source": t.source},
                                                  file=result.parameters.get("targets")))
-        rf.write_summary(summary)
+        write_account(rf, summary)
         rf.extra_manifest["exclusion_bits"] = summary["exclusion_bits"]
         return rf.out
+
+
+def write_account(rf: ResultFolder, summary: dict) -> None:
+    """Write ``summary.json`` and, with per-zone targets, ``targets_by_zone.csv``."""
+    if summary.get("targets_by_zone"):
+        rf.write_csv(rs.TARGETS_BY_ZONE, pd.DataFrame(summary["targets_by_zone"], columns=list(rs.ZONE_ACCOUNT_FIELDS)))
+    rf.write_summary(summary)
 
 
 # --------------------------------------------------------------------------- several technologies
@@ -292,8 +302,8 @@ def screen_techs(jobs: Sequence[tuple[Any, Sequence[tuple[str, Any, Prepared]]]]
     """
     from dataclasses import replace as dc_replace
 
+    from sinkplan.siting.account import ACCOUNT_KEYS, run_account
     from sinkplan.siting.prepare import VectorCache, prepare
-    from sinkplan.siting.screen import target_account
 
     cache = VectorCache() if cache is None else cache
     claimed: Path | None = None
@@ -314,16 +324,14 @@ def screen_techs(jobs: Sequence[tuple[Any, Sequence[tuple[str, Any, Prepared]]]]
         else:
             claimed = parcels
         claimed_by.append(prof.tech)
-    screened = float(sum(r.summary["capacity_mw"] for r in results.values()))
     first = next(iter(results.values())).prepared
-    acc = target_account(first, screened)
+    acc = run_account(first, [r.summary for r in results.values()])
     acc["allocation"] = ("technologies screened in the order " + ", ".join(claimed_by) + "; each later one "
                          "excludes the parcels of the earlier ones, so no pixel is counted twice")
     by_tech = {}
     for tech, res in results.items():
         summ = res.summary
-        summ.update({k: acc[k] for k in ("installed_mw", "installed_mw_by_tech", "screened_mw", "gap_mw",
-                                         "gap_after_screen_mw", "share_of_target", "share_of_target_note")})
+        summ.update({k: acc[k] for k in ACCOUNT_KEYS if k in acc})
         summ["allocation"] = acc["allocation"]
         by_tech[tech] = {k: summ[k] for k in ("capacity_mw", "eligible_area_ha", "parcels", "energy_mwh_per_yr",
                                                "capacity_is_upper_bound", "not_checked", "largest_parcel_area_ha",
@@ -350,11 +358,12 @@ def write_site_account(account: SiteAccount, folder: str | os.PathLike | ResultF
         folder.parameters, folder.inputs = params, [Path(p) for p in inputs]
         ctx = contextlib.nullcontext(folder)
     else:
-        ctx = ResultFolder(folder, command=command, parameters=params, inputs=inputs, overwrite=overwrite)
+        ctx = ResultFolder(folder, kind="site-account", command=command, parameters=params, inputs=inputs,
+                           overwrite=overwrite)
     with ctx as rf:
         for tech, res in account.results.items():
             write_site(res, rf.path(tech), command=f"{command} {tech}")
-        rf.write_csv(rs.SUPPLY_CSV.name, account.supply)
-        supply_curve_figure(account.supply, rf.path(rs.SUPPLY_PNG.name))
-        rf.write_json(rs.SUMMARY.name, account.summary)
+        rf.write_csv(rs.SUPPLY_CSV, account.supply)
+        supply_curve_figure(account.supply, rf.path(rs.SUPPLY_PNG))
+        write_account(rf, account.summary)
         return rf.out

@@ -27,6 +27,8 @@ from sinkplan.layers.landcover import LandCover, open_landcover
 from sinkplan.layers.vectors import read_vector
 from sinkplan.layers.zones import ZoneRasterizer
 from sinkplan.seeds.targets import Target, load_targets
+from sinkplan.seeds.zone_targets import REGION_TOTAL, is_zone_table, load_zone_targets
+from sinkplan.siting.account import installed_by_zone as installed_by_zone_of
 from sinkplan.sinks.densities import POOLS, load_densities
 from sinkplan.siting.blocks import Rule, ScreenSpec, ZoneSpec
 from sinkplan.siting.geometry import edt_strips, row_metric
@@ -138,6 +140,10 @@ class Prepared:
     energy_model: dict = field(default_factory=dict)
     #: Policy layers the run gave (``--bird-corridors`` …) that this profile lists no rule for.
     unused_policy_layers: tuple[str, ...] = ()
+    #: Per-zone capacity targets (``--targets zones.csv``, indicator new_energy_capacity).
+    zone_targets: list = field(default_factory=list)
+    #: MW of --installed plants per admin zone of --zones (by each plant's representative point).
+    installed_by_zone: dict[str, float] = field(default_factory=dict)
 
     @property
     def capacity_is_upper_bound(self) -> bool:
@@ -261,8 +267,9 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     for k in unused:
         notes.append(f"{POLICY_LAYERS[k][0]} given, but this {profile.tech} profile lists no {k} rule: not applied here")
     installed_mw: dict[str, float] = {}
+    installed_gdf = None
     if inputs.installed is not None:
-        gdf = _installed(inputs, grid, cache)
+        gdf = installed_gdf = _installed(inputs, grid, cache)
         for t, mw in gdf.groupby("_tech")["capacity_mw"].sum().items():
             installed_mw[str(t)] = float(mw)
         polys = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
@@ -347,6 +354,19 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     cells = _cells(grid, tech.max_parcel_area_ha)
     density_lut = _density_lut(profile, scheme, L, notes)
     target = _target(profile, inputs)
+    zone_targets, installed_by_zone = [], {}
+    if inputs.zones is not None and installed_gdf is not None:
+        zl = cache.read(Path(inputs.zones), grid, field=inputs.zone_field).gdf
+        installed_by_zone = installed_by_zone_of(installed_gdf, zl, inputs.zone_field)
+    if is_zone_table(inputs.targets):
+        if inputs.zones is None:
+            raise ConfigError(f"--targets {inputs.targets}: per-zone targets need --zones (and --zone-field) to know "
+                              "each parcel's zone; or give a policy targets file (.toml)")
+        zone_targets = load_zone_targets(inputs.targets, set(admin_names) | {REGION_TOTAL},
+                                         indicators=(profile.target.key,))
+        if not zone_targets:
+            raise ConfigError(f"--targets {inputs.targets}: no row with indicator {profile.target.key}; add rows "
+                              f"zone,{profile.target.key},MW,year (or use a policy targets file)")
     store = LayerStore(Path(workdir) / f"layers-{os.getpid()}-{id(profile)}.pkl", layers) if layers else None
     spec = ScreenSpec(
         grid=grid, landcover=str(inputs.landcover), nodata_codes=nodata_codes, group_lut=group_lut,
@@ -370,6 +390,7 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         spec = replace(spec, edt_strips=edt_strips(row_metric(grid, 0, grid.height), spec.halo_px))
     return Prepared(profile, inputs, lc, grid, rules, spec, small_bit, grid_features, admin_names, target, notes,
                     grid_layers=grid_layers, not_checked=not_checked, installed_mw=installed_mw,
+                    zone_targets=zone_targets, installed_by_zone=installed_by_zone,
                     substations=_substations(grid_layers), energy_model=energy_model, unused_policy_layers=unused)
 
 
@@ -634,7 +655,7 @@ def _density_lut(profile: SitingProfile, scheme, L: int, notes: list[str]) -> np
 
 
 def _target(profile: SitingProfile, inputs: ScreenInputs) -> Target:
-    targets = load_targets(inputs.targets)
+    targets = load_targets(None if is_zone_table(inputs.targets) else inputs.targets)
     key = profile.target.key
     if key not in targets:
         raise ConfigError(f"{profile.origin}: target.key: no target {key!r} in "

@@ -54,6 +54,8 @@ __all__ = [
     "with_overrides",
     "parse_assignment",
     "shipped_profiles",
+    "value_sources",
+    "capital_recovery_factor",
 ]
 
 logger = logging.getLogger(__name__)
@@ -464,12 +466,60 @@ def load_profile(name_or_path: str | os.PathLike, *, overrides: dict[str, Any] |
         if not isinstance(parent, str) or parent not in shipped_profiles():
             raise ConfigError(f"{origin}: extends: {parent!r} is not a shipped profile; use one of "
                               f"{', '.join(shipped_profiles())}")
-        raw = deep_merge(_read_toml(parent)[0], raw)
+        own = raw
+        parent_raw = _read_toml(parent)[0]
+        raw = deep_merge(parent_raw, own)
+        # a number the file changes without its own [source] entry is the file's, not the parent's source
+        own_src = own.get("source", {}) if isinstance(own.get("source"), dict) else {}
+        changed = [k for k in _leaf_numbers(own) if k not in own_src and _dotted(parent_raw, k) != _dotted(own, k)]
+        _set_sources(raw, changed, f"set in {origin} (extends {parent!r}; no [source] entry given)")
     if overrides:
         check_tech_keys(overrides, str(raw.get("tech", "")), flag="--set")
         profile_from_mapping(raw, origin=origin, base_dir=base)  # the file's own problems name the file
     raw = apply_overrides(raw, overrides or {}, origin=origin)
+    _set_sources(raw, list(overrides or {}), "user value: --set on the command line")
     return profile_from_mapping(raw, origin=origin, base_dir=base, overrides=overrides, flag="--set")
+
+
+_MISSING = object()
+
+
+def _dotted(raw: dict[str, Any], key: str) -> Any:
+    node: Any = raw
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _set_sources(raw: dict[str, Any], keys: list[str], text: str) -> None:
+    """Point the ``[source]`` entry of each numeric key in ``keys`` at ``text`` (who set the value)."""
+    numbers = set(_leaf_numbers(raw))
+    src = raw.setdefault("source", {})
+    for k in keys:
+        if k in numbers:
+            src[k] = text
+
+
+#: Words in a ``[source]`` entry that mark a value as an assumption or an unverified figure.
+ASSUMPTION_MARKS = ("assumption", "[check]", "user value", "no [source] entry")
+
+
+def value_sources(profile: SitingProfile) -> list[dict[str, Any]]:
+    """Every sourced number of a profile: ``key``, ``value`` (as run), ``source`` and ``assumption``
+    (True where the source marks it a sinkplan assumption, an unverified ``[check]`` figure, a
+    user's value or a value without a source), for summary.json and the tables."""
+    dump = profile.model_dump(mode="json")
+    out = []
+    for key in sorted(profile.source):
+        value = _dotted(dump, key)
+        if value is _MISSING:
+            continue
+        text = profile.source[key]
+        out.append({"key": key, "value": value, "source": text,
+                    "assumption": any(m in text for m in ASSUMPTION_MARKS)})
+    return out
 
 
 def profile_from_mapping(raw: dict[str, Any], *, origin: str = "<profile>", base_dir: Path | None = None,
@@ -585,6 +635,7 @@ def with_overrides(profile: SitingProfile, overrides: dict[str, Any], *, flag: s
         if rule.get("path") is not None:
             rule["path"] = str(rule["path"])
     raw = apply_overrides(raw, overrides, origin=profile.origin)
+    _set_sources(raw, list(overrides), f"user value: {flag} on the command line")
     where = f"{profile.origin} with {', '.join(f'{k}={v}' for k, v in overrides.items())}"
     return profile_from_mapping(raw, origin=where, overrides=overrides, flag=flag)
 

@@ -27,8 +27,9 @@ from sinkplan.siting.inputs import ScratchRaster
 from sinkplan.siting.energy import carbon_payback_years, lcoe_cny_per_mwh
 from sinkplan.siting.parcels import (compactness, distance_to_features_km, finish_rasters, nearest_features_km,
                                      region_aeqd, to_crs)
-from sinkplan.siting.prepare import Prepared, target_mw
-from sinkplan.siting.profile import ZONE_CODES, ZONE_TYPES
+from sinkplan.siting.account import capacity_by_zone, target_account
+from sinkplan.siting.prepare import Prepared
+from sinkplan.siting.profile import ZONE_CODES, ZONE_TYPES, value_sources
 from sinkplan.siting.scoring import cluster_bases, criteria, score_and_rank
 from sinkplan.layers.parallel import Progress
 
@@ -161,41 +162,6 @@ def _finite_or_none(x) -> float | None:
     return x if np.isfinite(x) else None
 
 
-def target_account(prep: Prepared, screened_mw: float, *, other_screened_mw: float = 0.0) -> dict:
-    """The honest account against the capacity target: baseline (installed), screened, gap.
-
-    ``share_of_target`` = (installed + screened) / target only when the run covers the
-    target's whole region (``ScreenInputs.covers_target_region``); otherwise it is None and
-    ``share_of_target_note`` says why. ``other_screened_mw``: capacity of technologies
-    screened before this one in the same run (``--tech pv,wind``), so ``screened_mw`` is the
-    run's total.
-    """
-    tmw = target_mw(prep.target)
-    installed = float(sum(prep.installed_mw.values()))
-    screened = float(screened_mw + other_screened_mw)
-    out = {
-        "target_mw": tmw,
-        "installed_mw": installed,
-        "installed_mw_by_tech": dict(prep.installed_mw),
-        "installed_source": str(prep.inputs.installed) if prep.inputs.installed else None,
-        "screened_mw": screened,
-        "gap_mw": max(tmw - installed, 0.0),
-        "gap_after_screen_mw": max(tmw - installed - screened, 0.0),
-        "capacity_is_upper_bound": prep.capacity_is_upper_bound,
-    }
-    if prep.inputs.covers_target_region:
-        out["share_of_target"] = (installed + screened) / tmw
-        out["share_of_target_note"] = "(installed + screened) / target; the run covers the target's region"
-    else:
-        out["share_of_target"] = None
-        out["share_of_target_note"] = ("not computed: the run does not cover the whole region of the target "
-                                       "(pass --covers-target-region for a run that does); compare screened_mw "
-                                       "with gap_mw only as a share of the region's remaining gap")
-    if prep.inputs.installed is None:
-        out["installed_note"] = "no --installed layer: the baseline of existing and approved plants is 0 here"
-    return out
-
-
 def screen_capacity(prep: Prepared, *, max_cells: int, executor: BlockExecutor | None = None,
                     progress: Progress | None = None) -> dict:
     """Parcels, area and capacity of a screen without writing anything (for sweeps)."""
@@ -203,9 +169,11 @@ def screen_capacity(prep: Prepared, *, max_cells: int, executor: BlockExecutor |
     joined = _join(prep, fp)
     t = _capacity_table(prep, joined)
     cap = float(t["capacity_mw"].sum())
+    by_admin = capacity_by_zone(t, joined.admin_area, prep.admin_names)
     return {"parcels": int(len(t)), "eligible_area_ha": float(t["area_ha"].sum()), "capacity_mw": cap,
             "energy_mwh_per_yr": _finite_or_none(t["energy_mwh_per_yr"].sum(min_count=1)) if len(t) else None,
-            **target_account(prep, cap), "by_zone_type": _by_zone(t)}
+            **target_account(prep, cap, screened_by_zone={k: v["capacity_mw"] for k, v in by_admin.items()}),
+            "by_zone_type": _by_zone(t)}
 
 
 def run_screen(prep: Prepared, *, workdir: str | os.PathLike, exclusions_path: str | os.PathLike,
@@ -256,7 +224,7 @@ def run_screen(prep: Prepared, *, workdir: str | os.PathLike, exclusions_path: s
     parcels, bases, turbines = _parcel_layers(prep, t, geoms)
     bit_area = fp.bit_area_m2.copy()
     bit_area[prep.small_bit] = small_m2
-    summary = _summary(prep, parcels, bases, fp, bit_area, small_m2)
+    summary = _summary(prep, parcels, bases, fp, bit_area, small_m2, admin_area=joined.admin_area)
     return ScreenResult(parcels, bases, summary, turbines=turbines, supply=supply_curve(parcels, prof.tech))
 
 
@@ -395,7 +363,7 @@ def _bases(t: pd.DataFrame, g: np.ndarray, lab: np.ndarray, min_mw: float, crs) 
 
 
 def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame, fp: FirstPass,
-             bit_area_m2: np.ndarray, small_m2: float) -> dict:
+             bit_area_m2: np.ndarray, small_m2: float, *, admin_area: pd.DataFrame | None = None) -> dict:
     prof, tech = prep.profile, prep.profile.technology
     area_ha = float(parcels["area_ha"].sum())
     cap = float(parcels["capacity_mw"].sum())
@@ -407,7 +375,8 @@ def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
     cf = parcels["capacity_factor"].to_numpy(dtype=float)
     w = parcels["capacity_mw"].to_numpy(dtype=float)
     okcf = np.isfinite(cf) & (w > 0)
-    account = target_account(prep, cap)
+    by_admin = capacity_by_zone(pd.DataFrame(parcels.drop(columns="geometry")), admin_area, prep.admin_names)
+    account = target_account(prep, cap, screened_by_zone={k: v["capacity_mw"] for k, v in by_admin.items()})
     return {
         "tech": prof.tech,
         "profile": prof.name,
@@ -435,13 +404,16 @@ def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
         "lcoe_cny_per_mwh_median": float(np.median(lcoe[fin])) if fin.any() else None,
         "lcoe_cny_per_mwh_max": float(lcoe[fin].max()) if fin.any() else None,
         "cost": prof.cost.describe(),
+        "assumptions": [v for v in value_sources(prof) if v["assumption"]],
         "emission_factor_t_co2_per_mwh": prof.carbon.emission_factor_t_co2_per_mwh,
         "avoided_t_co2_per_yr": energy * prof.carbon.emission_factor_t_co2_per_mwh if energy is not None else None,
         "turbines": int(parcels["turbines"].sum()) if parcels["turbines"].notna().any() else None,
         "by_zone_type": _by_zone(pd.DataFrame(parcels.drop(columns="geometry"))),
+        "by_admin_zone": by_admin,
         "target_key": prep.target.key,
         "target_year": prep.target.year,
-        "target_clause": prep.target.clause,
+        "target_clause": prep.target.clause if not prep.zone_targets else
+        f"per-zone targets ({prep.target.key}) from {prep.inputs.targets}",
         **account,
         "exclusion_bits": [
             {"bit": r.bit, "value": r.value, "rule": r.name, "description": r.description,

@@ -203,3 +203,32 @@ def test_emission_factor_is_the_published_2022_national_average():
         prof = load_profile(tech)
         assert prof.carbon.emission_factor_t_co2_per_mwh == 0.5366
         assert "0.5366" in prof.source["carbon.emission_factor_t_co2_per_mwh"]
+
+
+# ----------------------------------------------------------------------------- assumptions named in the output
+def test_summary_and_workbook_say_which_numbers_are_assumptions(barren, tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "a"
+    assert _site(barren, out, "barren.tif", "--set", "pv.max_slope_deg=5") == 0
+    s = _summary(out)
+    a = {r["key"]: r for r in s["assumptions"]}
+    assert a["cost.capex_cny_per_kw"]["value"] == 3200.0 and "assumption" in a["cost.capex_cny_per_kw"]["source"]
+    # a value the user set is theirs, not the shipped source's
+    assert a["pv.max_slope_deg"] == {"key": "pv.max_slope_deg", "value": 5.0, "assumption": True,
+                                     "source": "user value: --set on the command line"}
+    # sourced numbers are not assumptions: TD/T 1075-2023's 3° class limit, the published emission factor
+    assert "terrain.class_i_max_slope_deg" not in a and "carbon.emission_factor_t_co2_per_mwh" not in a
+    sheet = pd.read_excel(out / "parcels.xlsx", sheet_name="sources")
+    assert set(sheet["key"]) >= {"terrain.class_i_max_slope_deg", "cost.capex_cny_per_kw", "pv.max_slope_deg"}
+    assert set(sheet.loc[sheet.assumption, "key"]) == set(a)
+
+
+def test_a_profile_that_extends_a_shipped_one_owns_the_numbers_it_changes(tmp_path):
+    from sinkplan.siting.profile import load_profile, value_sources
+
+    f = tmp_path / "mine.toml"
+    f.write_text('extends = "pv"\n[cost]\ncapex_cny_per_kw = 2900.0\n[pv]\nmax_slope_deg = 10.0\n', encoding="utf-8")
+    v = {r["key"]: r for r in value_sources(load_profile(f))}
+    assert v["cost.capex_cny_per_kw"]["source"].startswith(f"set in {f}") and v["cost.capex_cny_per_kw"]["assumption"]
+    assert "GLAES" in v["pv.max_slope_deg"]["source"]  # the same value as the parent: the parent's source stands

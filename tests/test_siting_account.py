@@ -1,0 +1,164 @@
+"""Issue 11: the target account per zone (--targets zones.csv, indicator new_energy_capacity),
+one targets format shared with the forestry commands, and the --tech pv,wind folder as a
+declared result kind."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+from pyproj import Geod
+from shapely.geometry import Point, box
+
+from sinkplan.cli import main
+from sinkplan.layers.errors import InputError
+from sinkplan.layers.resultfolder import audit_folder, folder_kind
+from sinkplan.seeds.zone_targets import REGION_TOTAL, load_zone_targets
+
+W, H, RES, LON0, LAT0 = 60, 40, 0.002, 110.0, 42.1
+
+
+def _px_box(r0, r1, c0, c1):
+    return box(LON0 + c0 * RES, LAT0 - r1 * RES, LON0 + c1 * RES, LAT0 - r0 * RES)
+
+
+def _row_area_ha():
+    """Ellipsoidal area of one pixel in each row (pyproj.Geod polygon area, independent of the grid code)."""
+    g = Geod(ellps="WGS84")
+    out = []
+    for r in range(H):
+        top, bot = LAT0 - r * RES, LAT0 - (r + 1) * RES
+        a, _ = g.polygon_area_perimeter([LON0, LON0 + RES, LON0 + RES, LON0], [bot, bot, top, top])
+        out.append(abs(a) / 1e4)  # m² → ha
+    return np.array(out)
+
+
+@pytest.fixture(scope="module")
+def banners(tmp_path_factory):
+    """Barren land; banner A west of column 30, B east; a 100 MW PV plant on rows 5–10, columns
+    5–15 of A, a 50 MW wind plant given as a point in B; uniform PVOUT 1 500 and wind 7 m/s."""
+    d = tmp_path_factory.mktemp("account")
+    with rasterio.open(d / "lc.tif", "w", driver="GTiff", width=W, height=H, count=1, dtype="uint8", crs="EPSG:4326",
+                       transform=Affine(RES, 0, LON0, 0, -RES, LAT0), nodata=0) as dst:
+        dst.write(np.full((1, H, W), 7, dtype=np.uint8))  # CLCD 7 barren: the desert zone
+    for name, val in (("pvout", 1500.0), ("wind", 7.0)):
+        with rasterio.open(d / f"{name}.tif", "w", driver="GTiff", width=W, height=H, count=1, dtype="float32",
+                           crs="EPSG:4326", transform=Affine(RES, 0, LON0, 0, -RES, LAT0)) as dst:
+            dst.write(np.full((1, H, W), val, dtype=np.float32))
+    gpd.GeoDataFrame({"id": [1]}, geometry=[box(120.0, 30.0, 120.01, 30.01)], crs=4326).to_file(d / "far.gpkg")
+    gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[_px_box(0, H, 0, 30), _px_box(0, H, 30, W)],
+                     crs=4326).to_file(d / "banners.gpkg")
+    gpd.GeoDataFrame({"capacity_mw": [100.0, 50.0], "tech": ["pv", "wind"]},
+                     geometry=[_px_box(5, 10, 5, 15), Point(LON0 + 45 * RES, LAT0 - 20 * RES)],
+                     crs=4326).to_file(d / "installed.gpkg")
+    # one table for every command: the coverage rows are skipped by siting
+    (d / "targets.csv").write_text("zone,indicator,value,year,source\n"
+                                   "A,new_energy_capacity,3000,2030,example plan\n"
+                                   "B,new_energy_capacity,2 GW,2030,\n"
+                                   "A,forest_coverage,25%,2025,not a siting row\n", encoding="utf-8")
+    return d
+
+
+def _site(d, out, *extra, tech="pv"):
+    return main(["site", "-q", "--tech", tech, "--landcover", str(d / "lc.tif"), "--redline", str(d / "far.gpkg"),
+                 "--farmland", str(d / "far.gpkg"), "--zones", str(d / "banners.gpkg"), "--zone-field", "name",
+                 "--installed", str(d / "installed.gpkg"), "--pvout", str(d / "pvout.tif"),
+                 "--wind-speed", str(d / "wind.tif"), "--set", "pv.layout.method=\"fixed\"",
+                 *[a for t in tech.split(",") for a in ("--set", f"{t}.min_parcel_area_ha=1")], "--out", str(out), *extra])
+
+
+def _summary(p):
+    return json.loads((p / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_zone_targets_one_table_for_every_command(banners):
+    rows = load_zone_targets(banners / "targets.csv", {"A", "B"}, indicators=("new_energy_capacity",))
+    assert [(t.zone, t.value, t.year) for t in rows] == [("A", 3000.0, 2030), ("B", 2000.0, 2030)]  # 2 GW = 2 000 MW
+    cov = load_zone_targets(banners / "targets.csv", {"A"}, indicators=("forest_coverage",))
+    assert [(t.zone, t.value) for t in cov] == [("A", 0.25)]  # B's rows are not coverage rows: not checked against names
+    with pytest.raises(InputError, match="zone 'B' is not a zone"):
+        load_zone_targets(banners / "targets.csv", {"A"}, indicators=("new_energy_capacity",))
+    bad = banners / "bad.csv"
+    bad.write_text("zone,indicator,value,year\nA,solar_farms,3,2030\n", encoding="utf-8")
+    with pytest.raises(InputError, match="indicator 'solar_farms' is not one of"):
+        load_zone_targets(bad, {"A"})
+    bad.write_text("zone,indicator,value,year\nA,new_energy_capacity,3 kW,2030\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"value '3 kW' is not a number \(MW, or a number followed by GW\)"):
+        load_zone_targets(bad, {"A"})
+
+
+def test_per_zone_account_installed_screened_gap_share(banners, tmp_path):
+    out = tmp_path / "pv"
+    assert _site(banners, out, "--targets", str(banners / "targets.csv")) == 0
+    s = _summary(out)
+    ha = _row_area_ha()
+    # eligible: every pixel but the plant's 5 rows × 10 columns in A; fixed 34 MW/km² = 0.34 MW/ha
+    area_a = ha.sum() * 30 - ha[5:10].sum() * 10
+    area_b = ha.sum() * 30
+    assert s["by_admin_zone"]["A"]["area_ha"] == pytest.approx(area_a, rel=1e-6)
+    assert s["by_admin_zone"]["B"]["area_ha"] == pytest.approx(area_b, rel=1e-6)
+    scr_a, scr_b = 0.34 * area_a, 0.34 * area_b
+    rows = {r["zone"]: r for r in s["targets_by_zone"]}
+    # A: target 3 000 MW, installed 100 MW (the PV plant), gap 2 900, after the screen 2 900 − screened
+    assert rows["A"]["installed_mw"] == 100.0 and rows["A"]["gap_mw"] == 2900.0
+    assert rows["A"]["screened_mw"] == pytest.approx(scr_a, rel=1e-6)
+    assert rows["A"]["gap_after_screen_mw"] == pytest.approx(2900.0 - scr_a, rel=1e-6)
+    assert rows["A"]["share_of_target"] == pytest.approx((100.0 + scr_a) / 3000.0, rel=1e-6)
+    # B: 2 GW, installed 50 MW (the wind plant's point lies in B), screened the whole of B
+    assert rows["B"]["installed_mw"] == 50.0 and rows["B"]["gap_mw"] == 1950.0
+    assert rows["B"]["share_of_target"] == pytest.approx((50.0 + scr_b) / 2000.0, rel=1e-6)
+    # the run: the sums over the two zones with a target
+    assert s["target_mw"] == 5000.0 and s["gap_mw"] == 4850.0
+    assert s["share_of_target"] == pytest.approx((150.0 + scr_a + scr_b) / 5000.0, rel=1e-6)
+    assert "targets.csv" in s["target_source"] and s["target_year"] == 2030
+    t = pd.read_csv(out / "targets_by_zone.csv")
+    assert t.zone.tolist() == ["A", "B"] and np.allclose(t.share_of_target, [rows["A"]["share_of_target"],
+                                                                             rows["B"]["share_of_target"]])
+    assert audit_folder(out) == []
+
+
+def test_region_total_row_is_the_run_target(banners, tmp_path):
+    (tmp_path / "t.csv").write_text(f"zone,indicator,value,year\n{REGION_TOTAL},new_energy_capacity,10000,2030\n",
+                                    encoding="utf-8")
+    out = tmp_path / "pv"
+    assert _site(banners, out, "--targets", str(tmp_path / "t.csv")) == 0
+    s = _summary(out)
+    assert s["target_mw"] == 10000.0 and s["gap_mw"] == 10000.0 - 150.0
+    assert s["share_of_target"] == pytest.approx((150.0 + s["capacity_mw"]) / 10000.0, rel=1e-12)
+
+
+def test_per_zone_targets_need_zones(banners, tmp_path, capfd):
+    rc = main(["site", "-q", "--landcover", str(banners / "lc.tif"), "--redline", str(banners / "far.gpkg"),
+               "--farmland", str(banners / "far.gpkg"), "--targets", str(banners / "targets.csv"),
+               "--out", str(tmp_path / "x")])
+    assert rc == 2 and "per-zone targets need --zones" in capfd.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_provincial_target_without_coverage_gives_no_share_and_says_what_the_gap_is(banners, tmp_path):
+    out = tmp_path / "prov"
+    assert _site(banners, out) == 0
+    s = _summary(out)
+    assert s["share_of_target"] is None and s["target_mw"] == 200_000.0 and s["gap_mw"] == 200_000.0 - 150.0
+    assert "only if --installed lists that whole region's plants" in s["gap_note"]
+
+
+def test_pv_wind_folder_is_a_declared_result_kind_with_one_account(banners, tmp_path):
+    out = tmp_path / "both"
+    assert _site(banners, out, "--targets", str(banners / "targets.csv"), tech="pv,wind") == 0
+    s = _summary(out)
+    assert folder_kind(out) == "site-account" and s["kind"] == "site-account"
+    assert audit_folder(out) == []  # top files, summary keys and the pv/ and wind/ site folders
+    pv, wind = _summary(out / "pv"), _summary(out / "wind")
+    for z in ("A", "B"):
+        row = next(r for r in s["targets_by_zone"] if r["zone"] == z)
+        both = pv["by_admin_zone"].get(z, {}).get("capacity_mw", 0.0) + wind["by_admin_zone"].get(z, {}).get("capacity_mw", 0.0)
+        assert row["screened_mw"] == pytest.approx(both, rel=1e-12)  # PV + wind of the zone, no pixel twice
+    assert s["screened_mw"] == pytest.approx(pv["capacity_mw"] + wind["capacity_mw"], rel=1e-12)
+    assert pv["targets_by_zone"] == s["targets_by_zone"]  # each technology's folder carries the run's account
+    assert (out / "targets_by_zone.csv").exists() and (out / "pv" / "targets_by_zone.csv").exists()
