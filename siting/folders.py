@@ -221,9 +221,12 @@ def write_site(result: SiteResult, folder: str | os.PathLike | ResultFolder, *, 
             written[name] = len(gdf)
         rf.extra_manifest["map_layers"] = written
         t = result.prepared.target
-        rf.write_json(rs.TARGETS, targets_record({"key": t.key, "value": t.value, "unit": t.unit, "year": t.year,
-                                                  "comparison": t.comparison, "clause": t.clause, "source": t.source},
-                                                 file=result.parameters.get("targets")))
+        if result.prepared.zone_targets:  # per-zone targets (--targets zones.csv) were compared against
+            records = [z.record() for z in result.prepared.zone_targets]
+        else:
+            records = [{"key": t.key, "value": t.value, "unit": t.unit, "year": t.year, "comparison": t.comparison,
+                        "clause": t.clause, "source": t.source}]
+        rf.write_json(rs.TARGETS, targets_record(*records, file=result.parameters.get("targets")))
         write_account(rf, summary)
         rf.extra_manifest["exclusion_bits"] = summary["exclusion_bits"]
         return rf.out

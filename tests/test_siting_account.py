@@ -120,6 +120,10 @@ def test_per_zone_account_installed_screened_gap_share(banners, tmp_path):
     assert t.zone.tolist() == ["A", "B"] and np.allclose(t.share_of_target, [rows["A"]["share_of_target"],
                                                                              rows["B"]["share_of_target"]])
     assert audit_folder(out) == []
+    # targets.json names the per-zone targets compared against, not the provincial one
+    tj = json.loads((out / "targets.json").read_text(encoding="utf-8"))
+    assert tj["file"].endswith("targets.csv") and [(r["zone"], r["value"]) for r in tj["targets"]] == [("A", 3000.0),
+                                                                                                     ("B", 2000.0)]
 
 
 def test_region_total_row_is_the_run_target(banners, tmp_path):
