@@ -17,6 +17,7 @@ __all__ = [
     "FieldError",
     "GridMismatch",
     "OutputExists",
+    "OutputError",
     "ConfigError",
     "OutputBusy",
     "ResultError",
@@ -62,6 +63,10 @@ class GridMismatch(InputError):
 
 class OutputExists(SinkplanError, FileExistsError):
     """An output folder exists and ``--overwrite`` was not given."""
+
+
+class OutputError(SinkplanError, OSError):
+    """An output cannot be written: permission, read-only or full file system, name too long."""
 
 
 class ConfigError(InputError):

@@ -35,6 +35,7 @@ from affine import Affine
 from rasterio.windows import Window
 
 from sinkplan.layers.grid import Grid
+from sinkplan.layers.writing import check_free_space, gdal_quiet, guarded_write
 
 #: Receives each block of an output raster with its window, in window order
 #: (:meth:`BlockWriter.write` is one).
@@ -135,26 +136,28 @@ class BlockWriter:
         self._levels: list[_Level] = []
         self._closed = False
         try:
-            g, top = grid, True
-            while True:
-                lvl = _Level(atomic_path(self.path, f".l{len(self._levels)}.tif"), g, np.dtype(dtype), nodata,
-                             self.resampling, (self.codec, self.level), str(threads),
-                             colormap=colormap, tags=tags if top else None, band_description=band_description if top else None)
-                if self._levels:
-                    self._levels[-1].child = lvl
-                self._levels.append(lvl)
-                if g.width <= TILE and g.height <= TILE:
-                    break
-                g = Grid(g.crs, g.transform @ Affine.scale(2), math.ceil(g.width / 2), math.ceil(g.height / 2),
-                         block_shape=(TILE, TILE))
-                top = False
+            with guarded_write(self.path, gdal=True):  # no permission, a full disk: one line naming the file
+                g, top = grid, True
+                while True:
+                    lvl = _Level(atomic_path(self.path, f".l{len(self._levels)}.tif"), g, np.dtype(dtype), nodata,
+                                 self.resampling, (self.codec, self.level), str(threads), colormap=colormap,
+                                 tags=tags if top else None, band_description=band_description if top else None)
+                    if self._levels:
+                        self._levels[-1].child = lvl
+                    self._levels.append(lvl)
+                    if g.width <= TILE and g.height <= TILE:
+                        break
+                    g = Grid(g.crs, g.transform @ Affine.scale(2), math.ceil(g.width / 2), math.ceil(g.height / 2),
+                             block_shape=(TILE, TILE))
+                    top = False
         except BaseException:
             self.abort()
             raise
 
     def write(self, data: np.ndarray, window: Window) -> None:
         """Write one block (shape ``(window.height, window.width)``)."""
-        self._levels[0].write(np.asarray(data), window)
+        with guarded_write(self.path, gdal=True):
+            self._levels[0].write(np.asarray(data), window)
 
     def close(self) -> Path:
         """Finish: last rows of tiles, COG layout, move into place. Returns the final path."""
@@ -162,20 +165,24 @@ class BlockWriter:
             return self.path
         cog = None
         try:
-            for lvl in self._levels:  # each level's last rows feed the next level first
-                lvl.finish()
-            self._closed = True
-            cog = atomic_path(self.path, ".cog.tif")
-            from sinkplan.layers.cog import CogLayoutError, assemble_cog
+            with guarded_write(self.path, gdal=True):
+                for lvl in self._levels:  # each level's last rows feed the next level first
+                    lvl.finish()
+                self._closed = True
+                # The COG holds the levels' tiles byte for byte: its size is known now, so a disk
+                # that cannot hold it is said before writing it half-way.
+                check_free_space(self.path.parent, sum(lvl.path.stat().st_size for lvl in self._levels))
+                cog = atomic_path(self.path, ".cog.tif")
+                from sinkplan.layers.cog import CogLayoutError, assemble_cog
 
-            try:
-                assemble_cog([lvl.path for lvl in self._levels], cog)
-            except CogLayoutError as err:  # a layout the assembler does not know: GDAL recompresses
-                logger.warning("%s: COG assembly fell back to GDAL's COG driver: %s", self.path, err)
-                rasterio.shutil.copy(self._levels[0].path, cog, driver="COG", compress=self.codec, level=self.level,
-                                     overview_resampling=self.resampling.upper(), BIGTIFF="IF_SAFER",
-                                     NUM_THREADS="ALL_CPUS")
-            os.replace(cog, self.path)
+                try:
+                    assemble_cog([lvl.path for lvl in self._levels], cog)
+                except CogLayoutError as err:  # a layout the assembler does not know: GDAL recompresses
+                    logger.warning("%s: COG assembly fell back to GDAL's COG driver: %s", self.path, err)
+                    rasterio.shutil.copy(self._levels[0].path, cog, driver="COG", compress=self.codec, level=self.level,
+                                         overview_resampling=self.resampling.upper(), BIGTIFF="IF_SAFER",
+                                         NUM_THREADS="ALL_CPUS")
+                os.replace(cog, self.path)
         finally:
             self._closed = True
             self._cleanup(cog)
@@ -270,7 +277,11 @@ class _Level:
     def abort(self) -> None:
         self._bands.clear()
         if not self._ds.closed:
-            self._ds.close()
+            try:
+                with gdal_quiet():
+                    self._ds.close()
+            except Exception as exc:  # a full disk fails the flush too: the file is dropped anyway
+                logger.debug("closing %s: %s", self.path, exc)
 
 
 def _fill(dtype: np.dtype, nodata):

@@ -76,18 +76,30 @@ class BlockExecutor:
             self._client = Client(self.scheduler, timeout="30s")
         else:
             logger.info("starting a local Dask cluster with %d workers", self.workers)
-            self._cluster = LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True,
-                # Workers log a failed task ("Compute Failed" with its traceback) at ERROR; the
-                # error reaches the client, which reports it on one line: keep them quiet unless
-                # debugging.
-                dashboard_address=":0",
-                silence_logs=logging.WARNING if logging.getLogger().level <= logging.DEBUG else logging.CRITICAL,
-            )
-            self._client = Client(self._cluster)
+            try:
+                with _signals_held():
+                    self._cluster = LocalCluster(
+                        n_workers=self.workers, threads_per_worker=1, processes=True,
+                        # Workers log a failed task ("Compute Failed" with its traceback) at ERROR;
+                        # the error reaches the client, which reports it on one line: keep them
+                        # quiet unless debugging.
+                        dashboard_address=":0",
+                        silence_logs=logging.WARNING if logging.getLogger().level <= logging.DEBUG else logging.CRITICAL,
+                        preload=["sinkplan.layers.dask_worker"],  # workers ignore Ctrl-C: the client stops them
+                    )
+                    self._client = Client(self._cluster)
+            except BaseException:  # interrupted while starting: stop what did start
+                self.__exit__(None, None, None)
+                raise
         return self
 
     def __exit__(self, *exc) -> None:
+        dist = logging.getLogger("distributed")
+        level = dist.level
+        if exc and exc[0] is not None and logging.getLogger().level > logging.DEBUG:
+            # Stopping after an error or Ctrl-C: the run's own message is the one line to show,
+            # not the nanny's "Worker process still alive after 4.0 seconds, killing".
+            dist.setLevel(logging.CRITICAL)
         try:
             if self._client is not None:
                 self._client.close()  # releases its results first, so no worker "loses computed tasks"
@@ -105,9 +117,12 @@ class BlockExecutor:
         except Exception as err:  # shutting down: never mask the run's own result or error
             logger.debug("stopping the local Dask workers: %s", err)
         finally:
-            if self._cluster is not None:
-                self._cluster.close()
-            self._client = self._cluster = None
+            try:
+                if self._cluster is not None:
+                    self._cluster.close()
+            finally:
+                self._client = self._cluster = None
+                dist.setLevel(level)
 
     def imap(self, func: Callable[[Window], T], windows: Sequence[Window], *,
              progress: Progress | None = None, label: str = "") -> Iterator[T]:
@@ -179,6 +194,42 @@ def reduce_blocks(func: Callable[[Window], T], windows: Sequence[Window], combin
     for result in map_blocks(func, windows, executor=executor, progress=progress, label=label):
         acc = combine(acc, result)
     return acc
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Start local workers with Ctrl-C ignored, and hold SIGTERM / SIGHUP until they are up.
+
+    Ctrl-C reaches every process of the terminal's foreground group. A worker still
+    importing printed a KeyboardInterrupt traceback, and a client interrupted half-way
+    through starting its cluster could not stop it cleanly (more tracebacks). So while the
+    cluster starts SIGINT is ignored (a disposition the worker processes inherit through
+    spawn's exec, so they never see a Ctrl-C; :mod:`sinkplan.layers.dask_worker` keeps it
+    so), and SIGTERM / SIGHUP are held and handled once the cluster is up. A Ctrl-C pressed
+    in the second or two the workers take to start is lost: press it again.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    previous = {s: signal.getsignal(s) for s in sigs}
+    got: list[int] = []
+    for s in sigs:
+        if s == signal.SIGINT:
+            signal.signal(s, signal.SIG_IGN)
+        elif callable(previous[s]):
+            signal.signal(s, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        for s in sigs:
+            if s == signal.SIGINT or callable(previous[s]):
+                signal.signal(s, previous[s] if previous[s] is not None else signal.SIG_DFL)
+    if got:
+        previous[got[0]](got[0], None)  # raises (KeyboardInterrupt or the CLI's Interrupted)
 
 
 @contextmanager

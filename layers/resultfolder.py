@@ -64,9 +64,10 @@ import numpy as np
 import pandas as pd
 
 from sinkplan.layers import resultspec as rs
-from sinkplan.layers.errors import OutputBusy, OutputExists, ResultError
+from sinkplan.layers.errors import OutputBusy, OutputError, OutputExists, ResultError
 from sinkplan.layers.files import sha256_content, sha256_file
 from sinkplan.layers.outputs import DIR_MODE, FILE_MODE
+from sinkplan.layers.writing import check_output_path, guarded_write, write_error
 
 __all__ = [
     "ResultFolder",
@@ -458,13 +459,16 @@ class ResultFolder:
             check_replaceable(self.out, inputs=self.inputs)
 
     def __enter__(self) -> "ResultFolder":
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        stack = contextlib.ExitStack()
-        stack.enter_context(claim(self.out))
+        check_output_path(self.out)  # read-only, full, /proc, a name too long: said before anything is made
+        with guarded_write(self.out):
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            stack = contextlib.ExitStack()
+            stack.enter_context(claim(self.out))
         try:
             self._check_target()
-            self.dir = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
-            self.dir.chmod(DIR_MODE)
+            with guarded_write(self.out):
+                self.dir = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
+                self.dir.chmod(DIR_MODE)
         except BaseException:
             stack.close()
             raise
@@ -475,7 +479,12 @@ class ResultFolder:
         assert self.dir is not None and self._claim is not None
         try:
             if exc_type is not None:
+                # judged before the folder is removed: a disk that was full may not be once it is
+                err = exc if isinstance(exc, OutputError) else (
+                    write_error(exc, self.dir, assume_write=False) if isinstance(exc, Exception) else None)
                 shutil.rmtree(self.dir, ignore_errors=True)
+                if err is not None:  # a full disk, no permission...: one line naming the result folder
+                    raise OutputError(str(err).replace(str(self.dir), str(self.out))) from exc
                 return
             try:
                 self._check_files()
@@ -488,8 +497,12 @@ class ResultFolder:
                 os.rename(self.dir, self.out)
                 if old is not None:
                     shutil.rmtree(old, ignore_errors=True)
-            except BaseException:
+            except BaseException as exc2:
+                err = exc2 if isinstance(exc2, OutputError) else (
+                    write_error(exc2, self.out, assume_write=False) if isinstance(exc2, Exception) else None)
                 shutil.rmtree(self.dir, ignore_errors=True)
+                if err is not None:
+                    raise OutputError(str(err).replace(str(self.dir), str(self.out))) from exc2
                 raise
             logger.info("wrote %s", self.out)
         finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from sinkplan.layers.errors import ConfigError
 from sinkplan.layers.parallel import Progress
 from sinkplan.seeds import _demo_vectors as dv
 
-__all__ = ["DemoRegion", "build_demo", "CLCD_COLORS"]
+__all__ = ["DemoRegion", "build_demo", "demo_shape", "CLCD_COLORS"]
 
 logger = logging.getLogger(__name__)
 
@@ -329,6 +330,22 @@ def _samples(seed: int, lc: np.ndarray, dem: np.ndarray, vig: np.ndarray, shp, t
     return plots, training, reference
 
 
+def demo_shape(scale: float) -> tuple[int, int]:
+    """(rows, columns) of the demo grid at ``scale``.
+
+    Raises
+    ------
+    layers.errors.ConfigError
+        If ``scale`` is not finite or gives a grid smaller than 16 pixels a side.
+    """
+    if not math.isfinite(scale) or scale <= 0:
+        raise ConfigError(f"demo scale {scale!r}: give a positive number (1.0 ≈ 3.6 Mpx, at least 0.011)")
+    h, w = round(BASE_SHAPE[0] * scale), round(BASE_SHAPE[1] * scale)
+    if min(h, w) < 16:
+        raise ConfigError(f"demo scale {scale!r} gives a {w} x {h} grid; use scale >= 0.011")
+    return h, w
+
+
 def build_demo(out_dir: str | os.PathLike, *, seed: int = 2025, scale: float = 1.0,
                progress: Progress | None = None) -> DemoRegion:
     """Build the synthetic demo region into ``out_dir``.
@@ -357,9 +374,7 @@ def build_demo(out_dir: str | os.PathLike, *, seed: int = 2025, scale: float = 1
         If ``scale`` gives a grid smaller than 16 pixels a side.
     """
     report = progress or (lambda frac, msg: None)
-    h, w = round(BASE_SHAPE[0] * scale), round(BASE_SHAPE[1] * scale)
-    if min(h, w) < 16:
-        raise ConfigError(f"demo scale {scale!r} gives a {w} x {h} grid; use scale >= 0.011")
+    h, w = demo_shape(scale)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {k: out / v for k, v in _FILES.items()}

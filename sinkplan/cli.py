@@ -13,11 +13,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from importlib import metadata
 
 from sinkplan.layers.errors import SinkplanError
 from sinkplan.context import RunContext, configure_logging
+from sinkplan.layers.writing import check_output_path, write_error
+from sinkplan.options import check_options
+from sinkplan.signals import Interrupted, exit_code, signals_as_interrupts
 
 __all__ = ["main", "build_parser"]
 
@@ -109,7 +113,7 @@ def context_from(args: argparse.Namespace) -> RunContext:
     return RunContext(
         quiet=getattr(args, "quiet", False),
         debug=getattr(args, "debug", False),
-        max_cells=getattr(args, "max_cells", None) or RunContext.max_cells,
+        max_cells=RunContext.max_cells if getattr(args, "max_cells", None) is None else args.max_cells,
         workers=getattr(args, "workers", 0) or 0,
         scheduler=getattr(args, "scheduler", None),
         overwrite=getattr(args, "overwrite", False),
@@ -119,25 +123,43 @@ def context_from(args: argparse.Namespace) -> RunContext:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sinkplan`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_command_in(argv), full=False)
-    args = parser.parse_args(argv)
-    ctx = context_from(args)
-    configure_logging(ctx)
-    if ctx.max_cells < 1024:
-        parser.error(f"--max-cells {ctx.max_cells} is too small; give at least 1024")
+    with signals_as_interrupts():  # SIGTERM and SIGHUP clean up like Ctrl-C
+        try:
+            parser = build_parser(_command_in(argv), full=False)
+            args = parser.parse_args(argv)
+        except KeyboardInterrupt as exc:
+            return exit_code(exc)
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
+        check_options(args)
+        if getattr(args, "out", None):
+            check_output_path(args.out)  # a folder that can never be written is said before any work
+        ctx = context_from(args)
+        configure_logging(ctx)
         return int(args.func(args, ctx) or 0)
     except SinkplanError as exc:
-        if ctx.debug:
+        if getattr(args, "debug", False):
             logger.exception("failed")
         print(f"sinkplan {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print("sinkplan: interrupted; no partial result was kept", file=sys.stderr)
-        return 130
+    except OSError as exc:  # a write no guard wrapped: a full disk, a permission... still one line
+        err = write_error(exc, getattr(exc, "filename", None) or getattr(args, "out", None) or ".", assume_write=False)
+        if err is None:
+            raise
+        if getattr(args, "debug", False):
+            logger.exception("failed")
+        print(f"sinkplan {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        how = f" by {exc.name}" if isinstance(exc, Interrupted) and exc.signum != signal.SIGINT else ""
+        print(f"sinkplan {args.command}: interrupted{how}; no partial result was kept", file=sys.stderr)
+        return exit_code(exc)
 
 
 def _command_in(argv: list[str]) -> str | None:

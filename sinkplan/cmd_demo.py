@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
 
 from sinkplan.layers.errors import OutputExists
+from sinkplan.layers.writing import write_error
 from sinkplan.context import RunContext
 
 logger = logging.getLogger(__name__)
@@ -45,14 +47,42 @@ def register(sub, common) -> None:
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
-    from sinkplan.seeds.demo import build_demo
+    from sinkplan.seeds.demo import demo_shape
 
     out = Path(args.out)
+    demo_shape(args.scale)  # a bad --scale is refused before anything exists
+    if out.exists() and not out.is_dir():
+        raise OutputExists(f"{out}: exists and is not a folder; choose another --out")
+    old = None
     if out.exists() and any(out.iterdir()):
         if not args.overwrite:
             raise OutputExists(f"{out}: folder exists and is not empty; pass --overwrite or choose another --out")
-        shutil.rmtree(out)
+        # kept aside until the new demo is complete: a failed or interrupted run puts it back
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    existed = out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        code = _build(args, ctx, out)
+    except BaseException as exc:
+        # a full disk is judged before the half-built demo is removed (and frees it)
+        err = write_error(exc, out, assume_write=False) if isinstance(exc, Exception) else None
+        shutil.rmtree(out, ignore_errors=True)  # nothing half-built is kept
+        if old is not None:
+            os.replace(old, out)
+        elif existed:
+            out.mkdir(exist_ok=True)
+        if err is not None:
+            raise err from exc
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return code
+
+
+def _build(args: argparse.Namespace, ctx: RunContext, out: Path) -> int:
+    from sinkplan.seeds.demo import build_demo
+
     t0 = time.perf_counter()
     with ctx.progress("building the demo region") as progress:
         region = build_demo(out / "inputs", seed=args.seed, scale=args.scale, progress=progress)

@@ -6,7 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from sinkplan.layers.errors import OutputExists
+from sinkplan.layers.errors import OutputError, OutputExists
+from sinkplan.layers.writing import check_output_path, guarded_write
 from sinkplan.context import RunContext
 
 logger = logging.getLogger(__name__)
@@ -51,10 +52,15 @@ def run_map(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinkplan.maps.folders import open_result
 
     out = Path(args.out)
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder; give the HTML file to write, e.g. --out {out / 'map.html'}")
     if out.suffix.lower() not in (".html", ".htm"):  # `--out m4` writes m4.html, which a browser opens
         out = out.with_name(out.name + ".html")
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder; give a file name for the map, e.g. --out {out.with_suffix('') / 'map.html'}")
     if out.exists() and not args.overwrite:
         raise OutputExists(f"{out}: exists; pass --overwrite to replace it or choose another --out")
+    check_output_path(out)
     for r in args.results:  # validate every input before writing anything
         open_result(r)
     resolve_tianditu_key(args.tianditu_key, args.basemap)
@@ -101,14 +107,15 @@ def _write_text(out: Path, text: str) -> None:
 
     from sinkplan.layers.outputs import atomic_path
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_path(out)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with guarded_write(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = atomic_path(out)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def maps_step(region, out: Path, ctx: RunContext) -> list[Path]:

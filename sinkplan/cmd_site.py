@@ -144,9 +144,10 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     sweeps = [parse_assignment(s) for s in args.sweep]
     sweep_profiles = [(k, v, with_overrides(profile, {k: v}, flag="--sweep")) for k, vals in sweeps for v in vals]
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     cache = VectorCache()
-    with tempfile.TemporaryDirectory(prefix=".site-work-", dir=out.parent) as work:
+    # Scratch rasters go beside the result (same disk, often larger than /tmp), in the nearest
+    # folder that exists: missing parents of --out are made only once the inputs are checked.
+    with tempfile.TemporaryDirectory(prefix=".site-work-", dir=_existing_parent(out)) as work:
         prep = prepare(inputs, profile, workdir=work, cache=cache)  # validate before any output exists
         sweep_preps = [(k, v, prepare(inputs, p, workdir=work, keep_rasters=False, cache=cache)) for k, v, p in sweep_profiles]
         # claimed before the run: a second run with the same --out fails at once
@@ -191,9 +192,8 @@ def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
     base_inputs = _inputs(args)
     profiles = [_profile(args, t) for t in args.tech]
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     cache = VectorCache()
-    with tempfile.TemporaryDirectory(prefix=".site-work-", dir=out.parent) as work:
+    with tempfile.TemporaryDirectory(prefix=".site-work-", dir=_existing_parent(out)) as work:
         for prof in profiles:  # validate every technology's inputs before any output exists
             prepare(base_inputs, prof, workdir=work, keep_rasters=False, cache=cache, quiet=True)
         with ResultFolder(out, kind="site-account", command="site", parameters={}, inputs=[],
@@ -214,6 +214,14 @@ def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
                 account["screened_mw"], ", ".join(f"{t} {d['capacity_mw']:.0f}" for t, d in account["by_tech"].items()),
                 account["installed_mw"], account["gap_mw"], account["gap_after_screen_mw"])
     return 0
+
+
+def _existing_parent(out: Path) -> Path:
+    """The nearest folder of ``out``'s parents that exists (where scratch files may go before it is made)."""
+    p = out.absolute().parent
+    while not p.is_dir() and p != p.parent:
+        p = p.parent
+    return p
 
 
 def site_step(region, out: Path, ctx: RunContext) -> list[Path]:

@@ -68,6 +68,12 @@ def one_line_error(err: str) -> str:
     return lines[0]
 
 
+def last_line(err: str) -> str:
+    """The last line printed (warnings may come before it), checking that no traceback was."""
+    assert "Traceback" not in err and "Error:" not in err.replace("error:", ""), err
+    return err.strip().splitlines()[-1]
+
+
 def sinkplan_cmd() -> list[str]:
     """The command line that runs sinkplan in a child process (the installed entry point's module)."""
     return [sys.executable, "-c", "import sys; from sinkplan.cli import main; sys.exit(main())"]
