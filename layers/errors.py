@@ -18,6 +18,7 @@ __all__ = [
     "GridMismatch",
     "OutputExists",
     "OutputError",
+    "ClusterError",
     "ConfigError",
     "OutputBusy",
     "ResultError",
@@ -67,6 +68,10 @@ class OutputExists(SinkplanError, FileExistsError):
 
 class OutputError(SinkplanError, OSError):
     """An output cannot be written: permission, read-only or full file system, name too long."""
+
+
+class ClusterError(SinkplanError, ConnectionError):
+    """A Dask scheduler cannot be reached or its workers cannot run the blocks."""
 
 
 class ConfigError(InputError):

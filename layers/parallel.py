@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:  # annotations only: importing rasterio costs the command line 0.1 s
     from rasterio.windows import Window
 
-__all__ = ["BlockExecutor", "Progress", "map_blocks", "reduce_blocks", "readable"]
+from sinkplan.layers.errors import ClusterError
+
+__all__ = ["BlockExecutor", "Progress", "map_blocks", "reduce_blocks", "readable", "check_scheduler", "CONNECT_TIMEOUT_S"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +75,13 @@ class BlockExecutor:
         logging.getLogger("distributed").setLevel(max(logging.getLogger().level, logging.WARNING))
         if self.scheduler:
             logger.info("connecting to Dask scheduler %s", self.scheduler)
-            self._client = Client(self.scheduler, timeout="30s")
+            check_scheduler(self.scheduler)  # a wrong address fails in seconds, not after 30 s of retries
+            try:
+                self._client = Client(self.scheduler, timeout=f"{CONNECT_TIMEOUT_S:g}s")
+            except (OSError, TimeoutError) as exc:
+                raise ClusterError(f"Dask scheduler {self.scheduler}: cannot connect ({' '.join(str(exc).split())}); "
+                                   "check the address and that the scheduler runs (dask scheduler), or run without "
+                                   "--scheduler") from None
         else:
             logger.info("starting a local Dask cluster with %d workers", self.workers)
             try:
@@ -194,6 +202,45 @@ def reduce_blocks(func: Callable[[Window], T], windows: Sequence[Window], combin
     for result in map_blocks(func, windows, executor=executor, progress=progress, label=label):
         acc = combine(acc, result)
     return acc
+
+
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT_S = 10.0
+
+
+def check_scheduler(address: str, *, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse a scheduler address that is malformed or where nothing listens (one TCP connect).
+
+    Raises
+    ------
+    ClusterError
+        The message names the address and what went wrong.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    text = address.strip()
+    url = urlsplit(text if "://" in text else f"tcp://{text}")
+    if url.scheme not in ("tcp", "tls", "ws", "wss"):
+        if url.scheme in ("inproc", "ucx"):
+            return  # not a TCP address: Dask itself will say
+        raise ClusterError(f"--scheduler {address}: give an address like tcp://host:8786")
+    try:
+        host, port = url.hostname, url.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise ClusterError(f"--scheduler {address}: give host and port, e.g. tcp://{host or 'host'}:8786")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except socket.gaierror as exc:
+        raise ClusterError(f"Dask scheduler {address}: unknown host {host!r} ({exc.strerror}); check the address") from None
+    except OSError as exc:
+        why = "connection refused: nothing listens there" if isinstance(exc, ConnectionRefusedError) else (
+            f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc)))
+        raise ClusterError(f"Dask scheduler {address}: cannot connect ({why}); start it (dask scheduler) or fix "
+                           "--scheduler") from None
 
 
 @contextmanager

@@ -49,6 +49,9 @@ def register(sub, common) -> None:
     p.add_argument("--density-raster", default=None, metavar="FILE",
                    help="density map from sinkplan density-model, used for the pools in its POOLS tag instead of the "
                    "table; pixels without a value (outside the model's domain) use the table and are counted")
+    p.add_argument("--density-raster-units", default=None, metavar="UNITS",
+                   help="units of a --density-raster that lacks the POOLS and UNITS tags density-model writes: "
+                   "'Mg C/ha' (t C/ha), 'kg C/m2' or 'g C/m2' (converted); its pools are then above,below")
     add_common_options(p)
     p.set_defaults(func=run)
 
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         from sinkplan.sinks.learning.carbon_raster import check_density_raster
         if args.uncertainty:
             raise _input_error("--density-raster with --uncertainty: the Monte Carlo draws table densities only; run them separately")
-        raster = check_density_raster(args.density_raster, lc)
+        raster = check_density_raster(args.density_raster, lc, units=args.density_raster_units)
         args.no_raster = True  # carbon_density.tif would show the table's densities, not the raster's
     t0 = time.perf_counter()
     with cache_dir() as folder:

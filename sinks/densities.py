@@ -39,6 +39,7 @@ from sinkplan.layers.schemes import GROUP_INDEX, GROUPS, ClassScheme
 
 __all__ = [
     "POOLS",
+    "MAX_DENSITY_MGC_PER_HA",
     "DEFAULT_TABLE",
     "DensityTable",
     "ClassDensities",
@@ -327,6 +328,14 @@ def _parse_key(raw: str, keyed_by: str, where: str):
     return group
 
 
+#: Largest carbon density (Mg C/ha) of one pool a table or raster may give. No ecosystem
+#: comes near it but metres-deep peat: living above-ground biomass peaks near 1,900 Mg C/ha
+#: (Eucalyptus regnans, Keith, Mackey & Lindenmayer 2009, PNAS 106:11635), mineral soils hold
+#: tens to a few hundred per metre. A larger value is a unit slip (g C/m² is 100 × Mg C/ha)
+#: or a typo, and 1e308 Mg C/ha overflowed the stock to inf after the whole pass.
+MAX_DENSITY_MGC_PER_HA = 10_000.0
+
+
 def _number(raw: str, where: str, *, required: bool) -> float:
     if raw == "":
         if required:
@@ -338,6 +347,10 @@ def _number(raw: str, where: str, *, required: bool) -> float:
         raise SchemeError(f"{where}: {raw!r} is not a number") from None
     if not math.isfinite(value) or value < 0:
         raise SchemeError(f"{where}: {raw!r} must be a finite number ≥ 0")
+    if value > MAX_DENSITY_MGC_PER_HA:
+        raise SchemeError(f"{where}: {raw!r} Mg C/ha is more than any ecosystem stores in one pool (at most "
+                          f"{MAX_DENSITY_MGC_PER_HA:,.0f}; the densest forests hold about 1,900 above ground); check "
+                          "the units (Mg C/ha = t C/ha; g C/m² is 100 times larger)")
     return value
 
 

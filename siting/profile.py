@@ -72,7 +72,7 @@ _LAND_GROUPS = tuple(g for g in GROUPS if g != "nodata")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf passes gt=0; nan every bound
 
 
 def _check_groups(v: list[str]) -> list[str]:

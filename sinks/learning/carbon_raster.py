@@ -29,25 +29,51 @@ from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from sinkplan.layers.landcover import LandCover
 from sinkplan.layers.parallel import BlockExecutor, map_blocks
-from sinkplan.layers.reading import read_window
+from sinkplan.layers.reading import read_window, window_label
 from sinkplan.sinks.carbon import CarbonAccount
 
-__all__ = ["DensityRaster", "apply_density_raster", "check_density_raster", "raster_pass"]
+__all__ = ["DensityRaster", "DENSITY_UNITS", "apply_density_raster", "check_density_raster", "density_units_factor",
+           "raster_pass"]
 
 logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
 class DensityRaster:
-    """A checked density raster: path, nodata and the pools it covers."""
+    """A checked density raster: path, nodata, the pools it covers and its units.
+
+    ``scale`` converts its values to Mg C/ha (1 for Mg C/ha, 10 for kg C/m², 0.01 for g C/m²).
+    """
 
     path: Path
     nodata: float | None
     pools: tuple[str, ...]
+    units: str = "Mg C/ha"
+    scale: float = 1.0
 
 
-def check_density_raster(path: str | os.PathLike, lc: LandCover) -> DensityRaster:
-    """Check the raster is on the land-cover grid and names valid pools (before any output).
+#: Carbon-density units a raster may state, normalised (lower case, no spaces, ² → 2), and
+#: the factor to Mg C/ha: 1 kg C/m² = 10 Mg C/ha (10 000 m²/ha ÷ 1000 kg/Mg); 1 g C/m² = 0.01.
+DENSITY_UNITS = {
+    "mgc/ha": 1.0, "mgcha-1": 1.0, "mgcha^-1": 1.0, "tc/ha": 1.0, "tcha-1": 1.0, "tcha^-1": 1.0,
+    "kgc/m2": 10.0, "kgcm-2": 10.0, "kgcm^-2": 10.0,
+    "gc/m2": 0.01, "gcm-2": 0.01, "gcm^-2": 0.01,
+}
+
+
+def density_units_factor(units: str) -> float | None:
+    """Mg C/ha per unit of ``units`` ('Mg C/ha', 'kg C/m2', 'g C m-2' …), None if not a carbon density."""
+    key = "".join(units.split()).lower().replace("²", "2").replace("⁻¹", "-1").replace("⁻²", "-2")
+    return DENSITY_UNITS.get(key)
+
+
+def check_density_raster(path: str | os.PathLike, lc: LandCover, *, units: str | None = None) -> DensityRaster:
+    """Check the raster is a carbon-density raster on the land-cover grid (before any output).
+
+    A raster is taken as carbon density only when it says so: the ``POOLS`` and ``UNITS``
+    tags ``sinkplan density-model`` writes, or ``units`` given by the user (then a missing
+    ``POOLS`` tag means ``above,below``, what ``density-model`` models). Any other raster (a
+    DEM read as Mg C/ha gave 23 times the carbon, exit 0) is refused.
 
     Raises
     ------
@@ -56,7 +82,8 @@ def check_density_raster(path: str | os.PathLike, lc: LandCover) -> DensityRaste
     GridMismatch
         Not on the land-cover grid.
     InputError
-        Not single-band, or a ``POOLS`` tag naming unknown pools.
+        Not single-band, no POOLS/UNITS tags and no ``units``, units that are not a carbon
+        density, or a ``POOLS`` tag naming unknown pools.
     """
     from sinkplan.sinks.densities import POOLS
 
@@ -64,22 +91,45 @@ def check_density_raster(path: str | os.PathLike, lc: LandCover) -> DensityRaste
     with open_raster(p) as src:
         grid = Grid.from_dataset(src, name=str(p))
         count, nodata, tags = src.count, src.nodata, src.tags()
+        band_units = (src.units[0] if src.units else "") or ""
     lc.grid.check_same(grid, names=(str(lc.path), str(p)))
     if count != 1:
         raise InputError(f"{p}: a density raster has one band, found {count}")
-    pools = tuple(s.strip() for s in tags.get("POOLS", "above,below").split(",") if s.strip())
+    lower = {k.lower(): v for k, v in tags.items()}
+    tagged_units = lower.get("units") or band_units
+    if units is None:
+        if tagged_units and density_units_factor(tagged_units) is None:
+            raise InputError(f"{p}: not a carbon-density raster (its units are {tagged_units!r}); give a density-model "
+                             "output, or a raster in Mg C/ha, kg C/m2 or g C/m2 with --density-raster-units")
+        if "pools" not in lower or not tagged_units:
+            missing = " and ".join(t for t, ok in (("POOLS", "pools" in lower), ("UNITS", bool(tagged_units))) if not ok)
+            raise InputError(f"{p}: not a carbon-density raster (no {missing} tag, as sinkplan density-model writes); "
+                             "give a density-model output, or say what it holds with --density-raster-units 'Mg C/ha' "
+                             "(kg C/m2 and g C/m2 are converted)")
+        units = tagged_units
+    factor = density_units_factor(units)
+    if factor is None:
+        raise InputError(f"{p}: units {units!r} are not a carbon density; give a raster in Mg C/ha (t C/ha), kg C/m2 or "
+                         "g C/m2, and state them with --density-raster-units if its tags do not")
+    if "pools" not in lower:
+        logger.warning("%s: no POOLS tag: its values are taken as the above- and below-ground pools (what "
+                       "density-model models); tag it with gdal_edit.py -mo POOLS=... to say otherwise", p)
+    pools = tuple(s.strip() for s in lower.get("pools", "above,below").split(",") if s.strip())
     bad = [x for x in pools if x not in POOLS]
     if bad or not pools:
-        raise InputError(f"{p}: tag POOLS={tags.get('POOLS')!r} names unknown pools {bad}; pools are {', '.join(POOLS)}")
-    return DensityRaster(p, nodata, pools)
+        raise InputError(f"{p}: tag POOLS={lower.get('pools')!r} names unknown pools {bad}; pools are {', '.join(POOLS)}")
+    return DensityRaster(p, nodata, pools, units, factor)
 
 
 def _block(window: Window, *, landcover: str, density: str, nodata: float | None, strata, lut: np.ndarray,
-           ncls: int, nkeys: int, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+           ncls: int, nkeys: int, grid: Grid, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from sinkplan.sinks.densities import MAX_DENSITY_MGC_PER_HA
+
     with open_raster(landcover) as src:
         codes = read_window(src, window).astype(np.int64)
     with open_raster(density) as src:
-        d = read_window(src, window).astype(np.float64)
+        raw = read_window(src, window).astype(np.float64)
+    d = raw * scale  # raster units → Mg C/ha
     slot = np.where((codes >= 0) & (codes < lut.size), lut[np.clip(codes, 0, lut.size - 1)], -1)
     if strata is not None:
         from sinkplan.sinks.strata import strata_block
@@ -88,7 +138,11 @@ def _block(window: Window, *, landcover: str, density: str, nodata: float | None
     land = slot >= 0
     ok = land & np.isfinite(d) & (d >= 0)
     if nodata is not None and np.isfinite(nodata):
-        ok &= d != nodata
+        ok &= raw != nodata
+    if (too := ok & (d > MAX_DENSITY_MGC_PER_HA)).any():
+        raise InputError(f"{density}: {int(too.sum()):,} px in {window_label(window)} hold more than "
+                         f"{MAX_DENSITY_MGC_PER_HA:,.0f} Mg C/ha (largest {float(d[too].max()):.6g}), more than any "
+                         "ecosystem stores; check the raster's units (--density-raster-units) or its nodata value")
     area_ha = np.asarray(grid.pixel_areas_m2(window)) / 10_000.0  # m² → ha
     k = slot[ok]
     return (np.bincount(k, weights=area_ha[ok], minlength=nkeys),
@@ -115,7 +169,7 @@ def raster_pass(lc: LandCover, raster: DensityRaster, *, codes: tuple[int, ...],
     ncls = len(codes)
     nkeys = nstrata * ncls
     func = partial(_block, landcover=str(lc.path), density=str(raster.path), nodata=raster.nodata,
-                   strata=strata_path, lut=lut, ncls=ncls, nkeys=nkeys, grid=lc.grid)
+                   strata=strata_path, lut=lut, ncls=ncls, nkeys=nkeys, grid=lc.grid, scale=raster.scale)
     acc = [np.zeros(nkeys), np.zeros(nkeys), np.zeros(nkeys, np.int64), np.zeros(nkeys, np.int64)]
     windows = list(lc.grid.blocks(max_cells))
     for parts in map_blocks(func, windows, executor=executor, progress=progress, label="density raster"):
@@ -150,7 +204,7 @@ def apply_density_raster(acc: CarbonAccount, raster: DensityRaster, sums: dict, 
         eff[:, cols] = np.where(area_c[:, None] > 0, new[..., cols].sum(axis=(0, 1)) / area_c[:, None], eff[:, cols])
     table_part = float(acc.stock_mgc[..., cols].sum())
     report = {
-        "path": str(raster.path), "pools": list(raster.pools),
+        "path": str(raster.path), "pools": list(raster.pools), "units": raster.units,
         "pixels_from_raster": int(sums["pixels"].sum()), "pixels_fallback_to_table": int(sums["fallback_pixels"].sum()),
         "area_ha_from_raster": float(r_area.sum()),
         "stock_mgc_of_pools_table_only": table_part, "stock_mgc_of_pools_with_raster": float(new[..., cols].sum()),
