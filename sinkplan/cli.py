@@ -19,7 +19,6 @@ from importlib import metadata
 
 from sinkplan.layers.errors import SinkplanError
 from sinkplan.context import RunContext, configure_logging
-from sinkplan.layers.parallel import check_scheduler
 from sinkplan.layers.writing import check_output_path, write_error
 from sinkplan.options import check_options
 from sinkplan.signals import Interrupted, exit_code, signals_as_interrupts
@@ -139,6 +138,8 @@ def _run(args: argparse.Namespace) -> int:
         if getattr(args, "out", None):
             check_output_path(args.out)  # a folder that can never be written is said before any work
         if getattr(args, "scheduler", None):
+            from sinkplan.layers.parallel import check_scheduler
+
             check_scheduler(args.scheduler)  # and a scheduler nobody answers at
         ctx = context_from(args)
         configure_logging(ctx)
