@@ -276,11 +276,14 @@ def _union_parcels(a: Path, b: Path, out: Path, grid, max_cells: int) -> None:
     import numpy as np
     import rasterio
 
-    with rasterio.open(a) as ra, rasterio.open(b) as rb, rasterio.open(
+    from sinkplan.layers.reading import read_window
+    from sinkplan.layers.writing import guarded_write
+
+    with guarded_write(out, gdal=True), rasterio.open(a) as ra, rasterio.open(b) as rb, rasterio.open(
             out, "w", driver="GTiff", width=grid.width, height=grid.height, count=1, dtype="uint8",
             crs=grid.crs.to_wkt(), transform=grid.transform, tiled=True, compress="deflate") as dst:
         for w in grid.blocks(max_cells):
-            dst.write(((ra.read(1, window=w) > 0) | (rb.read(1, window=w) > 0)).astype(np.uint8), 1, window=w)
+            dst.write(((read_window(ra, w) > 0) | (read_window(rb, w) > 0)).astype(np.uint8), 1, window=w)
 
 
 def screen_techs(jobs: Sequence[tuple[Any, Sequence[tuple[str, Any, Prepared]]]], inputs, *,
