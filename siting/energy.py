@@ -204,17 +204,29 @@ class PvYieldTable:
         return _pv_table(lo, hi, float(layout_offset_deg), energy, (float(ghi_range[0]), float(ghi_range[1])))
 
     def __call__(self, lat_deg, ghi) -> np.ndarray:
-        from scipy.interpolate import RegularGridInterpolator
-
-        lat = np.broadcast_to(np.asarray(lat_deg, dtype=np.float64), np.shape(ghi))
+        """Bilinear in (latitude, GHI); latitude clipped to the table, GHI extrapolated linearly
+        from the edge cells (as :class:`scipy.interpolate.RegularGridInterpolator` with
+        ``fill_value=None``); NaN where GHI is not positive."""
         g = np.asarray(ghi, dtype=np.float64)
-        f = RegularGridInterpolator((self.lats, self.ghis), self.values, bounds_error=False, fill_value=None)
-        pts = np.column_stack([np.clip(lat.ravel(), self.lats[0], self.lats[-1]), g.ravel()])
-        ok = np.isfinite(pts[:, 1]) & (pts[:, 1] > 0)
-        out = np.full(g.size, np.nan)
-        if ok.any():
-            out[ok] = f(pts[ok])
-        return out.reshape(g.shape)
+        lat = np.broadcast_to(np.asarray(lat_deg, dtype=np.float64), g.shape)
+        out = np.full(g.shape, np.nan)
+        ok = np.isfinite(g) & (g > 0) & np.isfinite(lat)
+        if not ok.any():
+            return out
+
+        def cell(axis: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            if len(axis) == 1:
+                return np.zeros(v.shape, dtype=np.intp), np.zeros(v.shape)
+            i = np.clip(np.searchsorted(axis, v, side="right") - 1, 0, len(axis) - 2)
+            return i, (v - axis[i]) / (axis[i + 1] - axis[i])
+
+        i, u = cell(self.lats, np.clip(lat[ok], self.lats[0], self.lats[-1]))
+        j, t = cell(self.ghis, g[ok])
+        v = self.values
+        i1 = np.minimum(i + 1, len(self.lats) - 1)
+        j1 = np.minimum(j + 1, len(self.ghis) - 1)
+        out[ok] = ((1 - u) * ((1 - t) * v[i, j] + t * v[i, j1]) + u * ((1 - t) * v[i1, j] + t * v[i1, j1]))
+        return out
 
 
 @functools.lru_cache(maxsize=8)
