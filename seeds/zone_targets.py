@@ -64,8 +64,8 @@ class ZoneTarget:
         return UNITS[self.indicator]
 
     def record(self) -> dict:
-        """A JSON-able record."""
-        return {"zone": self.zone, "key": self.indicator, "value": self.value, "unit": self.unit, "year": self.year,
+        """A JSON-able record (as issue 10's coverage summaries write it; the unit is :attr:`unit`)."""
+        return {"zone": self.zone, "key": self.indicator, "value": self.value, "year": self.year,
                 "source": self.source or "--targets"}
 
 

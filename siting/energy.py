@@ -13,6 +13,9 @@ Pure functions of arrays (no file I/O):
   D = L (cos β + k sin β) / (1 − s k), so the horizontal ground-cover ratio is
   GCR = L / D = (1 − s k) / (cos β + k sin β) (0 where s k ≥ 1: rows would shade forever).
 - :func:`pv_density_mw_per_km2`: MW/km² = module W/m² × GCR × array land share (1 W/m² = 1 MW/km²).
+  TD/T 1075-2023 (光伏发电站工程项目用地控制指标) sets land-per-MW indices by module efficiency,
+  latitude and terrain class; its tables were searched for and not found (REFERENCES.md), so this
+  geometric rule stands in for them, and the terrain class is reported per parcel.
 - :func:`pv_specific_yield` (pvlib): kWh per kWp per year from annual GHI at a latitude.
   The year's hours get pvlib's Haurwitz clear-sky GHI shape at the latitude, scaled so they add
   up to the annual GHI; Erbs splits it into beam and diffuse; Hay–Davies transposes it to the
@@ -44,7 +47,7 @@ import numpy as np
 
 __all__ = [
     "SOLSTICE_DECLINATION_DEG", "solstice_sun", "ground_cover_ratio", "pv_tilt_deg", "pv_density_mw_per_km2",
-    "pv_specific_yield", "PvYieldTable", "wind_turbine", "wind_capacity_factor", "WindCfTable",
+    "pv_specific_yield", "pv_specific_yields", "PvYieldTable", "wind_turbine", "wind_capacity_factor", "WindCfTable",
     "lcoe_cny_per_mwh", "carbon_payback_years", "HOURS_PER_YEAR",
 ]
 
@@ -133,33 +136,48 @@ def _clear_sky_year(lat_deg: float):
     return times, sp, cs, extra
 
 
-def pv_specific_yield(lat_deg: float, ghi_kwh_per_m2_yr: float, *, tilt_deg: float, energy) -> float:
-    """Annual AC yield in kWh per kWp (= MWh per MWp) from annual GHI, by pvlib (module docstring).
+def pv_specific_yields(lat_deg: float, ghi_kwh_per_m2_yr, *, tilt_deg: float, energy) -> np.ndarray:
+    """Annual AC yield in kWh per kWp (= MWh per MWp) for each annual GHI at one latitude, by pvlib
+    (module docstring); the year's hours of every GHI value are computed at once.
 
     ``energy`` is a :class:`~sinkplan.siting.profile.PvEnergy`.
     """
     import pvlib
 
-    if not ghi_kwh_per_m2_yr > 0:
-        return 0.0
+    g_yr = np.atleast_1d(np.asarray(ghi_kwh_per_m2_yr, dtype=np.float64))
+    out = np.zeros(g_yr.shape)
+    ok = g_yr > 0
+    if not ok.any():
+        return out
     times, sp, cs, extra = _clear_sky_year(round(float(lat_deg), 4))
     total = cs.sum() / 1000.0  # Wh/m² → kWh/m²
-    ghi = cs * (ghi_kwh_per_m2_yr / total)  # W/m², hourly means adding up to the annual GHI
-    zen = sp["zenith"].to_numpy()
+    ghi = cs[None, :] * (g_yr[ok][:, None] / total)  # W/m², hourly means adding up to each annual GHI
+    shape = ghi.shape
+
+    def hours(a):
+        return np.broadcast_to(np.asarray(a, dtype=np.float64), shape)
+
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # night hours divide by cos(zenith) ≤ 0
-        parts = pvlib.irradiance.erbs(ghi, zen, times.day_of_year)
+        # night hours divide by cos(zenith) ≤ 0; the PVWatts inverter divides by zero DC power
+        warnings.simplefilter("ignore", RuntimeWarning)
+        parts = pvlib.irradiance.erbs(ghi, hours(sp["zenith"].to_numpy()), hours(times.day_of_year.to_numpy()))
         poa = pvlib.irradiance.get_total_irradiance(
-            tilt_deg, 180.0, sp["apparent_zenith"].to_numpy(), sp["azimuth"].to_numpy(), parts["dni"], ghi,
-            parts["dhi"], dni_extra=extra, model="haydavies", albedo=energy.albedo)
-    g = np.nan_to_num(np.asarray(poa["poa_global"], dtype=np.float64), nan=0.0).clip(min=0.0)
-    par = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_glass"]
-    t_cell = pvlib.temperature.sapm_cell(g, energy.ambient_temperature_c, energy.wind_speed_m_per_s, **par)
-    pdc = pvlib.pvsystem.pvwatts_dc(g, t_cell, 1.0, energy.gamma_pdc_per_c)  # kW per kWp
-    losses = pvlib.pvsystem.pvwatts_losses() if energy.system_losses_percent is None else energy.system_losses_percent
-    pdc = pdc * (1.0 - losses / 100.0)
-    pac = pvlib.inverter.pvwatts(pdc, 1.0 / energy.inverter_efficiency, eta_inv_nom=energy.inverter_efficiency)
-    return float(np.nansum(np.clip(pac, 0.0, None)))  # kW × 1 h summed = kWh per kWp
+            tilt_deg, 180.0, hours(sp["apparent_zenith"].to_numpy()), hours(sp["azimuth"].to_numpy()), parts["dni"],
+            ghi, parts["dhi"], dni_extra=hours(extra), model="haydavies", albedo=energy.albedo)
+        g = np.nan_to_num(np.asarray(poa["poa_global"], dtype=np.float64), nan=0.0).clip(min=0.0)
+        par = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_glass"]
+        t_cell = pvlib.temperature.sapm_cell(g, energy.ambient_temperature_c, energy.wind_speed_m_per_s, **par)
+        pdc = pvlib.pvsystem.pvwatts_dc(g, t_cell, 1.0, energy.gamma_pdc_per_c)  # kW per kWp
+        losses = pvlib.pvsystem.pvwatts_losses() if energy.system_losses_percent is None else energy.system_losses_percent
+        pdc = pdc * (1.0 - losses / 100.0)
+        pac = pvlib.inverter.pvwatts(pdc, 1.0 / energy.inverter_efficiency, eta_inv_nom=energy.inverter_efficiency)
+    out[ok] = np.nansum(np.clip(pac, 0.0, None), axis=1)  # kW × 1 h summed = kWh per kWp
+    return out
+
+
+def pv_specific_yield(lat_deg: float, ghi_kwh_per_m2_yr: float, *, tilt_deg: float, energy) -> float:
+    """Annual AC yield in kWh per kWp (= MWh per MWp) from one annual GHI (:func:`pv_specific_yields`)."""
+    return float(pv_specific_yields(lat_deg, [ghi_kwh_per_m2_yr], tilt_deg=tilt_deg, energy=energy)[0])
 
 
 def pv_system_losses_percent(energy) -> float:
@@ -180,24 +198,45 @@ class PvYieldTable:
     @classmethod
     def build(cls, lat_min: float, lat_max: float, *, layout_offset_deg: float, energy,
               ghi_range: tuple[float, float] = (400.0, 2800.0)) -> "PvYieldTable":
-        lats = np.arange(math.floor(lat_min * 2) / 2, math.ceil(lat_max * 2) / 2 + 0.5, 0.5)
-        ghis = np.arange(ghi_range[0], ghi_range[1] + 1, 100.0)
-        vals = np.array([[pv_specific_yield(la, g, tilt_deg=float(pv_tilt_deg(la, layout_offset_deg)), energy=energy)
-                          for g in ghis] for la in lats])
-        return cls(lats, ghis, vals)
+        """The table on 0.5° of latitude × 100 kWh/m² of GHI; the same arguments (a sweep's screens,
+        each technology's validation) reuse one computed table."""
+        lo, hi = math.floor(lat_min * 2) / 2, math.ceil(lat_max * 2) / 2
+        return _pv_table(lo, hi, float(layout_offset_deg), energy, (float(ghi_range[0]), float(ghi_range[1])))
 
     def __call__(self, lat_deg, ghi) -> np.ndarray:
-        from scipy.interpolate import RegularGridInterpolator
-
-        lat = np.broadcast_to(np.asarray(lat_deg, dtype=np.float64), np.shape(ghi))
+        """Bilinear in (latitude, GHI); latitude clipped to the table, GHI extrapolated linearly
+        from the edge cells (as :class:`scipy.interpolate.RegularGridInterpolator` with
+        ``fill_value=None``); NaN where GHI is not positive."""
         g = np.asarray(ghi, dtype=np.float64)
-        f = RegularGridInterpolator((self.lats, self.ghis), self.values, bounds_error=False, fill_value=None)
-        pts = np.column_stack([np.clip(lat.ravel(), self.lats[0], self.lats[-1]), g.ravel()])
-        ok = np.isfinite(pts[:, 1]) & (pts[:, 1] > 0)
-        out = np.full(g.size, np.nan)
-        if ok.any():
-            out[ok] = f(pts[ok])
-        return out.reshape(g.shape)
+        lat = np.broadcast_to(np.asarray(lat_deg, dtype=np.float64), g.shape)
+        out = np.full(g.shape, np.nan)
+        ok = np.isfinite(g) & (g > 0) & np.isfinite(lat)
+        if not ok.any():
+            return out
+
+        def cell(axis: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            if len(axis) == 1:
+                return np.zeros(v.shape, dtype=np.intp), np.zeros(v.shape)
+            i = np.clip(np.searchsorted(axis, v, side="right") - 1, 0, len(axis) - 2)
+            return i, (v - axis[i]) / (axis[i + 1] - axis[i])
+
+        i, u = cell(self.lats, np.clip(lat[ok], self.lats[0], self.lats[-1]))
+        j, t = cell(self.ghis, g[ok])
+        v = self.values
+        i1 = np.minimum(i + 1, len(self.lats) - 1)
+        j1 = np.minimum(j + 1, len(self.ghis) - 1)
+        out[ok] = ((1 - u) * ((1 - t) * v[i, j] + t * v[i, j1]) + u * ((1 - t) * v[i1, j] + t * v[i1, j1]))
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def _pv_table(lat_lo: float, lat_hi: float, offset_deg: float, energy, ghi_range: tuple[float, float]) -> PvYieldTable:
+    lats = np.arange(lat_lo, lat_hi + 0.5, 0.5)
+    ghis = np.arange(ghi_range[0], ghi_range[1] + 1, 100.0)
+    vals = np.array([pv_specific_yields(la, ghis, tilt_deg=float(pv_tilt_deg(la, offset_deg)), energy=energy)
+                     for la in lats])
+    vals.setflags(write=False)
+    return PvYieldTable(lats, ghis, vals)
 
 
 # ----------------------------------------------------------------------------- wind

@@ -198,8 +198,15 @@ def supply_curve_figure(df, path) -> None:
         x = np.concatenate([[0.0], df["cumulative_capacity_mw"].to_numpy(dtype=float) / 1000.0])  # MW → GW
         y = df["lcoe_cny_per_mwh"].to_numpy(dtype=float)
         colors = {"pv": "#e6a93c", "wind": "#3a7dc9"}
-        for i, tech in enumerate(df["tech"].astype(str)):
-            ax.fill_between([x[i], x[i + 1]], 0, y[i], step="pre", color=colors.get(tech, "#777777"), linewidth=0)
+        from matplotlib.collections import PolyCollection
+
+        # one rectangle per parcel (width its GW, height its LCOE), drawn as one collection: a
+        # fill_between per parcel took most of a site run's figure time on a few hundred parcels
+        fin = np.where(np.isfinite(y), y, 0.0)
+        rects = np.stack([np.column_stack([x[:-1], np.zeros_like(fin)]), np.column_stack([x[:-1], fin]),
+                          np.column_stack([x[1:], fin]), np.column_stack([x[1:], np.zeros_like(fin)])], axis=1)
+        faces = [colors.get(t, "#777777") for t in df["tech"].astype(str)]
+        ax.add_collection(PolyCollection(rects, facecolors=faces, edgecolors="none", linewidths=0))
         ax.step(x[1:], y, where="pre", color="black", linewidth=0.6)
         for tech, c in colors.items():
             if (df["tech"] == tech).any():

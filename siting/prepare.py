@@ -48,6 +48,10 @@ RASTER_INPUTS = {
 }
 
 
+#: The rasters of :data:`RASTER_INPUTS` each technology reads per block.
+RASTERS_USED = {"pv": ("ghi", "pvout", "precipitation", "shrub_cover"), "wind": ("wind_speed", "weibull_k")}
+
+
 @dataclass(frozen=True)
 class ScreenInputs:
     """Input files of a screen (None: not given).
@@ -301,8 +305,13 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     rasters = []
     for key, (option, _units) in RASTER_INPUTS.items():
         path = getattr(inputs, key)
-        if path is not None:
-            rasters.append((key, str(path), check_raster(path, grid, option=option)))
+        if path is None:
+            continue
+        if key not in RASTERS_USED[profile.tech]:  # checked, but not read per block
+            check_raster(path, grid, option=option)
+            logger.info("%s given, but a %s screen does not use it", option, profile.tech)
+            continue
+        rasters.append((key, str(path), check_raster(path, grid, option=option)))
     if inputs.claimed is not None:
         rasters.append(("claimed", str(inputs.claimed), check_raster(inputs.claimed, grid, option="claimed parcels")))
     shrub_spec = None

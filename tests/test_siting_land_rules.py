@@ -232,3 +232,41 @@ def test_a_profile_that_extends_a_shipped_one_owns_the_numbers_it_changes(tmp_pa
     v = {r["key"]: r for r in value_sources(load_profile(f))}
     assert v["cost.capex_cny_per_kw"]["source"].startswith(f"set in {f}") and v["cost.capex_cny_per_kw"]["assumption"]
     assert "GLAES" in v["pv.max_slope_deg"]["source"]  # the same value as the parent: the parent's source stands
+
+
+# ----------------------------------------------------------------------------- PV yield from GHI
+def test_uniform_ghi_gives_capacity_times_the_pvlib_hours_at_each_latitude(barren, tmp_path):
+    import pandas as pd
+    import pvlib
+
+    from sinkplan.siting.energy import pv_specific_yields
+    from sinkplan.siting.profile import load_profile
+
+    e = load_profile("pv").technology.energy
+    # the model chain by hand, with pvlib: 1 600 kWh/m²/yr at 42.06°N spread over a year of hours in proportion to
+    # Haurwitz clear-sky GHI, Erbs, Hay–Davies to a south tilt of 37.06°, SAPM cell temperature at 10 °C and 3 m/s,
+    # PVWatts DC (−0.35 %/°C), PVWatts losses 14.08 %, PVWatts inverter (η 0.96, DC/AC 1)
+    lat, tilt, ghi_yr = 42.06, 37.06, 1600.0
+    times = pd.date_range("2023-01-01 00:30", periods=8760, freq="h", tz="UTC")
+    sp = pvlib.solarposition.get_solarposition(times, lat, 0.0, altitude=1000.0)
+    cs = pvlib.clearsky.haurwitz(sp["apparent_zenith"])["ghi"].to_numpy()
+    ghi = cs * ghi_yr / (cs.sum() / 1000.0)  # W/m², summing to 1 600 kWh/m²
+    with np.errstate(all="ignore"):
+        dd = pvlib.irradiance.erbs(ghi, sp["zenith"].to_numpy(), times.day_of_year.to_numpy())
+        poa = pvlib.irradiance.get_total_irradiance(tilt, 180.0, sp["apparent_zenith"], sp["azimuth"], dd["dni"], ghi,
+                                                    dd["dhi"], dni_extra=pvlib.irradiance.get_extra_radiation(times),
+                                                    model="haydavies", albedo=0.25)["poa_global"].fillna(0).clip(lower=0)
+        tc = pvlib.temperature.sapm_cell(poa, 10.0, 3.0, -3.47, -0.0594, 3.0)  # open rack, glass/glass (SAPM a, b, ΔT)
+        dc = pvlib.pvsystem.pvwatts_dc(poa, tc, 1.0, -0.0035) * (1 - 0.1408)
+        ac = pvlib.inverter.pvwatts(dc, 1 / 0.96, eta_inv_nom=0.96).clip(lower=0)
+    hours = float(np.nansum(ac))  # kWh per kWp = full-load hours
+    assert float(pv_specific_yields(lat, [ghi_yr], tilt_deg=tilt, energy=e)[0]) == pytest.approx(hours, rel=1e-3)
+    # a uniform GHI raster: each parcel's energy = its MW × the hours at its latitude (one band of rows: 42.02–42.10°N)
+    _tif(barren / "ghi.tif", np.full((H, W), ghi_yr))
+    out = tmp_path / "ghi"
+    assert _site(barren, out, "barren.tif", "--ghi", str(barren / "ghi.tif"), "--set", "pv.max_parcel_area_ha=1e6") == 0
+    p = pd.read_csv(out / "parcels.csv")
+    lo = pv_specific_yields(42.02, [ghi_yr], tilt_deg=37.02, energy=e)[0]
+    hi = pv_specific_yields(42.10, [ghi_yr], tilt_deg=37.10, energy=e)[0]
+    assert len(p) == 1 and min(lo, hi) * 0.999 <= p.energy_mwh_per_yr[0] / p.capacity_mw[0] <= max(lo, hi) * 1.001
+    assert p.energy_mwh_per_yr[0] / p.capacity_mw[0] == pytest.approx(hours, rel=2e-3)  # 42.06°N is the mid-row
