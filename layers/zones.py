@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -254,7 +255,7 @@ class BlockZones:
     def __init__(self, pix: np.ndarray, ids: np.ndarray) -> None:
         self._pix, self._ids = pix, ids
         self._tree = None
-        self._prepared = False
+        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
         return {"pix": self._pix, "ids": self._ids}
@@ -263,9 +264,12 @@ class BlockZones:
         self.__init__(state["pix"], state["ids"])
 
     def _index(self) -> shapely.STRtree:
-        if self._tree is None:  # a benign race between threads builds two equal trees
-            shapely.prepare(self._pix)
-            self._tree = shapely.STRtree(self._pix)
+        # Built once under a lock: the pass's threads call this together. The geometries are
+        # not prepared: GEOS builds a prepared geometry's indexes lazily, and two threads doing
+        # so at once crashed a 6 Gpx run (SIGSEGV).
+        with self._lock:
+            if self._tree is None:
+                self._tree = shapely.STRtree(self._pix)
         return self._tree
 
     #: Side (pixels) of the pieces a large window is split into, so that pieces wholly inside
