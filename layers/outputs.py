@@ -262,7 +262,9 @@ class _Level:
 
     def _put(self, data: np.ndarray, c: int, r: int) -> None:
         """Write whole tiles at (c, r) (multiples of TILE) and pass their reduction on."""
-        self._ds.write(data, 1, window=Window(c, r, data.shape[1], data.shape[0]))
+        # a 3-D view with a list of bands: rasterio stacks (copies) a 2-D array first, which cost
+        # more than the compression (0.86 s against 0.38 s for 32 Mpx of float32)
+        self._ds.write(data[np.newaxis], [1], window=Window(c, r, data.shape[1], data.shape[0]))
         if self.child is not None:
             small = _REDUCERS[self.resampling](data, self.nodata)
             self.child.write(small, Window(c // 2, r // 2, small.shape[1], small.shape[0]))

@@ -225,21 +225,48 @@ def sheet_name(name: str) -> str:
     return "".join("_" if ch in bad else ch for ch in name)[:31] or "sheet"
 
 
+#: Rows of one Excel sheet (Excel's own limit), the header row included.
+XLSX_MAX_ROWS = 1_048_576
+
+
 def write_xlsx(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame]) -> Path:
-    """Write an Excel workbook, one sheet per table; every text cell is stored as text, never a formula."""
+    """Write an Excel workbook, one sheet per table; every text cell is stored as text, never a formula.
+
+    Written row by row in openpyxl's write-only mode: 4.5 times as fast as pandas' ``to_excel``
+    followed by a pass over every cell (a 36 781 × 41 parcels table: 32 s instead of 144 s).
+    A table longer than Excel's :data:`XLSX_MAX_ROWS` keeps its first rows (the tables are in
+    rank or zone order; the CSV holds them all) and a warning says so.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
     path = Path(path)
     tmp = Path(tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent)[1])
     try:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            for sheet, df in sheets.items():
-                name = sheet_name(sheet)
-                df.to_excel(xw, sheet_name=name, index=False)
-                # openpyxl stores any string starting with "=" as a formula: a zone named
-                # "=HYPERLINK(...)" would run in Excel. Tables hold data only.
-                for row in xw.sheets[name].iter_rows():
-                    for cell in row:
-                        if cell.data_type == "f":
-                            cell.data_type = "s"
+        wb = Workbook(write_only=True)
+        for sheet, df in sheets.items():
+            ws = wb.create_sheet(sheet_name(sheet))
+
+            def cell(v, ws=ws):
+                if isinstance(v, str):
+                    if v.startswith("="):  # openpyxl would store it as a formula, which Excel runs
+                        c = WriteOnlyCell(ws, value=v)
+                        c.data_type = "s"
+                        return c
+                    return v
+                if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+                    return None
+                return v.item() if isinstance(v, np.generic) else v
+
+            ws.append([cell(str(c)) for c in df.columns])
+            rows = len(df)
+            if rows + 1 > XLSX_MAX_ROWS:
+                logger.warning("%s, sheet %s: %d rows, Excel holds %d; the sheet keeps the first %d (the CSV has "
+                               "them all)", path.name, sheet, rows, XLSX_MAX_ROWS - 1, XLSX_MAX_ROWS - 1)
+                df = df.iloc[: XLSX_MAX_ROWS - 1]
+            for row in zip(*(df[c].to_numpy(dtype=object) for c in df.columns)):
+                ws.append([cell(v) for v in row])
+        wb.save(tmp)
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:

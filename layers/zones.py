@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -254,7 +255,7 @@ class BlockZones:
     def __init__(self, pix: np.ndarray, ids: np.ndarray) -> None:
         self._pix, self._ids = pix, ids
         self._tree = None
-        self._prepared = False
+        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
         return {"pix": self._pix, "ids": self._ids}
@@ -263,24 +264,48 @@ class BlockZones:
         self.__init__(state["pix"], state["ids"])
 
     def _index(self) -> shapely.STRtree:
-        if self._tree is None:  # a benign race between threads builds two equal trees
-            shapely.prepare(self._pix)
-            self._tree = shapely.STRtree(self._pix)
+        # Built once under a lock: the pass's threads call this together. The geometries are
+        # not prepared: GEOS builds a prepared geometry's indexes lazily, and two threads doing
+        # so at once crashed a 6 Gpx run (SIGSEGV).
+        with self._lock:
+            if self._tree is None:
+                self._tree = shapely.STRtree(self._pix)
         return self._tree
+
+    #: Side (pixels) of the pieces a large window is split into, so that pieces wholly inside
+    #: one zone are filled and only pieces on a boundary are rasterized.
+    PIECE = 512
 
     def rasterize(self, window: Window) -> np.ndarray:
         """Zone ids of a window, int32, 0 outside; as :meth:`ZoneRasterizer.rasterize`."""
         c, r, h, w = _window_ints(window)
         if not (h and w):
             return np.full((h, w), OUTSIDE, dtype=np.int32)
+        n = self.PIECE
+        if h > n or w > n:  # pieces: whole-zone pieces are filled, boundary pieces rasterized
+            out = np.empty((h, w), dtype=np.int32)
+            for i in range(0, h, n):
+                for j in range(0, w, n):
+                    out[i:i + n, j:j + n] = self._piece(c + j, r + i, min(n, h - i), min(n, w - j))
+            return out
+        return self._piece(c, r, h, w)
+
+    def _piece(self, c: int, r: int, h: int, w: int) -> np.ndarray:
         box = shapely.box(c, -(r + h), c + w, -r)
         idx = np.sort(self._index().query(box))
         if idx.size == 0:
             return np.full((h, w), OUTSIDE, dtype=np.int32)
         if idx.size == 1 and shapely.contains_properly(self._pix[idx[0]], box):
             return np.full((h, w), self._ids[idx[0]], dtype=np.int32)  # every pixel centre inside
+        # Clipped to the piece first: rasterio hands GDAL each geometry through Python
+        # coordinate lists, so a banner's whole outline per piece cost more than the burning.
+        # The cut lies on whole pixel edges, which no pixel centre touches.
+        geoms = shapely.clip_by_rect(self._pix[idx], c, -(r + h), c + w, -r)
+        keep = ~shapely.is_empty(geoms)
+        if not keep.any():
+            return np.full((h, w), OUTSIDE, dtype=np.int32)
         return rasterio.features.rasterize(
-            zip(self._pix[idx], self._ids[idx].tolist()), out_shape=(h, w),
+            zip(geoms[keep], self._ids[idx][keep].tolist()), out_shape=(h, w),
             transform=Affine(1.0, 0.0, float(c), 0.0, -1.0, -float(r)),
             fill=OUTSIDE, all_touched=False, dtype="int32",
         )

@@ -254,7 +254,7 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
             and fused_applies(spec.grid, spec.nkeys, h, w)):
         # One fused loop; same numbers as the numpy path below (see sinks.fused).
         codes = codes_list[0]
-        pixels, area = count_rows(strata, codes, slots0.lut, slots0.slots, spec.nkeys, spec.grid.row_areas_m2(window))
+        pixels, area = count_rows(strata, codes, slots0.lut, slots0.slots, spec.nkeys, _row_areas(spec.grid, window))
         unknown = [_unknown_codes(codes, slots0.slot_of(codes), slots0) if pixels.reshape(-1, slots0.slots)[:, slots0.unknown].any() else {}]
         raster = None
         if spec.raster_lut is not None:  # value per code = value per slot of the code's slot
@@ -286,6 +286,14 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     if spec.raster_lut is not None:
         raster = _raster_block(spec, slot_arrays)
     return BlockResult(pixels, area, value_sum, unknown, raster)
+
+
+def _row_areas(grid: Grid, window: Window) -> np.ndarray:
+    """Pixel area (m²) of each row of the window: per row on a lon/lat grid, one value on an
+    equal-area projection."""
+    if grid.is_geographic:
+        return grid.row_areas_m2(window)
+    return np.full(int(window.height), float(grid.pixel_areas_m2(Window(0, 0, 1, 1))[0, 0]))
 
 
 def _unknown_codes(codes: np.ndarray, slot: np.ndarray, slots: ClassSlots) -> dict[int, int]:

@@ -208,8 +208,9 @@ def _f(x: float) -> float | None:
 
 
 def _trend_dict(t) -> dict:
-    return {"first_year": t.first_year, "last_year": t.last_year, "annual_change": t.annual_change,
-            "annual_forest_change_ha": t.annual_forest_change_ha, "target_year_at_this_rate": t.target_year}
+    # a zone the raster does not map has no coverage, so no rate: None (JSON has no NaN)
+    return {"first_year": t.first_year, "last_year": t.last_year, "annual_change": _f(t.annual_change),
+            "annual_forest_change_ha": _f(t.annual_forest_change_ha), "target_year_at_this_rate": t.target_year}
 
 
 def forest_coverage(

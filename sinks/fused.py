@@ -31,8 +31,9 @@ except ImportError:  # pragma: no cover
 
 
 def fused_applies(grid, nkeys: int, h: int, w: int) -> bool:
-    """True when the kernel applies: numba present, lon/lat grid, at most 2 keys per pixel of a row."""
-    return HAVE_NUMBA and grid.is_geographic and nkeys + 1 <= 2 * w
+    """True when the kernel applies: numba present, a lon/lat grid (one pixel area per row) or an
+    equal-area projection (one pixel area), at most 2 keys per pixel of a row."""
+    return HAVE_NUMBA and (grid.is_geographic or grid.equal_area) and nkeys + 1 <= 2 * w
 
 
 if HAVE_NUMBA:  # pragma: no branch

@@ -43,7 +43,8 @@ def test_in_pass_strata_equal_the_cached_raster(layers):
         whole = src.read(1)
     # every window of a 128-px tiling, and odd windows, the same as the cached raster
     blocks = pickle.loads(pickle.dumps(inpass.source))  # as a Dask worker receives it
-    for w in list(grid.blocks(128 * 128)) + [Window(3, 5, 301, 77), Window(900, 700, 100, 100)]:
+    # the whole grid at once is split into 512-px pieces (some wholly inside 甲, filled without rasterizing)
+    for w in list(grid.blocks(128 * 128)) + [Window(3, 5, 301, 77), Window(900, 700, 100, 100), grid.full_window()]:
         r, c, h, wd = int(w.row_off), int(w.col_off), int(w.height), int(w.width)
         assert np.array_equal(blocks(w), whole[r:r + h, c:c + wd]), w
         assert np.array_equal(strata_block(cached.source, w), whole[r:r + h, c:c + wd])
@@ -114,3 +115,19 @@ def test_cli_cache_on_a_folder_workers_cannot_read_is_one_line(layers, tmp_path,
                              "--scheduler", c.scheduler_address, "--out", str(out)], capsys)
     assert_one_line_error(code, err, "cannot read the zone cache", out)
     assert "SINKPLAN_CACHE_DIR" in err
+
+
+def test_threads_share_one_rasterizer(layers):
+    # The pass's threads rasterize blocks of one StrataBlocks at once; its index is built once
+    # under a lock (lazily preparing geometries from two threads crashed a 6 Gpx run).
+    from concurrent.futures import ThreadPoolExecutor
+
+    d, lc, zones, red, _ = layers
+    grid = Grid.from_raster(lc)
+    windows = list(grid.blocks(128 * 128))
+    serial = [prepare_strata(grid, zones=zones, zone_field="name", redline=red).source(w) for w in windows]
+    for _ in range(5):
+        fresh = pickle.loads(pickle.dumps(prepare_strata(grid, zones=zones, zone_field="name", redline=red).source))
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(fresh, windows))
+        assert all(np.array_equal(a, b) for a, b in zip(got, serial))
