@@ -40,6 +40,9 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "clause": (str,),
     "source": (str,),
 }
+#: Optional fields: the region a target is set for and its official land area (ha), so a run
+#: can tell whether it covers that region (a provincial target is not a banner's target).
+_OPTIONAL: dict[str, tuple[type, ...]] = {"region": (str,), "region_land_area_ha": (int, float)}
 _PACKAGED = "targets.toml"
 
 
@@ -63,6 +66,11 @@ class Target:
         The plan's wording of the target.
     source : str
         Document (and year) the clause comes from.
+    region : str or None
+        The region the target is set for (optional).
+    region_land_area_ha : float or None
+        Its official land area, ha (optional): a run covering less of it does not compare
+        its total with the target unless told to (:mod:`sinkplan.sinks.zone_targets`).
     """
 
     key: str
@@ -72,6 +80,8 @@ class Target:
     comparison: str
     clause: str
     source: str
+    region: str | None = None
+    region_land_area_ha: float | None = None
 
     def is_met(self, achieved: float) -> bool:
         """Return whether ``achieved`` (in ``unit``) satisfies the target.
@@ -92,11 +102,19 @@ def _check_entry(entry: object, index: int, where: str) -> Target:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: target #{index + 1} is not a table; write it as [[target]]")
     name = entry.get("key", f"#{index + 1}")
-    unknown = sorted(set(entry) - set(_FIELDS))
+    unknown = sorted(set(entry) - set(_FIELDS) - set(_OPTIONAL))
     if unknown:
         raise ConfigError(
-            f"{where}: target {name!r} has unknown field(s) {unknown}; allowed: {list(_FIELDS)}"
+            f"{where}: target {name!r} has unknown field(s) {unknown}; allowed: {list(_FIELDS) + list(_OPTIONAL)}"
         )
+    for field, types in _OPTIONAL.items():
+        val = entry.get(field)
+        if val is not None and (isinstance(val, bool) or not isinstance(val, types)):
+            raise ConfigError(f"{where}: target {name!r} field {field!r} is {val!r}; expected "
+                              + " or ".join(t.__name__ for t in types))
+    area = entry.get("region_land_area_ha")
+    if area is not None and not (math.isfinite(float(area)) and area > 0):
+        raise ConfigError(f"{where}: target {name!r} region_land_area_ha {area!r} must be a positive area in ha")
     missing = [f for f in _FIELDS if f not in entry]
     if missing:
         raise ConfigError(f"{where}: target {name!r} lacks field(s) {missing}")
@@ -127,6 +145,8 @@ def _check_entry(entry: object, index: int, where: str) -> Target:
         comparison=entry["comparison"],
         clause=entry["clause"],
         source=entry["source"],
+        region=entry.get("region"),
+        region_land_area_ha=None if area is None else float(area),
     )
 
 
