@@ -229,7 +229,7 @@ TERMS: dict[str, Term] = _terms(
     T("density_raster", "碳密度栅格", "Density raster", "", "the density map used instead of the table for some pools"),
     # ---------------------------------------------------------------- coverage
     T("land_area_ha", "土地面积", "Land area", "ha", "the denominator of coverage (official, polygon or mapped area)"),
-    T("forest_area_ha", "森林面积", "Forest area", "ha", "tree forest (+ special shrubland when counted)"),
+    T("forest_area_ha", "乔木林面积", "Tree forest area", "ha", "area of the forest group (tree forest); special shrubland is special_shrub_area_ha"),
     T("coverage", "森林覆盖率", "Forest coverage", "fraction", "forest area ÷ land area"),
     T("gap_ha", "距目标缺口", "Gap to target", "ha", "forest area still needed to reach the target"),
     T("mapped_area_ha", "有数据面积", "Mapped area", "ha", "area the raster maps with a land class"),
@@ -255,6 +255,38 @@ TERMS: dict[str, Term] = _terms(
     T("forest_area_ha_{year}", "森林面积", "Forest area", "ha", "in the year"),
     T("coverage_{year}", "森林覆盖率", "Forest coverage", "fraction", "in the year"),
     T("gap_ha_{year}", "距目标缺口", "Gap to target", "ha", "in the year"),
+    # ---- coverage by the official definition (issue 10)
+    T("special_shrub_area_ha", "国家特别规定灌木林地面积", "Special shrubland", "ha", "shrubland meeting the rule of 林资发〔2004〕14号 (precipitation < 400 mm, cover > 30 %) or inside the designated layer; empty where the rule cannot be decided"),
+    T("shrub_area_ha", "灌木林地面积（全部）", "All shrubland", "ha", "area of the shrubland group"),
+    T("extra_forest_ha", "四旁树、农田林网等面积", "Extra forest (trees outside forest)", "ha", "四旁树, 农田林网 a 30 m map misses (--extra-forest-ha)"),
+    T("counted_forest_ha", "计入覆盖率的森林面积", "Forest counted in coverage", "ha", "tree forest + special shrubland + extra forest"),
+    T("coverage_trees_only", "森林覆盖率下限（仅乔木林）", "Coverage, lower bound (trees only)", "fraction", "(tree forest + extra) ÷ land area"),
+    T("coverage_all_shrub", "森林覆盖率上限（含全部灌木林）", "Coverage, upper bound (all shrub)", "fraction", "(tree forest + all shrubland + extra) ÷ land area"),
+    T("coverage_trees_only_{year}", "森林覆盖率下限", "Coverage, lower bound", "fraction", "in the year"),
+    T("coverage_all_shrub_{year}", "森林覆盖率上限", "Coverage, upper bound", "fraction", "in the year"),
+    T("special_shrub_rule", "特灌林判定", "Special-shrubland rule", "", "how the rule was decided (and, per row, whether it could be)"),
+    T("target_source", "目标来源", "Target source", "", "which target applies: --target, --targets, the provincial one for a run covering the province, or none"),
+    T("definition", "定义", "Definition", "", "the national definition of forest coverage used"),
+    T("mode", "判定方式", "Mode", "", "rule (from data), all (--count-shrub), none (--trees-only), missing (no data: bounds)"),
+    T("data", "判定数据", "Data used", "", "the precipitation, cover or designation data the rule was decided from"),
+    T("cover_checked", "是否检查盖度", "Cover checked", "", "whether the > 30 % cover criterion was applied"),
+    T("not_applied_zones", "未能判定的分区", "Zones without a decision", "", "zones with shrubland the rule could not be applied to"),
+    T("region", "目标区域", "Target region", "", "the region a policy target is set for"),
+    T("region_land_area_ha", "目标区域土地面积", "Target region land area", "ha", "official land area of the target's region"),
+    T("applies_to_total", "适用于全区合计", "Applies to the run total", "", "whether the target is compared with the run total"),
+    T("why", "原因", "Why", "", ""),
+    T("zone_targets", "分区目标", "Zone targets", "", "per-zone targets (--targets CSV)"),
+    T("trees_only", "仅计乔木林", "Trees only", "", "--trees-only"),
+    T("trend_groups", "上级变化趋势", "Trend by group", "", "with --group-by"),
+    T("trend_region_total", "全区变化趋势", "Region trend", "", "with --group-by"),
+    T("target_applies", "目标适用", "Target applies", "", ""),
+    T("volume_m3_per_ha", "单位面积蓄积量", "Stock volume per hectare", "m3", "volume ÷ tree forest area (m³/ha)"),
+    T("target_m3", "蓄积量目标", "Volume target", "m3", "per-zone target (--targets)"),
+    T("from_year", "起始年份", "From year", "", ""),
+    T("to_year", "终止年份", "To year", "", ""),
+    T("volume_change_m3", "蓄积量变化", "Stock volume change", "m3", "volume in to_year − volume in from_year"),
+    T("area_effect_m3", "面积效应", "Area effect", "m3", "Σ (area after − area before) × volume per ha before"),
+    T("growth_effect_m3", "生长效应", "Growth effect", "m3", "Σ area after × (volume per ha after − before)"),
     # ---------------------------------------------------------------- change
     T("changed_area_ha", "变化面积", "Changed area", "ha", "area whose class changed"),
     T("stock_before_mgc", "期初碳储量", "Stock before", "Mg C", ""),
@@ -732,31 +764,44 @@ LANDCOVER_PREVIEW = FileSpec("landcover_preview.tif", "raster", "class code",
                              when="when the scheme's codes fit uint16")
 
 # ---- coverage
+_COVERAGE_FIGURES = ("land_area_ha", "forest_area_ha", "special_shrub_area_ha", "shrub_area_ha", "extra_forest_ha",
+                     "counted_forest_ha", "coverage", "coverage_trees_only", "coverage_all_shrub", "special_shrub_rule",
+                     "target", "target_source", "gap_ha")
 COVERAGE_BY_ZONE = FileSpec(
-    "coverage_by_zone.csv", "table", "ha, fraction", "land area, forest area, coverage and gap to the target per zone "
-    "and year", columns=("zone", "year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha", "mapped_area_ha",
-                         "land_area_source"))
-COVERAGE_TOTALS = FileSpec("coverage_totals.csv", "table", "ha, fraction", "the same for the whole region per year",
-                           columns=("year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha", "land_area_source"))
+    "coverage_by_zone.csv", "table", "ha, fraction",
+    "per zone (and group and region with group_by) and year: land area, tree forest, special shrubland (林资发〔2004〕14号) "
+    "and all shrubland, extra forest, coverage by the national definition with its bounds (trees only, all shrub), "
+    "how the shrub rule was decided, the target that applies and the gap to it",
+    columns=("zone", "zone_level", "zone_group", "year", *_COVERAGE_FIGURES, "mapped_area_ha", "land_area_source"))
+COVERAGE_TOTALS = FileSpec("coverage_totals.csv", "table", "ha, fraction", "the same for the whole run per year",
+                           columns=("year", *_COVERAGE_FIGURES, "land_area_source"))
 TREND_BY_ZONE = FileSpec("trend_by_zone.csv", "table", "fraction/yr, ha",
-                         "annual change of coverage per zone and the year the target is reached at that rate",
-                         when="with two or more years",
-                         columns=("zone", "first_year", "last_year", "annual_change", "annual_forest_change_ha",
-                                  "target_year_at_this_rate"))
-VOLUME_BY_ZONE = FileSpec("volume_by_zone.csv", "table", "m3", "forest stock volume per zone and year and its source",
-                          columns=("zone", "year", "volume_m3", "source"))
+                         "annual change of coverage per zone and the year the target is reached at that rate (where a "
+                         "target applies)", when="with two or more years",
+                         columns=("zone", "zone_level", "zone_group", "first_year", "last_year", "annual_change",
+                                  "annual_forest_change_ha", "target_year_at_this_rate", "target", "note"))
+VOLUME_BY_ZONE = FileSpec("volume_by_zone.csv", "table", "ha, m3", "forest stock volume of tree forest per zone and year, "
+                          "per hectare, its source (table rows by year basis, or raster) and the zone's volume target",
+                          columns=("zone", "zone_level", "zone_group", "year", "forest_area_ha", "volume_m3",
+                                   "volume_m3_per_ha", "source", "target_m3", "share_of_target"))
+VOLUME_CHANGE = FileSpec("volume_change_by_zone.csv", "table", "m3", "stock volume change between consecutive years "
+                         "split into an area effect and a growth effect", when="with two or more years",
+                         columns=("zone", "zone_level", "zone_group", "from_year", "to_year", "volume_change_m3",
+                                  "area_effect_m3", "growth_effect_m3"))
 COVERAGE_XLSX = FileSpec("coverage.xlsx", "workbook", "as the CSVs", "the coverage tables for Excel",
                          sheets=(("coverage_by_zone", COVERAGE_BY_ZONE.columns),
                                  ("coverage_totals", COVERAGE_TOTALS.columns),
                                  ("volume_by_zone", VOLUME_BY_ZONE.columns),
+                                 ("volume_change_by_zone", VOLUME_CHANGE.columns),
                                  ("trend_by_zone", TREND_BY_ZONE.columns)))
 COVERAGE_ZONES = FileSpec("zones.gpkg", "vector", "ha, fraction",
-                          "one (multi)polygon per zone with land area and each year's forest area, coverage and gap "
-                          "(<figure>_<year>) and the trend, and the zone layer's own fields as layer_<field>, for the "
-                          "map", when="with zones", layer="zones",
+                          "one (multi)polygon per zone with land area and each year's forest area, coverage, its bounds "
+                          "and gap (<figure>_<year>) and the trend, and the zone layer's own fields as layer_<field>, for "
+                          "the map", when="with zones", layer="zones",
                           columns=("zone_id", "zone", "land_area_ha", "land_area_source", "forest_area_ha_{year}",
-                                   "coverage_{year}", "gap_ha_{year}", "forest_area_ha", "coverage", "gap_ha",
-                                   *TREND_BY_ZONE.columns, "layer_{field}"))
+                                   "coverage_{year}", "coverage_trees_only_{year}", "coverage_all_shrub_{year}",
+                                   "gap_ha_{year}", "forest_area_ha", "coverage", "gap_ha", *TREND_BY_ZONE.columns,
+                                   "layer_{field}"))
 
 # ---- change and restoration
 CHANGE_BY_ZONE = FileSpec(
@@ -1095,14 +1140,25 @@ CARBON = ResultSpec(
 )
 COVERAGE = ResultSpec(
     "coverage", ("coverage",), "forest coverage and stock volume per zone and year, against the targets",
-    (COVERAGE_BY_ZONE, COVERAGE_TOTALS, TREND_BY_ZONE, VOLUME_BY_ZONE, COVERAGE_XLSX, COVERAGE_ZONES, TARGETS, SUMMARY,
-     MANIFEST),
-    _keys("target", *(f"target.{k}" for k in _TARGET), "count_shrub", "forest_groups",
-          "zones", *(f"zones[].{k}" for k in ("zone", "year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha")),
+    (COVERAGE_BY_ZONE, COVERAGE_TOTALS, TREND_BY_ZONE, VOLUME_BY_ZONE, VOLUME_CHANGE, COVERAGE_XLSX, COVERAGE_ZONES,
+     TARGETS, SUMMARY, MANIFEST),
+    _keys("definition", "special_shrub_rule",
+          *(f"special_shrub_rule.{k}" for k in ("rule", "mode", "data", "cover_checked", "note", "not_applied_zones")),
+          "target", *(f"target.{k}" for k in (*_TARGET, "region", "region_land_area_ha", "applies_to_total", "why")),
+          "zone_targets", *(f"zone_targets[].{k}" for k in ("zone", "key", "value", "year", "source")),
+          "count_shrub", "trees_only", "forest_groups",
+          "zones", *(f"zones[].{k}" for k in ("zone", "year", *_COVERAGE_FIGURES)),
+          "group_totals", *(f"group_totals[].{k}" for k in ("zone", "year", *_COVERAGE_FIGURES)),
+          "region_total", *(f"region_total[].{k}" for k in ("zone", "year", *_COVERAGE_FIGURES)),
+          "hierarchy", "hierarchy.group_by", "hierarchy.group_members", "hierarchy.group_members.*",
+          "hierarchy.region_total", "hierarchy.exactness",
           rows("totals", COVERAGE_TOTALS), "trend", *(f"trend.{k}" for k in TREND_BY_ZONE.columns if k != "zone"),
-          rows("trend_by_zone", TREND_BY_ZONE), "volume", "volume.by_year",
-          *(f"volume.by_year[].{k}" for k in ("year", "volume_m3", "source")), "volume.target",
-          *(f"volume.target.{k}" for k in _TARGET), "volume.share_of_target", "units", "units.*"),
+          rows("trend_by_zone", TREND_BY_ZONE), rows("trend_groups", TREND_BY_ZONE),
+          "trend_region_total", *(f"trend_region_total.{k}" for k in TREND_BY_ZONE.columns),
+          "volume", "volume.by_year", *(f"volume.by_year[].{k}" for k in ("year", "forest_area_ha", "volume_m3",
+                                                                          "volume_m3_per_ha", "source")),
+          "volume.table", "volume.target", *(f"volume.target.{k}" for k in (*_TARGET, "region", "region_land_area_ha")),
+          "volume.target_applies", "volume.why", "volume.share_of_target", "units", "units.*"),
 )
 CHANGE = ResultSpec(
     "change", ("change",), "land-cover transitions and carbon change between two years",

@@ -31,12 +31,14 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "sinkplan carbon wc.vrt --scheme worldcover --densities my_table.csv --no-raster --out carbon_wc",
     ),
     "coverage": (
-        "sinkplan coverage 2015=lc2015.tif 2020=lc2020.tif --zones banners.gpkg --zone-field name_zh --out coverage",
+        "sinkplan coverage 2015=lc2015.tif 2020=lc2020.tif --zones banners.gpkg --zone-field name_zh "
+        "--group-by league_zh --precip precip_mm.tif --out coverage",
         "sinkplan coverage 2020=lc2020.tif --zones banners.gpkg --zone-field name_zh "
         "--land-area-ha land_area.csv --count-shrub --out coverage_shrub",
     ),
     "change": (
-        "sinkplan change 2015=lc2015.tif 2020=lc2020.tif --zones banners.gpkg --zone-field name_zh --out change",
+        "sinkplan change 2015=lc2015.tif 2020=lc2020.tif --zones banners.gpkg --zone-field name_zh "
+        "--group-by league_zh --transition-years 20 --out change",
         "sinkplan change 2015=lc2015.tif 2020=lc2020.tif --zones restoration.gpkg --zone-field project "
         "--control-ring-km 2 --out restoration",
     ),

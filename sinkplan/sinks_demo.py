@@ -25,26 +25,31 @@ def _run(command: str, argv: list[str], ctx: RunContext) -> None:
 
 
 def carbon_step(region, out: Path, ctx: RunContext) -> list[Path]:
-    """Carbon stocks of 2020 per banner, inside/outside the redline, 200 Monte Carlo draws."""
+    """Carbon stocks of 2020 per banner and league, inside/outside the redline, 200 Monte Carlo draws."""
     dest = out / "carbon"
     _run("carbon", [str(region.landcover_2020), "--zones", str(region.banners), "--zone-field", region.zone_field,
-                    "--redline", str(region.redline), "--uncertainty", "200", "--seed", "2025", "--out", str(dest)], ctx)
+                    "--group-by", "league_zh", "--redline", str(region.redline), "--uncertainty", "200", "--seed", "2025",
+                    "--out", str(dest)], ctx)
     return [dest]
 
 
 def coverage_step(region, out: Path, ctx: RunContext) -> list[Path]:
-    """Forest coverage per banner in 2015 and 2020, its trend and the stock volume."""
+    """Forest coverage by the national definition (special shrubland where the synthetic precipitation is
+    below 400 mm) per banner and league in 2015 and 2020, its trend and the stock volume by inventory basis."""
     dest = out / "coverage"
     _run("coverage", [f"2015={region.landcover_2015}", f"2020={region.landcover_2020}", "--zones", str(region.banners),
-                      "--zone-field", region.zone_field, "--out", str(dest)], ctx)
+                      "--zone-field", region.zone_field, "--group-by", "league_zh", "--precip", str(region.precipitation),
+                      "--out", str(dest)], ctx)
     return [dest]
 
 
 def change_step(region, out: Path, ctx: RunContext) -> list[Path]:
-    """Transitions and carbon change 2015 → 2020 per banner and inside/outside the redline."""
+    """Transitions, sequestration by transition periods and the equilibrium change 2015 → 2020 per banner and
+    league and inside/outside the redline."""
     dest = out / "change"
     _run("change", [f"2015={region.landcover_2015}", f"2020={region.landcover_2020}", "--zones", str(region.banners),
-                    "--zone-field", region.zone_field, "--redline", str(region.redline), "--out", str(dest)], ctx)
+                    "--zone-field", region.zone_field, "--group-by", "league_zh", "--redline", str(region.redline),
+                    "--out", str(dest)], ctx)
     return [dest]
 
 

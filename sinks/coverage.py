@@ -1,10 +1,11 @@
 """Forest coverage (森林覆盖率) and growing stock volume from land-cover area tables.
 
-Coverage = forest area ÷ land area. Forest area is the area of the ``forest`` group, plus
-the ``shrubland`` group when shrubland is counted as specially designated shrub forest
-(国家特别规定的灌木林地; in Inner Mongolia most shrubland qualifies, and the choice moves
-the figure by several points). The land area is a choice the caller makes (the official
-figure differs from a polygon's area): see :mod:`sinkplan.cmd_coverage`.
+Coverage = forest area ÷ land area, by the national definition: tree forest (the ``forest``
+group) plus the shrubland that meets the special-shrubland rule (国家特别规定的灌木林地,
+:mod:`sinkplan.sinks.shrub_rule`; in Inner Mongolia most shrubland qualifies, and the choice
+moves the figure by several points), :func:`shrub_split`. The land area is a choice the caller
+makes (the official figure differs from a polygon's area): see :mod:`sinkplan.sinks.coverage_api`.
+Stock volume tables live in :mod:`sinkplan.sinks.volume`.
 
 Pure functions over arrays: ``area_ha`` has shape (zones + 1, sides, nclasses) as produced
 by :func:`sinkplan.sinks.stocks.class_area_ha`.
@@ -13,15 +14,14 @@ by :func:`sinkplan.sinks.stocks.class_area_ha`.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from sinkplan.layers.errors import SchemeError
-from sinkplan.layers.schemes import GROUP_INDEX, ClassScheme
+from sinkplan.sinks.volume import VolumeTable
 
-__all__ = ["forest_groups", "forest_area_ha", "coverage", "gap_ha", "Trend", "trend", "VolumeTable", "NOT_AT_THIS_RATE"]
+__all__ = ["forest_groups", "forest_area_ha", "coverage", "gap_ha", "Trend", "trend", "VolumeTable", "NOT_AT_THIS_RATE",
+           "shrub_split"]
 
 #: What :func:`trend` reports when coverage does not rise towards the target.
 NOT_AT_THIS_RATE = "not at this rate"
@@ -101,47 +101,50 @@ def trend(years: list[int], cov: list[float], forest_ha: list[float], target: fl
     return Trend(y0, y1, float(rate), float(dforest), reached)
 
 
-@dataclass(frozen=True)
-class VolumeTable:
-    """Growing stock volume per hectare (m³/ha) by land-cover code or group."""
+def shrub_split(shrub_ha: np.ndarray, levels_ha: np.ndarray | None, zone_precip: list | None, *,
+                mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Special shrubland and undecided shrubland (ha) per zone id.
 
-    keyed_by: str
-    volume_m3_per_ha: dict
-    origin: str
-    meta: dict
+    Parameters
+    ----------
+    shrub_ha : ndarray, shape (zones + 1,)
+        Area of the ``shrubland`` group.
+    levels_ha : ndarray, shape (zones + 1, 3), or None
+        Shrub area by the per-pixel rule outcome (:data:`~sinkplan.sinks.shrub_rule.NO`,
+        ``YES``, ``UNKNOWN``), when a precipitation / cover raster or a designated layer was read.
+    zone_precip : list or None
+        The precipitation criterion per zone id from the county mean (``YES``, ``NO``,
+        ``UNKNOWN``; :func:`~sinkplan.sinks.shrub_rule.zone_qualifies`), or None.
+    mode : {'rule', 'all', 'none', 'missing'}
+        Decide by the data; count all shrub; count none; no data (all shrub undecided).
 
-    @classmethod
-    def from_csv(cls, path: str | os.PathLike, *, text: str | None = None) -> "VolumeTable":
-        """Read ``group|lucode|code, volume_m3_per_ha`` (``# key: value`` header lines allowed)."""
-        from sinkplan.sinks.densities import _text_of, read_keyed_csv
+    Returns
+    -------
+    (special_ha, undecided_ha)
 
-        origin = str(path)
-        meta, cols, rows = read_keyed_csv(_text_of(path) if text is None else text, origin)
-        key = next((c for c in ("group", "lucode", "code") if c in cols), None)
-        if key is None or "volume_m3_per_ha" not in cols:
-            raise SchemeError(f"{origin}: a volume table needs columns group (or lucode) and volume_m3_per_ha; found {cols}")
-        values: dict = {}
-        for i, row in enumerate(rows, start=2):
-            k = row[key].strip().lower() if key == "group" else row[key]
-            if key == "group" and k not in GROUP_INDEX:
-                raise SchemeError(f"{origin} line {i}: group {row[key]!r} is not a land-cover group")
-            if key != "group":
-                try:
-                    k = int(k)
-                except ValueError:
-                    raise SchemeError(f"{origin} line {i}: {key} {row[key]!r} is not an integer code") from None
-            try:
-                v = float(row["volume_m3_per_ha"])
-            except ValueError:
-                raise SchemeError(f"{origin} line {i}: volume {row['volume_m3_per_ha']!r} is not a number") from None
-            if not math.isfinite(v) or v < 0:
-                raise SchemeError(f"{origin} line {i}: volume {v} must be ≥ 0 m³/ha")
-            if k in values:
-                raise SchemeError(f"{origin}: {key} {k!r} listed twice")
-            values[k] = v
-        return cls("group" if key == "group" else "lucode", values, origin, meta)
+    Examples
+    --------
+    >>> levels = np.array([[0.0, 0.0, 0.0], [2.0, 5.0, 1.0]])  # zone 1: 2 ha fail, 5 ha qualify, 1 ha unknown
+    >>> shrub_split(np.array([0.0, 8.0]), levels, None, mode="rule")
+    (array([0., 5.]), array([0., 1.]))
+    """
+    from sinkplan.sinks.shrub_rule import UNKNOWN, YES
 
-    def per_class(self, scheme: ClassScheme, codes: tuple[int, ...]) -> np.ndarray:
-        """m³/ha per class (0 for classes without a row: no growing stock)."""
-        by = scheme.by_code
-        return np.array([self.volume_m3_per_ha.get(by[c].group if self.keyed_by == "group" else c, 0.0) for c in codes])
+    shrub = np.asarray(shrub_ha, dtype=np.float64)
+    zero = np.zeros_like(shrub)
+    if mode == "all":
+        return shrub.copy(), zero
+    if mode == "none":
+        return zero, zero.copy()
+    if mode == "missing":
+        return zero, shrub.copy()
+    if levels_ha is None:  # county precipitation only
+        status = np.array(zone_precip)
+        return np.where(status == YES, shrub, 0.0), np.where(status == UNKNOWN, shrub, 0.0)
+    lv = np.asarray(levels_ha, dtype=np.float64)
+    yes, unk = lv[:, YES], lv[:, UNKNOWN]
+    if zone_precip is None:
+        return yes.copy(), unk.copy()
+    status = np.array(zone_precip)
+    # cover raster per pixel, precipitation per county: both must hold
+    return np.where(status == YES, yes, 0.0), np.where(status == YES, unk, np.where(status == UNKNOWN, yes + unk, 0.0))

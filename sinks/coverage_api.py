@@ -1,11 +1,23 @@
 """Forest coverage and stock volume per zone and year (what ``sinkplan coverage`` writes).
 
+Coverage follows the national definition (:data:`sinkplan.sinks.shrub_rule.DEFINITION`):
+(tree forest + special shrubland [+ ``extra_forest_ha``: 四旁树, 农田林网 a 30 m map misses])
+÷ land area. Special shrubland is decided by the rule of 林资发〔2004〕14号 from the user's data
+(:mod:`sinkplan.sinks.shrub_rule`); where it cannot be decided for lack of data the table says so
+per zone, ``coverage`` is left empty and the bounds ``coverage_trees_only`` and
+``coverage_all_shrub`` are given (a zone without shrubland needs no rule). ``count_shrub``
+(all shrub) and ``trees_only`` are explicit choices of one bound.
+
 Land area (the denominator) per zone, in this order of precedence: the ``land_area_ha``
 given for that zone; else the zone polygon's ellipsoidal (geodesic) area when the raster
 maps at least :data:`MIN_MAPPED_FRACTION` of it; else the mapped area of the zone (valid
 land-cover pixels, water included), because the forest area is only known on the mapped
 part, and dividing it by the whole polygon would bias the coverage low; without zones, the
 mapped area of the land-cover raster (all pixels that are not nodata).
+
+Targets apply where they are targets (:mod:`sinkplan.sinks.zone_targets`): the seeded
+provincial target to a run covering the province (or with ``provincial_target``), a
+``--target`` to every zone, per-zone targets from a CSV to their zones.
 """
 
 from __future__ import annotations
@@ -21,15 +33,15 @@ import pandas as pd
 
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
-from sinkplan.layers.parallel import BlockExecutor
-from sinkplan.sinks.coverage import VolumeTable
+from sinkplan.layers.parallel import BlockExecutor, Progress
+from sinkplan.sinks.hierarchy import ZoneHierarchy
 from sinkplan.sinks.inputs import LandCoverInput, open_landcovers, pass_threads
 from sinkplan.sinks.mapped import MIN_MAPPED_FRACTION
 from sinkplan.sinks.strata import Strata, using_strata
-from sinkplan.layers.parallel import Progress
+from sinkplan.sinks.volume import VolumeTable
 
 __all__ = ["CoverageResult", "forest_coverage", "load_volume_table", "coverage_target", "land_area_denominators",
-           "TOTAL", "MIN_MAPPED_FRACTION"]
+           "TOTAL", "MIN_MAPPED_FRACTION", "LAND_AREA_GIVEN"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,15 +59,20 @@ class CoverageResult:
     Attributes
     ----------
     by_zone : DataFrame
-        ``coverage_by_zone.csv``: per zone and year land area, forest area, coverage, gap
-        to the target, mapped area and the land area's source.
+        ``coverage_by_zone.csv``: per zone (and group and region with ``group_by``) and year:
+        land area, tree forest, special shrubland, all shrubland, extra forest, counted forest,
+        coverage by the official definition and its bounds, how the shrub rule was decided,
+        the target that applies and the gap to it, mapped area and the land area's source.
     totals : DataFrame
-        ``coverage_totals.csv``: the same per year over all zones.
+        ``coverage_totals.csv``: the same per year over all rows of ``by_zone``'s zones.
     trend_by_zone : DataFrame
-        ``trend_by_zone.csv`` (empty with one year): annual change and the year the target
-        is reached at that rate.
+        ``trend_by_zone.csv`` (empty with one year): annual change and the year the target is
+        reached at that rate (where a target applies).
     volume_by_zone : DataFrame
-        ``volume_by_zone.csv``: growing stock volume (m³) per zone and year.
+        ``volume_by_zone.csv``: growing stock volume (m³) per zone and year, per hectare of tree forest.
+    volume_change : DataFrame
+        ``volume_change_by_zone.csv`` (empty with one year): the change between consecutive
+        years split into an area effect and a growth effect.
     summary : dict
         ``summary.json``.
     strata : Strata
@@ -71,6 +88,7 @@ class CoverageResult:
     totals: pd.DataFrame
     trend_by_zone: pd.DataFrame
     volume_by_zone: pd.DataFrame
+    volume_change: pd.DataFrame
     summary: dict
     strata: Strata
     grid: Grid
@@ -81,7 +99,8 @@ class CoverageResult:
         """Input files (recorded with their SHA-256 in the manifest)."""
         p = self.parameters
         return [x for x in (*p.get("landcover", {}).values(), p.get("zones"), *p.get("volume", {}).values(),
-                            p.get("volume_table_file"), p.get("targets")) if x]
+                            p.get("volume_table_file"), p.get("targets"), p.get("precip"), p.get("shrub_cover"),
+                            p.get("special_shrub")) if x]
 
 
 def load_volume_table(path: str | os.PathLike | VolumeTable | None = None) -> VolumeTable:
@@ -111,25 +130,28 @@ def coverage_target(target: float | None = None, *, targets: str | os.PathLike |
         ``target`` outside (0, 1], or no seeded target when ``target`` is None.
     """
     from sinkplan.seeds.targets import load_targets
+    from sinkplan.sinks.zone_targets import is_zone_table
 
     if target is None:
-        seeded = load_targets(targets).get("forest_coverage")
+        seeded = load_targets(None if is_zone_table(targets) else targets).get("forest_coverage")
         if seeded is None:
             raise InputError("no forest_coverage target in the targets file; pass --target 0.235")
         return seeded.value, {"key": seeded.key, "value": seeded.value, "year": seeded.year, "clause": seeded.clause,
-                              "source": seeded.source}
+                              "source": seeded.source, "region": seeded.region,
+                              "region_land_area_ha": seeded.region_land_area_ha}
     if not (math.isfinite(target) and 0 < target <= 1):
         raise InputError(f"target {target}: coverage must lie in (0, 1]")
     return float(target), {"key": "forest_coverage", "value": float(target), "year": None, "clause": "--target",
-                           "source": "user"}
+                           "source": "user", "region": None, "region_land_area_ha": None}
 
 
 def _volume_target(path) -> dict | None:
     from sinkplan.seeds.targets import load_targets
+    from sinkplan.sinks.zone_targets import is_zone_table
 
-    t = load_targets(path).get("forest_stock_volume")
+    t = load_targets(None if is_zone_table(path) else path).get("forest_stock_volume")
     return None if t is None else {"key": t.key, "value": t.value, "unit": t.unit, "year": t.year, "clause": t.clause,
-                                   "source": t.source}
+                                   "source": t.source, "region": t.region, "region_land_area_ha": t.region_land_area_ha}
 
 
 def _land_areas(land_area_ha: float | Mapping[str, float] | None, names: tuple[str, ...]) -> tuple[float | None, dict[str, float]]:
@@ -152,6 +174,28 @@ def _positive(value: float, what: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise InputError(f"--land-area-ha: land area of {what} must be > 0 ha, got {value}")
     return float(value)
+
+
+def _extra_forest(extra: float | Mapping[str, float] | None, names: tuple[str, ...], has_zones: bool) -> np.ndarray:
+    """Extra forest area (ha) per zone id (四旁树, 农田林网)."""
+    out = np.zeros(len(names))
+    if extra is None:
+        return out
+    if not isinstance(extra, Mapping):
+        if has_zones:
+            raise InputError("--extra-forest-ha: give it per zone (ZONE=HA,... or a CSV with zone,extra_forest_ha)")
+        extra = {TOTAL: extra}
+    for zone, value in extra.items():
+        v = float(value)
+        if not math.isfinite(v) or v < 0:
+            raise InputError(f"--extra-forest-ha: {zone}: {value!r} must be ≥ 0 ha")
+        if not has_zones and zone in (TOTAL, "total"):
+            out[0] = v
+        elif zone in names[1:]:
+            out[names.index(zone)] = v
+        else:
+            raise InputError(f"--extra-forest-ha: zone {zone!r} is not in the zone layer; zones: {', '.join(names[1:]) or '(none)'}")
+    return out
 
 
 def land_area_denominators(mapped_ha: np.ndarray, polygon_ha: np.ndarray | None, names: tuple[str, ...],
@@ -203,16 +247,6 @@ def land_area_denominators(mapped_ha: np.ndarray, polygon_ha: np.ndarray | None,
     return land, source
 
 
-def _f(x: float) -> float | None:
-    return None if not math.isfinite(float(x)) else float(x)
-
-
-def _trend_dict(t) -> dict:
-    # a zone the raster does not map has no coverage, so no rate: None (JSON has no NaN)
-    return {"first_year": t.first_year, "last_year": t.last_year, "annual_change": _f(t.annual_change),
-            "annual_forest_change_ha": _f(t.annual_forest_change_ha), "target_year_at_this_rate": t.target_year}
-
-
 def forest_coverage(
     years: Mapping[int | None, LandCoverInput],
     *,
@@ -225,40 +259,61 @@ def forest_coverage(
     strata: Strata | None = None,
     target: float | None = None,
     targets: str | os.PathLike | None = None,
+    provincial_target: bool = False,
     count_shrub: bool = False,
+    trees_only: bool = False,
+    precip: str | os.PathLike | None = None,
+    precip_field: str | None = None,
+    shrub_cover: str | os.PathLike | None = None,
+    special_shrub: str | os.PathLike | None = None,
+    special_shrub_layer: str | None = None,
+    extra_forest_ha: float | Mapping[str, float] | None = None,
     land_area_ha: float | Mapping[str, float] | None = None,
     volume: Mapping[int | None, str | os.PathLike] | None = None,
     volume_table: str | os.PathLike | VolumeTable | None = None,
+    group_by: str | ZoneHierarchy | None = None,
     max_cells: int = DEFAULT_MAX_CELLS,
     executor: BlockExecutor | None = None,
     progress: Progress | None = None,
     threads: int | None = None,
 ) -> CoverageResult:
-    """Forest coverage (forest area ÷ land area, ellipsoidal areas) per zone and year, its
-    trend to the target, and the growing stock volume.
+    """Forest coverage by the official definition per zone and year, its trend to the target
+    where one applies, and the growing stock volume by stratum.
 
     Parameters
     ----------
     years : mapping of year to path or LandCover
         Land-cover rasters on one grid, e.g. ``{2015: "lc2015.tif", 2020: "lc2020.tif"}``
-        (one raster may have the year None).
+        (one raster may have the year None); any number of years.
     scheme, map_codes : optional
         Class scheme of the codes and codes it lacks (``"200=7"``).
     zones, zone_field, zone_layer, redline, strata : optional
         Zone polygons (and the field naming them), or ``strata`` from
-        :func:`sinkplan.sinks.strata.prepare_strata`.
+        :func:`sinkplan.sinks.strata.prepare_strata` (then ``zones``, if given, is only read for
+        zone attributes: ``precip_field``, ``group_by``, a volume table's zone column).
     target : float, optional
-        Coverage target as a fraction (default: the seeded policy target, 0.235).
+        The user's coverage target as a fraction, for every zone and the total.
     targets : path, optional
-        Policy targets file (default: the packaged one).
-    count_shrub : bool
-        Count the shrubland group as specially designated shrub forest.
+        Policy targets (TOML, default the packaged provincial ones) or per-zone targets (CSV:
+        zone, indicator, value, year).
+    provincial_target : bool
+        Compare the run total with the provincial target although the run does not cover
+        the province.
+    count_shrub, trees_only : bool
+        Count all shrubland as special shrubland (upper bound), or none (lower bound).
+    precip, precip_field, shrub_cover, special_shrub, special_shrub_layer : optional
+        Data deciding the special-shrubland rule (:mod:`sinkplan.sinks.shrub_rule`).
+    extra_forest_ha : float or mapping, optional
+        Forest a 30 m map misses (四旁树, 农田林网), ha per zone name (a number without zones).
     land_area_ha : float or mapping, optional
         Official land area: a total in ha, or ``{zone: ha}`` (the key ``"(total)"`` sets the total).
     volume : mapping of year to path, optional
         Growing stock volume rasters (m³/ha) on the land-cover grid; other years use the table.
     volume_table : path or VolumeTable, optional
-        Volume per class (default: the shipped Inner Mongolia table).
+        Volume per hectare by (zone or zone attribute, group or code, year) (default: the
+        shipped Inner Mongolia table, tree forest, 2013 and 2018 inventory bases).
+    group_by : str or ZoneHierarchy, optional
+        Field of the zone layer holding each zone's group: rows per group and for the region.
     max_cells, executor, progress, threads
         As for :func:`sinkplan.sinks.api.carbon_stocks`.
 
@@ -270,7 +325,7 @@ def forest_coverage(
     ------
     InputError
         A target outside (0, 1], a land area ≤ 0 or for an unknown zone, a volume raster for a
-        year without land cover.
+        year without land cover, conflicting shrub options, unusable rule data.
     GridMismatch
         Rasters not on one grid.
     UnknownClassCode
@@ -279,21 +334,39 @@ def forest_coverage(
     Examples
     --------
     >>> res = forest_coverage({2015: "lc2015.tif", 2020: "lc2020.tif"}, zones="banners.gpkg",  # doctest: +SKIP
-    ...                       zone_field="name_zh")
+    ...                       zone_field="name_zh", precip="precip_mm.tif")
     >>> res.by_zone.pivot(index="zone", columns="year", values="coverage")  # doctest: +SKIP
     """
-    from sinkplan.layers.geodesy import geodesic_area_m2
+    from sinkplan.layers.continuous import open_continuous
     from sinkplan.layers.landcover import check_codes
     from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
-    from sinkplan.sinks.coverage import coverage, forest_area_ha, gap_ha, trend
+    from sinkplan.sinks.hierarchy import REGION_TOTAL, level_columns, report_units, resolve_hierarchy, split_summary, zone_attribute
+    from sinkplan.sinks.mapped import zone_polygon_area_ha
+    from sinkplan.sinks.shrub_rule import DEFINITION, RULE, PolygonFactor, RuleFactor, zone_qualifies
     from sinkplan.sinks.stocks import class_area_ha
+    from sinkplan.sinks.coverage_tables import (
+        ShrubData,
+        clean,
+        coverage_row,
+        mode_note,
+        pct,
+        shrub_mode,
+        trend_of,
+        volume_tables,
+        year_account,
+    )
+    from sinkplan.sinks.zone_targets import is_zone_table, load_zone_targets, provincial_applies
 
     year_list = list(years)
     if len(year_list) > 1 and None in year_list:
         raise InputError("several land-cover rasters: give each a year, e.g. 2015=lc2015.tif 2020=lc2020.tif")
+    data = ShrubData(None if precip is None else str(precip), precip_field, None if shrub_cover is None else str(shrub_cover),
+                     None if special_shrub is None else str(special_shrub), special_shrub_layer)
+    mode = shrub_mode(count_shrub, trees_only, data)
     lcs = open_landcovers(list(years.values()), scheme=scheme, map_codes=map_codes)
     grid = lcs[0].grid
-    target, target_rec = coverage_target(target, targets=targets)
+    user_target = target is not None
+    target_value, target_rec = coverage_target(target, targets=targets)
     vol_table = load_volume_table(volume_table)
     vol_rasters = {}
     for year, path in (volume or {}).items():
@@ -301,81 +374,171 @@ def forest_coverage(
             raise InputError(f"--volume {path}: year {year} has no land-cover raster; years: {year_list}")
         grid.check_same(Grid.from_raster(path), names=("land cover", str(path)))
         vol_rasters[year] = path
-    with using_strata(grid, strata=strata, zones=zones, zone_field=zone_field, zone_layer=zone_layer, redline=redline,
-                      max_cells=max_cells, progress=progress) as st:
+    factor = None
+    if special_shrub is not None:
+        factor = PolygonFactor.from_layer(special_shrub, grid, layer=special_shrub_layer)
+    elif precip is not None or shrub_cover is not None:
+        factor = RuleFactor(None if precip is None else open_continuous(precip, grid, what="precipitation (mm/yr)"),
+                            None if shrub_cover is None else open_continuous(shrub_cover, grid, what="shrub cover (%)",
+                                                                             valid_range=(0.0, 100.0)))
+    with using_strata(grid, strata=strata, zones=zones if strata is None else None, zone_field=zone_field,
+                      zone_layer=zone_layer, redline=redline, max_cells=max_cells, progress=progress) as st:
         has_zones = st.has_zones
+        hierarchy = resolve_hierarchy(group_by, st, zones=zones, zone_field=zone_field, zone_layer=zone_layer)
+        source = zones if zones is not None else st.zone_source
+        zone_precip = None
+        if precip_field is not None and special_shrub is None:
+            if not has_zones:
+                raise InputError(f"--precip-field {precip_field!r} needs --zones: it is a field of the zone layer")
+            mm = zone_attribute(source, zone_field=zone_field, field=precip_field, names=st.names,
+                                layer=zone_layer, numeric=True, what="--precip-field")
+            zone_precip = zone_qualifies(mm)  # the county mean below 400 mm: YES / NO / UNKNOWN (no value)
+        vol_keys: list = [None] * len(st.names)
+        if vol_table.zone_column is not None:
+            if not has_zones:
+                raise InputError(f"volume table {vol_table.origin}: column {vol_table.zone_column!r} keys values by zone; "
+                                 "give --zones")
+            vol_keys = [None, *st.names[1:]] if vol_table.zone_column == "zone" else zone_attribute(
+                source, zone_field=zone_field, field=vol_table.zone_column, names=st.names, layer=zone_layer,
+                what=f"volume table {vol_table.origin} column")
         user_total, user_zones = _land_areas(land_area_ha, st.names[1:])
-        areas, volumes = [], []
+        extra = _extra_forest(extra_forest_ha, st.names, has_zones)
+        areas, vol_sums = [], []
         for year, lc in zip(year_list, lcs):
             slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
             vpath = vol_rasters.get(year)
             spec = PassSpec(grid, (str(lc.path),), (slots,), st.source,
-                            st.nzones, st.sides, values=None if vpath is None else str(vpath))
+                            st.nzones, st.sides, values=None if vpath is None else str(vpath), factor=factor)
             res = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress,
                            label=f"coverage of {lc.path.name}", threads=pass_threads() if threads is None else threads)
             check_codes(res.unknown[0], lc.scheme, lc.path)
-            a = class_area_ha(res)
-            areas.append(a)
-            groups = tuple(lc.scheme.by_code[c].group for c in slots.codes)
-            if vpath is not None:  # Σ m³/ha × m² / (10⁴ m²/ha) = m³
-                volumes.append((res.value_sum.sum(axis=tuple(range(1, res.value_sum.ndim))) / 1e4, f"raster {vpath}"))
-            else:
-                per_ha = vol_table.per_class(lc.scheme, slots.codes)
-                volumes.append(((a * per_ha).sum(axis=(1, 2)), f"table {vol_table.origin}"))
-    # Land area per zone id (0: outside zones / whole map).
-    mapped = np.array([a.sum(axis=(1, 2)) for a in areas]).max(axis=0)  # ha per zone id
-    poly_ha = geodesic_area_m2(st.zones_gdf.geometry.values, st.zones_gdf.crs) / 1e4 if has_zones else None  # m² → ha
-    land, source = land_area_denominators(mapped, poly_ha, st.names, user_zones)
+            areas.append(class_area_ha(res).sum(axis=1))  # sides summed (exact): (zones + 1, n[, levels])
+            # Σ m³/ha × m² / (10⁴ m²/ha) = m³
+            vol_sums.append(None if vpath is None else res.value_sum.sum(axis=tuple(range(1, res.value_sum.ndim))) / 1e4)
+        codes = slots.codes
+    scheme_ = lcs[0].scheme
+    groups = tuple(scheme_.by_code[c].group for c in codes)
+    is_forest = np.array([g == "forest" for g in groups])
+    is_shrub = np.array([g == "shrubland" for g in groups])
+    per_year = [year_account(a, factor is not None, is_forest, is_shrub, zone_precip, mode) for a in areas]
+    mapped = np.array([p["mapped"] for p in per_year]).max(axis=0)  # ha per zone id
+    poly_ha = zone_polygon_area_ha(st.zones_gdf) if has_zones else None
+    land, land_source = land_area_denominators(mapped, poly_ha, st.names, user_zones)
     rows_ids = list(range(1, len(st.names))) if has_zones else [0]
     if has_zones and mapped[0] > 0:
         rows_ids.append(0)
-    partial = [st.names[z] for z in rows_ids if source[z].startswith("mapped land")]
-    total_source = "sum of zones" + (f" (mapped land for {', '.join(partial)})" if partial else "")
+    names = st.names if has_zones else (TOTAL,) * len(st.names)
+    units = report_units(names, rows_ids, hierarchy)
+    total_unit = type(units[0])(TOTAL, tuple(rows_ids), "total", None)
+    run_land = user_total if user_total is not None else float(land[rows_ids].sum())
+    # --- which target applies where
+    zone_targets = {}
+    if is_zone_table(targets):
+        allowed = {u.name for u in units} | {REGION_TOTAL, TOTAL}
+        zone_targets = {(t.zone, t.indicator): t for t in load_zone_targets(targets, allowed)}
+    if user_target:
+        prov_ok, prov_why = False, "--target given: the user's target applies to every zone and the total"
+    else:
+        prov_ok, prov_why = provincial_applies(target_rec.get("region_land_area_ha"), run_land, forced=provincial_target)
+
+    def unit_target(name: str, level: str) -> tuple[float | None, str]:
+        zt = zone_targets.get((name, "forest_coverage"))
+        if zt is None and level == "total":
+            zt = zone_targets.get((REGION_TOTAL, "forest_coverage"))
+        if zt is not None:
+            return zt.value, f"per-zone targets {targets}" + (f" ({zt.year})" if zt.year else "")
+        if user_target:
+            return target_value, "user target (--target)"
+        if level in ("total", "region") and prov_ok and (level == "total" or not has_zones or 0 not in rows_ids):
+            return target_value, f"{target_rec['source']} ({target_rec['year']})"
+        return None, "none applies"
+
+    rows_units = [u for _ in year_list for u in units]
     rows, totals = [], []
-    for year, a in zip(year_list, areas):
-        forest = forest_area_ha(a, groups, count_shrub=count_shrub)
-        cov = coverage(forest, land)
-        gap = gap_ha(forest, land, target)
-        for z in rows_ids:
-            rows.append({"zone": st.names[z] if has_zones else TOTAL, "year": year,
-                         "land_area_ha": float(land[z]), "forest_area_ha": float(forest[z]),
-                         "coverage": _f(cov[z]), "gap_ha": float(gap[z]), "mapped_area_ha": float(mapped[z]),
-                         "land_area_source": source[z]})
-        total_land = user_total if user_total is not None else float(land[rows_ids].sum())
-        total_forest = float(forest.sum())
-        totals.append({"year": year, "land_area_ha": total_land, "forest_area_ha": total_forest,
-                       "coverage": _f(total_forest / total_land), "gap_ha": max(0.0, target * total_land - total_forest),
-                       "land_area_source": LAND_AREA_GIVEN if user_total is not None else total_source})
-    df = pd.DataFrame(rows)
+    for year, p in zip(year_list, per_year):
+        for u in units:
+            rows.append(coverage_row(u, year, p, land, extra, land_source, unit_target(u.name, u.level), data))
+        t = coverage_row(total_unit, year, p, land, extra, land_source, unit_target(TOTAL, "total"), data,
+                          land_total=user_total)
+        partial = [st.names[z] for z in rows_ids if land_source[z].startswith("mapped land")] if has_zones else []
+        t["land_area_source"] = LAND_AREA_GIVEN if user_total is not None else (
+            "sum of zones" + (f" (mapped land for {', '.join(partial)})" if partial else ""))
+        del t["zone"], t["mapped_area_ha"]
+        totals.append(t)
+    not_applied = list(dict.fromkeys(r["zone"] for r in rows if r["coverage"] is None and r["land_area_ha"] > 0))
+    if not_applied:
+        lo = "/".join(pct(t["coverage_trees_only"]) for t in totals)
+        hi = "/".join(pct(t["coverage_all_shrub"]) for t in totals)
+        logger.warning("coverage: the special-shrubland rule (林资发〔2004〕14号) cannot be applied in %d zone(s) (%s) for "
+                       "lack of data (%s); there coverage is given as bounds only. Whole run, year by year: trees only %s, "
+                       "all shrub %s. Give --precip RASTER, --precip-field FIELD or --special-shrub LAYER",
+                       len(not_applied), ", ".join(not_applied[:6]) + (" …" if len(not_applied) > 6 else ""),
+                       "no precipitation or designation data" if mode == "missing" else "no data on part of the shrubland",
+                       lo, hi)
     trend_rows, trend_total = [], None
     if len(year_list) > 1:
-        for z in rows_ids:
-            sub = df[df.zone == (st.names[z] if has_zones else TOTAL)]
-            t = trend(list(sub.year), list(sub.coverage), list(sub.forest_area_ha), target)
-            trend_rows.append({"zone": sub.zone.iloc[0], **_trend_dict(t)})
-        t = trend(year_list, [r["coverage"] for r in totals], [r["forest_area_ha"] for r in totals], target)
-        trend_total = _trend_dict(t)
-    vol_rows = [{"zone": st.names[z] if has_zones else TOTAL, "year": y, "volume_m3": float(v[z]), "source": src}
-                for y, (v, src) in zip(year_list, volumes) for z in rows_ids]
-    vol_total = [{"year": y, "volume_m3": float(v.sum()), "source": src} for y, (v, src) in zip(year_list, volumes)]
+        for u in units:
+            sub = [r for r, uu in zip(rows, rows_units) if uu is u]
+            trend_rows.append({"zone": u.name, **trend_of(sub, year_list, unit_target(u.name, u.level)[0])})
+        trend_total = trend_of(totals, year_list, unit_target(TOTAL, "total")[0])
+    vol_rows, vol_change, vol_total = volume_tables(per_year, year_list, units, total_unit, vol_table, vol_rasters, vol_sums,
+                                                     scheme_, codes, is_forest, vol_keys)
     vol_target = _volume_target(targets)
-    last_vol = vol_total[int(np.argmax([y or 0 for y in year_list]))]
+    if vol_target is not None and ("forest_stock_volume" not in {k for _, k in zone_targets}):
+        vol_ok, vol_why = provincial_applies(vol_target.get("region_land_area_ha"), run_land, forced=provincial_target)
+    else:
+        vol_ok, vol_why = False, "no provincial volume target" if vol_target is None else "per-zone targets given"
+    for r in vol_rows:
+        zt = zone_targets.get((r["zone"], "forest_stock_volume"))
+        r["target_m3"] = None if zt is None else zt.value
+        r["share_of_target"] = None if zt is None else r["volume_m3"] / zt.value
+    last = int(np.argmax([y or 0 for y in year_list]))
     summary = {
-        "target": target_rec, "count_shrub": count_shrub,
-        "forest_groups": ["forest", "shrubland"] if count_shrub else ["forest"],
-        "zones": [{k: r[k] for k in ("zone", "year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha")} for r in rows],
-        "totals": totals, "trend": trend_total, "trend_by_zone": trend_rows,
-        "volume": {"by_year": vol_total, "target": vol_target,
-                   "share_of_target": None if vol_target is None else last_vol["volume_m3"] / vol_target["value"]},
+        "definition": DEFINITION,
+        "special_shrub_rule": {"rule": RULE, "mode": mode, "data": data.describe() or None,
+                               "cover_checked": bool(shrub_cover) or bool(special_shrub),
+                               "note": mode_note(mode, data), "not_applied_zones": not_applied},
+        "target": {**target_rec, "applies_to_total": bool(prov_ok or user_target), "why": prov_why},
+        "zone_targets": [t.record() for t in zone_targets.values()],
+        "count_shrub": count_shrub, "trees_only": trees_only,
+        "forest_groups": {"rule": ["forest", "shrubland (special shrubland only)"], "all": ["forest", "shrubland"],
+                          "none": ["forest"], "missing": ["forest", "shrubland (undecided: bounds)"]}[mode],
+        "totals": totals, "trend": trend_total,
+        "volume": {"by_year": vol_total, "table": vol_table.origin, "target": vol_target, "target_applies": vol_ok,
+                   "why": vol_why,
+                   "share_of_target": vol_total[last]["volume_m3"] / vol_target["value"] if vol_target and vol_ok else None},
         "units": {"area": "ha", "coverage": "fraction", "volume": "m3", "annual_change": "fraction per year"},
     }
+    keys = ("zone", "year", "land_area_ha", "forest_area_ha", "special_shrub_area_ha", "extra_forest_ha",
+            "counted_forest_ha", "coverage", "coverage_trees_only", "coverage_all_shrub", "special_shrub_rule", "target",
+            "gap_ha")
+    split_summary([{k: r[k] for k in keys} for r in rows], rows_units, summary, hierarchy, region_list=True)
+    split_summary(trend_rows, units, tmp := {}, hierarchy, key="trend_by_zone")
+    summary["trend_by_zone"] = tmp["trend_by_zone"]
+    if hierarchy is not None:
+        summary["trend_groups"] = tmp.get("groups", [])
+        summary["trend_region_total"] = tmp.get("region_total")
+    df, trend_df = pd.DataFrame(rows), pd.DataFrame(trend_rows)
+    vol_df, vch_df = pd.DataFrame(vol_rows), pd.DataFrame(vol_change)
+    if hierarchy is not None:
+        df = level_columns(df, rows_units)
+        vol_df = level_columns(vol_df, rows_units)
+        if len(trend_df):
+            trend_df = level_columns(trend_df, units)
+        if len(vch_df):
+            vch_df = level_columns(vch_df, [u for _ in range(len(vch_df) // len(units)) for u in units])
     params = {"landcover": {str(y): str(lc.path) for y, lc in zip(year_list, lcs)}, "scheme": lcs[0].scheme.name,
-              "zones": st.zone_source, "zone_field": st.zone_field, "count_shrub": count_shrub, "target": target,
+              "zones": st.zone_source, "zone_field": st.zone_field, "count_shrub": count_shrub, "trees_only": trees_only,
+              "precip": data.precip, "precip_field": precip_field, "shrub_cover": data.shrub_cover,
+              "special_shrub": data.special_shrub, "provincial_target": provincial_target,
+              "extra_forest_ha": None if extra_forest_ha is None else (dict(extra_forest_ha) if isinstance(extra_forest_ha, Mapping)
+                                                                       else float(extra_forest_ha)),
+              "group_by": None if hierarchy is None else hierarchy.field, "target": target,
               "targets": None if targets is None else str(targets),
               "land_area_ha": None if land_area_ha is None else (dict(land_area_ha) if isinstance(land_area_ha, Mapping)
                                                                  else float(land_area_ha)),
               "volume": {str(y): str(p) for y, p in vol_rasters.items()}, "volume_table": vol_table.origin,
               "volume_table_file": vol_table.origin if os.path.isfile(str(vol_table.origin)) else None,
               "max_cells": max_cells}
-    return CoverageResult(df, pd.DataFrame(totals), pd.DataFrame(trend_rows), pd.DataFrame(vol_rows), summary, st, grid,
-                          params)
+    return CoverageResult(df, pd.DataFrame(totals), trend_df, vol_df, vch_df, clean(summary), st, grid, params)
+

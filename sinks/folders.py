@@ -164,12 +164,17 @@ def write_coverage(result, folder: str | os.PathLike | ResultFolder, *, overwrit
         rf.write_csv(rs.COVERAGE_TOTALS, result.totals)
         rf.write_csv(rs.VOLUME_BY_ZONE, result.volume_by_zone)
         sheets = {"coverage_by_zone": df, "coverage_totals": result.totals, "volume_by_zone": result.volume_by_zone}
+        if len(result.volume_change):
+            rf.write_csv(rs.VOLUME_CHANGE, result.volume_change)
+            sheets["volume_change_by_zone"] = result.volume_change
         if len(result.trend_by_zone):
             rf.write_csv(rs.TREND_BY_ZONE, result.trend_by_zone)
             sheets["trend_by_zone"] = result.trend_by_zone
         rf.write_xlsx(rs.COVERAGE_XLSX, sheets)
         has_zones = result.strata.zones_gdf is not None
-        coverage_map_files(rf, strata=result.strata, by_zone=df[df.zone != OUTSIDE_ZONES] if has_zones else df.iloc[:0],
+        zone_rows = df[df.zone_level == "zone"] if "zone_level" in df.columns else df  # group rows have no polygon
+        coverage_map_files(rf, strata=result.strata,
+                           by_zone=zone_rows[zone_rows.zone != OUTSIDE_ZONES] if has_zones else df.iloc[:0],
                            trend_rows=result.summary["trend_by_zone"], grid=result.grid)
         volume = result.summary.get("volume") or {}
         rf.write_json(rs.TARGETS, targets_record(result.summary.get("target"), volume.get("target"),

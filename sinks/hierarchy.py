@@ -24,7 +24,7 @@ import pandas as pd
 from sinkplan.layers.errors import FieldError, InputError
 
 __all__ = ["REGION_TOTAL", "LEVELS", "ZoneHierarchy", "ReportUnit", "report_units", "zone_hierarchy", "level_columns",
-           "resolve_hierarchy", "unit_fractions", "split_summary"]
+           "resolve_hierarchy", "unit_fractions", "split_summary", "zone_attribute"]
 
 #: Zone label of the whole-region row.
 REGION_TOTAL = "(region total)"
@@ -180,9 +180,10 @@ def unit_fractions(units: list[ReportUnit], mapped_ha, polygon_ha) -> list[float
 
 
 def split_summary(records: list[dict], units: list[ReportUnit], summary: dict, hierarchy: ZoneHierarchy | None, *,
-                  key: str = "zones", repeat: int = 1) -> None:
+                  key: str = "zones", repeat: int = 1, region_list: bool = False) -> None:
     """Put zone rows under ``summary[key]`` and, with a hierarchy, group rows under ``group_totals``
-    and the region row(s) under ``region_total`` (``repeat`` rows per unit, e.g. one per year)."""
+    and the region row under ``region_total`` (a list of rows with ``region_list``, e.g. one per year;
+    ``repeat`` rows per unit when ``units`` lists each unit once)."""
     levels = [u.level for u in units for _ in range(repeat)]
     records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in records]  # NaN → null
     summary[key] = [r for r, lv in zip(records, levels) if lv == "zone"]
@@ -190,4 +191,40 @@ def split_summary(records: list[dict], units: list[ReportUnit], summary: dict, h
         summary["hierarchy"] = hierarchy.record()
         summary["group_totals"] = [r for r, lv in zip(records, levels) if lv == "group"]
         region = [r for r, lv in zip(records, levels) if lv == "region"]
-        summary["region_total"] = region[0] if repeat == 1 else region
+        summary["region_total"] = region if region_list else region[0]
+
+
+def zone_attribute(zones: str | os.PathLike, *, zone_field: str | None, field: str, names: tuple[str, ...],
+                   layer: str | None = None, numeric: bool = False, what: str = "field") -> list:
+    """The value of ``field`` for each zone id (index 0, outside every zone: None).
+
+    Features of one zone must agree on the value.
+
+    Raises
+    ------
+    FieldError
+        ``field`` missing; with ``numeric`` a value that is not a number.
+    InputError
+        The features of one zone carry different values.
+    """
+    from sinkplan.layers.vectors import read_vector
+
+    gdf = read_vector(zones, layer=layer, field=zone_field).gdf
+    if field not in gdf.columns or field == gdf.geometry.name:
+        cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
+        raise FieldError(f"{what} {field!r}: zone layer {zones} has no such field; available fields: {cols}")
+    zone_names = [str(v) for v in gdf[zone_field]] if zone_field else [str(i) for i in range(1, len(gdf) + 1)]
+    found: dict[str, object] = {}
+    for zone, raw in zip(zone_names, gdf[field]):
+        v = None if raw is None or (isinstance(raw, float) and raw != raw) else raw
+        if numeric and v is not None:
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                raise FieldError(f"{what} {field!r}: zone {zone!r} of {zones} has {raw!r}, not a number") from None
+        elif v is not None:
+            v = str(v)
+        if zone in found and found[zone] != v:
+            raise InputError(f"{what} {field!r}: zone {zone!r} of {zones} has two values, {found[zone]!r} and {v!r}")
+        found[zone] = v
+    return [None, *(found.get(n) for n in names[1:])]

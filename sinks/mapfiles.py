@@ -342,7 +342,8 @@ def coverage_map_files(rf, *, strata, by_zone: pd.DataFrame, trend_rows: list[di
     t0 = time.perf_counter()
     table = None
     if len(by_zone):
-        table = wide_by_year(by_zone, ["forest_area_ha", "coverage", "gap_ha"])
+        table = wide_by_year(by_zone, [c for c in ("forest_area_ha", "coverage", "coverage_trees_only", "coverage_all_shrub",
+                                                   "gap_ha") if c in by_zone.columns])
         land = by_zone.drop_duplicates("zone")[["zone", "land_area_ha", "land_area_source"]].astype({"zone": str})
         table = land.merge(table, on="zone", how="left")
         if trend_rows:
