@@ -233,7 +233,7 @@ show(coverage_by_zone_figure(banners_only, target=target.value, lang="zh"))  # t
 show(coverage_trajectory_figure(banners_only, target=target.value, target_year=None, lang="zh"))
 
 # %% [markdown]
-# ## 4. 森林蓄积量（按层）/ Stock volume by stratum
+# ## 4. 森林蓄积量（按层） / Stock volume by stratum
 #
 # Stock volume is a property of tree forest (special shrubland holds none): the shipped table gives
 # 77.6 m³/ha on the 2013 inventory basis (13.45 亿 m³ on 1,732.85 万 ha of 有林地) and 86.9 m³/ha on the
