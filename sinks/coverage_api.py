@@ -435,7 +435,8 @@ def forest_coverage(
     zone_targets = {}
     if is_zone_table(targets):
         allowed = {u.name for u in units} | {REGION_TOTAL, TOTAL}
-        zone_targets = {(t.zone, t.indicator): t for t in load_zone_targets(targets, allowed)}
+        zone_targets = {(t.zone, t.indicator): t for t in load_zone_targets(
+            targets, allowed, indicators=("forest_coverage", "forest_stock_volume"))}
     if user_target:
         prov_ok, prov_why = False, "--target given: the user's target applies to every zone and the total"
     else:
