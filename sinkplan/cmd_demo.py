@@ -47,41 +47,51 @@ def register(sub, common) -> None:
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
+    from sinkplan.layers.resultfolder import check_replaceable, claim
     from sinkplan.seeds.demo import demo_shape
 
     out = Path(args.out)
     demo_shape(args.scale)  # a bad --scale is refused before anything exists
     if out.exists() and not out.is_dir():
         raise OutputExists(f"{out}: exists and is not a folder; choose another --out")
-    old = None
-    if out.exists() and any(out.iterdir()):
-        if not args.overwrite:
-            raise OutputExists(f"{out}: folder exists and is not empty; pass --overwrite or choose another --out")
-        # kept aside until the new demo is complete: a failed or interrupted run puts it back
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    existed = out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        code = _build(args, ctx, out)
-    except BaseException as exc:
-        # a full disk is judged before the half-built demo is removed (and frees it)
-        err = write_error(exc, out, assume_write=False) if isinstance(exc, Exception) else None
-        shutil.rmtree(out, ignore_errors=True)  # nothing half-built is kept
+    with claim(out, what="demo folder"):  # a second demo into the same folder fails at once
+        old = None
+        if out.exists() and any(out.iterdir()):
+            if not args.overwrite:
+                raise OutputExists(f"{out}: folder exists and is not empty; pass --overwrite or choose another --out")
+            # only a folder a previous demo wrote (its manifest.json lists every entry) is replaced
+            check_replaceable(out, what="demo folder")
+            # kept aside until the new demo is complete: a failed or interrupted run puts it back
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+        existed = out.exists()
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            code = _build(args, ctx, out)
+        except BaseException as exc:
+            # a full disk is judged before the half-built demo is removed (and frees it)
+            err = write_error(exc, out, assume_write=False) if isinstance(exc, Exception) else None
+            shutil.rmtree(out, ignore_errors=True)  # nothing half-built is kept
+            if old is not None:
+                os.replace(old, out)
+            elif existed:
+                out.mkdir(exist_ok=True)
+            if err is not None:
+                raise err from exc
+            raise
         if old is not None:
-            os.replace(old, out)
-        elif existed:
-            out.mkdir(exist_ok=True)
-        if err is not None:
-            raise err from exc
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
     return code
 
 
 def _build(args: argparse.Namespace, ctx: RunContext, out: Path) -> int:
+    import datetime as dt
+
+    from sinkplan.layers import resultspec as rs
+    from sinkplan.layers.resultfolder import package_versions, write_json_atomic
     from sinkplan.seeds.demo import build_demo
+
+    started = dt.datetime.now(dt.timezone.utc)
 
     t0 = time.perf_counter()
     with ctx.progress("building the demo region") as progress:
@@ -95,6 +105,12 @@ def _build(args: argparse.Namespace, ctx: RunContext, out: Path) -> int:
         paths = step(region, out, ctx)
         logger.info("demo step %s done in %.1f s", func, time.perf_counter() - t1)
         written += [(func.removesuffix("_step"), Path(p)) for p in paths]
+    # the demo folder's own manifest: every entry, so --overwrite knows a demo wrote them all
+    entries = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir() if p.name != rs.MANIFEST.name)
+    write_json_atomic(out / rs.MANIFEST.name, {
+        "command": "demo", "parameters": {"seed": args.seed, "scale": args.scale}, "entries": entries,
+        "versions": package_versions(), "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
     print(f"sinkplan demo: done in {time.perf_counter() - t0:.1f} s")
     for name, p in written:
         print(f"  {name:<12} {p}")

@@ -155,12 +155,12 @@ def learn_step(region, out: Path, ctx: RunContext) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _run_folder(out: Path, kind: str, command: str, ctx: RunContext):
+def _run_folder(out: Path, kind: str, command: str, ctx: RunContext, inputs):
     """The result folder claimed before the run, and a work folder beside it for the predicted rasters."""
     from sinkplan.layers.resultfolder import ResultFolder
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    with ResultFolder(out, kind=kind, command=command, parameters={}, inputs=[], overwrite=ctx.overwrite) as rf, \
+    with ResultFolder(out, kind=kind, command=command, parameters={}, inputs=inputs, overwrite=ctx.overwrite) as rf, \
             tempfile.TemporaryDirectory(prefix=f".{out.name}.work-", dir=out.parent) as work:
         yield rf, work
 
@@ -170,7 +170,7 @@ def classify(*, image: Path, samples: Path, label_field: str, out: Path, ctx: Ru
     from sinkplan.sinks.learning.folders import classify_image, write_classify
     from sinkplan.sinks_inputs import executor
 
-    with _run_folder(out, "classify", "classify", ctx) as (rf, work):
+    with _run_folder(out, "classify", "classify", ctx, [image, samples]) as (rf, work):
         with executor(ctx) as ex, ctx.progress("classifying") as progress:
             res = classify_image(image, samples, label_field, workdir=work, max_cells=ctx.max_cells, executor=ex,
                                  progress=progress, **options)
@@ -184,7 +184,7 @@ def apply_model(*, image: Path, model_file: Path, out: Path, ctx: RunContext) ->
     from sinkplan.sinks.learning.folders import apply_classifier, write_classify
     from sinkplan.sinks_inputs import executor
 
-    with _run_folder(out, "classify", "classify --model-file", ctx) as (rf, work):
+    with _run_folder(out, "classify", "classify --model-file", ctx, [image, model_file]) as (rf, work):
         with executor(ctx) as ex, ctx.progress("predicting") as progress:
             res = apply_classifier(image, model_file, workdir=work, max_cells=ctx.max_cells, executor=ex,
                                    progress=progress)
@@ -204,7 +204,7 @@ def area_estimate(*, map_path: Path, reference: Path, ref_field: str, out: Path,
     groups = tuple(g.strip() for g in coverage_groups.split(",") if g.strip())
     if not groups or set(groups) - set(GROUPS):
         raise InputError(f"--coverage-groups {coverage_groups!r}: name groups from {', '.join(GROUPS)}")
-    with ResultFolder(out, kind="area-estimate", command="area-estimate", parameters={}, inputs=[],
+    with ResultFolder(out, kind="area-estimate", command="area-estimate", parameters={}, inputs=[map_path, reference, zones],
                       overwrite=ctx.overwrite) as rf:
         with ctx.progress("mapped areas") as progress:
             res = estimate_areas(map_path, reference, ref_field=ref_field, scheme=scheme, zones=zones,
@@ -219,7 +219,7 @@ def area_design(*, map_path: Path, out: Path, ctx: RunContext, scheme: str = "cl
     from sinkplan.layers.resultfolder import ResultFolder
     from sinkplan.sinks.learning.folders import sample_design, write_area_estimate
 
-    with ResultFolder(out, kind="area-estimate", command="area-estimate --design", parameters={}, inputs=[],
+    with ResultFolder(out, kind="area-estimate", command="area-estimate --design", parameters={}, inputs=[map_path],
                       overwrite=ctx.overwrite) as rf:
         with ctx.progress("mapped areas") as progress:
             res = sample_design(map_path, scheme=scheme, target_se=target_se, expected_ua=expected_ua,
@@ -234,7 +234,7 @@ def density_model(*, plots: Path, target_field: str, covariates: list[Path], lan
     from sinkplan.sinks.learning.folders import density_model as fit_density_model, write_density_model
     from sinkplan.sinks_inputs import executor
 
-    with _run_folder(out, "density-model", "density-model", ctx) as (rf, work):
+    with _run_folder(out, "density-model", "density-model", ctx, [plots, landcover, *covariates]) as (rf, work):
         with executor(ctx) as ex, ctx.progress("density map") as progress:
             res = fit_density_model(plots, target_field, covariates, landcover, workdir=work, max_cells=ctx.max_cells,
                                     executor=ex, progress=progress, **options)

@@ -151,7 +151,8 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         prep = prepare(inputs, profile, workdir=work, cache=cache)  # validate before any output exists
         sweep_preps = [(k, v, prepare(inputs, p, workdir=work, keep_rasters=False, cache=cache)) for k, v, p in sweep_profiles]
         # claimed before the run: a second run with the same --out fails at once
-        with ResultFolder(out, kind="site", command="site", parameters={}, inputs=[], overwrite=ctx.overwrite) as rf, \
+        with ResultFolder(out, kind="site", command="site", parameters={}, inputs=inputs.files(),
+                          overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             with ctx.progress(f"siting {prep.profile.tech}") as progress:
                 res = screen_site(prep, workdir=work, sweeps=sweep_preps, max_cells=ctx.max_cells, executor=ex,
@@ -196,7 +197,7 @@ def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
     with tempfile.TemporaryDirectory(prefix=".site-work-", dir=_existing_parent(out)) as work:
         for prof in profiles:  # validate every technology's inputs before any output exists
             prepare(base_inputs, prof, workdir=work, keep_rasters=False, cache=cache, quiet=True)
-        with ResultFolder(out, kind="site-account", command="site", parameters={}, inputs=[],
+        with ResultFolder(out, kind="site-account", command="site", parameters={}, inputs=base_inputs.files(),
                           overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             with ctx.progress("siting " + ",".join(args.tech)) as progress:
