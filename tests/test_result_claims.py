@@ -119,7 +119,9 @@ from pathlib import Path
 from sinkplan.layers.resultfolder import ResultFolder
 with ResultFolder(sys.argv[1], kind="carbon", command="carbon", parameters={"run": "first"}, inputs=[]) as rf:
     Path(sys.argv[2]).write_text("claimed")
-    time.sleep(float(sys.argv[3]))
+    deadline = time.monotonic() + float(sys.argv[3])
+    while not Path(sys.argv[2] + ".release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # hold the folder until the test has run the second process
     rf.write_summary({"stock_mgc": 1.0})
 """
 
@@ -127,22 +129,23 @@ with ResultFolder(sys.argv[1], kind="carbon", command="carbon", parameters={"run
 def test_two_processes_with_the_same_out(lc, tmp_path):
     """A real race: the first process holds the folder while a second ``sinkplan carbon`` starts."""
     out, flag = tmp_path / "carbon", tmp_path / "claimed.flag"
-    first = subprocess.Popen([sys.executable, "-c", _HOLD, str(out), str(flag), "3"])
+    first = subprocess.Popen([sys.executable, "-c", _HOLD, str(out), str(flag), "300"])
     try:
         deadline = time.monotonic() + 60
         while not flag.exists():
             assert first.poll() is None and time.monotonic() < deadline, "the first process did not start"
             time.sleep(0.05)
         second = subprocess.run([sys.executable, "-m", "sinkplan.cli", "carbon", str(lc), "--out", str(out),
-                                 "--overwrite", "--quiet"], capture_output=True, text=True, timeout=120)
+                                 "--overwrite", "--quiet"], capture_output=True, text=True, timeout=240)
     finally:
-        assert first.wait(timeout=120) == 0
+        Path(str(flag) + ".release").write_text("go")
+        assert first.wait(timeout=240) == 0
     lines = [ln for ln in second.stderr.strip().splitlines() if not ln.startswith(("INFO", "WARNING"))]
     assert second.returncode == 2 and len(lines) == 1, second.stderr
     assert f"another sinkplan run (process {first.pid}) is writing this result folder" in lines[0]
     manifest = json.loads((out / rs.MANIFEST.name).read_text("utf-8"))
     assert manifest["parameters"] == {"run": "first"}  # the first run's folder, not replaced
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["carbon", "claimed.flag", "in"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["carbon", "claimed.flag", "claimed.flag.release", "in"]
 
 
 def test_demo_overwrite_never_removes_a_foreign_folder(tmp_path, capsys):
