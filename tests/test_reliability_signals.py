@@ -7,6 +7,7 @@ exists), as ``kill``, ``timeout`` or a terminal's Ctrl-C would.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -135,6 +136,8 @@ def test_ctrl_c_during_demo_keeps_nothing_and_restores_the_previous_demo(tmp_pat
     out = tmp_path / "demo"
     out.mkdir()
     (out / "earlier.txt").write_text("a previous demo's file\n")
+    # a previous demo's folder: its manifest lists every entry (--overwrite replaces nothing else)
+    (out / "manifest.json").write_text(json.dumps({"command": "demo", "entries": ["earlier.txt"]}))
     before = sha256(out / "earlier.txt")
     proc = _start(["demo", "-q", "--scale", "0.2", "--out", str(out), "--overwrite"], tmp_path)
     _wait_for(lambda: (out / "carbon").is_dir(), proc)  # inputs built, first results written
@@ -142,7 +145,8 @@ def test_ctrl_c_during_demo_keeps_nothing_and_restores_the_previous_demo(tmp_pat
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert last_line(err) == "sinkplan demo: interrupted; no partial result was kept"  # after the demo's warnings
-    assert sorted(p.name for p in out.iterdir()) == ["earlier.txt"] and sha256(out / "earlier.txt") == before
+    assert sorted(p.name for p in out.iterdir()) == ["earlier.txt", "manifest.json"]
+    assert sha256(out / "earlier.txt") == before
     assert leftovers(tmp_path) == []
 
 
