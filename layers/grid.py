@@ -22,6 +22,7 @@ from rasterio.windows import Window
 
 from sinkplan.layers import areas
 from sinkplan.layers.errors import GridMismatch, InputError, InputFileError, MissingCRS
+from sinkplan.layers.files import check_utf8_path
 from sinkplan.layers.reading import check_vrt_sources
 
 __all__ = ["Grid", "DEFAULT_MAX_CELLS", "open_raster", "crs_fix_hint", "crs_label"]
@@ -57,6 +58,7 @@ def crs_label(crs: CRS) -> str:
 def open_raster(path: str | os.PathLike) -> rasterio.io.DatasetReader:
     """Open a raster for reading with an error that names the file on failure."""
     p = Path(path)
+    check_utf8_path(p)  # GDAL takes names as UTF-8: a GBK name from a Windows zip is said, not a traceback
     if not p.exists():
         raise InputFileError(f"{p}: file not found; check the path")
     try:

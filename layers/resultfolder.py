@@ -65,7 +65,7 @@ import pandas as pd
 
 from sinkplan.layers import resultspec as rs
 from sinkplan.layers.errors import OutputBusy, OutputError, OutputExists, ResultError
-from sinkplan.layers.files import sha256_content, sha256_file
+from sinkplan.layers.files import display_path, sha256_content, sha256_file
 from sinkplan.layers.outputs import DIR_MODE, FILE_MODE
 from sinkplan.layers.writing import check_output_path, guarded_write, write_error
 
@@ -113,8 +113,10 @@ def clean_json(obj: Any, *, where: str = "") -> Any:
     TypeError
         An object JSON cannot represent.
     """
-    if obj is None or isinstance(obj, (bool, str)):
+    if obj is None or isinstance(obj, bool):
         return obj
+    if isinstance(obj, str):  # a file name that is not UTF-8 (surrogates) is written as \xNN escapes
+        return display_path(obj)
     if isinstance(obj, np.bool_):
         return bool(obj)
     if isinstance(obj, (int, np.integer)):
@@ -126,13 +128,13 @@ def clean_json(obj: Any, *, where: str = "") -> Any:
                               "for 'no value' or fix the figure")
         return v
     if isinstance(obj, Mapping):
-        return {str(k): clean_json(v, where=f"{where}.{k}" if where else str(k)) for k, v in obj.items()}
+        return {display_path(str(k)): clean_json(v, where=f"{where}.{k}" if where else str(k)) for k, v in obj.items()}
     if isinstance(obj, np.ndarray):
         obj = obj.tolist()
     if isinstance(obj, (list, tuple)):
         return [clean_json(v, where=f"{where}[{i}]") for i, v in enumerate(obj)]
     if isinstance(obj, (Path, dt.date)):
-        return str(obj)
+        return display_path(str(obj))
     raise TypeError(f"{where or 'value'}: {type(obj).__name__} is not JSON serialisable")
 
 

@@ -21,9 +21,10 @@ from pyproj import CRS
 
 from sinkplan.layers.errors import FieldError, InputError, InputFileError, MissingCRS
 from sinkplan.layers.encoding import encoding_label, shapefile_encoding
+from sinkplan.layers.files import check_utf8_path
 from sinkplan.layers.grid import crs_fix_hint
 
-__all__ = ["VectorReport", "VectorLayer", "read_vector"]
+__all__ = ["VectorReport", "VectorLayer", "read_vector", "require_polygons", "fit_longitudes", "POLYGONAL"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ def read_vector(
     ('GB18030', 'detected')
     """
     p = Path(path)
+    check_utf8_path(p)  # GDAL takes names as UTF-8: a GBK name from a Windows zip is said, not a traceback
     if not p.exists():
         raise InputFileError(f"{p}: file not found; check the path")
     target = _as_crs(to_crs) if to_crs is not None else None
@@ -170,6 +172,101 @@ def _as_crs(value: Any) -> CRS:
         return CRS.from_user_input(value)
     except Exception as exc:  # pyproj's CRSError is a plain Exception subclass
         raise InputError(f"to_crs={value!r} is not a CRS ({exc}); give e.g. 'EPSG:4326' or a pyproj.CRS") from exc
+
+
+#: Geometry types that are areas.
+POLYGONAL = frozenset({"Polygon", "MultiPolygon"})
+
+
+def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "") -> gpd.GeoDataFrame:
+    """``gdf`` when every feature is an area; a GeometryCollection keeps its polygonal parts.
+
+    Zones, a redline, farmland or desert polygons are areas: a point zone got the one pixel
+    under it, a redline drawn as lines counted the pixels its lines crossed as "inside".
+
+    Raises
+    ------
+    InputError
+        Points or lines found; the message gives their count by kind, the first one, and
+        ``fix`` (default: draw or buffer them as polygons).
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    kinds = np.array([g.geom_type if g is not None else "None" for g in geoms], dtype=object)
+    changed = False
+    for i in np.flatnonzero(kinds == "GeometryCollection"):
+        polys = [p for p in shapely.get_parts(geoms[i]) if p.geom_type in POLYGONAL and not p.is_empty]
+        if polys:
+            geoms[i] = shapely.union_all(polys)
+            kinds[i] = geoms[i].geom_type
+            changed = True
+    bad = np.flatnonzero(~np.isin(kinds, list(POLYGONAL)))
+    if bad.size:
+        label = {"Point": "points", "MultiPoint": "points", "LineString": "lines", "MultiLineString": "lines",
+                 "LinearRing": "lines"}
+        counts: dict[str, int] = {}
+        for i in bad:
+            k = kinds[i]
+            if k == "GeometryCollection":  # no polygonal part: named by what it holds
+                k = {0: "Point", 1: "LineString"}.get(int(shapely.get_dimensions(geoms[i])), k)
+            counts[label.get(k, str(k))] = counts.get(label.get(k, str(k)), 0) + 1
+        listed = ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        raise InputError(
+            f"{what}: {bad.size} of {len(gdf)} features are not polygons ({listed}; first: feature {int(bad[0]) + 1}); "
+            + (fix or "zones and the redline are areas: draw them as polygons, or buffer the points and lines into "
+               "polygons in a GIS (QGIS: Vector > Geoprocessing > Buffer)")
+        )
+    if not changed:
+        return gdf
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs, name=gdf.geometry.name))
+
+
+def fit_longitudes(gdf: gpd.GeoDataFrame, grid) -> gpd.GeoDataFrame:
+    """Geometries of a lon/lat layer moved by whole turns (±360°) onto ``grid``'s longitudes.
+
+    A raster across the antimeridian runs past 180°E (e.g. 179–181°E) while a zone there is
+    often written at −180…−179.9 (GeoJSON splits such polygons in two): it missed the
+    raster and got 0 ha. Each part of each feature is shifted by −360, 0 or +360° to the
+    position that overlaps the grid most (unchanged when none does); a part written across
+    the antimeridian the long way round (spanning more than 180°) is unwrapped first.
+    Nothing changes for a projected grid or a layer already inside the grid's longitudes.
+    """
+    if not grid.is_geographic or len(gdf) == 0:
+        return gdf
+    left, _, right, _ = grid.bounds
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    b = shapely.bounds(geoms)
+    outside = ~((b[:, 0] >= left) & (b[:, 2] <= right)) & np.isfinite(b).all(axis=1)
+    if not outside.any():
+        return gdf
+
+    def unwrap(xy: np.ndarray) -> np.ndarray:
+        out = xy.copy()
+        out[:, 0] = np.where(out[:, 0] < 0, out[:, 0] + 360.0, out[:, 0])
+        return out
+
+    def best(part):
+        x0, _, x1, _ = part.bounds
+        if x1 - x0 > 180.0:  # drawn the long way round across the antimeridian
+            part = shapely.transform(part, unwrap)
+            x0, _, x1, _ = part.bounds
+        overlap = {k: min(x1 + k, right) - max(x0 + k, left) for k in (0.0, -360.0, 360.0)}
+        k = max(overlap, key=lambda kk: (overlap[kk], kk == 0.0))
+        if k == 0.0 or overlap[k] < 0:
+            return part
+        return shapely.transform(part, lambda xy: xy + np.array([k, 0.0]))
+
+    moved = 0
+    for i in np.flatnonzero(outside):
+        parts = shapely.get_parts(geoms[i])
+        new = [best(p) for p in parts]
+        if any(not n.equals_exact(p, 0.0) for n, p in zip(new, parts)):
+            geoms[i] = new[0] if len(new) == 1 else type(geoms[i])(new) if geoms[i].geom_type.startswith("Multi") \
+                else shapely.union_all(new)
+            moved += 1
+    if not moved:
+        return gdf
+    logger.info("%d features moved by 360° onto the raster's longitudes (%g to %g)", moved, left, right)
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs, name=gdf.geometry.name))
 
 
 def check_finite(geoms: np.ndarray, what: str) -> None:

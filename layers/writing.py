@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sinkplan.layers.errors import OutputError, SinkplanError
+from sinkplan.layers.files import display_path
 
 __all__ = ["guarded_write", "gdal_quiet", "write_error", "check_output_path", "check_free_space", "free_bytes", "mount_of",
            "MIN_FREE_BYTES", "display_path"]
@@ -49,19 +50,6 @@ _TEXT_ERRNO = (
     ("file name too long", errno.ENAMETOOLONG), ("is a directory", errno.EISDIR),
     ("no such file or directory", errno.ENOENT),
 )
-
-
-def display_path(path: str | os.PathLike) -> str:
-    """A path for messages and JSON: bytes that are not UTF-8 (a GBK name from a Windows zip,
-    decoded by Python as surrogates) shown as ``\\xb2`` escapes, so printing never fails."""
-    s = os.fspath(path)
-    if isinstance(s, bytes):
-        return s.decode("utf-8", "backslashreplace")
-    try:
-        s.encode("utf-8")
-        return s
-    except UnicodeEncodeError:
-        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _existing(path: Path) -> Path:

@@ -25,7 +25,7 @@ from rasterio.windows import Window
 from sinkplan.layers.errors import FieldError, InputError, MissingCRS
 from sinkplan.layers.geodesy import geodesic_area_m2
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
-from sinkplan.layers.vectors import VectorLayer, check_finite
+from sinkplan.layers.vectors import VectorLayer, check_finite, fit_longitudes, require_polygons
 
 __all__ = ["OUTSIDE", "MAX_OVERLAP_FRACTION", "BlockZones", "ZoneRasterizer"]
 
@@ -94,6 +94,7 @@ class ZoneRasterizer:
         if not gdf.crs.equals(grid.crs, ignore_axis_order=True):
             gdf = gdf.to_crs(grid.crs)
         check_finite(np.asarray(gdf.geometry.values), what)
+        gdf = fit_longitudes(require_polygons(gdf, what), grid)  # areas only; across the antimeridian too
         if field is None:
             ids = np.arange(1, len(gdf) + 1, dtype=np.int32)
             names = tuple(str(i) for i in ids)

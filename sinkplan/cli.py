@@ -19,6 +19,7 @@ from importlib import metadata
 
 from sinkplan.layers.errors import SinkplanError
 from sinkplan.context import RunContext, configure_logging
+from sinkplan.layers.files import display_path
 from sinkplan.layers.writing import check_output_path, write_error
 from sinkplan.options import check_options
 from sinkplan.signals import Interrupted, exit_code, signals_as_interrupts
@@ -123,6 +124,12 @@ def context_from(args: argparse.Namespace) -> RunContext:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sinkplan`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):  # a name that is not UTF-8 prints as escapes, never raises
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
     with signals_as_interrupts():  # SIGTERM and SIGHUP clean up like Ctrl-C
         try:
             parser = build_parser(_command_in(argv), full=False)
@@ -175,7 +182,7 @@ def _command_in(argv: list[str]) -> str | None:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    return display_path(" ".join(str(exc).split()))
 
 
 if __name__ == "__main__":  # pragma: no cover

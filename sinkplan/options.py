@@ -11,6 +11,7 @@ import argparse
 import math
 
 from sinkplan.layers.errors import ConfigError
+from sinkplan.layers.files import check_utf8_path
 
 __all__ = ["MIN_MAX_CELLS", "MAX_SEED", "check_options"]
 
@@ -33,6 +34,8 @@ def check_options(args: argparse.Namespace) -> None:
         for v in values:
             if isinstance(v, float) and not math.isfinite(v):
                 raise ConfigError(f"{_flag(key)} {v}: give a finite number")
+            if isinstance(v, str):
+                check_utf8_path(v)  # a GBK file name from a Windows zip: named by its bytes, before any work
     max_cells = getattr(args, "max_cells", None)
     if max_cells is not None and max_cells < MIN_MAX_CELLS:
         raise ConfigError(f"--max-cells {max_cells}: a block needs at least {MIN_MAX_CELLS} cells; give "

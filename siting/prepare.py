@@ -24,7 +24,7 @@ from rasterio.windows import Window
 from sinkplan.layers.errors import ConfigError, InputError
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.landcover import LandCover, open_landcover
-from sinkplan.layers.vectors import read_vector
+from sinkplan.layers.vectors import VectorLayer, fit_longitudes, read_vector, require_polygons
 from sinkplan.layers.zones import ZoneRasterizer
 from sinkplan.seeds.targets import Target, load_targets
 from sinkplan.seeds.zone_targets import REGION_TOTAL, is_zone_table, load_zone_targets
@@ -112,7 +112,9 @@ class VectorCache(dict):
     def read(self, path: Path, grid: Grid, *, layer: str | None = None, field: str | None = None):
         key = (str(path), layer, grid.crs.to_wkt(), field)
         if key not in self:
-            self[key] = read_vector(path, layer=layer, to_crs=grid.crs, field=field)
+            vl = read_vector(path, layer=layer, to_crs=grid.crs, field=field)
+            gdf = fit_longitudes(vl.gdf, grid)  # a raster across the antimeridian: layers at −180… too
+            self[key] = vl if gdf is vl.gdf else VectorLayer(gdf, vl.report)
         return self[key]
 
 
@@ -253,6 +255,10 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
             continue
         vl = cache.read(Path(path), grid, layer=rule.layer)
         gdf = vl.gdf
+        if not rule.buffer_m:  # a line or point without a buffer excludes the pixels it crosses, not an area
+            gdf = require_polygons(gdf, f"{path} (exclusions.{name})", fix=(
+                f"without a buffer a {name} layer must be areas: give polygons, or set exclusions.{name}.buffer_m "
+                "to exclude a belt of that many metres around the points and lines"))
         if policy and name == "class1_forest" and rule.grade_field:
             if rule.grade_field in gdf.columns:
                 grade = gdf[rule.grade_field].astype(str).str.strip()
@@ -629,7 +635,9 @@ def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_chec
         lut[-1] = False
         layer = None
         if z.desert.polygons and inputs.deserts is not None:
-            layers["deserts"] = np.asarray(cache.read(Path(inputs.deserts), grid).gdf.geometry.values, dtype=object)
+            deserts = require_polygons(cache.read(Path(inputs.deserts), grid).gdf, f"{inputs.deserts} (--deserts)",
+                                       fix="desert and gobi land is an area: give its polygons")
+            layers["deserts"] = np.asarray(deserts.geometry.values, dtype=object)
             layer = "deserts"
         out.append(ZoneSpec(ZONE_CODES["desert"], "desert", z.desert.priority, layer, 0.0, lut))
     for kind, path, buf in (("border", inputs.border, z.border.width_m), ("mine", inputs.mines, z.mine.buffer_m)):
@@ -644,7 +652,11 @@ def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_chec
                                 + (" (nor the border-belt Class I forest rule)" if kind == "border" else ""),
                                 "effect": "zone_missing"})
             continue
-        layers[kind] = np.asarray(cache.read(Path(path), grid).gdf.geometry.values, dtype=object)
+        gdf = cache.read(Path(path), grid).gdf
+        if kind == "mine" and not buf:
+            gdf = require_polygons(gdf, f"{path} (--mines)", fix=(
+                "without zones.mine.buffer_m mine sites must be areas: give their polygons, or set zones.mine.buffer_m"))
+        layers[kind] = np.asarray(gdf.geometry.values, dtype=object)
         out.append(ZoneSpec(ZONE_CODES[kind], kind, cfg.priority, kind, float(buf)))
     return out
 
