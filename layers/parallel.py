@@ -7,10 +7,13 @@ at once, so memory does not grow with the raster.
 
 The block function must be picklable for Dask (a module-level function, or a
 :func:`functools.partial` of one with picklable arguments: paths, tables, geometries, not
-open datasets). It is sent to the workers **once** (scattered to every worker) and each
-task names it, so a block function carrying zone geometries does not travel with each of
-thousands of blocks; a worker that dies takes its copy with it, and its blocks run again
-on the others.
+open datasets). It is sent to the cluster **once**, as the result of a task that returns
+it, and each block task names that result, so a block function carrying zone geometries
+does not travel with each of thousands of blocks (workers fetch it from each other). A
+task, unlike scattered data, can be run again: a worker that dies takes its copy with it,
+and the scheduler recomputes it and reruns that worker's blocks on the others (scattered
+data lost with a worker cancelled the whole run, "already forgotten"; a broadcast scatter
+interrupted by Ctrl-C logged the scheduler's KeyError traceback).
 """
 
 from __future__ import annotations
@@ -146,9 +149,13 @@ class BlockExecutor:
             raise RuntimeError("BlockExecutor with Dask must be used as a context manager")
         nworkers = max(1, len(self._client.scheduler_info().get("workers", {})) or self.workers or 1)
         ahead = self.in_flight or 2 * nworkers
-        # Once to every worker, then each task only names it (a Future resolves to the
-        # object on the worker that runs the task).
-        shared = self._client.scatter(func, broadcast=True, hash=False)
+        # Once to the cluster as a task's result, then each block task only names it (a
+        # Future resolves to the object on the worker that runs the task). Not scatter: a
+        # scattered object lost with a worker cannot be recomputed.
+        shared = self._client.submit(_identity, func, pure=False)
+        from concurrent.futures import CancelledError  # FutureCancelledError derives from it
+
+        from distributed.scheduler import KilledWorker
         futures = []
         nxt = 0
         for i in range(n):
@@ -156,7 +163,14 @@ class BlockExecutor:
                 futures.append(self._client.submit(_apply, shared, windows[nxt], pure=False))
                 nxt += 1
             fut = futures[i]
-            yield fut.result()
+            try:
+                res = fut.result()
+            except (KilledWorker, CancelledError) as exc:  # every retry failed, or the scheduler dropped the run
+                raise ClusterError(f"Dask cluster: block {i + 1} of {n} could not be computed "
+                                   f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); workers kept "
+                                   "dying or the scheduler restarted: check the workers' memory and logs, "
+                                   "and run again") from None
+            yield res
             futures[i] = None  # release the result on the scheduler
             fut.release()
             if progress:
@@ -179,6 +193,10 @@ class BlockExecutor:
 
 def _apply(func: Callable[[Window], T], window: Window) -> T:
     return func(window)
+
+
+def _identity(obj: T) -> T:
+    return obj
 
 
 def readable(paths: Sequence[str]) -> list[bool]:
