@@ -95,6 +95,7 @@ SCHEMA_VERSION = 1
 #: Unit code → (Chinese text, English text) shown after a label. Codes not listed here
 #: (``""`` text/codes/counts, ``"fraction"``, ``"1"``) are shown without a unit.
 UNITS: dict[str, tuple[str, str]] = {
+    "currency": ("货币单位", "currency"),
     "ha": ("公顷", "ha"),
     "m2": ("平方米", "m²"),
     "m": ("米", "m"),
@@ -362,6 +363,34 @@ TERMS: dict[str, Term] = _terms(
     T("hierarchy", "分级汇总", "Zone hierarchy", "", "the --group-by field and the zones of each group"),
     T("group_by", "分组字段", "Group-by field", "", "field of the zone layer holding each zone's group"),
     T("exactness", "加和精度", "Exactness", "", "how group and region rows add up"),
+    # ---- valuation (InVEST formula), annual series, densities by region and climate, IPCC fallback
+    T("npv", "固碳净现值", "Net present value of sequestration", "currency", "sequestration × 44/12 × price, spread evenly over the interval and discounted (InVEST carbon model); in valuation.currency"),
+    T("valuation", "经济价值评估", "Valuation", "", "carbon price, discounting and the formula"),
+    T("price_per_t_co2e", "碳价", "Carbon price", "currency", "per tonne of CO2 equivalent"),
+    T("currency", "货币", "Currency", "", ""),
+    T("discount_rate_pct", "贴现率", "Discount rate", "", "percent per year"),
+    T("price_change_pct", "碳价值年变化率", "Annual change of the carbon value", "", "percent per year, enters as a second discount (InVEST rate_change)"),
+    T("valuation_factor", "贴现系数", "Valuation factor", "", "(1/T) Σ q^t"),
+    T("formula", "公式", "Formula", "", ""),
+    T("valued", "评估对象", "Valued figure", "", ""),
+    T("intervals", "各时段", "Intervals", "", "one record per pair of consecutive maps"),
+    T("series", "时间序列", "Series", "", "how the annual series was run"),
+    T("maps", "图幅数", "Maps", "", "number of land-cover maps"),
+    T("pixel_ages", "像元年龄", "Pixel ages", "", ""),
+    T("pixels_counted", "计入像元", "Pixels counted", "", ""),
+    T("tier1_fallback", "IPCC Tier 1 补充", "IPCC Tier 1 fallback", "", "rows added from IPCC 2006 Tier 1 defaults for groups the table lacks"),
+    T("c_above", "地上碳密度", "Above-ground density", "Mg C/ha", ""),
+    T("c_below", "地下碳密度", "Below-ground density", "Mg C/ha", ""),
+    T("c_soil", "土壤碳密度", "Soil density", "Mg C/ha", ""),
+    T("c_dead", "枯落物碳密度", "Dead organic matter density", "Mg C/ha", ""),
+    T("climate_correction", "气候修正", "Climate correction", "", "biomass and soil densities corrected per pixel by precipitation and temperature"),
+    T("formulas", "公式", "Formulas", "", ""),
+    T("reference_climate", "参照气候", "Reference climate", "", "where the table's densities were measured"),
+    T("map_mm", "年均降水量", "Mean annual precipitation", "", "mm"),
+    T("mat_c", "年均气温", "Mean annual temperature", "", "°C"),
+    T("precipitation", "降水量栅格", "Precipitation raster", "", "mm/yr"),
+    T("temperature", "气温栅格", "Temperature raster", "", "°C"),
+    T("region_field", "区域字段", "Region field", "", "zone attribute matched to the density table's region column"),
     T("{group}", "类别组面积", "Group area", "ha", "area of the transition into this group"),
     # ---------------------------------------------------------------- restoration
     T("project", "项目", "Project", "", "restoration project name"),
@@ -815,7 +844,12 @@ CHANGE_BY_ZONE = FileSpec(
              "equilibrium_gain_mgc", "equilibrium_loss_mgc", *(f"equilibrium_change_mgc_{p}" for p in POOLS),
              "annual_equilibrium_change_mgc_per_yr", "equilibrium_change_mgc_per_ha", "remaining_to_equilibrium_mgc",
              "sequestration_mgc_p2_5", "sequestration_mgc_p97_5", "equilibrium_change_mgc_p2_5",
-             "equilibrium_change_mgc_p97_5"))
+             "equilibrium_change_mgc_p97_5", "npv"))
+CHANGE_BY_INTERVAL = FileSpec(
+    "change_by_interval.csv", "table", "ha, Mg C, Mg C/yr",
+    "with more than two maps: the change_by_zone figures per zone and interval (each pixel's years since conversion "
+    "tracked through the series)", when="with more than two maps",
+    columns=("zone", "from_year", "to_year", *(c for c in CHANGE_BY_ZONE.columns if c != "zone")))
 TRANSITIONS_BY_CODE = FileSpec(
     "transitions_by_code.csv", "table", "ha, Mg C",
     "area, sequestration and equilibrium change of each (zone, class before, class after)",
@@ -844,7 +878,8 @@ _TRANSITION_SHEETS = (("transitions_by_group", TRANSITIONS_BY_GROUP.columns),
                       ("transitions_by_code", TRANSITIONS_BY_CODE.columns),
                       ("transition_matrix", TRANSITION_MATRIX.columns))
 CHANGE_XLSX = FileSpec("change.xlsx", "workbook", "as the CSVs", "the change tables for Excel",
-                       sheets=(("change_by_zone", CHANGE_BY_ZONE.columns), *_TRANSITION_SHEETS))
+                       sheets=(("change_by_zone", CHANGE_BY_ZONE.columns), ("change_by_interval", CHANGE_BY_INTERVAL.columns),
+                               *_TRANSITION_SHEETS))
 RESTORATION_EFFECT = FileSpec(
     "restoration_effect.csv", "table", "ha, Mg C, Mg C/ha, Mg C/ha/yr",
     "per project its own attributes (status, start year ...; attr_<name> where a name is a figure's), the carbon "
@@ -1116,6 +1151,13 @@ _STOCK_SUMMARY = _keys(
     "units", "units.*", "densities", *(f"densities.{k}" for k in ("table", "keyed_by", "soil_depth_cm", "title")),
     "landcover", "scheme", "land_pixels", "density_raster", "density_raster.*",
     *_hierarchy_keys(STOCKS_BY_ZONE),
+    "densities.tier1_fallback", *(f"densities.tier1_fallback[].{k}" for k in ("key", "c_above", "c_below", "c_soil", "c_dead",
+                                                                             "source", "assumption")),
+    "densities.region_field", "climate_correction", "climate_correction.formulas", "climate_correction.formulas.*",
+    "climate_correction.reference_climate", "climate_correction.reference_climate.map_mm",
+    "climate_correction.reference_climate.mat_c", "climate_correction.reference_climate.source",
+    "climate_correction.precipitation", "climate_correction.temperature", "climate_correction.pools",
+    "climate_correction.pools.*",
 )
 _TARGET = ("key", "value", "unit", "year", "clause", "source")
 _CHANGE_SUMMARY = _keys(
@@ -1123,7 +1165,13 @@ _CHANGE_SUMMARY = _keys(
     "uncertainty", *(f"uncertainty.{k}" for k in ("draws", "seed", "distribution", "percentiles",
                                                   *(f"{f}_{q}" for f in ("sequestration_mgc", "equilibrium_change_mgc")
                                                     for q in ("p2_5", "p97_5", "draws_mean")))),
-    *_hierarchy_keys(CHANGE_BY_ZONE),
+    *_hierarchy_keys(CHANGE_BY_ZONE), "npv", "valuation",
+    *(f"valuation.{k}" for k in ("price_per_t_co2e", "currency", "discount_rate_pct", "price_change_pct",
+                                 "valuation_factor", "formula", "valued")),
+    "densities.tier1_fallback", *(f"densities.tier1_fallback[].{k}" for k in ("key", "c_above", "c_below", "c_soil", "c_dead",
+                                                                             "source", "assumption")),
+    "series", "series.maps", "series.pixel_ages", "series.pixels_counted",
+    rows("intervals", CHANGE_BY_INTERVAL),
     *(c for c in CHANGE_BY_ZONE.columns if c not in ("zone", "mapped_fraction")),
     rows("zones", CHANGE_BY_ZONE),
     "redline", "redline.inside", "redline.outside",
@@ -1160,9 +1208,9 @@ COVERAGE = ResultSpec(
           "volume.target_applies", "volume.why", "volume.share_of_target", "units", "units.*"),
 )
 CHANGE = ResultSpec(
-    "change", ("change",), "land-cover transitions and carbon change between two years",
-    (CHANGE_BY_ZONE, TRANSITIONS_BY_CODE, TRANSITIONS_BY_GROUP, TRANSITION_MATRIX, CHANGE_XLSX, CARBON_CHANGE,
-     TRANSITIONS_TIF, CHANGE_ZONES, SCHEME_CSV, SUMMARY, MANIFEST),
+    "change", ("change",), "land-cover transitions and carbon change between two or more years",
+    (CHANGE_BY_ZONE, CHANGE_BY_INTERVAL, TRANSITIONS_BY_CODE, TRANSITIONS_BY_GROUP, TRANSITION_MATRIX, CHANGE_XLSX,
+     CARBON_CHANGE, TRANSITIONS_TIF, CHANGE_ZONES, SCHEME_CSV, SUMMARY, MANIFEST),
     _CHANGE_SUMMARY,
 )
 RESTORATION = ResultSpec(

@@ -48,7 +48,7 @@ COMMANDS = {
     "info": ("sinkplan.cmd_info", "describe a raster or a vector layer"),
     "carbon": ("sinkplan.cmd_carbon", "carbon stocks per zone, class and pool (Mg C), with uncertainty"),
     "coverage": ("sinkplan.cmd_coverage", "forest coverage and stock volume per zone and year, against the targets"),
-    "change": ("sinkplan.cmd_change", "land-cover transitions and carbon change between two years; restoration effect"),
+    "change": ("sinkplan.cmd_change", "land-cover transitions and carbon change between years; restoration effect"),
     "map": ("sinkplan.cmd_map", "one offline HTML map of result folders"),
     "figures": ("sinkplan.cmd_map", "PNG figures of a result folder"),
     "site": ("sinkplan.cmd_site", "screen land for PV or wind bases (exclusions, parcels, ranking)"),

@@ -52,21 +52,40 @@ def register(sub, common) -> None:
     p.add_argument("--density-raster-units", default=None, metavar="UNITS",
                    help="units of a --density-raster that lacks the POOLS and UNITS tags density-model writes: "
                    "'Mg C/ha' (t C/ha), 'kg C/m2' or 'g C/m2' (converted); its pools are then above,below")
+    c = p.add_argument_group("densities by region and climate")
+    c.add_argument("--region-field", default=None, metavar="FIELD",
+                   help="zone attribute matched to the density table's region column (each zone takes its region's rows)")
+    c.add_argument("--precip", default=None, metavar="RASTER",
+                   help="mean annual precipitation (mm): corrects biomass and soil densities per pixel by the relations "
+                   "used in CLCD-InVEST studies of China (Alam et al. 2013); resampled bilinearly onto the grid")
+    c.add_argument("--temperature", default=None, metavar="RASTER",
+                   help="mean annual temperature (°C): corrects biomass densities per pixel (Chen Guangshui et al. 2007)")
+    c.add_argument("--climate-reference", default=None, metavar="MAP,MAT",
+                   help="mean annual precipitation (mm) and temperature (°C) where the table's densities were measured "
+                   "(default: the table's reference_map_mm / reference_mat_c header lines)")
+    from sinkplan.cmd_change import add_density_options
+
+    add_density_options(p)
     add_common_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinkplan.sinks.api import carbon_stocks
-    from sinkplan.sinks.densities import load_densities
     from sinkplan.sinks.folders import write_carbon
     from sinkplan.sinks.uncertainty import check_draws, resolve_seed
 
     if args.uncertainty < 0:
         raise _input_error(f"--uncertainty {args.uncertainty}: give a number of draws ≥ 0")
     (lc,) = open_landcovers([Path(args.landcover)], args)
-    table = load_densities(args.densities)
-    table.resolve(lc.scheme)
+    from sinkplan.cmd_change import density_table_from
+
+    table, tier1 = density_table_from(args, lc.scheme)
+    climate = _climate(args, lc.grid, table)
+    if (climate is not None or table.regions) and not args.no_raster:
+        logger.warning("carbon_density.tif is not written: with %s the density varies within a class",
+                       "climate correction" if climate is not None else "a region-keyed table")
+        args.no_raster = True
     check_draws(args.uncertainty, table, warn=False)  # before any output; carbon_stocks warns about few draws
     seed = resolve_seed(args.seed, args.uncertainty)  # recorded in the manifest and summary.json
     raster = None
@@ -90,9 +109,11 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             t_start = time.perf_counter()
             with executor(ctx) as ex, ctx.progress("carbon") as progress:
                 res = carbon_stocks(lc, densities=table, strata=strata, density_raster=raster, group_by=hierarchy,
-                                    uncertainty=args.uncertainty, seed=seed, max_cells=ctx.max_cells, executor=ex,
+                                    climate=climate, region_field=args.region_field, uncertainty=args.uncertainty, seed=seed, max_cells=ctx.max_cells, executor=ex,
                                     progress=progress, threads=pass_threads())
             t_run = time.perf_counter() - t_start
+            if tier1:
+                res.summary["densities"]["tier1_fallback"] = tier1
             rf.extra_manifest["execution"] = {"workers": ctx.workers, "scheduler": ctx.scheduler}
             with ctx.progress("writing") as progress:  # tables, carbon_density.tif, map files
                 write_carbon(res, rf, raster=not args.no_raster, max_cells=ctx.max_cells, progress=progress)
@@ -100,6 +121,21 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                 zones=t_zones, **{"pass": res.timings_s["pass"]}, executor_start_stop=t_run - sum(res.timings_s.values()),
                 raster_cog=time.perf_counter() - t_start - t_run, total=time.perf_counter() - t0, blocks=res.nblocks)
     return 0
+
+
+def _climate(args: argparse.Namespace, grid, table):
+    """The climate correction of --precip / --temperature (None without them), checked before any output."""
+    if args.precip is None and args.temperature is None:
+        if args.climate_reference:
+            raise _input_error("--climate-reference without --precip or --temperature: nothing to correct")
+        return None
+    from sinkplan.layers.continuous import open_continuous
+    from sinkplan.sinks.climate import ClimateReference, ClimateWeights
+
+    ref = ClimateReference.parse(args.climate_reference, table)
+    return ClimateWeights(None if args.precip is None else open_continuous(args.precip, grid, what="precipitation (mm/yr)"),
+                          None if args.temperature is None else open_continuous(args.temperature, grid,
+                                                                                what="temperature (°C)"), ref)
 
 
 def _input_error(msg: str):

@@ -34,18 +34,29 @@ logger = logging.getLogger(__name__)
 
 def register(sub, common) -> None:
     p = sub.add_parser(
-        "change", parents=[common], help="land-cover transitions and carbon change between two years; restoration effect",
+        "change", parents=[common], help="land-cover transitions and carbon change between years; restoration effect",
         description="Transition matrices (ha) by group and code, gross carbon gains and losses, net change and mean "
         "annual sequestration (with YEAR=PATH), per zone. With --control-ring-km, --zones are restoration "
         "projects compared with a ring of surrounding land.",
     )
-    p.add_argument("before", metavar="[YEAR=]BEFORE", help="earlier land-cover raster, e.g. 2015=lc2015.tif")
-    p.add_argument("after", metavar="[YEAR=]AFTER", help="later land-cover raster on the same grid")
+    p.add_argument("maps", nargs="+", metavar="[YEAR=]MAP",
+                   help="two or more land-cover rasters on one grid, earliest first, e.g. 2015=lc2015.tif 2020=lc2020.tif; "
+                   "with more than two each pixel's years since conversion are tracked through the series")
     p.add_argument("--densities", default=None, metavar="TABLE", help="density table (default inner_mongolia_30cm)")
     p.add_argument("--control-ring-km", type=float, default=None, metavar="K",
                    help="restoration mode: compare each zone (project) with a ring of K km around it, other projects excluded")
     p.add_argument("--no-raster", action="store_true", help="do not write the change rasters")
     add_method_options(p)
+    add_density_options(p)
+    v = p.add_argument_group("valuation (the InVEST carbon model's formula, applied to sequestration_mgc)")
+    v.add_argument("--carbon-price", type=float, default=None, metavar="P",
+                   help="price of a tonne of CO2e (a Mg C is 44/12 t CO2e); adds the net present value per zone")
+    v.add_argument("--currency", default="CNY", help="currency of --carbon-price (default CNY)")
+    v.add_argument("--discount-rate", type=float, default=0.0, metavar="PCT",
+                   help="annual discount rate in percent (5 means 5 %%/yr), as InVEST")
+    v.add_argument("--price-change", type=float, default=0.0, metavar="PCT",
+                   help="annual rate of change of the carbon value in percent, as InVEST's rate_change (it discounts: a "
+                   "positive value lowers the NPV; give a negative one for a rising price)")
     p.add_argument("--uncertainty", type=int, default=0, metavar="N",
                    help="Monte Carlo draws over the densities (0: none; at least 40): 95 %% intervals of sequestration "
                    "and equilibrium change")
@@ -69,6 +80,46 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
                    "source; or a shipped name: biomass_growth (default, linear), biomass_growth_chapman_richards)")
 
 
+def add_density_options(p: argparse.ArgumentParser) -> None:
+    """--ipcc-fallback and the management classes: IPCC Tier 1 defaults for groups a density table lacks."""
+    from sinkplan.sinks.ipcc import CROPLAND_MANAGEMENT, GRASSLAND_MANAGEMENT
+
+    g = p.add_argument_group("IPCC 2006 Tier 1 defaults for groups the density table lacks")
+    g.add_argument("--ipcc-fallback", default=None, metavar="CLIMATE,SOIL",
+                   help="fill missing groups from IPCC Tier 1 (climate zone, soil type), e.g. cold_temperate_dry,sandy: "
+                   "soil SOC_REF × F_LU × F_MG × F_I (0-30 cm), biomass and dead matter defaults")
+    g.add_argument("--grassland-management", choices=GRASSLAND_MANAGEMENT, default="nominal",
+                   help="IPCC grassland management class of the fallback (F_MG, F_I; default nominal)")
+    g.add_argument("--cropland-management", choices=CROPLAND_MANAGEMENT, default="nominal",
+                   help="IPCC cropland management of the fallback (default nominal: long-term cultivated, full tillage)")
+
+
+def density_table_from(args: argparse.Namespace, scheme):
+    """The density table of ``--densities``, filled from IPCC Tier 1 with ``--ipcc-fallback`` (checked before any output)."""
+    from sinkplan.sinks.densities import load_densities
+
+    table = load_densities(args.densities)
+    added: list = []
+    if getattr(args, "ipcc_fallback", None):
+        from sinkplan.sinks.ipcc import Tier1Site, with_tier1_fallback
+
+        site = Tier1Site.parse(args.ipcc_fallback, grassland=args.grassland_management, cropland=args.cropland_management)
+        table, added = with_tier1_fallback(table, scheme, site)
+    table.resolve(scheme)
+    return table, added
+
+
+def valuation_from(args: argparse.Namespace, years):
+    """The :class:`~sinkplan.sinks.valuation.Valuation` of ``--carbon-price`` (None without it)."""
+    from sinkplan.sinks.valuation import Valuation
+
+    if args.carbon_price is None:
+        return None
+    if years is None:
+        raise InputError("--carbon-price needs the map years (YEAR=PATH): the NPV discounts year by year")
+    return Valuation(args.carbon_price, args.currency, args.discount_rate, args.price_change)
+
+
 def method_from(args: argparse.Namespace):
     """The :class:`~sinkplan.sinks.sequestration.TransitionMethod` of the options (checked before any output)."""
     from sinkplan.sinks.sequestration import TransitionMethod, load_growth
@@ -78,19 +129,22 @@ def method_from(args: argparse.Namespace):
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinkplan.sinks.change_api import land_change, restoration_effect
-    from sinkplan.sinks.densities import load_densities
     from sinkplan.sinks.folders import write_change, write_restoration
     from sinkplan.sinks.restoration import restoration_zones
 
-    specs = parse_years([args.before, args.after])
+    specs = parse_years(args.maps)
+    if len(specs) < 2:
+        raise InputError("change needs at least two land-cover maps: BEFORE AFTER (or a series YEAR=MAP ...)")
+    if len(specs) > 2:
+        return _run_series(args, ctx, specs)
     years = None if specs[0][0] is None else (specs[0][0], specs[1][0])
     if years is not None and years[1] <= years[0]:
         raise InputError(f"the after year {years[1]} must be later than the before year {years[0]}")
     lcs = open_landcovers([p for _, p in specs], args)
     grid = lcs[0].grid
-    table = load_densities(args.densities)
-    table.resolve(lcs[0].scheme)
+    table, tier1 = density_table_from(args, lcs[0].scheme)
     method = method_from(args)
+    valuation = valuation_from(args, years)
     from sinkplan.sinks.uncertainty import check_draws, resolve_seed
 
     check_draws(args.uncertainty, table, warn=False)
@@ -101,6 +155,8 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     if restoration and args.group_by:
         raise InputError("--group-by with --control-ring-km: restoration projects are compared with their rings, "
                          "not grouped; run without --control-ring-km for group totals")
+    if restoration and valuation is not None:
+        raise InputError("--carbon-price with --control-ring-km: the NPV is given per zone; run without --control-ring-km")
     if restoration and args.uncertainty:
         raise InputError("--uncertainty with --control-ring-km: Monte Carlo intervals are computed for zones, not for "
                          "project-versus-ring differences; run without --control-ring-km for the intervals")
@@ -125,10 +181,49 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                                              executor=ex, progress=progress, **options)
                 else:
                     res = land_change(lcs[0], lcs[1], executor=ex, progress=progress, uncertainty=args.uncertainty,
-                                      seed=seed, group_by=hierarchy, **options)
+                                      seed=seed, group_by=hierarchy, valuation=valuation, **options)
+            if tier1:
+                res.summary["densities"]["tier1_fallback"] = tier1
             rf.extra_manifest["execution"] = {"workers": ctx.workers, "scheduler": ctx.scheduler}
             write = write_restoration if restoration else write_change
             with ctx.progress("writing") as progress:  # tables, change rasters, map files
                 write(res, rf, rasters=not args.no_raster, max_cells=ctx.max_cells, progress=progress)
     return 0
 
+
+def _run_series(args: argparse.Namespace, ctx: RunContext, specs) -> int:
+    """More than two maps: each pixel's age tracked through the series (:mod:`sinkplan.sinks.series`)."""
+    from sinkplan.sinks.folders import write_change_series
+    from sinkplan.sinks.series_api import land_change_series
+
+    if any(y is None for y, _ in specs):
+        raise InputError("a series of maps needs a year for each: YEAR=PATH ...")
+    ys = [y for y, _ in specs]
+    if any(b <= a for a, b in zip(ys, ys[1:])):
+        raise InputError(f"the years of a series must increase: {ys}")
+    if args.control_ring_km is not None or args.uncertainty:
+        raise InputError("--control-ring-km and --uncertainty take two maps; a series gives sequestration per interval")
+    lcs = open_landcovers([p for _, p in specs], args)
+    grid = lcs[0].grid
+    table, tier1 = density_table_from(args, lcs[0].scheme)
+    method = method_from(args)
+    valuation = valuation_from(args, (ys[0], ys[-1]))
+    with cache_dir() as folder:
+        with ctx.progress("rasterizing zones") as progress:
+            strata = prepare_strata(grid, zones=args.zones, zone_field=args.zone_field, redline=args.redline,
+                                    zone_layer=args.zone_layer, folder=folder, max_cells=ctx.max_cells, progress=progress)
+        hierarchy = hierarchy_from(args, strata)
+        # claimed before the run: a second run with the same --out fails at once
+        with ResultFolder(args.out, kind="change", command="change", parameters={}, inputs=[],
+                          overwrite=ctx.overwrite) as rf:
+            with executor(ctx) as ex, ctx.progress("annual series") as progress:
+                res = land_change_series(dict(zip(ys, lcs)), densities=table, strata=strata, method=method,
+                                         group_by=hierarchy, valuation=valuation, max_cells=ctx.max_cells, executor=ex,
+                                         progress=progress)
+            if tier1:
+                res.summary["densities"]["tier1_fallback"] = tier1
+            rf.extra_manifest["execution"] = {"workers": ctx.workers, "scheduler": ctx.scheduler}
+            with ctx.progress("writing") as progress:
+                write_change_series(res, rf, rasters=not args.no_raster, max_cells=ctx.max_cells, progress=progress
+)
+    return 0

@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from sinkplan.layers.errors import InputError
@@ -54,6 +55,7 @@ from sinkplan.layers.parallel import Progress
 from sinkplan.layers.outputs import RasterSink
 
 if TYPE_CHECKING:
+    from sinkplan.sinks.climate import ClimateWeights
     from sinkplan.sinks.change_api import (
         ChangeResult,
         RestorationResult,
@@ -155,6 +157,8 @@ def carbon_stocks(
     on_raster: RasterSink | None = None,
     threads: int | None = None,
     group_by: str | ZoneHierarchy | None = None,
+    climate: ClimateWeights | None = None,
+    region_field: str | None = None,
 ) -> CarbonResult:
     """Carbon stocks per zone, class and pool: ellipsoidal area × density, in one streamed pass.
 
@@ -201,7 +205,12 @@ def carbon_stocks(
     group_by : str or ZoneHierarchy, optional
         Field of the zone layer holding each zone's group (e.g. the league of each banner):
         both tables get a row per group and one for the whole region, summed exactly
-        (:mod:`sinkplan.sinks.hierarchy`); summary.json gets ``groups`` and ``region_total``.
+        (:mod:`sinkplan.sinks.hierarchy`); summary.json gets ``group_totals`` and ``region_total``.
+    climate : ClimateWeights, optional
+        Per-pixel climate correction of the biomass and soil densities from precipitation and
+        temperature rasters (:mod:`sinkplan.sinks.climate`).
+    region_field : str, optional
+        Zone attribute matched to a region-keyed density table's ``region`` column.
 
     Returns
     -------
@@ -258,18 +267,33 @@ def carbon_stocks(
     with using_strata(lc.grid, strata=strata, zones=zones, zone_field=zone_field, zone_layer=zone_layer, redline=redline,
                       max_cells=max_cells, progress=progress) as st:
         hierarchy = resolve_hierarchy(group_by, st, zones=zones, zone_field=zone_field, zone_layer=zone_layer)
+        dens = _regional(table, lc, st, dens, region_field, zones=zones, zone_field=zone_field, zone_layer=zone_layer)
+        if dens.by_zone and on_raster is not None:
+            raise InputError("a region-keyed density table with a density raster: the raster shows one density per class; "
+                             "write no raster (--no-raster) or use a table without regions")
+        if climate is not None and raster is not None:
+            raise InputError("climate correction with a density raster: the raster's densities are already local")
+        if climate is not None and on_raster is not None:
+            raise InputError("climate correction with a density raster output: carbon_density.tif would show the "
+                             "uncorrected class densities; write no raster (--no-raster)")
         spec = PassSpec(lc.grid, (str(lc.path),), (slots,), st.source, st.nzones, st.sides,
-                        raster_lut=None if on_raster is None else density_lut(dens, slots.slots))
+                        raster_lut=None if on_raster is None else density_lut(dens, slots.slots), weights=climate)
         t0 = time.perf_counter()
         result = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label=f"carbon of {lc.path.name}",
                           on_raster=on_raster, threads=pass_threads() if threads is None else threads)
         timings["pass"] = time.perf_counter() - t0
         check_codes(result.unknown[0], lc.scheme, lc.path)
         area_ha = class_area_ha(result)
-        dens.check_present(result.pixels[:, :, : slots.n].sum(axis=(0, 1)), path=str(lc.path))
+        dens.check_present(result.pixels[:, :, : slots.n].sum(axis=1) if dens.by_zone
+                           else result.pixels[:, :, : slots.n].sum(axis=(0, 1)), path=str(lc.path))
         # without zones the single row is the whole map, labelled as land_change labels it
         names = st.names if st.has_zones else (ALL_ZONES,)
-        acc = carbon_account(area_ha, dens, lc.scheme, zone_names=names, has_zones=st.has_zones, has_redline=st.sides == 2)
+        by_pool = None
+        if climate is not None:  # Σ K × m² per (zone, side, class) → ha: biomass pools × K_B, soil × K_S, dead × 1
+            kb, ks = (w[:, :, : slots.n] / 1e4 for w in result.weight_sums)
+            by_pool = np.stack([kb, kb, ks, area_ha], axis=-1)
+        acc = carbon_account(area_ha, dens, lc.scheme, zone_names=names, has_zones=st.has_zones, has_redline=st.sides == 2,
+                             area_by_pool=by_pool)
         raster_report = None
         if raster is not None:
             t0 = time.perf_counter()
@@ -297,6 +321,16 @@ def carbon_stocks(
                    landcover=str(lc.path), scheme=lc.scheme.name, land_pixels=int(result.pixels[:, :, : slots.n].sum()))
     if raster_report is not None:
         summary["density_raster"] = raster_report
+    if climate is not None:
+        from sinkplan.sinks.climate import FORMULAS
+
+        summary["climate_correction"] = {
+            "formulas": FORMULAS, "reference_climate": climate.reference.record(),
+            "precipitation": None if climate.precip is None else climate.precip.path,
+            "temperature": None if climate.temperature is None else climate.temperature.path,
+            "pools": {"above": "K_B", "below": "K_B", "soil": "K_S", "dead": "not corrected"}}
+    if dens.by_zone:
+        summary["densities"]["region_field"] = region_field
     logger.info("total stock %.6g Mg C over %.6g ha", summary["stock_mgc"], summary["area_ha"])
     params = {"landcover": str(lc.path), "scheme": lc.scheme.name, "densities": table.origin,
               "densities_file": table.origin if os.path.isfile(table.origin) else None,
@@ -306,6 +340,33 @@ def carbon_stocks(
               "density_raster": None if raster is None else str(raster.path), "max_cells": max_cells}
     return CarbonResult(by_zone, by_class, summary, acc, mc, st, lc, table, result.nblocks, timings, params)
 
+
+
+def _regional(table: DensityTable, lc, st, dens, region_field: str | None, *, zones, zone_field, zone_layer):
+    """The densities resolved per zone for a region-keyed table (else ``dens`` unchanged).
+
+    Raises
+    ------
+    InputError
+        A region-keyed table without ``region_field`` (or without zones), or the reverse.
+    """
+    if not table.regions:
+        if region_field is not None:
+            raise InputError(f"--region-field {region_field!r}: density table {table.origin} has no region column")
+        return dens
+    if region_field is None or not st.has_zones:
+        raise InputError(f"density table {table.origin} keys rows by region: give --zones and --region-field FIELD "
+                         "(the zone attribute holding each zone's region)")
+    from sinkplan.sinks.hierarchy import zone_attribute
+
+    source = zones if zones is not None else st.zone_source
+    field = zone_field if zone_field is not None else getattr(st, "zone_field", None)
+    regions = zone_attribute(source, zone_field=field, field=region_field, names=st.names, layer=zone_layer,
+                             what="--region-field")
+    unknown = sorted({r for r in regions[1:] if r is not None} - {r for r in table.regions if r is not None})
+    if unknown:
+        logger.info("regions %s have no rows of their own in %s: they take the rows without region", unknown, table.origin)
+    return table.resolve(lc.scheme, zone_regions=regions)
 
 
 def __getattr__(name: str):

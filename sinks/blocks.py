@@ -139,6 +139,10 @@ class PassSpec:
     raster_lut : ndarray or None
         Float value per slot (single year: density per class; two years: an
         ``(slots, slots)`` table of density change) for an output raster block.
+    weights : object or None
+        Per-pixel weights summed × pixel area per key: an object with ``layers`` (int) and
+        ``block(window) -> ndarray (layers, rows, cols)`` (e.g. climate correction factors,
+        :class:`sinkplan.sinks.climate.ClimateWeights`); picklable.
     factor : object or None
         An extra, last axis of the key: an object with ``levels`` (int) and
         ``block(window) -> ndarray`` of integers in ``[0, levels)`` per pixel (e.g. whether a
@@ -154,6 +158,7 @@ class PassSpec:
     values: str | None = None
     raster_lut: np.ndarray | None = field(default=None, repr=False)
     factor: object | None = None
+    weights: object | None = None
 
     def __post_init__(self) -> None:
         if self.sides not in (1, 2):
@@ -184,6 +189,7 @@ class BlockResult:
     value_sum: np.ndarray | None
     unknown: list[dict[int, int]]
     raster: np.ndarray | None
+    weight_sums: np.ndarray | None = None
 
 
 @dataclass
@@ -196,6 +202,7 @@ class PassResult:
     value_sum: np.ndarray | None
     unknown: list[dict[int, int]]
     nblocks: int = 0
+    weight_sums: np.ndarray | None = None
 
 
 def _threaded_imap(func, windows: list[Window], threads: int, *, progress: Progress | None, label: str):
@@ -250,7 +257,8 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     strata = strata_block(spec.strata, window, _read)
     h, w = codes_list[0].shape
     slots0 = spec.slots[0]
-    if (len(codes_list) == 1 and not spec.values and spec.factor is None and codes_list[0].dtype in (np.uint8, np.uint16)
+    if (len(codes_list) == 1 and not spec.values and spec.factor is None and spec.weights is None
+            and codes_list[0].dtype in (np.uint8, np.uint16)
             and fused_applies(spec.grid, spec.nkeys, h, w)):
         # One fused loop; same numbers as the numpy path below (see sinks.fused).
         codes = codes_list[0]
@@ -282,10 +290,17 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
         ok = np.isfinite(v) & ((v != nd) if nd is not None and np.isfinite(nd) else True)
         weights = np.where(ok, v, 0.0) * spec.grid.pixel_areas_m2(window)  # m³/ha × m²
         value_sum = np.bincount(key.ravel(), weights=weights.ravel(), minlength=spec.nkeys)
+    weight_sums = None
+    if spec.weights is not None:
+        wts = np.asarray(spec.weights.block(window), dtype=np.float64)  # (layers, rows, cols)
+        px = spec.grid.pixel_areas_m2(window)
+        flat = key.ravel()
+        weight_sums = np.stack([np.bincount(flat, weights=(np.nan_to_num(layer, nan=1.0) * px).ravel(),  # weight × m²
+                                            minlength=spec.nkeys) for layer in wts])
     raster = None
     if spec.raster_lut is not None:
         raster = _raster_block(spec, slot_arrays)
-    return BlockResult(pixels, area, value_sum, unknown, raster)
+    return BlockResult(pixels, area, value_sum, unknown, raster, weight_sums)
 
 
 def _row_areas(grid: Grid, window: Window) -> np.ndarray:
@@ -384,6 +399,7 @@ def run_pass(
     pixels = np.zeros(spec.nkeys, dtype=np.int64)
     area = np.zeros(spec.nkeys, dtype=np.float64)
     value_sum = np.zeros(spec.nkeys, dtype=np.float64) if spec.values else None
+    weight_sums = np.zeros((int(spec.weights.layers), spec.nkeys)) if spec.weights is not None else None
     unknown: list[dict[int, int]] = [dict() for _ in spec.landcover]
     func = partial(tally_block, spec)
     if threads > 1 and (executor is None or not executor.uses_dask):
@@ -396,6 +412,8 @@ def run_pass(
             area += res.area_m2
             if value_sum is not None:
                 value_sum += res.value_sum
+            if weight_sums is not None:
+                weight_sums += res.weight_sums
             for acc, found in zip(unknown, res.unknown):
                 for c, n in found.items():
                     acc[c] = acc.get(c, 0) + n
@@ -408,4 +426,5 @@ def run_pass(
     return PassResult(
         spec, pixels.reshape(shape), area.reshape(shape),
         None if value_sum is None else value_sum.reshape(shape), unknown, len(windows),
+        None if weight_sums is None else weight_sums.reshape(len(weight_sums), *shape),
     )

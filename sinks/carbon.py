@@ -48,6 +48,7 @@ class CarbonAccount:
     area_ha: np.ndarray
     density_mgc_per_ha: np.ndarray
     stock_mgc: np.ndarray
+    area_by_pool: np.ndarray | None = None
 
     def zone_rows(self) -> list[int]:
         """Zone ids listed in tables: every zone, and id 0 when it holds land (or there are no zones)."""
@@ -58,11 +59,30 @@ class CarbonAccount:
 
 
 def carbon_account(area_ha: np.ndarray, densities: ClassDensities, scheme: ClassScheme, *,
-                   zone_names: tuple[str, ...], has_zones: bool, has_redline: bool) -> CarbonAccount:
-    """Stocks from areas (ha) per (zone, side, class) and densities resolved to the classes."""
-    dens = densities.per_class()
+                   zone_names: tuple[str, ...], has_zones: bool, has_redline: bool,
+                   area_by_pool: np.ndarray | None = None) -> CarbonAccount:
+    """Stocks from areas (ha) per (zone, side, class) and densities resolved to the classes.
+
+    ``area_by_pool`` (shape (zones + 1, sides, n, 4)) replaces the area of each pool by an
+    area weighted with a per-pixel correction factor (Σ area × K: climate correction,
+    :mod:`sinkplan.sinks.climate`); a table resolved per zone (region-keyed) gives each zone
+    its own densities.
+    """
+    dens = densities.per_class()  # (n, 4), or (zones + 1, n, 4) per zone
+    d = dens[:, None] if dens.ndim == 3 else dens  # broadcast over the redline sides
+    if area_by_pool is None:
+        stock = stocks_mgc(area_ha, d)
+    else:
+        from sinkplan.sinks.stocks import common_quantum, quantize
+
+        raw = np.where(np.asarray(area_ha)[..., None] == 0, 0.0, np.asarray(area_by_pool) * np.nan_to_num(d))  # ha × Mg C/ha
+        stock = quantize(raw, common_quantum(2.0 * float(np.abs(raw).sum())))
+    if area_by_pool is not None or dens.ndim == 3:  # densities vary within a class: report stock ÷ area per zone
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.asarray(area_ha).sum(axis=1)[..., None]
+            dens = np.where(a > 0, stock.sum(axis=1) / np.where(a > 0, a, 1.0), np.nan)
     return CarbonAccount(tuple(zone_names), has_zones, has_redline, densities.codes, scheme,
-                         np.asarray(area_ha), dens, stocks_mgc(area_ha, dens))
+                         np.asarray(area_ha), dens, stock, area_by_pool)
 
 
 def density_lut(densities: ClassDensities, slots: int) -> np.ndarray:
@@ -91,7 +111,7 @@ class MonteCarlo:
 
 def run_monte_carlo(acc: CarbonAccount, densities: ClassDensities, n: int, *, seed: int | None) -> MonteCarlo:
     """``n`` Monte Carlo draws of the account's stocks (densities resampled, areas fixed)."""
-    draws = monte_carlo_stocks(acc.area_ha, densities, n, seed=seed)  # (n, zones, sides, pools)
+    draws = monte_carlo_stocks(acc.area_ha, densities, n, seed=seed, area_by_pool=acc.area_by_pool)  # (n, zones, sides, pools)
     return MonteCarlo(n, seed, draws.sum(axis=(2, 3)), draws.sum(axis=(1, 3)), draws.sum(axis=(1, 2)))
 
 
@@ -162,7 +182,7 @@ def class_table(acc: CarbonAccount, units: list | None = None) -> pd.DataFrame:
             row = {"zone": u.name, "code": code, "name_en": name_en, "name_zh": name_zh, "group": group, "area_ha": area}
             if units is not None and any(x.level != "zone" for x in units):
                 row = {"zone": u.name, "zone_level": u.level, "zone_group": u.group, **{k: v for k, v in row.items() if k != "zone"}}
-            row.update({f"density_mgc_per_ha_{p}": float(v) for p, v in zip(POOLS, _density_of(acc, ids, i))})
+            row.update({f"density_mgc_per_ha_{p}": float(v) for p, v in zip(POOLS, _density_of(acc, ids, i))})  # noqa: E501
             row.update({f"stock_mgc_{p}": float(v) for p, v in zip(POOLS, pools)})
             row["stock_mgc"] = float(pools.sum())
             if acc.has_redline:

@@ -83,7 +83,8 @@ class ChangeAccount:
 
 
 def change_account(area_ha: np.ndarray, density_mgc_per_ha: np.ndarray, scheme: ClassScheme, codes: tuple[int, ...], *,
-                   years: tuple[int, int] | None = None, method: TransitionMethod | None = None) -> ChangeAccount:
+                   years: tuple[int, int] | None = None, method: TransitionMethod | None = None,
+                   sequestration_mgc: np.ndarray | None = None) -> ChangeAccount:
     """Stocks before and after, and the sequestration, for a transition area table.
 
     Parameters
@@ -98,6 +99,9 @@ def change_account(area_ha: np.ndarray, density_mgc_per_ha: np.ndarray, scheme: 
         Map years; with them (and ``method``) the sequestration is computed.
     method : TransitionMethod, optional
         Transition-period rules (default :class:`TransitionMethod` ()) when ``years`` are given.
+    sequestration_mgc : ndarray, shape (..., n, n, 4), optional
+        Sequestration per transition computed elsewhere (the annual series, where each pixel's
+        age is tracked: :mod:`sinkplan.sinks.series`) instead of the two-map rule.
 
     Examples
     --------
@@ -114,7 +118,10 @@ def change_account(area_ha: np.ndarray, density_mgc_per_ha: np.ndarray, scheme: 
     before = a[..., None] * d[:, None, :]  # density of the 'before' class: axis -3
     after = a[..., None] * d[None, :, :]  # density of the 'after' class: axis -2
     seq = None
-    if years is not None:
+    if sequestration_mgc is not None:
+        method = method if method is not None else TransitionMethod()
+        seq = np.asarray(sequestration_mgc, dtype=np.float64)
+    elif years is not None:
         method = method if method is not None else TransitionMethod()
         groups = tuple(scheme.by_code[c].group for c in codes)
         per_ha = sequestration_per_ha(d, groups, method, span_years=years[1] - years[0], missing="nan")

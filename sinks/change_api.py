@@ -33,6 +33,7 @@ from sinkplan.sinks.hierarchy import (
 from sinkplan.sinks.mapped import strata_mapped_fractions, zone_polygon_area_ha
 from sinkplan.sinks.restoration import RestorationZones
 from sinkplan.sinks.sequestration import TransitionMethod
+from sinkplan.sinks.valuation import Valuation
 from sinkplan.sinks.strata import ALL_ZONES, Strata, using_strata
 from sinkplan.layers.parallel import Progress
 from sinkplan.layers.outputs import RasterSink
@@ -202,6 +203,9 @@ def _change_pass(lcs, table, st: Strata, years, method: TransitionMethod, *, max
     from sinkplan.sinks.change import change_account
     from sinkplan.sinks.stocks import class_area_ha
 
+    if table.regions:
+        raise InputError(f"density table {table.origin} keys rows by region: change uses one density per class; "
+                         "give a table without a region column (region-keyed tables serve carbon --region-field)")
     densities = table.resolve(lcs[0].scheme)
     slots = tuple(ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in lcs)
     # the raster shows the default figure: sequestration with years, else the equilibrium
@@ -288,6 +292,7 @@ def land_change(
     uncertainty: int = 0,
     seed: int | None = None,
     group_by: str | ZoneHierarchy | None = None,
+    valuation: Valuation | None = None,
 ) -> ChangeResult:
     """Transition matrices, sequestration (transition periods) and equilibrium change per zone.
 
@@ -318,6 +323,9 @@ def land_change(
     group_by : str or ZoneHierarchy, optional
         Field of the zone layer holding each zone's group (league): every table gets a row
         per group and one for the whole region (:mod:`sinkplan.sinks.hierarchy`).
+    valuation : Valuation, optional
+        Carbon price and discounting: adds ``npv`` (the net present value of
+        ``sequestration_mgc``, InVEST's formula, :mod:`sinkplan.sinks.valuation`) per zone.
 
     Returns
     -------
@@ -369,6 +377,8 @@ def land_change(
     zt.insert(zt.columns.get_loc("area_ha") + 1, "mapped_fraction", unit_fractions(units, mapped, poly))
     if uncertainty:
         _monte_carlo(summary, zt, acc, dens, units, uncertainty, seed)
+    if valuation is not None:
+        add_valuation(zt, summary, valuation, [(acc.years[0], acc.years[1])] if acc.years else [])
     tc, tg = transitions_by_code(acc, units), transitions_by_group(acc, units)
     if hierarchy is not None:
         zt = level_columns(zt, units)
@@ -377,9 +387,38 @@ def land_change(
     split_summary(zt.to_dict("records"), units, summary, hierarchy)
     _redline(summary, acc, st)
     params = _parameters(lcs, table, st, years, max_cells, method, uncertainty=uncertainty, seed=seed,
-                         group_by=None if hierarchy is None else hierarchy.field)
+                         group_by=None if hierarchy is None else hierarchy.field,
+                         valuation=None if valuation is None else valuation.record(None))
     return ChangeResult(zt, tc, tg, group_matrix(acc, list(range(len(st.names)))), _clean(summary), acc, st,
                         (lcs[0], lcs[1]), table, params, method)
+
+
+def add_valuation(zt: pd.DataFrame, summary: dict, valuation: Valuation, intervals: list[tuple[int, int]],
+                  per_interval: list[pd.DataFrame] | None = None) -> None:
+    """``npv`` per row of ``zt`` and in the summary: sequestration valued by InVEST's formula.
+
+    For a series (``per_interval``: each interval's table, rows in ``zt``'s order), each interval's
+    sequestration is discounted from the first year.
+
+    Raises
+    ------
+    InputError
+        No map years (nothing to discount over).
+    """
+    if not intervals or "sequestration_mgc" not in zt.columns:
+        raise InputError("--carbon-price needs the map years (YEAR=PATH): the NPV discounts year by year")
+    y0 = intervals[0][0]
+    if per_interval is None:
+        (a, b), = intervals
+        zt["npv"] = [valuation.npv(v, b - a) for v in zt["sequestration_mgc"]]
+        total = valuation.npv(summary["sequestration_mgc"], b - a)
+    else:
+        zt["npv"] = np.sum([[valuation.npv_interval(v, a - y0, b - a) for v in t["sequestration_mgc"]]
+                            for t, (a, b) in zip(per_interval, intervals)], axis=0)
+        total = sum(valuation.npv_interval(iv["sequestration_mgc"], a - y0, b - a)
+                    for iv, (a, b) in zip(summary["intervals"], intervals))
+    summary["npv"] = total
+    summary["valuation"] = valuation.record(intervals[-1][1] - y0 if per_interval is not None else intervals[0][1] - y0)
 
 
 def _per_ha(rec: dict | None) -> tuple[float | None, float | None]:

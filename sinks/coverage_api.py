@@ -386,6 +386,7 @@ def forest_coverage(
         has_zones = st.has_zones
         hierarchy = resolve_hierarchy(group_by, st, zones=zones, zone_field=zone_field, zone_layer=zone_layer)
         source = zones if zones is not None else st.zone_source
+        zone_field = zone_field if zone_field is not None else getattr(st, "zone_field", None)
         zone_precip = None
         if precip_field is not None and special_shrub is None:
             if not has_zones:

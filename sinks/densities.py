@@ -15,6 +15,10 @@ estimates of the mean; :mod:`sinkplan.sinks.uncertainty`). A pool without either
 ``# key: value`` header lines carry provenance: ``source``, ``licence``, ``units`` (must be
 Mg C/ha when given) and ``soil_depth_cm``.
 
+Regions, optional: a ``region`` column keys rows by a region (matched to a zone attribute,
+``region_field``); a row with the region empty applies wherever no region row exists. So one
+table can give Greater Khingan forests their own density and the rest of the province another.
+
 Shipped tables (``seeds/densities``): ``inner_mongolia_30cm`` (the default; soil 0–30 cm,
 the IPCC reference depth) and ``inner_mongolia_100cm`` (soil 0–100 cm, the depth of most
 Chinese soil inventories). Both are keyed by group.
@@ -141,9 +145,12 @@ class DensityTable:
     soil_depth_cm: float | None = None
     meta: dict = field(default_factory=dict, compare=False)
     origin: str = field(default="", compare=False)
+    regions: tuple = ()
 
     def __post_init__(self) -> None:
         n = len(self.keys)
+        if self.regions and len(self.regions) != n:
+            raise SchemeError(f"{self.origin}: {len(self.regions)} regions for {n} rows")
         for name in ("density_mgc_per_ha", "sd", "low", "high"):
             arr = _readonly(getattr(self, name))
             if arr.shape != (n, len(POOLS)):
@@ -211,9 +218,12 @@ class DensityTable:
                         arr[i, j] = _number(row.get(name, ""), f"{where} column {col + suffix}", required=False)
                 _check_uncertainty(vals[i, j], sd[i, j], low[i, j], high[i, j], f"{where} column {col}")
             sources.append(row.get(lower["source"], "") if "source" in lower else "")
-        dupes = sorted({k for k in keys if keys.count(k) > 1}, key=str)
+        regions = tuple((row.get(lower["region"], "").strip() or None) for row in rows) if "region" in lower else ()
+        idents = list(zip(regions, keys)) if regions else [(None, k) for k in keys]
+        dupes = sorted({k if r is None else f"{r}/{k}" for r, k in idents if idents.count((r, k)) > 1}, key=str)
         if dupes:
-            raise SchemeError(f"{origin}: {keyed_by} {dupes} listed more than once; keep one row per {keyed_by}")
+            raise SchemeError(f"{origin}: {keyed_by} {dupes} listed more than once; keep one row per "
+                              f"{'(region, ' + keyed_by + ')' if regions else keyed_by}")
         depth = meta.get("soil_depth_cm")
         soil_depth = None
         if depth:
@@ -221,7 +231,8 @@ class DensityTable:
                 soil_depth = float(depth)
             except ValueError:
                 raise SchemeError(f"{origin}: header 'soil_depth_cm: {depth}' is not a number of centimetres") from None
-        table = cls(keyed_by, tuple(keys), vals, sd, low, high, tuple(sources), dist, soil_depth, meta, origin)
+        table = cls(keyed_by, tuple(keys), vals, sd, low, high, tuple(sources), dist, soil_depth, meta, origin,
+                    regions if any(r is not None for r in regions) else ())
         logger.debug("density table %s: %d rows keyed by %s, soil depth %s cm", origin, n, keyed_by, soil_depth)
         return table
 
@@ -235,19 +246,32 @@ class DensityTable:
         """Sum of the four pools per row (Mg C/ha)."""
         return self.density_mgc_per_ha.sum(axis=1)
 
-    def resolve(self, scheme: ClassScheme) -> "ClassDensities":
+    def resolve(self, scheme: ClassScheme, *, zone_regions: list | None = None) -> "ClassDensities":
         """Densities per class of ``scheme`` (classes of the ``nodata`` group are skipped).
 
         A class the table does not cover gets NaN densities and is listed in
         :attr:`ClassDensities.missing_codes`; :meth:`ClassDensities.check_present` raises
         once it is known that such a class occurs on the map.
+
+        ``zone_regions`` (the region of each zone id, from the zone layer) resolves a
+        region-keyed table per zone: each zone takes its region's row, else the row without
+        region; the result then has one row index per (zone id, class).
         """
         classes = [c for c in scheme.classes if c.group != "nodata"]
-        row_of = {k: i for i, k in enumerate(self.keys)}
-        rows = []
-        for c in classes:
-            key = c.code if self.keyed_by == "lucode" else c.group
-            rows.append(row_of.get(key, -1))
+        regions = self.regions or (None,) * len(self.keys)
+        row_of = {(r, k): i for i, (r, k) in enumerate(zip(regions, self.keys))}
+
+        def rows_for(region) -> list[int]:
+            out = []
+            for c in classes:
+                key = c.code if self.keyed_by == "lucode" else c.group
+                out.append(row_of.get((region, key), row_of.get((None, key), -1)))
+            return out
+
+        if zone_regions is not None:
+            return ClassDensities(codes=tuple(c.code for c in classes), groups=tuple(c.group for c in classes),
+                                  row=tuple(tuple(rows_for(r)) for r in zone_regions), table=self, scheme_name=scheme.name)
+        rows = rows_for(None)
         return ClassDensities(
             codes=tuple(c.code for c in classes),
             groups=tuple(c.group for c in classes),
@@ -271,15 +295,22 @@ class ClassDensities:
     scheme_name: str = ""
 
     @property
+    def by_zone(self) -> bool:
+        """True when rows were resolved per zone (a region-keyed table)."""
+        return bool(self.row) and isinstance(self.row[0], tuple)
+
+    @property
     def missing_codes(self) -> tuple[int, ...]:
-        """Codes of the scheme that the table does not cover."""
-        return tuple(c for c, r in zip(self.codes, self.row) if r < 0)
+        """Codes of the scheme that the table does not cover (in some zone, when resolved per zone)."""
+        idx = np.atleast_2d(np.array(self.row, dtype=np.int64))
+        return tuple(c for c, miss in zip(self.codes, (idx < 0).any(axis=0)) if miss)
 
     def per_class(self, rows_values: np.ndarray | None = None) -> np.ndarray:
         """Densities (Mg C/ha) per class, shape (nclasses, 4); NaN for missing classes.
 
         ``rows_values`` (shape (..., nrows, 4)) replaces the table's values, e.g. one Monte
-        Carlo draw; the result then has shape (..., nclasses, 4).
+        Carlo draw; the result then has shape (..., nclasses, 4). Resolved per zone
+        (:attr:`by_zone`), the result has a zone axis: (..., zones + 1, nclasses, 4).
         """
         vals = self.table.density_mgc_per_ha if rows_values is None else rows_values
         idx = np.array(self.row, dtype=np.int64)
@@ -293,15 +324,20 @@ class ClassDensities:
 
         Parameters
         ----------
-        pixels_by_class : ndarray, shape (nclasses,)
-            Pixels per class, in :attr:`codes` order.
+        pixels_by_class : ndarray, shape (nclasses,) or (zones + 1, nclasses)
+            Pixels per class, in :attr:`codes` order (per zone id for a table resolved per zone).
 
         Raises
         ------
         UnknownClassCode
             Naming the codes, their pixels and the table.
         """
-        missing = {c: int(n) for c, r, n in zip(self.codes, self.row, pixels_by_class) if r < 0 and n > 0}
+        idx = np.atleast_2d(np.array(self.row, dtype=np.int64))
+        px = np.atleast_2d(np.asarray(pixels_by_class))
+        if px.shape[0] != idx.shape[0]:  # per-zone rows checked against all zones' pixels
+            px = np.broadcast_to(px.sum(axis=0, keepdims=True), idx.shape) if idx.shape[0] > 1 else px.sum(axis=0, keepdims=True)
+        miss = ((idx < 0) & (px > 0)).any(axis=0)
+        missing = {c: int(n) for c, m, n in zip(self.codes, miss, px.sum(axis=0)) if m}
         if missing:
             listed = ", ".join(f"{c} ({n:,} px)" for c, n in missing.items())
             what = "lucode" if self.table.keyed_by == "lucode" else "group"

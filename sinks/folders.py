@@ -229,6 +229,46 @@ def write_change(result, folder: str | os.PathLike | ResultFolder, *, overwrite:
         return rf.out
 
 
+def write_change_series(result, folder: str | os.PathLike | ResultFolder, *, overwrite: bool = False,
+                        rasters: bool = True, max_cells: int | None = None, progress: Progress | None = None) -> Path:
+    """Write a change result folder for a series of maps (what ``sinkplan change Y1=A Y2=B Y3=C ...`` writes)
+    from :func:`sinkplan.sinks.series_api.land_change_series`'s result: ``change_by_interval.csv`` beside
+    the change tables of the whole period, and ``carbon_change.tif`` (the whole period's sequestration per
+    hectare, each pixel's age tracked: a second streamed pass) and ``transitions.tif`` (first → last map)."""
+    from sinkplan.layers.outputs import BlockWriter
+    from sinkplan.sinks.mapfiles import change_map_files, scheme_csv_text
+    from sinkplan.sinks.series import series_block
+
+    cells = max_cells or result.parameters.get("max_cells") or DEFAULT_MAX_CELLS
+    lcs = result.landcovers
+    with result_folder(folder, kind="change", command="change", parameters={**result.parameters, "rasters": rasters},
+                       inputs=result.inputs, overwrite=overwrite) as rf:
+        if rasters:
+            from dataclasses import replace
+
+            spec = replace(result.series_spec, raster=True)
+            windows = list(spec.grid.blocks(cells))
+            with BlockWriter(rf.path(rs.CARBON_CHANGE), spec.grid, "float32", nodata=float("nan"), resampling="average",
+                             tags={"units": "Mg C/ha", "years": str(list(spec.years)),
+                                   "quantity": "sequestration over the whole series, each pixel's age tracked (IPCC 2006 "
+                                               f"Tier 1 transition periods, D = {spec.transition_years:g} yr)"},
+                             band_description="carbon change (Mg C/ha)") as out:
+                for i, w in enumerate(windows):
+                    out.write(series_block(spec, w).raster, w)
+                    if progress is not None:
+                        progress((i + 1) / len(windows), "carbon change raster")
+            write_transitions_raster(rf.path(rs.TRANSITIONS_TIF), [lcs[0], lcs[-1]], max_cells=cells, progress=progress)
+        rf.write_csv(rs.CHANGE_BY_ZONE, result.by_zone)
+        rf.write_csv(rs.CHANGE_BY_INTERVAL, result.by_interval)
+        change_map_files(rf, strata=result.strata, by_zone=result.by_zone, grid=lcs[0].grid)
+        sheets = {"change_by_zone": result.by_zone, "change_by_interval": result.by_interval}
+        _transition_tables(rf, result, sheets)
+        rf.write_xlsx(rs.CHANGE_XLSX, sheets)
+        rf.write_text(rs.SCHEME_CSV, scheme_csv_text(lcs[0].scheme))
+        rf.write_summary(result.summary)
+        return rf.out
+
+
 def write_restoration(result, folder: str | os.PathLike | ResultFolder, *, overwrite: bool = False,
                       rasters: bool = True, max_cells: int | None = None, progress: Progress | None = None) -> Path:
     """Write a restoration result folder (what ``sinkplan change --control-ring-km`` writes) from

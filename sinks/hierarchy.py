@@ -163,7 +163,8 @@ def resolve_hierarchy(group_by: str | ZoneHierarchy | None, strata, *, zones=Non
     source = zones if zones is not None else getattr(strata, "zone_source", None)
     if source is None or not strata.has_zones:
         raise InputError(f"--group-by {group_by!r} needs --zones: the groups are a field of the zone layer")
-    return zone_hierarchy(source, zone_field=zone_field, group_by=group_by, names=strata.names, layer=zone_layer)
+    field = zone_field if zone_field is not None else getattr(strata, "zone_field", None)
+    return zone_hierarchy(source, zone_field=field, group_by=group_by, names=strata.names, layer=zone_layer)
 
 
 def unit_fractions(units: list[ReportUnit], mapped_ha, polygon_ha) -> list[float | None]:

@@ -129,7 +129,8 @@ def draw_densities(table: DensityTable, n: int, *, seed: int | None = None) -> n
     return out
 
 
-def monte_carlo_stocks(area_ha: np.ndarray, densities: ClassDensities, n: int, *, seed: int | None = None) -> np.ndarray:
+def monte_carlo_stocks(area_ha: np.ndarray, densities: ClassDensities, n: int, *, seed: int | None = None,
+                       area_by_pool: np.ndarray | None = None) -> np.ndarray:
     """Stock draws (Mg C) per pool for every cell of an area table except the class axis.
 
     Parameters
@@ -142,17 +143,27 @@ def monte_carlo_stocks(area_ha: np.ndarray, densities: ClassDensities, n: int, *
         Number of draws.
     seed : int, optional
         Random seed.
+    area_by_pool : ndarray, shape (..., nclasses, 4), optional
+        Area per pool weighted by a correction factor (climate), instead of ``area_ha``.
 
     Returns
     -------
     ndarray, shape (n, ..., 4)
-        Stock per draw, cell and pool.
+        Stock per draw, cell and pool. With densities resolved per zone (region-keyed),
+        ``area_ha`` must have the zone axis first: (zones + 1, sides, nclasses).
     """
     draws = draw_densities(densities.table, n, seed=seed)  # (n, rows, 4)
-    per_class = densities.per_class(draws)  # (n, nclasses, 4)
+    per_class = densities.per_class(draws)  # (n, nclasses, 4), or (n, zones + 1, nclasses, 4) per zone
     present = np.asarray(area_ha).reshape(-1, np.shape(area_ha)[-1]).sum(axis=0) > 0
-    per_class = np.where(present[None, :, None], np.nan_to_num(per_class), 0.0)
+    per_class = np.where(present[..., :, None], np.nan_to_num(per_class), 0.0)
     lead = np.asarray(area_ha, dtype=np.float64)
+    if area_by_pool is not None:
+        w = np.asarray(area_by_pool, dtype=np.float64)
+        if per_class.ndim == 4:
+            return np.einsum("zscp,nzcp->nzsp", w, per_class)
+        return np.einsum("...cp,ncp->n...p", w, per_class)
+    if per_class.ndim == 4:  # densities per zone: Σ_c area[z, s, c] × density[draw, z, c, pool]
+        return np.einsum("zsc,nzcp->nzsp", lead, per_class)
     # Σ_c area[..., c] × density[draw, c, pool]  (ha × Mg C/ha = Mg C)
     return np.einsum("...c,ncp->n...p", lead, per_class)
 

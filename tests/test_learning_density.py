@@ -94,7 +94,7 @@ def test_covariate_on_another_grid_is_warped_bilinear(scene, tmp_path):
 def test_fallback_lut_from_table():
     lc_scheme = load_scheme("clcd")
     lut = fallback_lut(load_densities(None), lc_scheme, ("above", "below"))
-    # shipped table: grassland 0.60 + 2.9 = 3.5, forest 30.7 + 6.7 = 37.4, water 0
+    # shipped table: grassland 0.60 + 2.9 = 3.5, forest 29.0 + 8.4 = 37.4, water 0
     assert lut[4] == pytest.approx(3.5) and lut[2] == pytest.approx(37.4) and lut[5] == 0.0
     with pytest.raises(InputError, match="name pools from"):
         fallback_lut(load_densities(None), lc_scheme, ("leaves",))
