@@ -270,3 +270,42 @@ def test_uniform_ghi_gives_capacity_times_the_pvlib_hours_at_each_latitude(barre
     hi = pv_specific_yields(42.10, [ghi_yr], tilt_deg=37.10, energy=e)[0]
     assert len(p) == 1 and min(lo, hi) * 0.999 <= p.energy_mwh_per_yr[0] / p.capacity_mw[0] <= max(lo, hi) * 1.001
     assert p.energy_mwh_per_yr[0] / p.capacity_mw[0] == pytest.approx(hours, rel=2e-3)  # 42.06°N is the mid-row
+
+
+# ----------------------------------------------------------------------------- latitude on projected grids
+def test_row_spacing_capacity_uses_each_pixels_latitude_on_a_projected_grid(tmp_path):
+    """An Albers grid 2 000 km wide: along one row the latitude changes by about a degree between
+    the central meridian and the edges, so land per MW must follow each pixel, not the block's
+    centre column."""
+    from pyproj import CRS, Transformer
+    from rasterio.windows import Window
+
+    from sinkplan.layers.grid import Grid
+    from sinkplan.siting.blocks import pixel_latitudes
+    from sinkplan.siting.energy import pv_density_mw_per_km2
+    from sinkplan.siting.profile import load_profile
+
+    crs = CRS.from_proj4("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +datum=WGS84 +units=m")
+    w, h, res = 200, 20, 10_000.0  # 10 km pixels: x from −1 000 to 1 000 km around 105°E
+    tr = Affine(res, 0, -1_000_000.0, 0, -res, 5_300_000.0)
+    path = tmp_path / "aea.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=1, dtype="uint8", crs=crs.to_wkt(),
+                       transform=tr, nodata=0) as dst:
+        dst.write(np.full((1, h, w), 7, dtype=np.uint8))
+    grid = Grid.from_raster(path)
+    cols, rows = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    xs, ys = tr * (cols, rows)
+    exact = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(xs, ys)[1]
+    lat = np.broadcast_to(pixel_latitudes(grid, Window(0, 0, w, h)), (h, w))
+    assert np.abs(exact[:, 0] - exact[:, w // 2]).max() > 0.5  # the row's latitude varies by more than half a degree
+    assert np.abs(lat - exact).max() < 1e-4
+    # end to end: capacity = Σ density(latitude of the pixel) × pixel area
+    far = tmp_path / "far.gpkg"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[box(120.0, 30.0, 120.01, 30.01)], crs=4326).to_file(far)
+    out = tmp_path / "out"
+    assert main(["site", "-q", "--tech", "pv", "--landcover", str(path), "--redline", str(far), "--farmland", str(far),
+                 "--set", "zones.other.enabled=true", "--set", "pv.min_parcel_area_ha=0",
+                 "--set", "pv.max_parcel_area_ha=1e12", "--out", str(out)]) == 0
+    dens = pv_density_mw_per_km2(exact, load_profile("pv").technology.layout)  # MW/km²
+    area_km2 = np.broadcast_to(grid.pixel_areas_m2(Window(0, 0, w, h)), (h, w)) / 1e6
+    assert _summary(out)["capacity_mw"] == pytest.approx(float((dens * area_km2).sum()), rel=1e-5)
