@@ -33,7 +33,7 @@ from scipy import ndimage
 
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.zones import ZoneRasterizer
-from sinkplan.siting.geometry import (buffer_geometries, metres_to_crs_units, row_metric, slope_and_descent,
+from sinkplan.siting.geometry import (buffer_geometries, metres_to_crs_units, north_angle, row_metric, slope_and_descent,
                                      within_distance)
 from sinkplan.siting.inputs import GeomLayer, LayerStore, haloed, pad_to, read_codes, read_dem, read_values
 
@@ -349,7 +349,7 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
         zH = pad_to(read_dem(spec.dem, g, sw, same_grid=spec.dem_same_grid), sw, score_, H)
         z = zH[H - 1:zH.shape[0] - H + 1, H - 1:zH.shape[1] - H + 1]
         met = row_metric(g, int(window.row_off) - 1, h + 2, col_centre=int(window.col_off) + w / 2)
-        slope, ns_descent = slope_and_descent(z, met)
+        slope, ns_descent = slope_and_descent(z, met, north_angle=north_angle(g, window))
         bits[(slope > spec.max_slope_deg) & valid] |= 1 << spec.slope_bit
         bits[~np.isfinite(slope) & valid] |= 1 << spec.dem_nodata_bit
         if spec.north_bit is not None:

@@ -309,3 +309,40 @@ def test_row_spacing_capacity_uses_each_pixels_latitude_on_a_projected_grid(tmp_
     dens = pv_density_mw_per_km2(exact, load_profile("pv").technology.layout)  # MW/km²
     area_km2 = np.broadcast_to(grid.pixel_areas_m2(Window(0, 0, w, h)), (h, w)) / 1e6
     assert _summary(out)["capacity_mw"] == pytest.approx(float((dens * area_km2).sum()), rel=1e-5)
+
+
+def test_north_facing_is_true_north_on_a_projected_grid(tmp_path):
+    """A plane falling towards grid east, 1 000 km east of an Albers grid's central meridian: true
+    north there is rotated from grid north by the meridian convergence (about 6°), so the ground
+    falls north-south by tan(slope) × sin(convergence); on the central meridian by nothing."""
+    import math
+
+    from pyproj import CRS, Proj
+    from rasterio.windows import Window
+
+    from sinkplan.layers.grid import Grid
+    from sinkplan.siting.geometry import north_angle, row_metric, slope_and_descent
+
+    crs = CRS.from_proj4("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +datum=WGS84 +units=m")
+    w, h, res = 201, 5, 10_000.0  # x from −1 005 to 1 005 km, rows about 47°N
+    tr = Affine(res, 0, -1_005_000.0, 0, -res, 5_200_000.0)
+    path = tmp_path / "aea.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32", crs=crs.to_wkt(),
+                       transform=tr) as dst:
+        dst.write(np.zeros((1, h, w), dtype=np.float32))
+    grid = Grid.from_raster(path)
+    th = north_angle(grid, Window(0, 0, w, h))
+    # pyproj's meridian convergence at each pixel centre (degrees): the same angle, opposite sign convention
+    cols, rows = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    lon, lat = Proj(crs)(*(tr * (cols, rows)), inverse=True)
+    conv = np.asarray(Proj(crs).get_factors(lon, lat).meridian_convergence)
+    assert np.abs(np.degrees(th) + conv).max() < 1e-3
+    assert abs(np.degrees(th[2, -1])) > 5.0 and abs(np.degrees(th[2, 100])) < 1e-6
+    # a plane rising 0.5 m per metre towards grid east (26.6°): north-south component tan × sin θ
+    z = np.add.outer(np.zeros(h + 2), (np.arange(w + 2) - 1) * res * 0.5)
+    met = row_metric(grid, -1, h + 2, col_centre=w / 2)
+    s, d = slope_and_descent(z, met, north_angle=th)
+    assert np.allclose(d, -0.5 * np.sin(th), atol=1e-3 * 0.5)
+    assert float(d[2, 100]) == pytest.approx(0.0, abs=1e-6) and abs(float(d[2, -1])) > 0.04  # > 2.3° at the edge
+    _, d0 = slope_and_descent(z, met)  # along grid columns: no north-south component anywhere
+    assert np.abs(d0).max() < 1e-9
