@@ -346,3 +346,29 @@ def test_north_facing_is_true_north_on_a_projected_grid(tmp_path):
     assert float(d[2, 100]) == pytest.approx(0.0, abs=1e-6) and abs(float(d[2, -1])) > 0.04  # > 2.3° at the edge
     _, d0 = slope_and_descent(z, met)  # along grid columns: no north-south component anywhere
     assert np.abs(d0).max() < 1e-9
+
+
+# ----------------------------------------------------------------------------- terrain classes end to end
+@pytest.mark.parametrize("rise_deg, radius_m, expect", [
+    (0.0, 500.0, "i"),     # flat: slope 0 ≤ 3°: Ⅰ
+    # a plane rising 6° eastwards: slope 6° (3–20°); relief in the 5-pixel window (radius 500 m ÷ 222 m rows = 2 px)
+    # 4 columns × 165 m × tan 6° = 70 m < 200 m: Ⅱ
+    (6.0, 500.0, "ii"),
+    # the same plane, relief radius 4 000 m (18 px): at least 18 columns × 165 m × tan 6° = 313 m ≥ 200 m: Ⅲ
+    (6.0, 4000.0, "iii"),
+])
+def test_terrain_classes_of_td_t_1075_on_a_synthetic_dem(barren, tmp_path, rise_deg, radius_m, expect):
+    import math
+
+    import pandas as pd
+
+    cols = np.arange(W)[None, :] + np.zeros((H, 1))
+    dx = 0.002 * 111_320.0 * math.cos(math.radians(42.06))  # ≈ 165.3 m per column at 42.06°N
+    _tif(tmp_path / "dem.tif", 1000.0 + cols * dx * math.tan(math.radians(rise_deg)))
+    out = tmp_path / "t"
+    assert _site(barren, out, "barren.tif", "--dem", str(tmp_path / "dem.tif"), "--set", "pv.max_parcel_area_ha=1e6",
+                 "--set", f"terrain.relief_radius_m={radius_m}") == 0
+    p = pd.read_csv(out / "parcels.csv")
+    assert len(p) == 1
+    assert p[f"area_ha_terrain_{expect}"][0] == pytest.approx(p.area_ha[0], rel=1e-9)
+    assert p.terrain_class[0] == expect.upper()
