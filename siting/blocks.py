@@ -33,11 +33,12 @@ from scipy import ndimage
 
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.zones import ZoneRasterizer
-from sinkplan.siting.geometry import (buffer_geometries, metres_to_crs_units, row_metric, slope_and_descent,
+from sinkplan.siting.geometry import (buffer_geometries, metres_to_crs_units, north_angle, row_metric, slope_and_descent,
                                      within_distance)
 from sinkplan.siting.inputs import GeomLayer, LayerStore, haloed, pad_to, read_codes, read_dem, read_values
 
-__all__ = ["Rule", "ZoneSpec", "ScreenSpec", "BlockResult", "screen_block", "vector_mask", "local_components"]
+__all__ = ["Rule", "ZoneSpec", "ScreenSpec", "BlockResult", "screen_block", "vector_mask", "local_components",
+           "pixel_latitudes"]
 
 #: 8-connectivity.
 EIGHT = np.ones((3, 3), dtype=bool)
@@ -264,17 +265,33 @@ def _zone_codes(spec: ScreenSpec, codes: np.ndarray, valid: np.ndarray, window: 
     return zone
 
 
-def row_latitudes(grid: Grid, row0: int, nrows: int, col: float) -> np.ndarray:
-    """Latitude (degrees) of the centres of rows ``row0 ..`` on column ``col`` (exact on a
-    lon/lat grid; on a projected grid, along the block's centre column)."""
+def pixel_latitudes(grid: Grid, window: Window, *, spacing_m: float = 5000.0) -> np.ndarray:
+    """Latitude (degrees) of each pixel centre of ``window``.
+
+    On a lon/lat grid one value per row, exact (shape (h, 1)). On a projected grid a row is not
+    a parallel (an Albers row 1 000 km from the central meridian of Inner Mongolia's CLCD grid
+    runs about a degree of latitude away from it), so the latitude is exact at columns about
+    ``spacing_m`` apart (and the last) and linear between them (shape (h, w)); over 5 km the
+    linear error is below 1e-5°.
+    """
+    h, w = int(window.height), int(window.width)
+    r0, c0 = int(window.row_off), int(window.col_off)
     t = grid.transform
-    rows = np.arange(row0, row0 + nrows, dtype=np.float64) + 0.5
+    rows = np.arange(r0, r0 + h, dtype=np.float64) + 0.5
     if grid.is_geographic:
-        return t.f + rows * t.e
-    xs = np.full(nrows, t.c + col * t.a)
-    ys = t.f + rows * t.e
+        return (t.f + rows * t.e)[:, None]
+    unit = grid.crs.axis_info[0].unit_conversion_factor if grid.crs.axis_info else 1.0
+    step = max(1, int(spacing_m // max(abs(t.a) * unit, 1e-9)))
+    cs = np.unique(np.r_[np.arange(0, w, step), w - 1])
+    xs, ys = np.meshgrid(t.c + (c0 + cs + 0.5) * t.a, t.f + rows * t.e)
     tr = Transformer.from_crs(grid.crs, grid.crs.geodetic_crs, always_xy=True)
-    return np.asarray(tr.transform(xs, ys)[1])
+    lat_s = np.asarray(tr.transform(xs, ys)[1]).reshape(h, len(cs))
+    if len(cs) == 1:
+        return lat_s
+    j = np.arange(w)
+    k = np.clip(np.searchsorted(cs, j, side="right") - 1, 0, len(cs) - 2)
+    f = (j - cs[k]) / (cs[k + 1] - cs[k])
+    return lat_s[:, k] * (1.0 - f) + lat_s[:, k + 1] * f
 
 
 def terrain_class(slope: np.ndarray, relief: np.ndarray | None, limits: tuple[float, float, float]) -> np.ndarray:
@@ -332,7 +349,7 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
         zH = pad_to(read_dem(spec.dem, g, sw, same_grid=spec.dem_same_grid), sw, score_, H)
         z = zH[H - 1:zH.shape[0] - H + 1, H - 1:zH.shape[1] - H + 1]
         met = row_metric(g, int(window.row_off) - 1, h + 2, col_centre=int(window.col_off) + w / 2)
-        slope, ns_descent = slope_and_descent(z, met)
+        slope, ns_descent = slope_and_descent(z, met, north_angle=north_angle(g, window))
         bits[(slope > spec.max_slope_deg) & valid] |= 1 << spec.slope_bit
         bits[~np.isfinite(slope) & valid] |= 1 << spec.dem_nodata_bit
         if spec.north_bit is not None:
@@ -451,7 +468,7 @@ def _pixel_sums(spec: ScreenSpec, window: Window, areas: np.ndarray, elig: np.nd
     if spec.layout is not None and getattr(spec.layout, "method", "fixed") == "row_spacing":
         from sinkplan.siting.energy import pv_density_mw_per_km2
 
-        lat = row_latitudes(g, int(window.row_off), h, int(window.col_off) + w / 2)[:, None]
+        lat = pixel_latitudes(g, window)
         nd = 0.0 if ns_descent is None else np.nan_to_num(ns_descent, nan=0.0)
         dens = pv_density_mw_per_km2(lat, spec.layout, nd)
     else:
@@ -462,8 +479,7 @@ def _pixel_sums(spec: ScreenSpec, window: Window, areas: np.ndarray, elig: np.nd
     if "pvout" in values:
         yld = values["pvout"]
     elif "ghi" in values and spec.pv_table is not None:
-        lat = row_latitudes(g, int(window.row_off), h, int(window.col_off) + w / 2)[:, None]
-        yld = spec.pv_table(np.broadcast_to(lat, (h, w)), np.where(elig, values["ghi"], np.nan))
+        yld = spec.pv_table(np.broadcast_to(pixel_latitudes(g, window), (h, w)), np.where(elig, values["ghi"], np.nan))
     elif "wind_speed" in values and spec.wind_table is not None:
         k = values.get("weibull_k")
         yld = spec.wind_table(values["wind_speed"], k) * 8760.0  # capacity factor × hours

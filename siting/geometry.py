@@ -32,7 +32,8 @@ from sinkplan.layers.areas import ellipsoid_of
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import Grid
 
-__all__ = ["RowMetric", "row_metric", "edt_strips", "within_distance", "slope_deg", "slope_and_descent", "buffer_geometries", "metres_to_crs_units"]
+__all__ = ["RowMetric", "row_metric", "edt_strips", "within_distance", "slope_deg", "slope_and_descent", "north_angle",
+           "buffer_geometries", "metres_to_crs_units"]
 
 #: Largest relative change of the column spacing inside one distance-transform strip.
 STRIP_TOLERANCE = 0.005
@@ -259,10 +260,15 @@ def slope_deg(dem: np.ndarray, metric: RowMetric) -> np.ndarray:
     return np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype(np.float32)
 
 
-def slope_and_descent(dem: np.ndarray, metric: RowMetric) -> tuple[np.ndarray, np.ndarray]:
+def slope_and_descent(dem: np.ndarray, metric: RowMetric, *,
+                      north_angle: np.ndarray | float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Slope (degrees, Horn) and the ground's descent northwards (tan of the north–south
     component, > 0 where the ground falls towards the north: north-facing) from the same
     3×3 gradient as :func:`slope_deg`.
+
+    ``north_angle`` (radians, clockwise from the grid's +y axis to true north, per pixel of the
+    core; :func:`north_angle`): on a projected grid away from its central meridian grid north is
+    not north, and the descent is taken along true north; None or 0: along the grid's columns.
 
     Examples
     --------
@@ -279,8 +285,42 @@ def slope_and_descent(dem: np.ndarray, metric: RowMetric) -> tuple[np.ndarray, n
     dx = metric.dx_m[1:-1, None]
     dy = (0.5 * (metric.y_m[:-2] - metric.y_m[2:]))[:, None]
     dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * dx)
-    dzdy = ((a + 2 * b + c) - (g + 2 * h + i)) / (8.0 * dy)  # rise northwards per metre
-    return np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype(np.float32), (-dzdy).astype(np.float32)
+    dzdy = ((a + 2 * b + c) - (g + 2 * h + i)) / (8.0 * dy)  # rise towards grid north per metre
+    if north_angle is None:
+        rise_n = dzdy
+    else:  # rise along true north = the gradient · (sin θ, cos θ) in grid (east, north) axes
+        th = np.asarray(north_angle, dtype=np.float64)
+        rise_n = dzdx * np.sin(th) + dzdy * np.cos(th)
+    return np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype(np.float32), (-rise_n).astype(np.float32)
+
+
+def north_angle(grid: Grid, window, *, spacing_m: float = 5000.0) -> np.ndarray | float:
+    """Angle (radians) from the grid's +y axis clockwise to true north at each pixel centre of
+    ``window`` (0.0 on a lon/lat grid): exact at columns about ``spacing_m`` apart and linear
+    between, shape (h, w). In CLCD's Albers grid (central meridian 105°E) it is about −6° a
+    thousand kilometres east of the meridian, so a slope facing grid east there has a
+    north–south component of a tenth of it.
+    """
+    if grid.is_geographic:
+        return 0.0
+    h, w = int(window.height), int(window.width)
+    r0, c0 = int(window.row_off), int(window.col_off)
+    t = grid.transform
+    unit = grid.crs.axis_info[0].unit_conversion_factor if grid.crs.axis_info else 1.0
+    step = max(1, int(spacing_m // max(abs(t.a) * unit, 1e-9)))
+    cs = np.unique(np.r_[np.arange(0, w, step), w - 1])
+    xs, ys = np.meshgrid(t.c + (c0 + cs + 0.5) * t.a, t.f + (r0 + np.arange(h) + 0.5) * t.e)
+    to_ll = Transformer.from_crs(grid.crs, grid.crs.geodetic_crs, always_xy=True)
+    to_xy = Transformer.from_crs(grid.crs.geodetic_crs, grid.crs, always_xy=True)
+    lon, lat = to_ll.transform(xs.ravel(), ys.ravel())
+    x2, y2 = to_xy.transform(lon, np.asarray(lat) + 1e-4)  # a step of 1e-4° along the meridian
+    th = np.arctan2(np.asarray(x2) - xs.ravel(), np.asarray(y2) - ys.ravel()).reshape(h, len(cs))
+    if len(cs) == 1:
+        return np.broadcast_to(th, (h, w))
+    j = np.arange(w)
+    k = np.clip(np.searchsorted(cs, j, side="right") - 1, 0, len(cs) - 2)
+    f = (j - cs[k]) / (cs[k + 1] - cs[k])
+    return th[:, k] * (1.0 - f) + th[:, k + 1] * f
 
 
 def metres_to_crs_units(grid: Grid, metres: float, window_bounds: tuple[float, float, float, float]) -> tuple[float, float]:

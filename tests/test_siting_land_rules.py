@@ -270,3 +270,105 @@ def test_uniform_ghi_gives_capacity_times_the_pvlib_hours_at_each_latitude(barre
     hi = pv_specific_yields(42.10, [ghi_yr], tilt_deg=37.10, energy=e)[0]
     assert len(p) == 1 and min(lo, hi) * 0.999 <= p.energy_mwh_per_yr[0] / p.capacity_mw[0] <= max(lo, hi) * 1.001
     assert p.energy_mwh_per_yr[0] / p.capacity_mw[0] == pytest.approx(hours, rel=2e-3)  # 42.06°N is the mid-row
+
+
+# ----------------------------------------------------------------------------- latitude on projected grids
+def test_row_spacing_capacity_uses_each_pixels_latitude_on_a_projected_grid(tmp_path):
+    """An Albers grid 2 000 km wide: along one row the latitude changes by about a degree between
+    the central meridian and the edges, so land per MW must follow each pixel, not the block's
+    centre column."""
+    from pyproj import CRS, Transformer
+    from rasterio.windows import Window
+
+    from sinkplan.layers.grid import Grid
+    from sinkplan.siting.blocks import pixel_latitudes
+    from sinkplan.siting.energy import pv_density_mw_per_km2
+    from sinkplan.siting.profile import load_profile
+
+    crs = CRS.from_proj4("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +datum=WGS84 +units=m")
+    w, h, res = 200, 20, 10_000.0  # 10 km pixels: x from −1 000 to 1 000 km around 105°E
+    tr = Affine(res, 0, -1_000_000.0, 0, -res, 5_300_000.0)
+    path = tmp_path / "aea.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=1, dtype="uint8", crs=crs.to_wkt(),
+                       transform=tr, nodata=0) as dst:
+        dst.write(np.full((1, h, w), 7, dtype=np.uint8))
+    grid = Grid.from_raster(path)
+    cols, rows = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    xs, ys = tr * (cols, rows)
+    exact = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(xs, ys)[1]
+    lat = np.broadcast_to(pixel_latitudes(grid, Window(0, 0, w, h)), (h, w))
+    assert np.abs(exact[:, 0] - exact[:, w // 2]).max() > 0.5  # the row's latitude varies by more than half a degree
+    assert np.abs(lat - exact).max() < 1e-4
+    # end to end: capacity = Σ density(latitude of the pixel) × pixel area
+    far = tmp_path / "far.gpkg"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[box(120.0, 30.0, 120.01, 30.01)], crs=4326).to_file(far)
+    out = tmp_path / "out"
+    assert main(["site", "-q", "--tech", "pv", "--landcover", str(path), "--redline", str(far), "--farmland", str(far),
+                 "--set", "zones.other.enabled=true", "--set", "pv.min_parcel_area_ha=0",
+                 "--set", "pv.max_parcel_area_ha=1e12", "--out", str(out)]) == 0
+    dens = pv_density_mw_per_km2(exact, load_profile("pv").technology.layout)  # MW/km²
+    area_km2 = np.broadcast_to(grid.pixel_areas_m2(Window(0, 0, w, h)), (h, w)) / 1e6
+    assert _summary(out)["capacity_mw"] == pytest.approx(float((dens * area_km2).sum()), rel=1e-5)
+
+
+def test_north_facing_is_true_north_on_a_projected_grid(tmp_path):
+    """A plane falling towards grid east, 1 000 km east of an Albers grid's central meridian: true
+    north there is rotated from grid north by the meridian convergence (about 6°), so the ground
+    falls north-south by tan(slope) × sin(convergence); on the central meridian by nothing."""
+    import math
+
+    from pyproj import CRS, Proj
+    from rasterio.windows import Window
+
+    from sinkplan.layers.grid import Grid
+    from sinkplan.siting.geometry import north_angle, row_metric, slope_and_descent
+
+    crs = CRS.from_proj4("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +datum=WGS84 +units=m")
+    w, h, res = 201, 5, 10_000.0  # x from −1 005 to 1 005 km, rows about 47°N
+    tr = Affine(res, 0, -1_005_000.0, 0, -res, 5_200_000.0)
+    path = tmp_path / "aea.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32", crs=crs.to_wkt(),
+                       transform=tr) as dst:
+        dst.write(np.zeros((1, h, w), dtype=np.float32))
+    grid = Grid.from_raster(path)
+    th = north_angle(grid, Window(0, 0, w, h))
+    # pyproj's meridian convergence at each pixel centre (degrees): the same angle, opposite sign convention
+    cols, rows = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    lon, lat = Proj(crs)(*(tr * (cols, rows)), inverse=True)
+    conv = np.asarray(Proj(crs).get_factors(lon, lat).meridian_convergence)
+    assert np.abs(np.degrees(th) + conv).max() < 1e-3
+    assert abs(np.degrees(th[2, -1])) > 5.0 and abs(np.degrees(th[2, 100])) < 1e-6
+    # a plane rising 0.5 m per metre towards grid east (26.6°): north-south component tan × sin θ
+    z = np.add.outer(np.zeros(h + 2), (np.arange(w + 2) - 1) * res * 0.5)
+    met = row_metric(grid, -1, h + 2, col_centre=w / 2)
+    s, d = slope_and_descent(z, met, north_angle=th)
+    assert np.allclose(d, -0.5 * np.sin(th), atol=1e-3 * 0.5)
+    assert float(d[2, 100]) == pytest.approx(0.0, abs=1e-6) and abs(float(d[2, -1])) > 0.04  # > 2.3° at the edge
+    _, d0 = slope_and_descent(z, met)  # along grid columns: no north-south component anywhere
+    assert np.abs(d0).max() < 1e-9
+
+
+# ----------------------------------------------------------------------------- terrain classes end to end
+@pytest.mark.parametrize("rise_deg, radius_m, expect", [
+    (0.0, 500.0, "i"),     # flat: slope 0 ≤ 3°: Ⅰ
+    # a plane rising 6° eastwards: slope 6° (3–20°); relief in the 5-pixel window (radius 500 m ÷ 222 m rows = 2 px)
+    # 4 columns × 165 m × tan 6° = 70 m < 200 m: Ⅱ
+    (6.0, 500.0, "ii"),
+    # the same plane, relief radius 4 000 m (18 px): at least 18 columns × 165 m × tan 6° = 313 m ≥ 200 m: Ⅲ
+    (6.0, 4000.0, "iii"),
+])
+def test_terrain_classes_of_td_t_1075_on_a_synthetic_dem(barren, tmp_path, rise_deg, radius_m, expect):
+    import math
+
+    import pandas as pd
+
+    cols = np.arange(W)[None, :] + np.zeros((H, 1))
+    dx = 0.002 * 111_320.0 * math.cos(math.radians(42.06))  # ≈ 165.3 m per column at 42.06°N
+    _tif(tmp_path / "dem.tif", 1000.0 + cols * dx * math.tan(math.radians(rise_deg)))
+    out = tmp_path / "t"
+    assert _site(barren, out, "barren.tif", "--dem", str(tmp_path / "dem.tif"), "--set", "pv.max_parcel_area_ha=1e6",
+                 "--set", f"terrain.relief_radius_m={radius_m}") == 0
+    p = pd.read_csv(out / "parcels.csv")
+    assert len(p) == 1
+    assert p[f"area_ha_terrain_{expect}"][0] == pytest.approx(p.area_ha[0], rel=1e-9)
+    assert p.terrain_class[0] == expect.upper()
