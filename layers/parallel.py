@@ -99,6 +99,13 @@ class BlockExecutor:
                         preload=["sinkplan.layers.dask_worker"],  # workers ignore Ctrl-C: the client stops them
                     )
                     self._client = Client(self._cluster)
+                # The scheduler runs in this process and turns on distributed's GC timing
+                # callbacks: a Ctrl-C landing in one was swallowed ("Exception ignored in
+                # GCDiagnosis._gc_callback") and the next callback logged an AssertionError.
+                # They only feed a diagnostic warning about slow collections.
+                from distributed.gc import disable_gc_diagnosis
+
+                disable_gc_diagnosis(force=True)
             except BaseException:  # interrupted while starting: stop what did start
                 self.__exit__(None, None, None)
                 raise

@@ -183,3 +183,35 @@ def test_site_checks_its_inputs_before_making_parents_of_out(tmp_path, capsys):
     assert main(["site", "-q", "--landcover", str(tmp_path / "lc.tif"), "--set", "exclusions.redline.required=false",
                  "--set", "exclusions.farmland.required=false", "--out", str(out)]) == 0
     assert (out / "summary.json").exists() and leftovers(tmp_path) == []
+
+
+def test_a_signal_landing_in_a_gc_callback_is_raised_afterwards_not_lost():
+    """Python swallows an exception raised in a gc callback ("Exception ignored in …"); distributed's
+    in-process scheduler installs one, and a Ctrl-C landing there let a --workers run finish with exit 0.
+    The handler's Interrupted must come back in ordinary code."""
+    import gc
+
+    from sinkplan.signals import Interrupted, signals_as_interrupts
+
+    sent = []
+
+    def callback(phase, info):  # noqa: ARG001
+        if phase == "start" and not sent:
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # bytecodes inside the callback: the handler runs here
+                pass
+
+    reached_after = False
+    with pytest.raises(Interrupted) as caught:
+        with signals_as_interrupts():
+            gc.callbacks.append(callback)
+            try:
+                gc.collect()
+            finally:
+                gc.callbacks.remove(callback)
+            deadline = time.monotonic() + 10  # ordinary code: the re-delivered signal is raised here
+            while time.monotonic() < deadline:
+                pass
+            reached_after = True
+    assert sent == [1] and caught.value.signum == signal.SIGINT and not reached_after
