@@ -166,3 +166,45 @@ def test_pv_wind_folder_is_a_declared_result_kind_with_one_account(banners, tmp_
     assert s["screened_mw"] == pytest.approx(pv["capacity_mw"] + wind["capacity_mw"], rel=1e-12)
     assert pv["targets_by_zone"] == s["targets_by_zone"]  # each technology's folder carries the run's account
     assert (out / "targets_by_zone.csv").exists() and (out / "pv" / "targets_by_zone.csv").exists()
+
+
+def test_demo_region_acceptance(tmp_path):
+    """Issue 11 on the demo region (scale 0.1): it ships synthetic GHI and wind-speed rasters; no parcel exceeds
+    the maximum size; PV then wind (the demo's own step) allocates no pixel twice and uses no land the separate
+    screens would not; each summary states baseline, screened and gap; the supply curves are written."""
+    from sinkplan.cmd_site import site_step
+    from sinkplan.context import RunContext
+    from sinkplan.seeds.demo import build_demo
+
+    region = build_demo(tmp_path / "inputs", scale=0.1)
+    assert region.ghi.exists() and region.wind_speed.exists()
+    out = tmp_path / "demo"
+    out.mkdir()
+    site_step(region, out, RunContext(quiet=True))
+    read = {}
+    for tech in ("pv", "wind"):
+        s = _summary(out / f"site_{tech}")
+        p = pd.read_csv(out / f"site_{tech}" / "parcels.csv")
+        assert (p.area_ha <= s["max_parcel_area_ha"]).all() and s["largest_parcel_area_ha"] <= s["max_parcel_area_ha"]
+        assert {"installed_mw", "screened_mw", "gap_mw", "gap_note"} <= set(s) and s["installed_mw"] > 0
+        assert s["gap_mw"] == pytest.approx(s["target_mw"] - s["installed_mw"])
+        assert len(pd.read_csv(out / f"site_{tech}" / "supply_curve.csv")) > 0 and s["energy_mwh_per_yr"] > 0
+        with rasterio.open(out / f"site_{tech}" / "parcels.tif") as src:
+            read[tech] = src.read(1) > 0
+    assert not (read["pv"] & read["wind"]).any()  # no pixel in both
+    assert _summary(out / "site_wind")["screened_mw"] == pytest.approx(
+        _summary(out / "site_pv")["capacity_mw"] + _summary(out / "site_wind")["capacity_mw"])
+    # the separate screens of the same inputs: the joint allocation stays inside their union
+    sep = {}
+    for tech in ("pv", "wind"):
+        args = ["site", "-q", "--tech", tech, "--landcover", str(region.landcover_2020), "--dem", str(region.dem),
+                "--redline", str(region.redline), "--farmland", str(region.farmland), "--border", str(region.border),
+                "--deserts", str(region.deserts), "--mines", str(region.mines), "--grid-lines", str(region.grid_lines),
+                str(region.substations), "--zones", str(region.banners), "--zone-field", region.zone_field,
+                "--ghi", str(region.ghi), "--wind-speed", str(region.wind_speed), "--precipitation",
+                str(region.precipitation), "--installed", str(region.installed), "--out", str(tmp_path / f"sep_{tech}")]
+        assert main(args) == 0
+        with rasterio.open(tmp_path / f"sep_{tech}" / "parcels.tif") as src:
+            sep[tech] = src.read(1) > 0
+    joint, union = read["pv"] | read["wind"], sep["pv"] | sep["wind"]
+    assert joint.sum() <= union.sum() and not (joint & ~union).any()
