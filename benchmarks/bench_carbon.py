@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sinkplan.layers import resultspec as rs
+
 WEST, SOUTH, EAST, NORTH = 97.2, 37.4, 126.1, 53.4  # Inner Mongolia's bounding box (degrees)
 # CLCD class shares, roughly Inner Mongolia's: cropland, forest, shrub, grass, water, snow, barren, impervious, wetland
 SHARES = {1: 0.09, 2: 0.14, 3: 0.04, 4: 0.44, 5: 0.01, 6: 0.0005, 7: 0.26, 8: 0.01, 9: 0.0095}
@@ -154,7 +156,7 @@ def main() -> None:
             p = r.get("timings", {}).get("pass", r["seconds"])
             print(f"{name:<34}{p:>8.2f}{mpx / p:>8.0f}{p / floor['seconds']:>9.2f}{r['seconds']:>11.2f}"
                   f"{r['seconds'] / floor['seconds']:>9.2f}{r['wall']:>11.2f}{r['maxrss_mb']:>13.0f}")
-        s = json.loads((folder / "out" / "summary.json").read_text("utf-8"))
+        s = json.loads((folder / "out" / rs.SUMMARY.name).read_text("utf-8"))
         print(f"total stock {s['stock_mgc']:.6g} Mg C over {s['area_ha']:.6g} ha in {len(s['zones'])} zone rows")
     finally:
         if not a.dir:

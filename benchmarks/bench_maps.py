@@ -42,7 +42,10 @@ def main() -> int:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from sinkplan.maps import synthetic
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # synthetic folders: tests/synthetic.py
+    import synthetic
+
+    from sinkplan.layers import resultspec as rs
     from sinkplan.maps.build import build_map
 
     tmp = None
@@ -54,7 +57,7 @@ def main() -> int:
         work = Path(tmp.name)
     folder = work / "carbon"
     t0 = time.perf_counter()
-    if not (args.reuse and (folder / "carbon_density.tif").exists()):
+    if not (args.reuse and (folder / rs.CARBON_DENSITY.name).exists()):
         synthetic.carbon_folder(folder, size=args.size, n_zones=args.zones, vertices_per_side=args.vertices,
                                 landcover=args.landcover)
     if args.no_overviews:

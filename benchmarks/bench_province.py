@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sinkplan.layers import resultspec as rs
+
 WEST, SOUTH, EAST, NORTH = 97.2, 37.4, 126.1, 53.4  # Inner Mongolia's bounding box (degrees)
 ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
 TILE = 512
@@ -465,7 +467,7 @@ def main() -> None:
         r["pass_s"] = _manifest_pass(out) if case.startswith(("carbon", "coverage", "change")) else None
         if case.startswith("carbon") or case in ("coverage", "change", "site"):
             try:
-                r["summary"] = json.loads((out / "summary.json").read_text("utf-8"))
+                r["summary"] = json.loads((out / rs.SUMMARY.name).read_text("utf-8"))
             except OSError:
                 pass
         rows.append(r)

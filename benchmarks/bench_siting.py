@@ -26,6 +26,7 @@ import rasterio
 import shapely
 from affine import Affine
 from rasterio.windows import Window
+from sinkplan.layers import resultspec as rs
 
 RES = 0.00027  # degrees, about 30 m × 22 m at 42° N
 LON0, LAT0 = 108.0, 43.5
@@ -112,7 +113,7 @@ def main() -> None:
         c1 = cpu_s()
         prep = prepare(inputs, load_profile("pv"), workdir=work)
         res = run_screen(prep, workdir=work, exclusions_path=Path(work) / "exclusions.tif",
-                         eligible_path=Path(work) / "eligible.tif", parcels_raster_path=Path(work) / "parcels.tif",
+                         eligible_path=Path(work) / rs.ELIGIBLE.name, parcels_raster_path=Path(work) / "parcels.tif",
                          max_cells=args.max_cells, executor=ex)
         dt = time.perf_counter() - t1
         cpu = cpu_s() - c1

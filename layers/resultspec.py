@@ -124,7 +124,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "fraction/yr": ("每年", "per year"),
     "year": ("年", "year"),
 }
-_SILENT_UNITS = {"", "fraction", "1", "count", "code", "text"}
+_SILENT_UNITS = {"", "fraction", "1", "count", "code", "text", "px", "fraction/yr"}
 
 
 @dataclass(frozen=True)
@@ -678,6 +678,31 @@ def label(name: str, lang: str, *, with_unit: bool = True) -> str:
         text = f"{text} {extra}"
     u = unit_text(t.unit, lang) if with_unit else ""
     return f"{text} ({u})" if u else text
+
+
+# --------------------------------------------------------------------------- eligible land
+#: ``eligible.tif``'s codes (0 excluded, else the zone type of the pixel) as ``summary.json``
+#: lists them under ``eligible_codes``.
+ELIGIBLE_CODES: dict[int, str] = {0: "excluded", 1: "desert", 2: "border", 3: "mine", 4: "other"}
+#: One colour per zone type, the one source for ``eligible.tif``'s colour table, the HTML map's
+#: legend and the figures (desert sand, border purple, mine brown, other green).
+ZONE_TYPE_COLORS: dict[str, str] = {"desert": "#e6a93c", "border": "#9e6ebd", "mine": "#8c510a", "other": "#78b478"}
+
+
+def eligible_colormap() -> dict[int, tuple[int, int, int, int]]:
+    """``eligible.tif``'s GDAL colour table: code → (r, g, b, a); 0 (excluded) transparent.
+
+    Examples
+    --------
+    >>> eligible_colormap()[1]
+    (230, 169, 60, 255)
+    """
+    out = {0: (0, 0, 0, 0)}
+    for code, key in ELIGIBLE_CODES.items():
+        if code:
+            h = ZONE_TYPE_COLORS[key]
+            out[code] = (int(h[1:3], 16), int(h[3:5], 16), int(h[5:7], 16), 255)
+    return out
 
 
 # --------------------------------------------------------------------------- files

@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 
+from sinkplan.layers import resultspec as rs
+
 __all__ = ["ramp", "hex_color", "rgba_from_hex", "value_colors", "is_hex_color", "COVERAGE_BINS_PP", "ZONE_TYPE_COLORS",
            "BORDER_BELT_COLOR"]
 
@@ -17,7 +19,7 @@ COVERAGE_BINS_PP = (-10.0, -5.0, -2.0, 0.0, 2.0, 5.0, 10.0)
 #: Zone types of eligible land, one colour each in the HTML map, the figures and the thematic map
 #: (desert sand, border purple, mine brown, other green). The border *belt* outline uses its own
 #: colour (:data:`BORDER_BELT_COLOR`), never the border-area fill.
-ZONE_TYPE_COLORS = {"desert": "#e6a93c", "border": "#9e6ebd", "mine": "#8c510a", "other": "#78b478"}
+ZONE_TYPE_COLORS = rs.ZONE_TYPE_COLORS  # the one source, shared with eligible.tif's colour table
 BORDER_BELT_COLOR = "#d01c8b"
 
 

@@ -3,7 +3,7 @@
 - carbon: stock by zone and pool (stacked bars, Tg C) and a carbon-density map;
 - coverage: coverage by zone against the target (latest year) and its trajectory across years;
 - change: a change map;
-- site: capacity by zone type against the 200 GW target, and an eligible-land map.
+- site: capacity by zone type against the target the run used, and an eligible-land map.
 
 Plot functions take tables and arrays and return matplotlib Figures (no pyplot state);
 :func:`write_figures` reads a result folder and saves PNGs.
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.maps.builder import read_csv, read_vector_lonlat
 from sinkplan.maps.fonts import cjk_rc, find_cjk_font, has_cjk, readable
 from sinkplan.maps.folders import open_result
@@ -27,11 +28,10 @@ from sinkplan.maps.i18n import label
 from sinkplan.maps.sinks_layers import coverage_target
 
 __all__ = ["write_figures", "carbon_by_zone_figure", "coverage_by_zone_figure", "coverage_trajectory_figure",
-           "capacity_figure", "raster_map_figure", "figure_lang", "DEFAULT_TARGET_MW"]
+           "capacity_figure", "raster_map_figure", "figure_lang"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TARGET_MW = 200_000.0  # wind + solar > 200 GW by 2030 (seeds/targets.toml new_energy_capacity)
 MAX_BARS = 25  # zones drawn as bars; the rest are summed into one bar
 POOLS = ("above", "below", "soil", "dead")
 POOL_COLORS = ("#1b7837", "#a6611a", "#8c6d31", "#bdbdbd")
@@ -207,8 +207,10 @@ def coverage_trajectory_figure(records: pd.DataFrame, *, target: float, target_y
     return fig
 
 
-def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float, lang: str) -> Figure:
-    """Capacity (GW) by zone type, stacked into a total bar, against the target."""
+def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float | None, lang: str,
+                    target_year: int | None = None) -> Figure:
+    """Capacity (GW) by zone type, stacked into a total bar, against the target (none drawn
+    when ``target_mw`` is None)."""
     items = [(k, float(v.get("capacity_mw", 0.0) if isinstance(v, dict) else v)) for k, v in by_zone_type.items()]
     fig = Figure(figsize=(7, 4.5), dpi=DPI)
     ax = fig.add_subplot()
@@ -223,11 +225,16 @@ def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float, lang: str
     ax.bar_label(bars, labels=[f"{v:,.2f} GW" for v in gw], fontsize=8)
     total = ax.bar([label("total", lang)], [gw.sum()], color="#2c7bb6")
     ax.bar_label(total, labels=[f"{gw.sum():,.2f} GW"], fontsize=8)
-    ax.axhline(target_mw / 1000.0, color="#d73027", ls="--", lw=1.5, label=label("target_200gw", lang))
-    share = gw.sum() / (target_mw / 1000.0) if target_mw else float("nan")
+    if target_mw:
+        when = f"{target_year} " if target_year else ""
+        text = (f"{when}年目标 {target_mw / 1000.0:,.0f} GW" if lang == "zh" else f"{when}target {target_mw / 1000.0:,.0f} GW")
+        ax.axhline(target_mw / 1000.0, color="#d73027", ls="--", lw=1.5, label=text)
+        share = gw.sum() / (target_mw / 1000.0)  # GW ÷ GW
+        ax.set_title(f"{label('capacity_by_type', lang)} ({share * 100:.1f} %)")
+        ax.legend(fontsize=8)
+    else:
+        ax.set_title(label("capacity_by_type", lang))
     ax.set_ylabel(label("capacity_gw", lang))
-    ax.set_title(f"{label('capacity_by_type', lang)} ({share * 100:.1f} %)")
-    ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
@@ -347,16 +354,16 @@ def _figures_of(info, *, lang: str, paper: str, max_pixels: int, max_cells: int)
     rd = _readable
     thematic = None
     if info.kind == "carbon":
-        table = read_csv(info.path / "stocks_by_zone.csv")
+        table = read_csv(info.path / rs.STOCKS_BY_ZONE.name)
         if table is not None and len(table):
             table["zone"] = table["zone"].astype(str).map(rd)
             figs["carbon_by_zone.png"] = carbon_by_zone_figure(table, lang=lang)
-        got = _read_map(info.path / "carbon_density.tif", max_pixels=max_pixels, max_cells=max_cells)
-        zones = read_vector_lonlat(info.path / "zones.gpkg")
+        got = _read_map(info.path / rs.CARBON_DENSITY.name, max_pixels=max_pixels, max_cells=max_cells)
+        zones = read_vector_lonlat(info.path / rs.CARBON_ZONES.name)
         if got is not None:
             figs["carbon_density_map.png"] = raster_map_figure(
                 *got, title=label("carbon_density", lang), units="Mg C/ha", cmap="YlGn", outlines=zones, lang=lang)
-            red = read_vector_lonlat(info.path / "redline.gpkg")
+            red = read_vector_lonlat(info.path / rs.REDLINE_GPKG.name)
             thematic = dict(values=got[0], extent=got[1], cmap="YlGn", units=label("unit_mgc_per_ha", lang), vmin=0.0,
                             legend_title=label("carbon_density", lang), zones=zones,
                             overlays=[(red, {"color": "#d7191c", "linewidth": 1.0, "linestyle": "--"},
@@ -365,24 +372,26 @@ def _figures_of(info, *, lang: str, paper: str, max_pixels: int, max_cells: int)
         recs = pd.DataFrame([r for r in info.summary.get("zones", []) if isinstance(r, dict)])
         if len(recs) and {"zone", "year", "coverage"} <= set(recs.columns):
             recs["zone"] = recs["zone"].astype(str)
-            target = coverage_target(info.summary)
+            target = coverage_target(info.summary, info.path)
+        if len(recs) and {"zone", "year", "coverage"} <= set(recs.columns) and target is None:
+            logger.warning("%s: no coverage target recorded in the folder: coverage figures omitted", info.path)
+        elif len(recs) and {"zone", "year", "coverage"} <= set(recs.columns):
             shown = recs.assign(zone=recs["zone"].map(rd))
             figs["coverage_by_zone.png"] = coverage_by_zone_figure(shown, target=target, lang=lang)
             if {"forest_area_ha", "land_area_ha"} <= set(recs.columns):
                 figs["coverage_trajectory.png"] = coverage_trajectory_figure(
-                    shown, target=target, target_year=_summary_target_year(info.summary), lang=lang)
+                    shown, target=target, target_year=_summary_target_year(info), lang=lang)
             thematic = _coverage_thematic(info, recs, target, lang)
-    elif info.kind == "change" and (info.path / "restoration_effect.csv").exists():
-        effect = read_csv(info.path / "restoration_effect.csv")
+    elif info.kind == "change" and (info.path / rs.RESTORATION_EFFECT.name).exists():
+        effect = read_csv(info.path / rs.RESTORATION_EFFECT.name)
         need = {"project", "change_mgc_per_ha", "ring_change_mgc_per_ha", "difference_mgc_per_ha"}
         if effect is not None and len(effect) and need <= set(effect.columns):
             figs["restoration_effect.png"] = restoration_effect_figure(effect, lang=lang)
         thematic = _restoration_thematic(info, lang)
     elif info.kind == "change":
-        change = next((info.path / n for n in ("change.tif", "carbon_change.tif") if (info.path / n).exists()),
-                      info.path / "change.tif")
+        change = info.path / rs.CARBON_CHANGE.name
         got = _read_map(change, max_pixels=max_pixels, max_cells=max_cells)
-        zones = read_vector_lonlat(info.path / "zones.gpkg")
+        zones = read_vector_lonlat(info.path / rs.CHANGE_ZONES.name)
         if got is not None:
             figs["change_map.png"] = raster_map_figure(*got, title=label("carbon_change", lang), units="Mg C/ha",
                                                        cmap="RdYlGn", symmetric=True, outlines=zones, lang=lang)
@@ -392,18 +401,21 @@ def _figures_of(info, *, lang: str, paper: str, max_pixels: int, max_cells: int)
     elif info.kind == "site":
         byz = info.summary.get("by_zone_type")
         if isinstance(byz, dict) and byz:
-            target = float(info.summary.get("target_mw") or DEFAULT_TARGET_MW)
-            figs["capacity_by_zone_type.png"] = capacity_figure(byz, target_mw=target, lang=lang)
-        got = _read_map(info.path / "eligible.tif", max_pixels=max_pixels, max_cells=max_cells, resampling="mode")
+            # the target the run compared against (its summary or targets.json), never the packaged one
+            t = info.summary.get("target_mw") or _target_value(info, info.summary.get("target_key"), "MW")
+            year = info.summary.get("target_year")
+            figs["capacity_by_zone_type.png"] = capacity_figure(byz, target_mw=float(t) if t else None, lang=lang,
+                                                                target_year=year if isinstance(year, int) else None)
+        got = _read_map(info.path / rs.ELIGIBLE.name, max_pixels=max_pixels, max_cells=max_cells, resampling="mode")
         if got is not None:
             v, ext = got
             classes = eligible_classes(info.summary, lang)
             figs["eligible_map.png"] = raster_map_figure(np.where(v > 0, v, np.nan), ext, title=label("eligible", lang),
                                                          units=label("zone_type", lang), cmap="Set2",
                                                          classes=classes, lang=lang)
-            parcels = read_vector_lonlat(info.path / "parcels.gpkg")
+            parcels = read_vector_lonlat(info.path / rs.PARCELS_GPKG.name)
             overlays = [(parcels, {"color": "#08306b", "linewidth": 0.5}, label("parcels_outline", lang))]
-            lines = read_vector_lonlat(info.path / "grid_lines.gpkg")
+            lines = read_vector_lonlat(info.path / rs.GRID_LINES.name)
             overlays.append((lines, {"color": "#333333", "linewidth": 0.8}, label("grid_lines", lang)))
             thematic = dict(values=np.where(v > 0, v, np.nan), extent=ext, classes=classes,
                             legend_title=label("eligible", lang), overlays=overlays)
@@ -418,7 +430,7 @@ def eligible_classes(summary: dict[str, Any], lang: str) -> dict[int, tuple[str,
     """{code: (label, #rrggbb)} of eligible.tif's zone types (0, excluded, left out)."""
     from sinkplan.maps.colors import ZONE_TYPE_COLORS
 
-    raw = summary.get("eligible_codes") or {"1": "desert", "2": "border", "3": "mine", "4": "other"}
+    raw = summary.get("eligible_codes") or {str(k): v for k, v in rs.ELIGIBLE_CODES.items()}
     out = {}
     for k, key in raw.items():
         if not str(k).isdigit() or int(k) == 0:
@@ -469,7 +481,7 @@ def _pdf_metadata(info, lang: str) -> dict[str, str]:
 def _coverage_thematic(info, recs: pd.DataFrame, target: float, lang: str) -> dict[str, Any] | None:
     from sinkplan.maps import colors as col
 
-    zones = read_vector_lonlat(info.path / "zones.gpkg")
+    zones = read_vector_lonlat(info.path / rs.COVERAGE_ZONES.name)
     if zones is None or not len(zones) or "zone" not in zones.columns:
         return None
     year = recs["year"].max()
@@ -495,7 +507,7 @@ def _restoration_thematic(info, lang: str) -> dict[str, Any] | None:
     from sinkplan.maps import colors as col
     from sinkplan.maps.sinks_layers import _read_layer
 
-    path = info.path / "projects.gpkg"
+    path = info.path / rs.PROJECTS_GPKG.name
     if not path.exists():
         return None
     gdf = _read_layer(path, "projects")
@@ -517,18 +529,19 @@ def _restoration_thematic(info, lang: str) -> dict[str, Any] | None:
                 overlays=[(rings, {"color": "#7570b3", "linewidth": 0.8, "linestyle": "--"}, label("control_rings", lang))])
 
 
-def _summary_target_year(summary: dict[str, Any]) -> int:
-    """The coverage target's year as the run used it (summary ``target.year``), else the seeded one."""
-    t = summary.get("target")
+def _summary_target_year(info) -> int | None:
+    """The coverage target's year as the run used it (summary ``target.year``, else the folder's
+    ``targets.json``); None when the folder records none (the figure then draws no year line)."""
+    t = info.summary.get("target")
     if isinstance(t, dict) and isinstance(t.get("year"), int):
         return int(t["year"])
-    return _target_year("forest_coverage", 2025)
+    rec = info.targets.get("forest_coverage", {})
+    return int(rec["year"]) if isinstance(rec.get("year"), int) else None
 
 
-def _target_year(key: str, default: int) -> int:
-    try:
-        from sinkplan.seeds.targets import load_targets
-
-        return int(load_targets()[key].year)
-    except Exception:  # noqa: BLE001 - seeds optional here
-        return default
+def _target_value(info, key: str | None, unit: str) -> float | None:
+    """A target's value in ``unit`` from the folder's targets (GW converted to MW); None if absent."""
+    rec = info.targets.get(str(key)) if key else None
+    if not rec or not isinstance(rec.get("value"), (int, float)):
+        return None
+    return float(rec["value"]) * (1000.0 if rec.get("unit") == "GW" and unit == "MW" else 1.0)

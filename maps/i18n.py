@@ -50,7 +50,6 @@ _LABELS: dict[str, tuple[str, str]] = {
     "capacity_gw": ("装机容量 (GW)", "Capacity (GW)"),
     "stock_tgc": ("碳储量 (Tg C)", "Carbon stock (Tg C)"),
     "coverage_pct": ("森林覆盖率 (%)", "Forest coverage (%)"),
-    "target_200gw": ("2030 年目标 200 GW", "2030 target 200 GW"),
     "pool_above": ("地上生物量", "Above-ground"),
     "pool_below": ("地下生物量", "Below-ground"),
     "pool_soil": ("土壤", "Soil"),
@@ -78,67 +77,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "target_year": ("目标年 {year}", "target year {year}"),
 }
 
+#: Column labels of layers no result spec declares (older folders); every declared column is
+#: labelled by :mod:`sinkplan.layers.resultspec`.
 _COLUMNS: dict[str, tuple[str, str]] = {
-    "zone": ("分区", "Zone"),
-    "year": ("年份", "Year"),
-    "area_ha": ("面积 (公顷)", "Area (ha)"),
-    "land_area_ha": ("土地面积 (公顷)", "Land area (ha)"),
-    "forest_area_ha": ("森林面积 (公顷)", "Forest area (ha)"),
-    "coverage": ("森林覆盖率", "Forest coverage"),
-    "gap_ha": ("距目标缺口 (公顷)", "Gap to target (ha)"),
-    "stock_mgc": ("碳储量 (Mg C)", "Carbon stock (Mg C)"),
-    "stock_mgc_above": ("地上碳储量 (Mg C)", "Above-ground stock (Mg C)"),
-    "stock_mgc_below": ("地下碳储量 (Mg C)", "Below-ground stock (Mg C)"),
-    "stock_mgc_soil": ("土壤碳储量 (Mg C)", "Soil stock (Mg C)"),
-    "stock_mgc_dead": ("枯落物碳储量 (Mg C)", "Dead organic matter stock (Mg C)"),
-    "stock_mt_co2e": ("碳储量 (Mt CO2e)", "Carbon stock (Mt CO2e)"),
-    "density_mgc_per_ha": ("平均碳密度 (Mg C/公顷)", "Mean carbon density (Mg C/ha)"),
-    "parcel_id": ("地块编号", "Parcel id"),
-    "annual_change": ("年均覆盖率变化", "Annual coverage change"),
-    "annual_forest_change_ha": ("年均森林面积变化 (公顷)", "Annual forest change (ha)"),
-    "target_year_at_this_rate": ("按此速度达标年份", "Target reached at this rate in"),
-    "net_change_mgc": ("碳储量净变化 (Mg C)", "Net carbon change (Mg C)"),
-    "net_change_mgc_per_ha": ("单位面积碳储量净变化 (Mg C/公顷)", "Net carbon change (Mg C/ha)"),
-    "gross_gain_mgc": ("碳储量总增加 (Mg C)", "Gross carbon gain (Mg C)"),
-    "gross_loss_mgc": ("碳储量总减少 (Mg C)", "Gross carbon loss (Mg C)"),
-    "sequestration_mgc": ("固碳量（过渡期法）(Mg C)", "Sequestration, transition periods (Mg C)"),
-    "sequestration_mgc_per_ha": ("单位面积固碳量（过渡期法）(Mg C/公顷)", "Sequestration, transition periods (Mg C/ha)"),
-    "sequestration_gain_mgc": ("固碳增加量 (Mg C)", "Sequestration gains (Mg C)"),
-    "sequestration_loss_mgc": ("碳排放（损失）量 (Mg C)", "Sequestration losses (Mg C)"),
-    "annual_sequestration_mgc_per_yr": ("年均固碳量 (Mg C/年)", "Annual sequestration (Mg C/yr)"),
-    "equilibrium_change_mgc": ("平衡态碳储量差（潜力）(Mg C)", "Change at equilibrium, potential (Mg C)"),
-    "equilibrium_change_mgc_per_ha": ("单位面积平衡态碳储量差 (Mg C/公顷)", "Change at equilibrium (Mg C/ha)"),
-    "equilibrium_gain_mgc": ("平衡态碳储量增加 (Mg C)", "Gains at equilibrium (Mg C)"),
-    "equilibrium_loss_mgc": ("平衡态碳储量减少 (Mg C)", "Losses at equilibrium (Mg C)"),
-    "annual_equilibrium_change_mgc_per_yr": ("年均平衡态碳储量差 (Mg C/年)", "Annual change at equilibrium (Mg C/yr)"),
-    "remaining_to_equilibrium_mgc": ("尚待实现的碳储量变化 (Mg C)", "Change still to come to equilibrium (Mg C)"),
-    "changed_area_ha": ("变化面积 (公顷)", "Changed area (ha)"),
-    "annual_sequestration_mt_co2e_per_yr": ("年均固碳量 (Mt CO2e/年)", "Annual sequestration (Mt CO2e/yr)"),
-    "admin_zone": ("行政区", "Admin zone"),
-    "stock_mgc_per_ha": ("碳密度 (Mg C/公顷)", "Carbon density (Mg C/ha)"),
-    "perimeter_km": ("周长 (km)", "Perimeter (km)"),
-    "pixels": ("像元数", "Pixels"),
-    "parcels": ("地块数", "Parcels"),
-    "best_rank": ("最佳排名", "Best rank"),
-    "mean_score": ("平均得分", "Mean score"),
-    "zone_types": ("区域类型", "Zone types"),
-    "admin_zones": ("行政区", "Admin zones"),
-    "zone_type": ("区域类型", "Zone type"),
-    "area_ha_desert": ("其中沙漠戈壁面积 (公顷)", "of which desert/gobi (ha)"),
-    "area_ha_border": ("其中边境地区面积 (公顷)", "of which border area (ha)"),
-    "area_ha_mine": ("其中采矿修复区面积 (公顷)", "of which mine restoration (ha)"),
-    "area_ha_other": ("其中其他可选址用地面积 (公顷)", "of which other eligible land (ha)"),
-    "capacity_mw": ("装机容量 (MW)", "Capacity (MW)"),
-    "slope_mean_deg": ("平均坡度 (°)", "Mean slope (°)"),
-    "slope_max_deg": ("最大坡度 (°)", "Max slope (°)"),
     "mean_slope_deg": ("平均坡度 (°)", "Mean slope (°)"),
-    "max_slope_deg": ("最大坡度 (°)", "Max slope (°)"),
-    "distance_to_grid_km": ("距电网距离 (km)", "Distance to grid (km)"),
-    "compactness": ("紧凑度", "Compactness"),
-    "score": ("得分", "Score"),
-    "rank": ("排名", "Rank"),
-    "base_id": ("基地编号", "Base id"),
-    "members": ("成员地块", "Member parcels"),
     "n_parcels": ("地块数", "Parcels"),
 }
 
@@ -151,7 +93,13 @@ def label(key: str, lang: str, **fmt) -> str:
 
 
 def column_label(column: str, lang: str) -> str:
-    """A readable label of a result-table column (the column name itself if unknown)."""
+    """A readable label of a result-table column: the result spec's label with its unit
+    (:func:`sinkplan.layers.resultspec.label`, the one source of column labels), else a
+    map-only label, else the column name itself."""
+    from sinkplan.layers import resultspec as rs
+
+    if rs.term(column) is not None:
+        return rs.label(column, lang)
     pair = _COLUMNS.get(column)
     if pair is None:
         return column

@@ -10,16 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.maps import colors as col
 from sinkplan.maps.builder import MapBuilder, fmt_value, read_csv, read_vector_lonlat
 from sinkplan.maps.i18n import column_label, label
 from sinkplan.maps.model import Legend
 
-__all__ = ["carbon_layers", "coverage_layers", "change_layers", "popup_rows", "coverage_target", "DEFAULT_COVERAGE_TARGET"]
+__all__ = ["carbon_layers", "coverage_layers", "change_layers", "popup_rows", "coverage_target"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_COVERAGE_TARGET = 0.235  # forest coverage by 2025, seeds/targets.toml (used if seeds is absent)
 MAX_CLASS_ROWS = 12  # class lines per zone popup
 
 
@@ -28,19 +28,20 @@ def popup_rows(record: dict[str, Any], lang: str, *, skip: tuple[str, ...] = ())
     return [[column_label(k, lang), fmt_value(v, k, lang)] for k, v in record.items() if k not in skip]
 
 
-def coverage_target(summary: dict[str, Any]) -> float:
-    """The coverage target of a coverage summary, else the seeded policy target."""
+def coverage_target(summary: dict[str, Any], folder: str | Path | None = None) -> float | None:
+    """The coverage target the run compared against: its summary's ``target``, else the
+    folder's ``targets.json``; None when the folder records none (never the packaged targets:
+    a map shows what the run did)."""
+    from sinkplan.maps.folders import folder_targets
+
     t = summary.get("target")
     if isinstance(t, dict):
         t = t.get("value")
-    if isinstance(t, (int, float)) and 0 < t < 1:
+    if isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t <= 1:
         return float(t)
-    try:
-        from sinkplan.seeds.targets import load_targets
-
-        return float(load_targets()["forest_coverage"].value)
-    except Exception:  # noqa: BLE001 - seeds optional here; fall back to the plan's figure
-        return DEFAULT_COVERAGE_TARGET
+    rec = folder_targets(folder, summary).get("forest_coverage", {}) if folder is not None else {}
+    v = rec.get("value")
+    return float(v) if isinstance(v, (int, float)) and 0 < v <= 1 else None
 
 
 def _zone_key(folder: Path) -> str:
@@ -57,21 +58,21 @@ def _class_name_column(df: pd.DataFrame, lang: str) -> str | None:
 def carbon_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
     """Land cover, carbon density, zone choropleth with every figure, redline outline."""
     lang = b.lang
-    preview = folder / "landcover_preview.tif"
+    preview = folder / rs.LANDCOVER_PREVIEW.name
     if preview.exists():
-        labels, colors = _scheme_labels(folder / "scheme.csv", lang)
+        labels, colors = _scheme_labels(folder / rs.SCHEME_CSV.name, lang)
         b.add_categorical(preview, name=label("landcover", lang), labels=labels, colors=colors, visible=False,
                           skip=(0,) if 0 not in labels else ())
     else:
         logger.info("%s not found: land-cover overlay omitted", preview)
-    b.add_continuous(folder / "carbon_density.tif", name=label("carbon_density", lang), units=label("unit_mgc_per_ha", lang),
+    b.add_continuous(folder / rs.CARBON_DENSITY.name, name=label("carbon_density", lang), units=label("unit_mgc_per_ha", lang),
                      cmap="YlGn", vmin=0.0)
-    zones = read_vector_lonlat(folder / "zones.gpkg")
-    table = read_csv(folder / "stocks_by_zone.csv")
-    classes = read_csv(folder / "stocks_by_class.csv")
+    zones = read_vector_lonlat(folder / rs.CARBON_ZONES.name)
+    table = read_csv(folder / rs.STOCKS_BY_ZONE.name)
+    classes = read_csv(folder / rs.STOCKS_BY_CLASS.name)
     if zones is not None:
         _carbon_zones(b, folder, zones, table, classes)
-    red = read_vector_lonlat(folder / "redline.gpkg")
+    red = read_vector_lonlat(folder / rs.REDLINE_GPKG.name)
     if red is not None:
         feats = [{"t": label("redline", lang), "p": _redline_rows(summary, lang)} for _ in range(len(red))]
         b.add_vector(name=label("redline", lang), key=f"{folder.name}:redline", gdf=red, features=feats,
@@ -173,12 +174,12 @@ def _carbon_zones(b: MapBuilder, folder: Path, zones, table: pd.DataFrame | None
 def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
     """Per year: zones coloured by coverage minus the target (latest year shown, others toggle)."""
     lang = b.lang
-    zones = read_vector_lonlat(folder / "zones.gpkg")
+    zones = read_vector_lonlat(folder / rs.COVERAGE_ZONES.name)
     records = [r for r in summary.get("zones", []) if isinstance(r, dict) and "zone" in r]
     if zones is None or not records:
         logger.info("%s: no zones.gpkg or summary zones: coverage layer omitted", folder)
         return
-    target = coverage_target(summary)
+    target = coverage_target(summary, folder)
     field = _zone_field(zones)
     names = zones[field].astype(str).tolist() if field else [""] * len(zones)
     trend = {str(t["zone"]): t for t in summary.get("trend_by_zone", []) if isinstance(t, dict) and "zone" in t}
@@ -197,20 +198,23 @@ def coverage_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manife
         for n, disp in zip(names, shown):
             r = by_zone.get(n)
             cov = r.get("coverage") if r else None
-            if isinstance(cov, (int, float)) and np.isfinite(cov):
+            if isinstance(cov, (int, float)) and np.isfinite(cov) and target is None:
+                c, tip = "#bbbbbb", f"{disp} {year}: {cov * 100:.2f} %"
+            elif isinstance(cov, (int, float)) and np.isfinite(cov):
                 diff_pp = (cov - target) * 100.0  # fraction → percentage points
                 c = bins[int(np.searchsorted(edges, diff_pp, side="right"))]
                 tip = f"{disp} {year}: {cov * 100:.2f} % ({diff_pp:+.2f} {pp})"
             else:
                 c, tip = "#bbbbbb", f"{disp} {year}"
             p = _heading(disp, n, lang) + (popup_rows(r, lang, skip=("zone",)) if r else [])
-            p.append([label("target", lang), f"{target * 100:.1f} %"])
+            p.append([label("target", lang), f"{target * 100:.1f} %" if target is not None else label("no_data", lang)])
             t = trend.get(n)
             if t:
                 p += popup_rows({k: v for k, v in t.items() if k not in ("zone", "first_year", "last_year")}, lang)
             feats.append({"c": c, "t": tip, "p": p})
         name = f"{label('coverage', lang)} {year}"
-        legend = Legend("categorical", f"{label('coverage_vs_target', lang)} ({target * 100:.1f} %)", items=items)
+        legend = Legend("categorical", f"{label('coverage_vs_target', lang)} "
+                        f"({f'{target * 100:.1f} %' if target is not None else label('no_data', lang)})", items=items)
         b.add_vector(name=name, key=_zone_key(folder), gdf=zones, features=feats,
                      style={"color": "#444444", "weight": 1, "fillOpacity": 0.6}, legend=legend,
                      visible=k == len(years) - 1, thematic=True)
@@ -224,8 +228,8 @@ def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
     """Change rasters (carbon change, transitions) and, if given, zones with their change figures."""
     lang = b.lang
     found = False
-    for name in ("change.tif", "carbon_change.tif", "transitions.tif"):
-        path = folder / name
+    for fs in (rs.CARBON_CHANGE, rs.TRANSITIONS_TIF):
+        path = folder / fs.name
         if not path.exists():
             continue
         found = True
@@ -236,24 +240,23 @@ def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
             tags = src.tags()
             units = (src.units[0] if src.units else None) or tags.get("units", "")
         years = _years(summary)
-        restoration = (folder / "projects.gpkg").exists()  # the projects are the map; the rasters stay in the list
+        restoration = (folder / rs.PROJECTS_GPKG.name).exists()  # the projects are the map; the rasters stay in the list
         if is_float:
             title = f"{label('carbon_change', lang)}{years}"
             b.add_continuous(path, name=title, units=_unit(units or "Mg C/ha", lang), cmap="RdYlGn", symmetric=True,
                              visible=not restoration)
         elif "code_before * 100 + code_after" in tags.get("encoding", ""):
-            scheme = (manifest or {}).get("parameters", {}).get("scheme") or "clcd"
-            labels, colors, same = _transition_labels(scheme, lang)
+            labels, colors, same = _transition_labels(folder / rs.SCHEME_CSV.name, lang)
             b.add_categorical(path, name=f"{label('transitions', lang)}{years}", labels=labels, colors=colors,
                               skip=(0, *same), visible=False, max_legend=15)
         else:
             b.add_categorical(path, name=label("change", lang), labels=_code_labels(tags, lang), skip=(0,))
-    if not found and not (folder / "projects.gpkg").exists():
+    if not found and not (folder / rs.PROJECTS_GPKG.name).exists():
         logger.info("%s: no change.tif, carbon_change.tif or transitions.tif: change overlay omitted", folder)
-    if (folder / "projects.gpkg").exists():
+    if (folder / rs.PROJECTS_GPKG.name).exists():
         _restoration_projects(b, folder)
         return
-    zones = read_vector_lonlat(folder / "zones.gpkg")
+    zones = read_vector_lonlat(folder / rs.CHANGE_ZONES.name)
     records = [r for r in summary.get("zones", []) if isinstance(r, dict) and "zone" in r]
     if zones is not None:
         field = _zone_field(zones)
@@ -302,14 +305,18 @@ def _years(summary: dict[str, Any]) -> str:
     return ""
 
 
-def _transition_labels(scheme_name: str, lang: str) -> tuple[dict[int, str], dict[int, str], list[int]]:
-    """Labels "A → B" and the after-class colour of transition codes before*100+after."""
-    from sinkplan.layers.schemes import load_scheme
+def _transition_labels(scheme_csv: Path, lang: str) -> tuple[dict[int, str], dict[int, str], list[int]]:
+    """Labels "A → B" and the after-class colour of transition codes before*100+after, from the
+    folder's own ``scheme.csv`` (the scheme the run used, not a shipped one of the same name)."""
+    from sinkplan.layers.schemes import ClassScheme
 
+    if not scheme_csv.exists():
+        logger.info("%s not found: transitions shown as codes", scheme_csv)
+        return {}, {}, []
     try:
-        scheme = load_scheme(scheme_name)
-    except Exception:  # noqa: BLE001 - an unknown scheme: codes are shown as numbers
-        logger.info("scheme %r not found: transitions shown as codes", scheme_name)
+        scheme = ClassScheme.from_csv(scheme_csv)
+    except Exception as exc:  # noqa: BLE001 - an unreadable scheme: codes are shown as numbers
+        logger.info("%s not read (%s): transitions shown as codes", scheme_csv, exc)
         return {}, {}, []
     labels, colors, same = {}, {}, []
     for a in scheme.classes:
@@ -370,7 +377,7 @@ def _restoration_projects(b: MapBuilder, folder: Path) -> None:
     """Restoration projects coloured by their effect (change inside − change in the ring, Mg C/ha),
     with their own attributes (status, start year …) in popups, and their control rings."""
     lang = b.lang
-    gdf = _read_layer(folder / "projects.gpkg", "projects")
+    gdf = _read_layer(folder / rs.PROJECTS_GPKG.name, "projects")
     if gdf is None or not len(gdf):
         return
     fields = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -393,7 +400,7 @@ def _restoration_projects(b: MapBuilder, folder: Path) -> None:
     b.add_vector(name=name, key=f"{folder.name}:projects", gdf=gdf, features=feats,
                  style={"color": "#333333", "weight": 1.5, "fillOpacity": 0.75}, legend=legend, thematic=True,
                  labels=heads)
-    rings = _read_layer(folder / "projects.gpkg", "rings")
+    rings = _read_layer(folder / rs.PROJECTS_GPKG.name, "rings")
     if rings is not None and len(rings):
         rname = label("control_rings", lang)
         rfeats = [{"t": f"{label('control_ring', lang)}: {r}"} for r in rings["project"].astype(str)]

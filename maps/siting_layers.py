@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.maps import colors as col
 from sinkplan.maps.builder import MapBuilder, fmt_value, read_vector_lonlat
 from sinkplan.maps.i18n import column_label, label
@@ -26,38 +27,24 @@ _EXCL_COLORS = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628"
 
 
 def exclusion_legend(summary: dict[str, Any], tags: dict[str, str], lang: str) -> dict[int, str]:
-    """{bit value: reason} from summary.json ``exclusion_bits`` (dict or list) or raster tags.
-
-    Accepts ``{"redline": 1, ...}``, ``{"1": "redline", ...}``, ``[{"bit": 1, "name": ...}]``
-    (``bit`` may be a value 2**k or an index k when ``index`` is given) and tags
-    ``bit_1=redline``.
+    """{bit value: reason} of ``exclusions.tif``: the summary's ``exclusion_bits`` (the one shape
+    the site writer gives, ``[{"bit": k, "value": 2**k, "rule", "description", "area_ha"}]``,
+    :data:`sinkplan.layers.resultspec.EXCLUSION_FIELDS`), else the raster's own tags
+    ``bit_<k>=rule: description``.
 
     Examples
     --------
-    >>> exclusion_legend({"exclusion_bits": {"redline": 1, "farmland": 2}}, {}, "en")
-    {1: 'redline', 2: 'farmland'}
-    >>> exclusion_legend({"exclusion_bits": [{"bit": 0, "name_en": "slope", "name_zh": "坡度"}]}, {}, "zh")
-    {1: '坡度'}
+    >>> exclusion_legend({"exclusion_bits": [{"bit": 0, "value": 1, "rule": "redline", "description": "inside redline"},
+    ...                                      {"bit": 2, "value": 4, "rule": "slope", "description": "slope > 3°"}]}, {}, "zh")
+    {1: '生态保护红线', 4: '坡度过大'}
+    >>> exclusion_legend({}, {"bit_1": "farmland: inside farmland"}, "en")
+    {2: 'inside farmland'}
     """
-    raw = summary.get("exclusion_bits")
     out: dict[int, str] = {}
-    if isinstance(raw, dict):
-        for k, v in raw.items():
-            if isinstance(v, int) and not isinstance(v, bool):
-                out[int(v)] = str(k)
-            elif str(k).isdigit():
-                out[int(k)] = _reason_name(v, lang)
-    elif isinstance(raw, list):
-        for item in raw:
-            if not isinstance(item, dict):
-                continue
-            value = item.get("value", item.get("flag"))
-            if value is None and "bit" in item:
-                bit = int(item["bit"])
-                # a bit index (0..31) unless it is already a power of two above the index range
-                value = bit if bit > 31 and bit & (bit - 1) == 0 else 1 << bit
-            if value is not None:
-                out[int(value)] = _reason_name(item, lang)
+    raw = summary.get("exclusion_bits")
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("value"), int) and not isinstance(item.get("value"), bool):
+            out[int(item["value"])] = reason_label(str(item.get("rule", "")), str(item.get("description", "")), lang)
     if not out:
         for k, v in tags.items():
             kk = k.lower()
@@ -95,17 +82,6 @@ def reason_label(rule: str, description: str, lang: str) -> str:
     return description or rule
 
 
-def _reason_name(item: Any, lang: str) -> str:
-    if isinstance(item, dict):
-        for key in (f"name_{lang}", f"reason_{lang}", f"label_{lang}", "name", "reason", "label"):
-            if item.get(key):
-                return str(item[key])
-        if item.get("rule") or item.get("description"):
-            return reason_label(str(item.get("rule", "")), str(item.get("description", "")), lang)
-        return str(item)
-    return str(item)
-
-
 def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
     """Eligible land, one toggle per exclusion reason, parcels by score, bases, belt, grid."""
     lang = b.lang
@@ -115,19 +91,23 @@ def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
         bound = [n for n in unchecked if n.get("effect") == "upper_bound"]
         b.spec.notes.append(("未核查 / not checked: " if lang == "zh" else "Not checked: ") + names
                             + (("（装机为上限）" if lang == "zh" else " (capacity is an upper bound)") if bound else ""))
-    eligible = folder / "eligible.tif"
+    eligible = folder / rs.ELIGIBLE.name
     if eligible.exists():
         import rasterio
 
         with rasterio.open(eligible) as src:
-            tags = src.tags()
-        labels = _eligible_labels(summary, tags, lang)
-        colors = {code: _ZONE_COLORS.get(key, "") for code, key in _eligible_keys(summary, tags).items()}
+            try:  # the raster's own colour table: the legend cannot differ from the file
+                cmap = src.colormap(1)
+            except ValueError:
+                cmap = {}
+        labels = _eligible_labels(summary, lang)
+        colors = {code: col.hex_color(cmap[code]) if code in cmap else _ZONE_COLORS.get(key, "")
+                  for code, key in _eligible_keys(summary).items()}
         b.add_categorical(eligible, name=label("eligible", lang), labels=labels,
                           colors={k: v for k, v in colors.items() if v}, skip=(0,), thematic=True)
     else:
         logger.info("%s not found: eligible-land overlay omitted", eligible)
-    excl = folder / "exclusions.tif"
+    excl = folder / rs.EXCLUSIONS.name
     got = b.read_raster(excl, resampling="mode")
     if got is not None:
         values, valid, bounds, meta = got
@@ -140,37 +120,29 @@ def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
                   _EXCL_COLORS[i % len(_EXCL_COLORS)]) for i, (bit, name) in enumerate(bits.items())]
         b.add_mask_layers(values, valid, bounds, masks, visible=False)
     _parcels(b, folder, lang)
-    _simple(b, folder / "bases.gpkg", name=label("bases", lang), key=f"{folder.name}:bases", lang=lang,
+    _simple(b, folder / rs.BASES_GPKG.name, name=label("bases", lang), key=f"{folder.name}:bases", lang=lang,
             style={"color": "#2c7bb6", "weight": 2, "fill": False, "dashArray": "4 3"}, color="#2c7bb6",
             heading=("base_id", label("base", lang)))
     # the belt is an outline in its own colour: the border-area fill of eligible land stays what the legend says
-    _simple(b, folder / "border_belt.gpkg", name=label("border_belt", lang), key=f"{folder.name}:belt", lang=lang,
+    _simple(b, folder / rs.BORDER_BELT.name, name=label("border_belt", lang), key=f"{folder.name}:belt", lang=lang,
             style={"color": col.BORDER_BELT_COLOR, "weight": 1.5, "fill": False, "dashArray": "8 4"},
             color=col.BORDER_BELT_COLOR)
-    _simple(b, folder / "grid_lines.gpkg", name=label("grid_lines", lang), key=f"{folder.name}:lines", lang=lang,
+    _simple(b, folder / rs.GRID_LINES.name, name=label("grid_lines", lang), key=f"{folder.name}:lines", lang=lang,
             style={"color": "#333333", "weight": 1.5}, color="#333333")
-    _simple(b, folder / "substations.gpkg", name=label("substations", lang), key=f"{folder.name}:subs", lang=lang,
+    _simple(b, folder / rs.SUBSTATIONS.name, name=label("substations", lang), key=f"{folder.name}:subs", lang=lang,
             style={"color": "#000000", "fillColor": "#ffff33", "radius": 4, "weight": 1, "fillOpacity": 1}, color="#ffff33")
 
 
-def _eligible_keys(summary: dict[str, Any], tags: dict[str, str]) -> dict[int, str]:
-    """{code: zone type key} from summary ``eligible_codes``/``zone_codes`` or tags ``code_N``."""
-    for key in ("eligible_codes", "zone_codes", "zone_type_codes"):
-        raw = summary.get(key)
-        if isinstance(raw, dict):
-            out = {}
-            for k, v in raw.items():
-                if str(k).isdigit():
-                    out[int(k)] = str(v if not isinstance(v, dict) else v.get("key", v.get("name", k)))
-                elif isinstance(v, int):
-                    out[int(v)] = str(k)
-            return out
-    return {int(k[5:]): v for k, v in tags.items() if k.startswith("code_") and k[5:].isdigit()}
+def _eligible_keys(summary: dict[str, Any]) -> dict[int, str]:
+    """{code: zone type} of ``eligible.tif`` from the summary's ``eligible_codes`` (``{"1": "desert", ...}``,
+    the one key the site writer gives)."""
+    raw = summary.get("eligible_codes")
+    return {int(k): str(v) for k, v in raw.items() if str(k).isdigit()} if isinstance(raw, dict) else {}
 
 
-def _eligible_labels(summary, tags, lang) -> dict[int, str]:
+def _eligible_labels(summary, lang) -> dict[int, str]:
     out = {}
-    for code, key in _eligible_keys(summary, tags).items():
+    for code, key in _eligible_keys(summary).items():
         try:
             out[code] = label(key, lang)
         except KeyError:
@@ -179,7 +151,7 @@ def _eligible_labels(summary, tags, lang) -> dict[int, str]:
 
 
 def _parcels(b: MapBuilder, folder: Path, lang: str) -> None:
-    gdf = read_vector_lonlat(folder / "parcels.gpkg")
+    gdf = read_vector_lonlat(folder / rs.PARCELS_GPKG.name)
     if gdf is None or len(gdf) == 0:
         return
     total = len(gdf)

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from sinkplan.layers import resultspec as rs
+
 __all__ = ["result_title", "result_years", "is_restoration", "data_sources"]
 
 _TECH = {"pv": ("光伏", "PV"), "wind": ("风电", "Wind")}
@@ -18,7 +20,7 @@ _TECH = {"pv": ("光伏", "PV"), "wind": ("风电", "Wind")}
 
 def is_restoration(path: Path, summary: dict[str, Any]) -> bool:
     """A change folder written with a control ring (the restoration effect)."""
-    return (path / "restoration_effect.csv").exists() or (path / "projects.gpkg").exists() or "restoration" in summary
+    return (path / rs.RESTORATION_EFFECT.name).exists() or (path / rs.PROJECTS_GPKG.name).exists() or "restoration" in summary
 
 
 def _year_in_name(text: str) -> int | None:

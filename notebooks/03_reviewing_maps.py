@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import IFrame, Image, display
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.maps.build import build_map
 from sinkplan.maps.builder import fmt_value
 from sinkplan.maps.folders import open_result
@@ -190,7 +191,7 @@ display(pd.DataFrame({"zh": [L["name"] for L in site["layers"]], "en": [L["name"
 
 # %%
 by_class = pd.read_csv(DEMO_DIR / "carbon" / "stocks_by_class.csv", encoding="utf-8-sig")
-by_zone_all = pd.read_csv(DEMO_DIR / "carbon" / "stocks_by_zone.csv", encoding="utf-8-sig")
+by_zone_all = pd.read_csv(DEMO_DIR / "carbon" / rs.STOCKS_BY_ZONE.name, encoding="utf-8-sig")
 # with --group-by the table also holds league (group) and region rows, which are sums of the banners
 by_zone = by_zone_all[by_zone_all.zone_level == "zone"] if "zone_level" in by_zone_all else by_zone_all
 summary = carbon.summary
@@ -203,8 +204,8 @@ display(rows[["code", "name_zh", "area_ha", *[f"density_mgc_per_ha_{p}" for p in
 check = pd.DataFrame([
     {"how": "Σ area_ha × density (stocks_by_class.csv)", "stock_mgc": (rows.area_ha * density).sum()},
     {"how": "Σ stock_mgc of the classes (stocks_by_class.csv)", "stock_mgc": rows.stock_mgc.sum()},
-    {"how": "stocks_by_zone.csv", "stock_mgc": by_zone.set_index("zone").loc[zone, "stock_mgc"]},
-    {"how": "summary.json", "stock_mgc": next(z["stock_mgc"] for z in summary["zones"] if z["zone"] == zone)},
+    {"how": rs.STOCKS_BY_ZONE.name, "stock_mgc": by_zone.set_index("zone").loc[zone, "stock_mgc"]},
+    {"how": rs.SUMMARY.name, "stock_mgc": next(z["stock_mgc"] for z in summary["zones"] if z["zone"] == zone)},
 ])
 check["difference_mgc"] = check.stock_mgc - check.stock_mgc.iloc[-1]
 print(zone)
@@ -252,7 +253,7 @@ pd.testing.assert_frame_equal(again.by_zone, by_zone_all, check_exact=False, rto
 # %%
 cov_all = pd.read_csv(DEMO_DIR / "coverage" / "coverage_by_zone.csv", encoding="utf-8-sig")
 cov = (cov_all[cov_all.zone_level == "zone"] if "zone_level" in cov_all else cov_all).copy()
-cov_summary = json.loads((DEMO_DIR / "coverage" / "summary.json").read_text(encoding="utf-8"))
+cov_summary = json.loads((DEMO_DIR / "coverage" / rs.SUMMARY.name).read_text(encoding="utf-8"))
 print(cov_summary["definition"], "|", cov_summary["special_shrub_rule"]["data"])
 counted = cov.forest_area_ha + cov.special_shrub_area_ha + cov.extra_forest_ha
 cov["coverage_recomputed"] = counted / cov.land_area_ha
@@ -278,16 +279,16 @@ for t in cov_summary["totals"]:
 
 # %%
 parcels = pd.read_csv(DEMO_DIR / "site_pv" / "parcels.csv", encoding="utf-8-sig")
-site_summary = json.loads((DEMO_DIR / "site_pv" / "summary.json").read_text(encoding="utf-8"))
+site_summary = json.loads((DEMO_DIR / "site_pv" / rs.SUMMARY.name).read_text(encoding="utf-8"))
 assert np.allclose(parcels.capacity_mw, parcels.area_ha / 100 * parcels.mw_per_km2)  # ha → km²
 capacity = pd.DataFrame([
-    {"figure": "Σ capacity_mw (parcels.csv)", "value": parcels.capacity_mw.sum(), "summary.json": site_summary["capacity_mw"]},
-    {"figure": "Σ area_ha (parcels.csv)", "value": parcels.area_ha.sum(), "summary.json": site_summary["eligible_area_ha"]},
+    {"figure": "Σ capacity_mw (parcels.csv)", "value": parcels.capacity_mw.sum(), rs.SUMMARY.name: site_summary["capacity_mw"]},
+    {"figure": "Σ area_ha (parcels.csv)", "value": parcels.area_ha.sum(), rs.SUMMARY.name: site_summary["eligible_area_ha"]},
     {"figure": "gap = target − installed", "value": site_summary["target_mw"] - site_summary["installed_mw"],
-     "summary.json": site_summary["gap_mw"]},
+     rs.SUMMARY.name: site_summary["gap_mw"]},
 ])
 display(capacity)
-assert np.allclose(capacity.value, capacity["summary.json"])
+assert np.allclose(capacity.value, capacity[rs.SUMMARY.name])
 
 first = parcels.sort_values("rank").iloc[0]
 vector = next(L for L in site["layers"] if L["type"] == "vector" and L["features"])

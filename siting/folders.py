@@ -74,6 +74,11 @@ class SiteResult:
         ``supply_curve.csv``: parcels by LCOE with cumulative capacity and energy.
     turbines : GeoDataFrame or None
         ``turbines.gpkg`` (wind with ``wind.turbine.placement = "turbines"``).
+    targets : list of dict
+        The targets the screen was compared against (``targets.json``): key, value, unit, year,
+        comparison, clause, source (per zone with per-zone targets).
+    input_files : list of Path
+        The input files (recorded with SHA-256 in the manifest).
     """
 
     parcels: Any
@@ -86,11 +91,13 @@ class SiteResult:
     parameters: dict = field(default_factory=dict)
     supply: pd.DataFrame | None = None
     turbines: Any = None
+    targets: list = field(default_factory=list)
+    input_files: list = field(default_factory=list)
 
     @property
     def inputs(self) -> list[Path]:
         """Input files (recorded with their SHA-256 in the manifest)."""
-        return self.prepared.inputs.files()
+        return [Path(p) for p in self.input_files]
 
 
 def map_layers(prep: Prepared) -> dict[str, Any]:
@@ -172,8 +179,14 @@ def screen_site(prep: Prepared, *, workdir: str | os.PathLike, sweeps: Sequence[
               "scheme": inputs.scheme, "map_codes": inputs.map_codes, "zone_field": inputs.zone_field,
               "targets": None if inputs.targets is None else str(inputs.targets),
               "sweep": [{"key": k, "value": v} for k, v, _ in sweeps], "max_cells": max_cells}
+    t = prep.target
+    if getattr(prep, "zone_targets", None):  # per-zone targets (--targets zones.csv) were compared against
+        targets = [z.record() for z in prep.zone_targets]
+    else:
+        targets = [{"key": t.key, "value": t.value, "unit": t.unit, "year": t.year, "comparison": t.comparison,
+                    "clause": t.clause, "source": t.source}]
     return SiteResult(res.parcels, res.bases, summary, sweep, rasters, map_layers(prep), prep, params, res.supply,
-                      res.turbines)
+                      res.turbines, targets, inputs.files())
 
 
 def _place(src: Path, dst: Path) -> None:
@@ -210,7 +223,8 @@ def write_site(result: SiteResult, folder: str | os.PathLike | ResultFolder, *, 
                   "by_zone_type": pd.DataFrame(summary["by_zone_type"]).T.rename_axis("zone_type").reset_index(),
                   "exclusions": pd.DataFrame(summary["exclusion_bits"]), "not_checked": nc,
                   "supply_curve": result.supply,
-                  "sources": pd.DataFrame(value_sources(result.prepared.profile), columns=list(rs.SOURCE_FIELDS))}
+                  "sources": pd.DataFrame(value_sources(result.prepared.profile) if result.prepared is not None else [],
+                                          columns=list(rs.SOURCE_FIELDS))}
         if result.sweep is not None:
             rf.write_csv(rs.SWEEP_CSV, result.sweep)
             sheets["sweep"] = result.sweep
@@ -220,13 +234,7 @@ def write_site(result: SiteResult, folder: str | os.PathLike | ResultFolder, *, 
             rf.write_gpkg(rs.SITE.file(name), gdf)
             written[name] = len(gdf)
         rf.extra_manifest["map_layers"] = written
-        t = result.prepared.target
-        if result.prepared.zone_targets:  # per-zone targets (--targets zones.csv) were compared against
-            records = [z.record() for z in result.prepared.zone_targets]
-        else:
-            records = [{"key": t.key, "value": t.value, "unit": t.unit, "year": t.year, "comparison": t.comparison,
-                        "clause": t.clause, "source": t.source}]
-        rf.write_json(rs.TARGETS, targets_record(*records, file=result.parameters.get("targets")))
+        rf.write_json(rs.TARGETS, targets_record(*result.targets, file=result.parameters.get("targets")))
         write_account(rf, summary)
         rf.extra_manifest["exclusion_bits"] = summary["exclusion_bits"]
         return rf.out

@@ -31,6 +31,7 @@ from rasterio import features as rfeatures
 from rasterio.windows import Window
 from shapely.geometry import shape
 
+from sinkplan.layers.resultspec import eligible_colormap
 from sinkplan.layers.geodesy import geod_for
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.outputs import BlockWriter
@@ -40,9 +41,9 @@ from sinkplan.siting.inputs import ScratchRaster
 
 __all__ = ["finish_rasters", "dissolve_pixel_pieces", "compactness", "distance_to_features_km", "nearest_features_km", "region_aeqd", "ELIGIBLE_COLORS"]
 
-#: Colours of eligible.tif: 0 excluded (transparent), 1 desert, 2 border, 3 mine, 4 other.
-ELIGIBLE_COLORS = {0: (0, 0, 0, 0), 1: (230, 190, 80, 255), 2: (200, 80, 160, 255),
-                   3: (90, 90, 90, 255), 4: (120, 180, 120, 255)}
+#: Colours of eligible.tif: 0 excluded (transparent), 1 desert, 2 border, 3 mine, 4 other — from
+#: the result spec, the one source the map legend and the figures use too.
+ELIGIBLE_COLORS = eligible_colormap()
 
 
 def finish_rasters(

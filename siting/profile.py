@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sinkplan.layers.resultspec import ELIGIBLE_CODES
 from sinkplan.layers.errors import ConfigError
 from sinkplan.layers.schemes import GROUPS
 from sinkplan.siting.overrides import apply_overrides, deep_merge, parse_assignment
@@ -64,7 +65,7 @@ logger = logging.getLogger(__name__)
 TECHS = ("pv", "wind")
 #: Zone types of interest and their code in ``eligible.tif`` (0 = excluded).
 ZONE_TYPES = ("desert", "border", "mine", "other")
-ZONE_CODES = {"desert": 1, "border": 2, "mine": 3, "other": 4}
+ZONE_CODES = {key: code for code, key in ELIGIBLE_CODES.items() if code}  # desert 1, border 2, mine 3, other 4
 #: Carbon pools a profile may count as "at stake".
 POOL_NAMES = ("above", "below", "soil", "dead")
 

@@ -11,6 +11,7 @@ import rasterio
 from affine import Affine
 from shapely.geometry import box
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.cli import main
 
 INVEST_CSV = (
@@ -53,7 +54,7 @@ def run_cli(args: list[str], capsys) -> tuple[int, str]:
 
 
 def summary(folder: Path) -> dict:
-    return json.loads((Path(folder) / "summary.json").read_text("utf-8"))
+    return json.loads((Path(folder) / rs.SUMMARY.name).read_text("utf-8"))
 
 
 def assert_one_line_error(code: int, err: str, match: str, out: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from affine import Affine
 from pyproj import CRS, Geod, Transformer
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.errors import OutputExists
 from sinkplan.cli import main
 from sinkplan.results import ResultFolder
@@ -25,14 +26,14 @@ def test_result_folder_atomic_with_manifest(tmp_path):
     out = tmp_path / "res"
     with ResultFolder(out, command="t", parameters={"k": 1}, inputs=[src]) as rf:
         rf.write_csv("t.csv", pd.DataFrame({"zone": ["四子王旗"], "area_ha": [1.5]}))
-        rf.write_json("summary.json", {"zone": "四子王旗", "n": np.int64(3)})
+        rf.write_json(rs.SUMMARY.name, {"zone": "四子王旗", "n": np.int64(3)})
         assert not out.exists()  # nothing visible until complete
     m = json.loads((out / "manifest.json").read_text("utf-8"))
     assert m["command"] == "t" and m["parameters"] == {"k": 1}
     assert m["inputs"][0]["sha256"] == hashlib.sha256(b"abc").hexdigest()
-    assert {o["path"] for o in m["outputs"]} == {"t.csv", "summary.json"}
+    assert {o["path"] for o in m["outputs"]} == {"t.csv", rs.SUMMARY.name}
     assert "numpy" in m["versions"] and "gdal" in m["versions"]
-    assert json.loads((out / "summary.json").read_text("utf-8")) == {"zone": "四子王旗", "n": 3}
+    assert json.loads((out / rs.SUMMARY.name).read_text("utf-8")) == {"zone": "四子王旗", "n": 3}
     assert pd.read_csv(out / "t.csv", encoding="utf-8-sig").zone[0] == "四子王旗"
     with pytest.raises(OutputExists, match="result folder exists; pass --overwrite"):
         with ResultFolder(out, command="t", parameters={}, inputs=[]):
@@ -42,16 +43,16 @@ def test_result_folder_atomic_with_manifest(tmp_path):
 def test_failed_run_leaves_earlier_result_and_no_temp(tmp_path):
     out = tmp_path / "res"
     with ResultFolder(out, command="t", parameters={}, inputs=[]) as rf:
-        rf.write_json("summary.json", {"v": 1})
+        rf.write_json(rs.SUMMARY.name, {"v": 1})
     with pytest.raises(RuntimeError):
         with ResultFolder(out, command="t", parameters={}, inputs=[], overwrite=True) as rf:
-            rf.write_json("summary.json", {"v": 2})
+            rf.write_json(rs.SUMMARY.name, {"v": 2})
             raise RuntimeError("boom")
-    assert json.loads((out / "summary.json").read_text())["v"] == 1
+    assert json.loads((out / rs.SUMMARY.name).read_text())["v"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
     with ResultFolder(out, command="t", parameters={}, inputs=[], overwrite=True) as rf:
-        rf.write_json("summary.json", {"v": 3})
-    assert json.loads((out / "summary.json").read_text())["v"] == 3
+        rf.write_json(rs.SUMMARY.name, {"v": 3})
+    assert json.loads((out / rs.SUMMARY.name).read_text())["v"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
 
 
@@ -182,13 +183,13 @@ def test_outputs_are_readable_like_normal_files(tmp_path):
 
     out = tmp_path / "res"
     with ResultFolder(out, command="t", parameters={}, inputs=[]) as rf:
-        rf.write_json("summary.json", {})
+        rf.write_json(rs.SUMMARY.name, {})
         rf.write_csv("t.csv", pd.DataFrame({"a": [1]}))
     umask = os.umask(0)
     os.umask(umask)
     assert FILE_MODE == 0o666 & ~umask and DIR_MODE == 0o777 & ~umask
     assert stat.S_IMODE(out.stat().st_mode) == DIR_MODE
-    assert stat.S_IMODE((out / "summary.json").stat().st_mode) == FILE_MODE
+    assert stat.S_IMODE((out / rs.SUMMARY.name).stat().st_mode) == FILE_MODE
     assert stat.S_IMODE((out / "manifest.json").stat().st_mode) == FILE_MODE
 
 

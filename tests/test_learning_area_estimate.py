@@ -32,6 +32,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.errors import InputError
 from sinkplan.sinks.learning.area_estimate import (
     allocate,
@@ -223,7 +224,7 @@ def test_cli_area_estimate_by_hand(tmp_path):
     rc = main(["area-estimate", str(d / "map.tif"), "--reference", str(d / "ref.gpkg"), "--ref-field", "ref_code",
                "--zones", str(d / "zones.gpkg"), "--zone-field", "name", "--out", str(d / "ae"), "-q"])
     assert rc == 0
-    s = json.loads((d / "ae" / "summary.json").read_text(encoding="utf-8"))
+    s = json.loads((d / "ae" / rs.SUMMARY.name).read_text(encoding="utf-8"))
     cov = s["forest_coverage"]
     # W = 0.4 forest, 0.6 grassland; p_forest = 0.4·4/5 + 0.6·1/5 = 0.44
     # V = 0.4²·0.8·0.2/4 + 0.6²·0.2·0.8/4 = 0.0064 + 0.0144 = 0.0208 → SE 0.144222, CI ± 0.282675
@@ -252,7 +253,7 @@ def test_cli_design_by_hand(tmp_path):
     rc = main(["area-estimate", str(d / "map.tif"), "--design", "--target-se", "0.05", "--expected-ua", "2=0.9",
                "--default-ua", "0.8", "--rare-n", "20", "--out", str(d / "design"), "-q"])
     assert rc == 0
-    s = json.loads((d / "design" / "summary.json").read_text(encoding="utf-8"))
+    s = json.loads((d / "design" / rs.SUMMARY.name).read_text(encoding="utf-8"))
     # S = 0.3 (forest, U 0.9), 0.4 (grassland, U 0.8); Σ W S = 0.4·0.3 + 0.6·0.4 = 0.36; (0.36/0.05)² = 51.84 → 52
     # shares 20.8 and 31.2 (none below 20) → 21, 31
     assert s["sample_size"] == 52 and s["allocation"] == {"2": 21, "4": 31}

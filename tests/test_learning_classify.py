@@ -18,6 +18,7 @@ import rasterio
 from affine import Affine
 from shapely.geometry import Point, box
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.errors import FieldError, InputError
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.schemes import load_scheme
@@ -179,7 +180,7 @@ def test_cli_classify_writes_folder_and_reapplies_model(scene, tmp_path, capsys)
                "--test-fraction", "0.3", "--out", str(out), "-q"])
     assert rc == 0
     names = {p.name for p in out.iterdir()}
-    assert {"landcover.tif", "accuracy.json", "accuracy.csv", "model.skops", "model.json", "summary.json",
+    assert {"landcover.tif", "accuracy.json", "accuracy.csv", "model.skops", "model.json", rs.SUMMARY.name,
             "manifest.json", "map_classes.csv"} <= names
     acc = json.loads((out / "accuracy.json").read_text(encoding="utf-8"))
     assert set(acc) >= {"spatial_block_cv", "random_cv", "holdout", "training", "note"}

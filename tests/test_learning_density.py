@@ -22,6 +22,7 @@ import rasterio
 from affine import Affine
 from shapely.geometry import Point
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.errors import FieldError, InputError
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.landcover import open_landcover
@@ -107,7 +108,7 @@ def test_cli_density_model(scene, tmp_path, capsys):
                str(d / "cov.tif"), "--landcover", str(d / "lc.tif"), "--n-estimators", "30", "--block-size-m", "300",
                "--out", str(out), "-q"])
     assert rc == 0
-    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    s = json.loads((out / rs.SUMMARY.name).read_text(encoding="utf-8"))
     assert s["pixels"] == {"model": 2938, "fallback_covariate_nodata": 1, "fallback_covariate_range": 360,
                            "fallback_landcover_group": 300}
     assert s["land_pixels"] == 3599 and s["fallback_pixels"] == 661
@@ -159,9 +160,9 @@ def test_carbon_with_density_raster_matches_density_model(scene, tmp_path, capsy
     assert main(["carbon", str(d / "lc.tif"), "--out", str(tmp_path / "table"), "-q"]) == 0
     assert main(["carbon", str(d / "lc.tif"), "--density-raster", str(dm / "density_mgc_per_ha.tif"),
                  "--out", str(tmp_path / "model"), "-q"]) == 0
-    s_dm = json.loads((dm / "summary.json").read_text(encoding="utf-8"))
-    s_t = json.loads((tmp_path / "table" / "summary.json").read_text(encoding="utf-8"))
-    s_m = json.loads((tmp_path / "model" / "summary.json").read_text(encoding="utf-8"))
+    s_dm = json.loads((dm / rs.SUMMARY.name).read_text(encoding="utf-8"))
+    s_t = json.loads((tmp_path / "table" / rs.SUMMARY.name).read_text(encoding="utf-8"))
+    s_m = json.loads((tmp_path / "model" / rs.SUMMARY.name).read_text(encoding="utf-8"))
     pools_m, pools_t = s_m["stock_mgc_by_pool"], s_t["stock_mgc_by_pool"]
     assert pools_m["above"] + pools_m["below"] == pytest.approx(s_dm["biomass_stock_mgc"]["model_with_table_fallback"], rel=1e-9)
     assert pools_t["above"] + pools_t["below"] == pytest.approx(s_dm["biomass_stock_mgc"]["table_only"], rel=1e-9)
@@ -176,7 +177,7 @@ def test_carbon_with_density_raster_matches_density_model(scene, tmp_path, capsy
     gpd.GeoDataFrame({"name": ["north", "south"]}, geometry=halves, crs=CRS).to_file(tmp_path / "zones.gpkg")
     assert main(["carbon", str(d / "lc.tif"), "--density-raster", str(dm / "density_mgc_per_ha.tif"), "--zones",
                  str(tmp_path / "zones.gpkg"), "--zone-field", "name", "--out", str(tmp_path / "z"), "-q"]) == 0
-    s_z = json.loads((tmp_path / "z" / "summary.json").read_text(encoding="utf-8"))
+    s_z = json.loads((tmp_path / "z" / rs.SUMMARY.name).read_text(encoding="utf-8"))
     assert sum(z["stock_mgc"] for z in s_z["zones"]) == pytest.approx(s_m["stock_mgc"], rel=1e-9)
     assert s_z["stock_mgc"] == pytest.approx(s_m["stock_mgc"], rel=1e-9)
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from browser import Browser, chromium, screenshot  # noqa: F401 - chromium is a fixture
-from sinkplan.maps import synthetic
+import synthetic
 from sinkplan.maps.build import build_map
 
 XSS_ZONE = "<img src=x onerror=alert(1)>"

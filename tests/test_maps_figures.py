@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from sinkplan.maps import synthetic
+import synthetic
 from sinkplan.maps.figures import capacity_figure, write_figures
 from sinkplan.maps.fonts import PROBE, cjk_rc, find_cjk_font, has_glyphs
 from sysdeps import ensure_system_packages

@@ -101,7 +101,7 @@ def _first_coord(geom: dict) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def carbon_dir(tmp_path_factory):
-    from sinkplan.maps.synthetic import carbon_folder
+    from synthetic import carbon_folder
 
     return carbon_folder(tmp_path_factory.mktemp("gcj") / "carbon", size=100, n_zones=4)
 
@@ -112,7 +112,7 @@ def test_map_overlays_shifted_with_gaode_not_with_none(carbon_dir):
     none = _page_data(build_map([carbon_dir], basemap="none"))
     gaode = _page_data(build_map([carbon_dir], basemap="gaode"))
     key = next(k for k in none["geometries"] if k.endswith(":zones"))
-    # zone 1's first vertex is the region's corner (111.0 E, 41.5 N), see maps.synthetic
+    # zone 1's first vertex is the region's corner (111.0 E, 41.5 N), see tests/synthetic.py
     assert _first_coord(none["geometries"][key][0]) == (111.0, 41.5)
     gx, gy = _first_coord(gaode["geometries"][key][0])
     ref = _independent_gcj(111.0, 41.5)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from sinkplan.maps import synthetic
+import synthetic
 from sinkplan.maps.build import build_map, write_map
 from sinkplan.maps.folders import open_result
 from sinkplan.maps.html import EXTERNAL_RESOURCE, leaflet_assets

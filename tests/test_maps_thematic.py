@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from sinkplan.maps import synthetic
+import synthetic
 from sinkplan.maps.thematic import bar_end_lon, graticule_step, nice_length_m
 
 GEOD = Geod(ellps="WGS84")

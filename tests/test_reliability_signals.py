@@ -22,6 +22,7 @@ from affine import Affine
 from shapely.geometry import box
 
 from reliability_util import last_line, leftovers, one_line_error, sha256, sinkplan_cmd, write_landcover
+from sinkplan.layers import resultspec as rs
 from sinkplan.cli import main
 from sinkplan.signals import Interrupted, exit_code, signals_as_interrupts
 
@@ -182,7 +183,7 @@ def test_site_checks_its_inputs_before_making_parents_of_out(tmp_path, capsys):
     # a run that can go ahead makes them
     assert main(["site", "-q", "--landcover", str(tmp_path / "lc.tif"), "--set", "exclusions.redline.required=false",
                  "--set", "exclusions.farmland.required=false", "--out", str(out)]) == 0
-    assert (out / "summary.json").exists() and leftovers(tmp_path) == []
+    assert (out / rs.SUMMARY.name).exists() and leftovers(tmp_path) == []
 
 
 def test_a_signal_landing_in_a_gc_callback_is_raised_afterwards_not_lost():

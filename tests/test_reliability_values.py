@@ -20,6 +20,7 @@ import rasterio
 from affine import Affine
 
 from reliability_util import leftovers, one_line_error
+from sinkplan.layers import resultspec as rs
 from sinkplan.cli import main
 from sinkplan.layers.errors import ClusterError, ConfigError, SchemeError
 from sinkplan.layers.parallel import check_scheduler
@@ -124,7 +125,7 @@ def test_a_dem_is_not_a_density_raster(forest, tmp_path, capsys):
 
 
 def _stock_per_ha(out) -> float:
-    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    s = json.loads((out / rs.SUMMARY.name).read_text(encoding="utf-8"))
     return s["stock_mgc"] / s["area_ha"]
 
 
@@ -136,7 +137,7 @@ def test_stated_units_are_converted(forest, tmp_path):
     assert main(["carbon", str(forest), "--density-raster", str(dens), "--density-raster-units", "kg C/m2",
                  "--out", str(out), "-q"]) == 0
     assert _stock_per_ha(out) == pytest.approx(50 + 115 + 2.9, rel=1e-9)
-    assert json.loads((out / "summary.json").read_text())["density_raster"]["units"] == "kg C/m2"
+    assert json.loads((out / rs.SUMMARY.name).read_text())["density_raster"]["units"] == "kg C/m2"
 
 
 def test_tagged_raster_is_accepted_as_density_model_writes_it(forest, tmp_path):

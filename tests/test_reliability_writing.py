@@ -95,7 +95,7 @@ def test_read_only_file_system(tmpfs, rand_lc, capsys):
 
 
 def test_map_on_a_full_disk(tmpfs, tmp_path, capsys):
-    from sinkplan.maps.synthetic import carbon_folder
+    from synthetic import carbon_folder
 
     folder = carbon_folder(tmp_path / "res")
     full = tmpfs("full", "1m")
@@ -190,7 +190,7 @@ def test_out_under_proc(tmp_path, capsys):
 
 
 def test_map_out_existing_folder_with_overwrite(tmp_path, capsys):
-    from sinkplan.maps.synthetic import carbon_folder
+    from synthetic import carbon_folder
 
     folder = carbon_folder(tmp_path / "res")
     target = tmp_path / "maps"

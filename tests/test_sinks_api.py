@@ -66,7 +66,7 @@ def test_carbon_stocks_is_what_the_cli_writes(region, tmp_path, capsys):
     assert code == 0, err
     res = carbon_stocks(region.landcover_2020, zones=region.banners, zone_field=region.zone_field,
                         redline=region.redline, uncertainty=50, seed=7, max_cells=MAX)
-    assert_same_table(res.by_zone, out / "stocks_by_zone.csv")
+    assert_same_table(res.by_zone, out / rs.STOCKS_BY_ZONE.name)
     assert_same_table(res.by_class, out / "stocks_by_class.csv")
     assert_same_summary(res.summary, out, tmp_path)
     # the account and the draws behind the tables: banners + outside add up to the whole
@@ -87,7 +87,7 @@ def test_carbon_stocks_raster_blocks_are_the_cli_raster(region, tmp_path, capsys
     res = carbon_stocks(region.landcover_2020, on_raster=put, max_cells=2000)
     with rasterio.open(out / "carbon_density.tif") as src:
         np.testing.assert_array_equal(src.read(1), full)
-    assert_same_table(res.by_zone, out / "stocks_by_zone.csv")
+    assert_same_table(res.by_zone, out / rs.STOCKS_BY_ZONE.name)
 
 
 def test_prepared_strata_are_shared_and_give_the_same_figures(region, tmp_path):

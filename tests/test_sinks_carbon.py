@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.schemes import load_scheme
 from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
@@ -158,7 +159,7 @@ def test_zones_redline_and_uncertainty_cli(tmp_path, invest_table, capsys):
     assert u["draws"] == 300 and u["stock_mgc_p2_5"] < u["stock_mgc_draws_mean"] < u["stock_mgc_p97_5"]
     assert u["stock_mgc_p2_5"] < s["stock_mgc"] < u["stock_mgc_p97_5"]
     assert s["redline"]["inside_area_ha"] == pytest.approx(s["area_ha"] / 4, rel=1e-3)  # one row of four
-    by_zone = pd.read_csv(tmp_path / "out0" / "stocks_by_zone.csv", encoding="utf-8-sig")
+    by_zone = pd.read_csv(tmp_path / "out0" / rs.STOCKS_BY_ZONE.name, encoding="utf-8-sig")
     assert list(by_zone.zone) == ["甲旗", "乙旗"]
     assert {"stock_mgc_p2_5", "stock_mgc_p97_5", "stock_mt_co2e"} <= set(by_zone.columns)
     assert by_zone.stock_mt_co2e.iloc[0] == pytest.approx(by_zone.stock_mgc.iloc[0] * 44 / 12 / 1e6)

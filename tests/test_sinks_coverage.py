@@ -9,6 +9,7 @@ from affine import Affine
 
 from sinks_util import run_cli, summary, write_polys, write_tif
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.sinks.coverage_api import LAND_AREA_GIVEN
 
 EA = "EPSG:6933"  # cylindrical equal-area: a 100 m × 100 m pixel is 1 ha
@@ -66,7 +67,7 @@ def test_carbon_and_change_report_the_mapped_fraction(tmp_path, half_mapped, com
     inputs = [str(lc)] if command == "carbon" else [f"2015={lc}", f"2020={lc}"]
     code, err = run_cli([command, *inputs, "--zones", str(zones), "--zone-field", "name", "--out", str(out)], capsys)
     assert code == 0, err
-    table = "stocks_by_zone.csv" if command == "carbon" else "change_by_zone.csv"
+    table = rs.STOCKS_BY_ZONE.name if command == "carbon" else "change_by_zone.csv"
     df = pd.read_csv(out / table, encoding="utf-8-sig").set_index("zone")
     # A: 4 of its 8 ha mapped; B: 4 of 4; C: none of its 2 ha
     assert df.mapped_fraction.to_dict() == pytest.approx({"A": 0.5, "B": 1.0, "C": 0.0}, rel=1e-6)

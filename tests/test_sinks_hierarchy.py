@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.schemes import load_scheme
 from sinkplan.sinks.carbon import CarbonAccount, zone_table
 from sinkplan.sinks.change import change_account, zone_change
@@ -90,7 +91,7 @@ def test_cli_group_by_in_carbon_and_change(tmp_path, leagues, capsys):
     code, err = run_cli(["carbon", str(p20), "--zones", str(zones), "--zone-field", "name", "--group-by", "league",
                          "--densities", str(dens), "--out", str(out)], capsys)
     assert code == 0, err
-    t = pd.read_csv(out / "stocks_by_zone.csv", encoding="utf-8-sig").set_index("zone")
+    t = pd.read_csv(out / rs.STOCKS_BY_ZONE.name, encoding="utf-8-sig").set_index("zone")
     # banners 30, 30, 40 ha; forest rows 0-2 and row 5: 甲 = 4 × 3 forest + 6 × 3 grass... per banner column widths 3, 3, 4
     assert list(t.zone_level) == ["zone", "zone", "zone", "group", "group", "region"]
     assert t.loc["东盟", "zone_group"] == "东盟" and t.loc["甲旗", "zone_group"] == "东盟"

@@ -7,6 +7,7 @@ import pandas as pd
 from affine import Affine
 
 from sinks_util import assert_one_line_error, run_cli, summary, write_polys, write_tif
+from sinkplan.layers import resultspec as rs
 
 T = Affine(0.01, 0, 110, 0, -0.01, 43)
 
@@ -17,7 +18,7 @@ def test_without_zones_carbon_and_change_both_say_all(tmp_path, capsys):
     assert run_cli(["change", str(lc), str(lc), "--out", str(tmp_path / "d")], capsys)[0] == 0
     assert [z["zone"] for z in summary(tmp_path / "c")["zones"]] == ["(all)"]
     assert [z["zone"] for z in summary(tmp_path / "d")["zones"]] == ["(all)"]
-    assert pd.read_csv(tmp_path / "c" / "stocks_by_zone.csv", encoding="utf-8-sig").zone.tolist() == ["(all)"]
+    assert pd.read_csv(tmp_path / "c" / rs.STOCKS_BY_ZONE.name, encoding="utf-8-sig").zone.tolist() == ["(all)"]
     assert set(pd.read_csv(tmp_path / "c" / "stocks_by_class.csv", encoding="utf-8-sig").zone) == {"(all)"}
     # with zones, the pixels outside them are '(outside zones)'
     zones = write_polys(tmp_path / "z.gpkg", [(110, 42.99, 110.02, 43)], name=["甲"])

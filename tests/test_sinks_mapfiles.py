@@ -15,6 +15,7 @@ from affine import Affine
 from shapely.geometry import Polygon, box
 from sinks_util import INVEST_CSV, run_cli, write_polys, write_tif
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.landcover import open_landcover
 from sinkplan.layers.schemes import ClassScheme, LandClass, load_scheme
@@ -85,7 +86,7 @@ def test_carbon_folder_has_zones_redline_preview_scheme_in_manifest(folders):
 
 def test_carbon_zones_dissolved_named_exactly_with_figures(folders):
     zones = _read(folders["carbon"] / "zones.gpkg")
-    table = pd.read_csv(folders["carbon"] / "stocks_by_zone.csv", encoding="utf-8-sig")
+    table = pd.read_csv(folders["carbon"] / rs.STOCKS_BY_ZONE.name, encoding="utf-8-sig")
     assert zones.crs.to_epsg() == 4326
     assert list(zones["zone"]) == list(NAMES) and list(zones["zone_id"]) == [1, 2]
     assert set(zones.geom_type) == {"MultiPolygon"}
@@ -330,7 +331,7 @@ def test_restoration_folder_gets_its_effect_figure(tmp_path, caplog):
     d = tmp_path / "restoration"
     d.mkdir()
     (d / "manifest.json").write_text('{"command": "change"}', encoding="utf-8")
-    (d / "summary.json").write_text("{}", encoding="utf-8")
+    (d / rs.SUMMARY.name).write_text("{}", encoding="utf-8")
     pd.DataFrame({"project": ["治沙一号", "B"], "change_mgc_per_ha": [-15.4, 2.0], "ring_change_mgc_per_ha": [0.0, 0.5],
                   "difference_mgc_per_ha": [-15.4, 1.5]}).to_csv(d / "restoration_effect.csv", index=False,
                                                                     encoding="utf-8-sig")

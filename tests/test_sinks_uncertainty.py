@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from affine import Affine
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.errors import InputError
 from sinkplan.sinks.api import carbon_stocks
 from sinkplan.sinks.densities import POOLS
@@ -45,7 +46,7 @@ def test_draws_are_centred_on_the_point_estimate_for_every_pool(tmp_path, mixed,
         assert pool["stock_mgc"] == s["stock_mgc_by_pool"][p]
         assert pool["draws_mean"] == pytest.approx(pool["stock_mgc"], rel=0.02 if p == "dead" else 0.005), p
         assert pool["p2_5"] < pool["stock_mgc"] < pool["p97_5"], p
-    by_zone = pd.read_csv(out / "stocks_by_zone.csv", encoding="utf-8-sig")
+    by_zone = pd.read_csv(out / rs.STOCKS_BY_ZONE.name, encoding="utf-8-sig")
     assert "stock_mgc_mc_mean" not in by_zone.columns
     row = by_zone.iloc[0]
     assert row.stock_mgc_p2_5 < row.stock_mgc < row.stock_mgc_p97_5

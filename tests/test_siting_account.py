@@ -15,6 +15,7 @@ from affine import Affine
 from pyproj import Geod
 from shapely.geometry import Point, box
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.cli import main
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.resultfolder import audit_folder, folder_kind
@@ -73,7 +74,7 @@ def _site(d, out, *extra, tech="pv"):
 
 
 def _summary(p):
-    return json.loads((p / "summary.json").read_text(encoding="utf-8"))
+    return json.loads((p / rs.SUMMARY.name).read_text(encoding="utf-8"))
 
 
 def test_zone_targets_one_table_for_every_command(banners):

@@ -13,6 +13,7 @@ import rasterio
 from affine import Affine
 from shapely.geometry import LineString, box
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.cli import main
 from sinkplan.siting.prepare import cover_scale
 
@@ -40,7 +41,7 @@ def _read(path):
 
 
 def _summary(out):
-    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return json.loads((out / rs.SUMMARY.name).read_text(encoding="utf-8"))
 
 
 def _site(d, out, lc, *extra, tech="pv"):
@@ -90,7 +91,7 @@ def test_shrub_rule_of_12hao(shrubland, tmp_path, rasters, expect, rule):
     extra = [a for r in rasters for a in (opts[r], str(shrubland / f"{r}.tif"))]
     out = tmp_path / "out"
     assert _site(shrubland, out, "shrub.tif", *extra) == 0
-    assert _quadrants(_read(out / "eligible.tif") > 0) == expect
+    assert _quadrants(_read(out / rs.ELIGIBLE.name) > 0) == expect
     s = _summary(out)
     shrub_nc = [n for n in s["not_checked"] if n["rule"].startswith("shrub_rule")]
     if rule is None:
@@ -126,7 +127,7 @@ def test_a_policy_layer_the_profile_does_not_list_is_named_not_dropped(barren, t
     err = capfd.readouterr().err
     assert "--sandy-closure (国家沙化土地封禁保护区) given, but the wind profile lists no sandy_closure rule" in err
     assert any("--sandy-closure given" in n for n in _summary(out)["notes"])
-    assert (_read(out / "eligible.tif")[10:20, 10:30] > 0).all()  # not applied, and said so
+    assert (_read(out / rs.ELIGIBLE.name)[10:20, 10:30] > 0).all()  # not applied, and said so
 
 
 def test_pv_wind_run_warns_only_for_a_layer_no_technology_applies(barren, tmp_path, capfd):
@@ -156,13 +157,13 @@ def test_without_a_border_the_class_i_presumption_is_not_checked(shrubland, tmp_
     assert _site(shrubland, out2, "shrub.tif", "--border", str(tmp_path / "border.gpkg"), tech="wind") == 0
     s = _summary(out2)
     assert "border_class1" not in {n["rule"] for n in s["not_checked"]}
-    assert s["eligible_area_ha"] == 0.0 and not (_read(out2 / "eligible.tif") > 0).any()
+    assert s["eligible_area_ha"] == 0.0 and not (_read(out2 / rs.ELIGIBLE.name) > 0).any()
     # a 林地保护等级 layer grading the northern half II releases it; the southern half, graded I, stays excluded
     _gpkg(tmp_path / "grades.gpkg", [_px_box(0, 20, 0, 60), _px_box(20, 40, 0, 60)], grade=["II", "I"])
     out3 = tmp_path / "wind_grades"
     assert _site(shrubland, out3, "shrub.tif", "--border", str(tmp_path / "border.gpkg"),
                  "--class1-forest", str(tmp_path / "grades.gpkg"), tech="wind") == 0
-    e = _read(out3 / "eligible.tif") > 0
+    e = _read(out3 / rs.ELIGIBLE.name) > 0
     assert e[:20].all() and not e[20:].any()
 
 

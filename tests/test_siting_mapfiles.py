@@ -15,6 +15,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import LineString, Point, box
 
 from siting_util import legacy_set_args
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.grid import Grid
 from sinkplan.maps.build import build_map
 from sinkplan.cli import main
@@ -86,7 +87,7 @@ def test_belt_is_clipped_to_the_grid_and_matches_the_screened_border_zone(result
     w, s, e, n = belt.bounds
     assert w >= LON0 - 1e-9 and e <= LON0 + W * RES + 1e-9 and n <= LAT0 + 1e-9 and s >= LAT0 - H * RES - 1e-9
     assert e == pytest.approx(LON0 + W * RES) and n == pytest.approx(LAT0)  # reaches the clipped edges
-    with rasterio.open(result / "eligible.tif") as src:
+    with rasterio.open(result / rs.ELIGIBLE.name) as src:
         elig = src.read(1)
     cols, rows = np.meshgrid(np.arange(W), np.arange(H))
     lon, lat = LON0 + (cols + 0.5) * RES, LAT0 - (rows + 0.5) * RES

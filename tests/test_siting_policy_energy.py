@@ -13,6 +13,7 @@ import rasterio
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.cli import main
 from sinkplan.siting.blocks import terrain_class
 from sinkplan.siting.energy import (carbon_payback_years, ground_cover_ratio, lcoe_cny_per_mwh, pv_density_mw_per_km2,
@@ -59,7 +60,7 @@ def site(region, out, *extra, tech="pv") -> int:
 
 
 def _summary(out):
-    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return json.loads((out / rs.SUMMARY.name).read_text(encoding="utf-8"))
 
 
 def _read(path):
@@ -71,7 +72,7 @@ def _read(path):
 def test_basic_grassland_layer_excludes_its_pixels(region, tmp_path):
     out = tmp_path / "with"
     assert site(region, out, "--basic-grassland", str(region / "grassland.gpkg")) == 0
-    el = _read(out / "eligible.tif")
+    el = _read(out / rs.ELIGIBLE.name)
     assert (el[10:20, 10:30] == 0).all()  # no eligible pixel in the basic grassland
     assert (el[25:35, 35:55] > 0).all()  # the barren land around stays
     s = _summary(out)
@@ -90,7 +91,7 @@ def test_missing_policy_layer_is_named_and_capacity_is_an_upper_bound(region, tm
     nc = {n["rule"]: n for n in s["not_checked"]}
     assert nc["basic_grassland"]["option"] == "--basic-grassland" and "12号" in nc["basic_grassland"]["clause"]
     assert s["capacity_is_upper_bound"] is True
-    el = _read(out / "eligible.tif")
+    el = _read(out / rs.ELIGIBLE.name)
     assert (el[10:20, 10:30] > 0).all()  # the grass patch is eligible without the layer
     p = pd.read_csv(out / "parcels.csv")
     assert p["not_checked"].str.contains("basic_grassland").all()  # every table row says so
@@ -256,7 +257,7 @@ def test_installed_plants_are_the_baseline_and_their_land_is_excluded(region, tm
     assert s["gap_mw"] == 200_000.0 - 200.0
     # the run declares it covers the target's region: share = (installed + screened) / target
     assert s["share_of_target"] == pytest.approx((200.0 + s["capacity_mw"]) / 200_000.0, rel=1e-12)
-    el = _read(out / "eligible.tif")
+    el = _read(out / rs.ELIGIBLE.name)
     assert (el[25:30, 40:50] == 0).all()
 
 

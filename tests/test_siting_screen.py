@@ -15,6 +15,7 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, box
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.layers.grid import Grid
 from sinkplan.cli import main
 from siting_util import legacy_set_args
@@ -83,10 +84,10 @@ def centres_lonlat():
 
 
 def test_outputs_and_summary_keys(result):
-    for f in ("eligible.tif", "exclusions.tif", "parcels.tif", "parcels.gpkg", "bases.gpkg", "summary.json",
+    for f in (rs.ELIGIBLE.name, "exclusions.tif", "parcels.tif", "parcels.gpkg", "bases.gpkg", rs.SUMMARY.name,
               "parcels.csv", "parcels.xlsx", "manifest.json"):
         assert (result / f).exists(), f
-    s = json.loads((result / "summary.json").read_text())
+    s = json.loads((result / rs.SUMMARY.name).read_text())
     for k in ("eligible_area_ha", "capacity_mw", "parcels", "by_zone_type", "target_mw", "share_of_target",
               "exclusion_bits"):
         assert k in s
@@ -114,7 +115,7 @@ def test_outputs_and_summary_keys(result):
 
 
 def test_no_eligible_pixel_in_redline_farmland_or_buffer(result, region):
-    elig, _ = read(result / "eligible.tif")
+    elig, _ = read(result / rs.ELIGIBLE.name)
     lon, lat = centres_lonlat()
     aeqd = CRS.from_proj4("+proj=aeqd +lat_0=42.04 +lon_0=110.1 +ellps=WGS84 +units=m")
     fwd = Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
@@ -131,14 +132,14 @@ def test_no_eligible_pixel_in_redline_farmland_or_buffer(result, region):
 
 
 def test_every_excluded_pixel_has_a_flag_and_areas_add_up(result):
-    elig, _ = read(result / "eligible.tif")
+    elig, _ = read(result / rs.ELIGIBLE.name)
     bits, tags = read(result / "exclusions.tif")
     assert ((elig == 0) == (bits != 0)).all()  # excluded ⇔ at least one flag
-    s = json.loads((result / "summary.json").read_text())
+    s = json.loads((result / rs.SUMMARY.name).read_text())
     legend = {b["bit"]: b["rule"] for b in s["exclusion_bits"]}
     assert tags["bit_0"].startswith("nodata") and all(tags[f"bit_{k}"].startswith(v) for k, v in legend.items())
     assert int(bits.max()) < 1 << len(legend)
-    grid = Grid.from_raster(result / "eligible.tif")
+    grid = Grid.from_raster(result / rs.ELIGIBLE.name)
     total_ha = grid.total_area_m2() / 1e4
     elig_ha = float((grid.pixel_areas_m2() * (elig > 0)).sum()) / 1e4
     assert s["total_area_ha"] == pytest.approx(total_ha, rel=1e-12)
@@ -154,7 +155,7 @@ def test_every_excluded_pixel_has_a_flag_and_areas_add_up(result):
 
 def test_capacity_is_area_times_power_density_and_share_of_target(result):
     p = pd.read_csv(result / "parcels.csv")
-    s = json.loads((result / "summary.json").read_text())
+    s = json.loads((result / rs.SUMMARY.name).read_text())
     # MW = ha / 100 (km²) × 34 MW/km²
     assert np.allclose(p.capacity_mw, p.area_ha / 100.0 * 34.0, rtol=1e-12)
     assert s["capacity_mw"] == pytest.approx(p.capacity_mw.sum(), rel=1e-12)
@@ -198,7 +199,7 @@ def test_sweep_writes_capacity_per_value(region, tmp_path):
     sw = pd.read_csv(out / "sweep.csv")
     assert sw.value.tolist() == [0.5, 3, 20]
     assert sw.capacity_mw.is_monotonic_increasing and sw.capacity_mw.iloc[0] < sw.capacity_mw.iloc[2]
-    s = json.loads((out / "summary.json").read_text())
+    s = json.loads((out / rs.SUMMARY.name).read_text())
     assert sw.capacity_mw.iloc[1] == pytest.approx(s["capacity_mw"], rel=1e-9)  # 3° is the profile's own value
     assert sw.share_of_target.isna().all()  # the region is not the target's
 
@@ -248,7 +249,7 @@ def test_empty_grid_lines_layer_is_ignored_with_a_warning(region, tmp_path, caps
                "--farmland", str(d / "farmland.gpkg"), "--grid-lines", str(empty), "--out", str(out)])
     assert rc == 0  # was exit 2: "layer 'empty' has no features"
     assert "empty.gpkg: layer 'empty' has no features; --grid-lines: that layer is ignored" in capsys.readouterr().err
-    s = json.loads((out / "summary.json").read_text())
+    s = json.loads((out / rs.SUMMARY.name).read_text())
     assert "--grid-lines empty.gpkg: no features; ignored" in s["notes"]
     assert any(n.startswith("no grid lines or substations given") for n in s["notes"])
     assert "grid" not in s["criteria_used"]
@@ -261,14 +262,14 @@ def test_wind_without_dem_or_grid(region, tmp_path):
     rc = main(["site", "-q", "--tech", "wind", "--landcover", str(d / "lc.tif"), "--redline", str(d / "redline.gpkg"),
                "--farmland", str(d / "farmland.gpkg"), "--set", "zones.other.enabled=true", "--out", str(out)])
     assert rc == 0
-    s = json.loads((out / "summary.json").read_text())
+    s = json.loads((out / rs.SUMMARY.name).read_text())
     p = pd.read_csv(out / "parcels.csv")
     assert s["tech"] == "wind" and s["power_density_mw_per_km2"] == 3.0
     assert np.allclose(p.capacity_mw, p.area_ha / 100.0 * 3.0, rtol=1e-12)
     assert "slope" not in s["criteria_used"] and "grid" not in s["criteria_used"]
     assert any("no DEM" in n for n in s["notes"])
     # grassland outside every zone of interest is eligible as 'other' (code 4) when zones.other is enabled
-    elig, _ = read(out / "eligible.tif")
+    elig, _ = read(out / rs.ELIGIBLE.name)
     assert (elig[:, 85] == 4).any() and "outside_zones" not in {b["rule"] for b in s["exclusion_bits"]}
     assert p.slope_mean_deg.isna().all() and p.distance_to_grid_km.isna().all()
 
@@ -296,7 +297,7 @@ def test_point_buffer_end_to_end_is_pi_r2(tmp_path, lat):
                  "--farmland", str(tmp_path / "far.gpkg"), "--set", "exclusions.redline.buffer_m=2000",
                  "--set", "exclusions.landcover_buffers_m.built=1500", "--max-cells", "1600",
                  "--out", str(out)]) == 0
-    s = json.loads((out / "summary.json").read_text())
+    s = json.loads((out / rs.SUMMARY.name).read_text())
     area = {b["rule"]: b["area_ha"] * 1e4 for b in s["exclusion_bits"]}
     assert area["redline"] == pytest.approx(math.pi * 2000.0 ** 2, rel=0.02)
     assert area["near_built"] == pytest.approx(math.pi * 1500.0 ** 2, rel=0.02)
@@ -314,9 +315,9 @@ def test_zones_bound_the_study_area(region, tmp_path):
                  "--zones", str(d / "west.gpkg"), "--zone-field", "name", "--set", "zones.other.enabled=true",
                  "--set", "pv.min_parcel_area_ha=1", "--out", str(out)])
     assert code == 0
-    elig, _ = read(out / "eligible.tif")
+    elig, _ = read(out / rs.ELIGIBLE.name)
     bits, _ = read(out / "exclusions.tif")
-    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    summary = json.loads((out / rs.SUMMARY.name).read_text("utf-8"))
     bit = {r["rule"]: r["bit"] for r in summary["exclusion_bits"]}["outside_admin"]
     lon, _ = centres_lonlat()
     east = lon > 110.1

@@ -15,6 +15,7 @@ import rasterio
 from affine import Affine
 from shapely.geometry import LineString, box
 
+from sinkplan.layers import resultspec as rs
 from sinkplan.cli import main
 from sinkplan.siting.prepare import ScreenInputs, prepare
 from sinkplan.siting.profile import load_profile, with_overrides
@@ -111,6 +112,6 @@ def test_cli_tables_carry_the_area_per_zone_type(region, tmp_path):
               pd.DataFrame(gpd.read_file(out / "parcels.gpkg").drop(columns="geometry"))):
         t = t.sort_values("parcel_id")
         assert t[cols].to_numpy().tolist() == [[36.0, 16.0, 20.0, 0.0, 0.0], [45.0, 25.0, 20.0, 0.0, 0.0]]
-    s = json.loads((out / "summary.json").read_text())
+    s = json.loads((out / rs.SUMMARY.name).read_text())
     assert {z: d["area_ha"] for z, d in s["by_zone_type"].items()} == {"desert": 41.0, "border": 40.0, "mine": 0.0,
                                                                       "other": 0.0}
