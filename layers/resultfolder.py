@@ -76,6 +76,8 @@ __all__ = [
     "guard_frame",
     "write_csv",
     "write_xlsx",
+    "totals_row",
+    "csvw_metadata",
     "write_json_atomic",
     "write_text_atomic",
     "file_record",
@@ -230,44 +232,231 @@ def sheet_name(name: str) -> str:
 #: Rows of one Excel sheet (Excel's own limit), the header row included.
 XLSX_MAX_ROWS = 1_048_576
 
+#: Excel number format by the unit of a column's term (resultspec.UNITS codes).
+_FORMATS = {
+    "ha": "#,##0.0", "MW": "#,##0.0", "km": "#,##0.0", "m": "#,##0.0", "m2": "#,##0",
+    "Mg C": "#,##0", "m3": "#,##0", "Mg C/yr": "#,##0", "MWh/yr": "#,##0", "px": "#,##0",
+    "Tg C": "#,##0.000", "Mt CO2e": "#,##0.000", "Mt CO2e/yr": "#,##0.000",
+    "fraction": "0.00%", "fraction/yr": "0.00%",
+    "Mg C/ha": "0.00", "Mg C/ha/yr": "0.00", "MW/km2": "0.0", "deg": "0.00", "year": "0",
+}
+#: Columns keyed by which a sheet gets a totals row (one row per zone, project, parcel or base).
+_KEYS = ("zone", "project", "parcel_id", "base_id")
+#: Units whose values add up over rows (areas, stocks, capacities, energy, pixels).
+_ADDITIVE = {"ha", "MW", "Mg C", "m3", "Mg C/yr", "MWh/yr", "px", "Tg C", "Mt CO2e", "Mt CO2e/yr", "m2"}
+_QUANTILE = re.compile(r"_p\d")  # stock_mgc_p2_5: a percentile does not add up over zones
+#: Rows of a table read to size its columns (the header and this many values).
+_WIDTH_ROWS = 200
 
-def write_xlsx(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame]) -> Path:
-    """Write an Excel workbook, one sheet per table; every text cell is stored as text, never a formula.
+
+def _unit_of(column: str) -> str:
+    t = rs.term(str(column))
+    return t.unit if t is not None else ""
+
+
+def _number_format(column: str, series: pd.Series) -> str | None:
+    unit = _unit_of(column)
+    if str(column) in ("year", "first_year", "last_year", "target_year_at_this_rate", "start_year"):
+        return "0"
+    if unit in _FORMATS:
+        return _FORMATS[unit]
+    if pd.api.types.is_float_dtype(series.dtype):
+        return "0.000"
+    return None
+
+
+#: Python's rendering of each number format, to size a column by what Excel shows.
+_PY_FORMATS = {"#,##0.0": "{:,.1f}", "#,##0": "{:,.0f}", "#,##0.000": "{:,.3f}", "0.00%": "{:.2%}", "0.00": "{:.2f}",
+               "0.0": "{:.1f}", "0": "{:.0f}", "0.000": "{:.3f}"}
+
+
+def _shown(value: Any, fmt: str | None) -> str:
+    """The text Excel shows for ``value`` in number format ``fmt``."""
+    v = _plain(value)
+    if v is None:
+        return ""
+    if fmt in _PY_FORMATS and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+        return _PY_FORMATS[fmt].format(v)
+    return str(v)
+
+
+def _display_width(text: str) -> int:
+    """Width in Excel character units: a CJK character takes two."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(text))
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f"{n} ({k + 1})")
+    return out
+
+
+def totals_row(df: pd.DataFrame, lang: str) -> dict[str, Any] | None:
+    """The totals row of a table keyed by zone, project, parcel or base: the sum of each additive
+    column (areas, stocks, capacities …; not shares, densities, percentiles or ranks); None for
+    other tables (rows by year or by class pair do not add up)."""
+    key = next((c for c in _KEYS if c in df.columns), None)
+    if key is None or "year" in df.columns or len(df) < 2:
+        return None
+    if "zone_level" in df.columns or df[key].astype(str).str.contains("total", case=False).any():
+        return None  # the table has its own group and region totals (--group-by): a sum would count them twice
+    row: dict[str, Any] = {c: None for c in df.columns}
+    row[key] = "合计" if lang == "zh" else "Total"
+    summed = False
+    for c in df.columns:
+        if c == key or not pd.api.types.is_numeric_dtype(df[c].dtype) or pd.api.types.is_bool_dtype(df[c].dtype):
+            continue
+        if _unit_of(c) in _ADDITIVE and not _QUANTILE.search(str(c)):
+            row[c] = float(pd.to_numeric(df[c], errors="coerce").sum())
+            summed = True
+    return row if summed else None
+
+
+def _plain(v: Any) -> Any:
+    """A cell value openpyxl writes: None for every kind of missing value, Python numbers for numpy's."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _text_cell(ws, v: str):
+    """A cell holding ``v`` as text: openpyxl would store a string starting with ``=`` as a
+    formula, which Excel runs (a zone named ``=HYPERLINK(...)``); tables hold data only."""
+    from openpyxl.cell import WriteOnlyCell
+
+    c = WriteOnlyCell(ws, value=v)
+    c.data_type = "s"
+    return c
+
+
+def _write_sheet(ws, header: list[str], columns: list[np.ndarray], *, formats: list[str | None] | None = None,
+                 widths: list[float] | None = None, freeze: str | None = None, bold_header: bool = False,
+                 total: list[Any] | None = None) -> None:
+    """Stream one sheet in write-only mode: widths and frozen panes first (write-only mode takes them
+    only before the first row), then the header, the rows and a totals row.
+
+    A column with a number format writes through one styled template cell that is refilled row by
+    row (write-only mode writes a cell as soon as it is appended, so one template serves the whole
+    column): the formatting costs no cell object per value."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    for j, w in enumerate(widths or (), start=1):
+        ws.column_dimensions[get_column_letter(j)].width = w
+    if freeze:
+        ws.freeze_panes = freeze
+    head = []
+    for h in header:
+        c = WriteOnlyCell(ws, value=h)
+        if h.startswith("="):
+            c.data_type = "s"
+        if bold_header:
+            c.font = Font(bold=True)
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+        head.append(c)
+    ws.append(head)
+    templates = []
+    for fmt in formats or [None] * len(columns):
+        if fmt is None:
+            templates.append(None)
+        else:
+            t = WriteOnlyCell(ws)
+            t.number_format = fmt
+            templates.append(t)
+    for row in zip(*columns):
+        out = []
+        for v, t in zip(row, templates):
+            v = _plain(v)
+            if isinstance(v, str):
+                out.append(_text_cell(ws, v) if v.startswith("=") else v)
+            elif t is None or v is None:
+                out.append(v)
+            else:
+                t.value = v
+                out.append(t)
+        ws.append(out)
+    if total is not None:
+        fill, font = PatternFill("solid", fgColor="EEEEEE"), Font(bold=True)
+        cells = []
+        for v, fmt in zip(total, formats or [None] * len(total)):
+            c = WriteOnlyCell(ws, value=_plain(v))
+            c.font, c.fill = font, fill
+            if fmt is not None and not isinstance(c.value, str):
+                c.number_format = fmt
+            cells.append(c)
+        ws.append(cells)
+
+
+def write_xlsx(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *, lang: str | None = None,
+               notes: Mapping[str, Any] | None = None) -> Path:
+    """Write an Excel workbook, one sheet per table, that a person can read and hand on.
+
+    With ``lang`` (``zh`` or ``en``; result folders pass their run's ``--lang``) each sheet gets
+    its title and each column its label with unit from the result contract
+    (:func:`sinkplan.layers.resultspec.label`); numbers are formatted by unit (ha with one
+    decimal, Mg C as integers, fractions as percentages; the values keep full precision);
+    columns are sized to their text, the header row (and a key column) is frozen, a table of
+    zones, projects, parcels or bases gets a totals row, and a 说明 / Notes sheet lists every
+    column's machine name, unit and meaning and the run's ``notes`` (command, parameters).
+    ``lang=None`` writes the machine names only. Text is never stored as a formula.
 
     Written row by row in openpyxl's write-only mode: 4.5 times as fast as pandas' ``to_excel``
     followed by a pass over every cell (a 36 781 × 41 parcels table: 32 s instead of 144 s).
     A table longer than Excel's :data:`XLSX_MAX_ROWS` keeps its first rows (the tables are in
-    rank or zone order; the CSV holds them all) and a warning says so.
+    rank or zone order; the CSV holds them all), without a totals row, and a warning says so.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     path = Path(path)
     tmp = Path(tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent)[1])
+    described: list[tuple[str, str, str, str, str]] = []
     try:
         wb = Workbook(write_only=True)
+        titles: set[str] = set()
         for sheet, df in sheets.items():
-            ws = wb.create_sheet(sheet_name(sheet))
-
-            def cell(v, ws=ws):
-                if isinstance(v, str):
-                    if v.startswith("="):  # openpyxl would store it as a formula, which Excel runs
-                        c = WriteOnlyCell(ws, value=v)
-                        c.data_type = "s"
-                        return c
-                    return v
-                if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
-                    return None
-                return v.item() if isinstance(v, np.generic) else v
-
-            ws.append([cell(str(c)) for c in df.columns])
-            rows = len(df)
+            name = sheet_name(rs.sheet_title(sheet, lang) if lang else sheet)
+            while name in titles:
+                name = sheet_name(name[:28] + "_" + str(len(titles)))
+            titles.add(name)
+            ws = wb.create_sheet(name)
+            table = df.reset_index(drop=True)
+            total = totals_row(table, lang) if lang else None
+            rows = len(table)
             if rows + 1 > XLSX_MAX_ROWS:
                 logger.warning("%s, sheet %s: %d rows, Excel holds %d; the sheet keeps the first %d (the CSV has "
-                               "them all)", path.name, sheet, rows, XLSX_MAX_ROWS - 1, XLSX_MAX_ROWS - 1)
-                df = df.iloc[: XLSX_MAX_ROWS - 1]
-            for row in zip(*(df[c].to_numpy(dtype=object) for c in df.columns)):
-                ws.append([cell(v) for v in row])
+                               "them all)%s", path.name, sheet, rows, XLSX_MAX_ROWS - 1, XLSX_MAX_ROWS - 1,
+                               ", and no totals row" if total is not None else "")
+                table, total = table.iloc[: XLSX_MAX_ROWS - 1], None
+            elif total is not None and rows + 2 > XLSX_MAX_ROWS:
+                total = None  # no room for it: the sheet is at Excel's limit
+            fields = [str(c) for c in table.columns]
+            columns = [table[c].to_numpy(dtype=object) for c in table.columns]
+            if not lang:
+                _write_sheet(ws, fields, columns)
+                continue
+            header = _unique([rs.label(c, lang) for c in fields])
+            for j, c in enumerate(table.columns):  # statuses in the workbook's language
+                if table[c].dtype == object:
+                    columns[j] = np.array([rs.value_label(v, lang) for v in columns[j]], dtype=object)
+            formats = [_number_format(f, table[c]) for f, c in zip(fields, table.columns)]
+            widths = []
+            for h, col, fmt in zip(header, columns, formats):
+                texts = [h, *(_shown(v, fmt) for v in col[:_WIDTH_ROWS])]
+                widths.append(min(max(8, max(_display_width(t) for t in texts) + 2), 48))
+            freeze = "B2" if len(fields) > 1 and fields[0] in _KEYS else "A2"
+            totals = None if total is None else [rs.value_label(total[c], lang) for c in table.columns]
+            _write_sheet(ws, header, columns, formats=formats, widths=widths, freeze=freeze, bold_header=True,
+                         total=totals)
+            for h, f in zip(header, fields):
+                t = rs.term(f)
+                described.append((name, h, f, rs.unit_text(t.unit, lang) if t else "", t.about if t else ""))
+        if lang:
+            _notes_sheet(wb, described, notes or {}, lang)
         wb.save(tmp)
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
@@ -275,6 +464,73 @@ def write_xlsx(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame]) -> P
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def read_xlsx_sheet(path: str | os.PathLike, sheet: str) -> pd.DataFrame:
+    """A sheet of a workbook :func:`write_xlsx` wrote, with its machine column names and without
+    its totals row, whatever the workbook's language (the 说明 / Notes sheet maps the headers).
+
+    ``sheet`` is the machine name (``stocks_by_zone``)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        titles = wb.sheetnames
+        lang = next((lg for lg in ("zh", "en") if sheet_name(rs.sheet_title("notes", lg)) in titles), None)
+        title = sheet_name(rs.sheet_title(sheet, lang)) if lang else sheet
+        if title not in titles:
+            raise ValueError(f"{path}: no sheet {sheet!r} ({title!r}); sheets: {', '.join(titles)}")
+        fields: dict[str, str] = {}
+        if lang:
+            for row in wb[sheet_name(rs.sheet_title("notes", lang))].iter_rows(min_row=2, values_only=True):
+                if row and len(row) >= 3 and row[0] == title and row[2]:
+                    fields[str(row[1])] = str(row[2])
+    finally:
+        wb.close()
+    df = pd.read_excel(path, sheet_name=title)
+    if lang:
+        df.columns = [fields.get(str(c), str(c)) for c in df.columns]
+        key = next((c for c in _KEYS if c in df.columns), None)
+        if key is not None and len(df) and str(df[key].iloc[-1]) == ("合计" if lang == "zh" else "Total"):
+            df = df.iloc[:-1]
+    return df
+
+
+def _notes_sheet(wb, described, notes: Mapping[str, Any], lang: str) -> None:
+    """说明 / Notes: what each column means, then the run (command, parameters)."""
+    zh = lang == "zh"
+    head = ["工作表", "列标题", "字段名", "单位", "含义"] if zh else ["Sheet", "Column", "Field name", "Unit", "Meaning"]
+    rows = [list(d) for d in described]
+    rows.append([""] * 5)
+    rows.append(["运行参数" if zh else "Run", "", "", "", ""])
+    for k, v in notes.items():
+        text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+        rows.append(["", str(k), "", "", text[:32000]])
+    ws = wb.create_sheet(sheet_name(rs.sheet_title("notes", lang)))
+    _write_sheet(ws, head, [np.array(col, dtype=object) for col in zip(*rows)], widths=[18, 30, 30, 12, 80],
+                 freeze="A2", bold_header=True)
+
+
+def csvw_metadata(tables: list[tuple[str, list[str], str]]) -> dict[str, Any]:
+    """CSVW (W3C "Metadata Vocabulary for Tabular Data") of a folder's CSV tables: a table group with,
+    per column, its machine ``name``, Chinese and English ``titles`` (label with unit), unit and meaning.
+
+    ``tables`` holds (file name, columns, sentence about the file)."""
+    out = []
+    for name, columns, about in tables:
+        cols = []
+        for c in columns:
+            t = rs.term(str(c))
+            col: dict[str, Any] = {"name": str(c), "titles": {"zh": rs.label(str(c), "zh"), "en": rs.label(str(c), "en")}}
+            if t is not None:
+                if t.unit:
+                    col["schema:unitText"] = t.unit
+                if t.about:
+                    col["dc:description"] = t.about
+            cols.append(col)
+        out.append({"url": name, "dc:description": about, "dialect": {"encoding": "utf-8", "header": True},
+                    "tableSchema": {"columns": cols}})
+    return {"@context": ["http://www.w3.org/ns/csvw", {"@language": "en"}], "tables": out}
 
 
 # --------------------------------------------------------------------------- manifest
@@ -456,6 +712,9 @@ class ResultFolder:
         Input files (recorded with SHA-256; never inside the folder replaced).
     overwrite : bool
         Replace an existing folder a previous run wrote.
+    lang : {"zh", "en"}
+        Language of the workbooks' sheet titles and headers (CSVs keep machine names and get
+        ``csv-metadata.json``, which gives both languages).
     """
 
     def __init__(
@@ -467,9 +726,14 @@ class ResultFolder:
         inputs: Iterable[str | os.PathLike | None],
         overwrite: bool = False,
         kind: str | None = None,
+        lang: str = "zh",
     ) -> None:
+        if lang not in ("zh", "en"):
+            raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
         self.out = Path(out)
         self.kind = kind
+        self.lang = lang
+        self._csvs: dict[str, list[str]] = {}
         self.spec = rs.spec(kind) if kind is not None else None
         self.command = command
         self.parameters = dict(parameters)
@@ -516,6 +780,8 @@ class ResultFolder:
                     raise OutputError(str(err).replace(str(self.dir), str(self.out))) from exc
                 return
             try:
+                if self._csvs:
+                    self._write_csv_metadata()
                 self._check_files()
                 self.write_json(rs.MANIFEST, self._manifest())
                 self._check_target()  # again: the folder may have changed during the run
@@ -584,7 +850,15 @@ class ResultFolder:
         fs = self._filespec(f)
         if fs is not None:
             rs.check_columns(fs, df.columns)
+        self._csvs[self._name(f)] = [str(c) for c in df.columns]
         return write_csv(self.path(f), df)
+
+    def _write_csv_metadata(self) -> None:
+        tables = []
+        for name, cols in sorted(self._csvs.items()):
+            fs = self._filespec(name)
+            tables.append((name, cols, fs.about if fs is not None else ""))
+        self.write_json(rs.CSV_METADATA, csvw_metadata(tables))
 
     def write_xlsx(self, f: rs.FileSpec | str, sheets: Mapping[str, pd.DataFrame]) -> Path:
         """Write an Excel workbook, one sheet per table; text is never stored as a formula."""
@@ -597,7 +871,9 @@ class ResultFolder:
                     rs._report(fs.name, [f"sheet {name}"])
                     continue
                 rs.check_columns(fs, df.columns, sheet=name)
-        return write_xlsx(self.path(f), sheets)
+        notes = {"command": self.command, **{k: v for k, v in self.parameters.items() if v is not None},
+                 "started": self._start.isoformat(timespec="seconds")}
+        return write_xlsx(self.path(f), sheets, lang=self.lang, notes=notes)
 
     def write_text(self, f: rs.FileSpec | str, text: str) -> Path:
         return write_text_atomic(self.path(f), text)
@@ -688,15 +964,34 @@ def audit_folder(folder: str | os.PathLike, kind: str | None = None) -> list[str
 
             wb = openpyxl.load_workbook(f, read_only=True)
             try:
+                # a labelled workbook (sheet titles and headers in Chinese or English) says in its
+                # 说明 / Notes sheet which field each header is: check those field names
+                titles = [ws.title for ws in wb.worksheets]
+                lang = next((lg for lg in ("zh", "en") if sheet_name(rs.sheet_title("notes", lg)) in titles), None)
+                fields: dict[str, dict[str, str]] = {}
+                back: dict[str, str] = {}
+                if lang is not None:
+                    for row in wb[sheet_name(rs.sheet_title("notes", lang))].iter_rows(min_row=2, values_only=True):
+                        if row and len(row) >= 3 and row[0] and row[2]:
+                            fields.setdefault(str(row[0]), {})[str(row[1])] = str(row[2])
+                    back = {sheet_name(rs.sheet_title(n, lang)): n for n, _ in fs.sheets}
                 for ws in wb.worksheets:
+                    if lang is not None and ws.title == sheet_name(rs.sheet_title("notes", lang)):
+                        continue
+                    machine = back.get(ws.title, ws.title)
                     try:
-                        fs.sheet(ws.title)
+                        fs.sheet(machine)
                     except KeyError:
                         problems.append(f"{rel}: sheet {ws.title}")
                         continue
-                    header = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+                    header = [h for h in next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ()) if h is not None]
+                    if lang is not None:
+                        known = fields.get(ws.title, {})
+                        problems += [f"{rel} sheet {ws.title}: header {h} not in the notes sheet" for h in header
+                                     if str(h) not in known]
+                        header = [known[str(h)] for h in header if str(h) in known]
                     problems += [f"{rel} sheet {ws.title}: column {c}"
-                                 for c in rs.undeclared_columns(fs, [h for h in header if h is not None], sheet=ws.title)]
+                                 for c in rs.undeclared_columns(fs, header, sheet=machine)]
             finally:
                 wb.close()
         elif fs.kind == "vector":

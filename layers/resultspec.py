@@ -84,6 +84,11 @@ __all__ = [
     "strict",
     "summary_header",
     "outputs_markdown",
+    "sheet_title",
+    "SHEET_TITLES",
+    "value_label",
+    "VALUE_LABELS",
+    "CSV_METADATA",
     "rows",
 ]
 
@@ -239,7 +244,8 @@ TERMS: dict[str, Term] = _terms(
     T("last_year", "终止年份", "Last year", "", ""),
     T("annual_change", "年均覆盖率变化", "Annual coverage change", "fraction/yr", "change of coverage per year between the first and last year"),
     T("annual_forest_change_ha", "年均森林面积变化", "Annual forest change", "ha", "per year"),
-    T("target_year_at_this_rate", "按此速度达标年份", "Target reached at this rate in", "", "year the coverage target is reached at the annual change; a text when never"),
+    T("target_year_at_this_rate", "按此速度达标年份", "Target reached at this rate in", "year", "year the coverage target is met: the last year when met by then, a later year at the annual change; empty when already met in the first year or never at this rate (see target_status)"),
+    T("target_status", "达标情况", "Target status", "", "'already met' (in the first year), 'met' (by the last year), 'at this rate' (in target_year_at_this_rate), 'not at this rate'"),
     T("volume_m3", "森林蓄积量", "Forest stock volume", "m3", "growing stock volume"),
     T("target", "目标", "Target", "", "the policy target compared against"),
     T("value", "数值", "Value", "", ""),
@@ -394,6 +400,10 @@ TERMS: dict[str, Term] = _terms(
     T("{group}", "类别组面积", "Group area", "ha", "area of the transition into this group"),
     # ---------------------------------------------------------------- restoration
     T("project", "项目", "Project", "", "restoration project name"),
+    # a project's own attributes that restoration layers commonly carry (others keep their own names)
+    T("start_year", "开始年份", "Start year", "", "year the project started (the project layer's attribute)"),
+    T("project_type", "项目类型", "Project type", "", "the project layer's attribute"),
+    T("attr_{field}", "项目属性", "Project attribute", "", "a project attribute whose name is a result column's"),
     T("change_mgc_per_ha", "项目内单位面积碳储量变化", "Change inside the project", "Mg C/ha", "sequestration by transition periods with years, else the equilibrium difference"),
     T("ring_area_ha", "对照环带面积", "Control ring area", "ha", "ring of surrounding land, other projects excluded"),
     T("ring_net_change_mgc", "对照环带碳储量净变化", "Control ring net change", "Mg C", ""),
@@ -544,7 +554,7 @@ TERMS: dict[str, Term] = _terms(
     T("map \\ reference", "制图 \\ 参考", "map \\ reference", "", "row: map class; columns: reference class"),
     T("{class}", "参考类别", "Reference class", "", "code and name of the reference class"),
     T("total", "合计", "Total", "", ""),
-    T("W_i (map share)", "制图面积比例 W_i", "W_i (map share)", "fraction", ""),
+    T("W_i (map share)", "制图面积比例 Wᵢ", "Map share Wᵢ", "fraction", "share of the map's area in the class (Olofsson et al. 2014: W_i)"),
     T("reference_units", "参考样本数", "Reference units", "", ""),
     T("coverage_map", "森林覆盖率（制图）", "Forest coverage (map)", "fraction", ""),
     T("coverage_adjusted", "森林覆盖率（校正）", "Forest coverage (adjusted)", "fraction", ""),
@@ -604,6 +614,15 @@ TERMS: dict[str, Term] = _terms(
     T("samples_per_class", "各类样本数", "Samples per class", "", ""),
 )
 del T
+
+
+#: Names of the land-cover groups (DESIGN.md's fixed vocabulary) in Chinese and English.
+GROUP_NAMES: dict[str, tuple[str, str]] = {
+    "forest": ("林地", "Forest"), "shrubland": ("灌木林地", "Shrubland"), "grassland": ("草地", "Grassland"),
+    "cropland": ("耕地", "Cropland"), "wetland": ("湿地", "Wetland"), "water": ("水体", "Water"),
+    "built": ("建设用地", "Built-up"), "barren": ("未利用地", "Barren"), "snow_ice": ("冰雪", "Snow and ice"),
+    "nodata": ("无数据", "No data"),
+}
 
 
 # --------------------------------------------------------------------------- patterns
@@ -672,7 +691,9 @@ def label(name: str, lang: str, *, with_unit: bool = True) -> str:
         return name
     text = t.zh if lang == "zh" else t.en
     extra = _matched(name) if name not in TERMS else ""
-    if extra and t.name in ("{group}", "{class}"):
+    if extra and t.name == "{group}":
+        text = GROUP_NAMES.get(extra, (extra, extra))[0 if lang == "zh" else 1]
+    elif extra and t.name == "{class}":
         text = extra
     elif extra:
         text = f"{text} {extra}"
@@ -780,6 +801,9 @@ SUMMARY = FileSpec("summary.json", "json", "see summary keys",
 MANIFEST = FileSpec("manifest.json", "json", "-",
                     "command, parameters, inputs with size and SHA-256, outputs with SHA-256, package versions, "
                     "start and end time; every file of the folder is listed in it")
+CSV_METADATA = FileSpec("csv-metadata.json", "json", "-",
+                        "CSVW metadata (W3C Tabular Data) of the folder's CSV tables: each column's machine name, "
+                        "Chinese and English title, unit and meaning", when="with CSV tables")
 SCHEME_CSV = FileSpec("scheme.csv", "table", "-",
                       "the class scheme used (code, names, group, colour) with its source, so the folder's legends "
                       "need no shipped data", when="carbon: with the preview; change, restoration, classify: always",
@@ -832,7 +856,8 @@ TREND_BY_ZONE = FileSpec("trend_by_zone.csv", "table", "fraction/yr, ha",
                          "annual change of coverage per zone and the year the target is reached at that rate (where a "
                          "target applies)", when="with two or more years",
                          columns=("zone", "zone_level", "zone_group", "first_year", "last_year", "annual_change",
-                                  "annual_forest_change_ha", "target_year_at_this_rate", "target", "note"))
+                                  "annual_forest_change_ha", "target_year_at_this_rate", "target_status",
+                                  "target", "note"))
 VOLUME_BY_ZONE = FileSpec("volume_by_zone.csv", "table", "ha, m3", "forest stock volume of tree forest per zone and year, "
                           "per hectare, its source (table rows by year basis, or raster) and the zone's volume target",
                           columns=("zone", "zone_level", "zone_group", "year", "forest_area_ha", "volume_m3",
@@ -1207,13 +1232,13 @@ _CHANGE_SUMMARY = _keys(
 CARBON = ResultSpec(
     "carbon", ("carbon",), "carbon stocks per zone, class and pool, with uncertainty",
     (STOCKS_BY_ZONE, STOCKS_BY_CLASS, STOCKS_XLSX, CARBON_DENSITY, CARBON_ZONES, REDLINE_GPKG, LANDCOVER_PREVIEW,
-     SCHEME_CSV, SUMMARY, MANIFEST),
+     SCHEME_CSV, SUMMARY, MANIFEST, CSV_METADATA),
     _STOCK_SUMMARY,
 )
 COVERAGE = ResultSpec(
     "coverage", ("coverage",), "forest coverage and stock volume per zone and year, against the targets",
     (COVERAGE_BY_ZONE, COVERAGE_TOTALS, TREND_BY_ZONE, VOLUME_BY_ZONE, VOLUME_CHANGE, COVERAGE_XLSX, COVERAGE_ZONES,
-     TARGETS, SUMMARY, MANIFEST),
+     TARGETS, SUMMARY, MANIFEST, CSV_METADATA),
     _keys("definition", "special_shrub_rule",
           *(f"special_shrub_rule.{k}" for k in ("rule", "mode", "data", "cover_checked", "note", "not_applied_zones")),
           "target", *(f"target.{k}" for k in (*_TARGET, "region", "region_land_area_ha", "applies_to_total", "why")),
@@ -1235,20 +1260,20 @@ COVERAGE = ResultSpec(
 CHANGE = ResultSpec(
     "change", ("change",), "land-cover transitions and carbon change between two or more years",
     (CHANGE_BY_ZONE, CHANGE_BY_INTERVAL, TRANSITIONS_BY_CODE, TRANSITIONS_BY_GROUP, TRANSITION_MATRIX, CHANGE_XLSX,
-     CARBON_CHANGE, TRANSITIONS_TIF, CHANGE_ZONES, SCHEME_CSV, SUMMARY, MANIFEST),
+     CARBON_CHANGE, TRANSITIONS_TIF, CHANGE_ZONES, SCHEME_CSV, SUMMARY, MANIFEST, CSV_METADATA),
     _CHANGE_SUMMARY,
 )
 RESTORATION = ResultSpec(
     "restoration", ("restoration",), "carbon effect of restoration projects against a control ring of surrounding land",
     (RESTORATION_EFFECT, PROJECTS_GPKG, TRANSITIONS_BY_CODE, TRANSITIONS_BY_GROUP, TRANSITION_MATRIX, RESTORATION_XLSX,
-     CARBON_CHANGE, TRANSITIONS_TIF, SCHEME_CSV, SUMMARY, MANIFEST),
+     CARBON_CHANGE, TRANSITIONS_TIF, SCHEME_CSV, SUMMARY, MANIFEST, CSV_METADATA),
     # restoration[] rows carry the projects' own attributes, whatever their names
     _keys(_CHANGE_SUMMARY, "control_ring_km", rows("restoration", RESTORATION_EFFECT), "restoration[].*"),
 )
 SITE = ResultSpec(
     "site", ("site",), "land screened for PV or wind bases: exclusions, parcels, bases, capacity against the target",
     (ELIGIBLE, EXCLUSIONS, PARCELS_TIF, PARCELS_GPKG, PARCELS_CSV, BASES_GPKG, SWEEP_CSV, PARCELS_XLSX, BORDER_BELT,
-     GRID_LINES, SUBSTATIONS, SUPPLY_CSV, SUPPLY_PNG, TURBINES_GPKG, TARGETS, TARGETS_BY_ZONE, SUMMARY, MANIFEST),
+     GRID_LINES, SUBSTATIONS, SUPPLY_CSV, SUPPLY_PNG, TURBINES_GPKG, TARGETS, TARGETS_BY_ZONE, SUMMARY, MANIFEST, CSV_METADATA),
     _keys("tech", "profile", "profile_origin", "power_density_mw_per_km2", "max_slope_deg", "min_parcel_area_ha",
           "total_area_ha", "eligible_area_ha", "excluded_area_ha", "small_fragments_area_ha", "capacity_mw", "parcels",
           "bases", "stock_mgc", "by_zone_type", "by_zone_type.*",
@@ -1282,20 +1307,20 @@ _ACCOUNT_SUMMARY = _keys(
 SITE_ACCOUNT = ResultSpec(
     "site-account", ("site",), "a run of several technologies (--tech pv,wind): one site folder per technology, "
     "screened in order so no pixel is counted twice, and the account of them all against the target",
-    (SUPPLY_CSV, SUPPLY_PNG, TARGETS_BY_ZONE, SUMMARY, MANIFEST),
+    (SUPPLY_CSV, SUPPLY_PNG, TARGETS_BY_ZONE, SUMMARY, MANIFEST, CSV_METADATA),
     _ACCOUNT_SUMMARY,
     parts=(("pv", "site"), ("wind", "site")),
 )
 CLASSIFY = ResultSpec(
     "classify", ("classify",), "land cover classified from an image, with blocked and random CV accuracy",
-    (LANDCOVER_TIF, ACCURACY_JSON, ACCURACY_CSV, MAP_CLASSES, MODEL_SKOPS, MODEL_JSON, SCHEME_CSV, SUMMARY, MANIFEST),
+    (LANDCOVER_TIF, ACCURACY_JSON, ACCURACY_CSV, MAP_CLASSES, MODEL_SKOPS, MODEL_JSON, SCHEME_CSV, SUMMARY, MANIFEST, CSV_METADATA),
     _keys("overall_accuracy", "overall_accuracy.*", "kappa", "kappa.*", "training_samples", "model", "features",
           "scheme", "map_area_ha", "map_area_ha.*", "model_file"),
 )
 AREA_ESTIMATE = ResultSpec(
     "area-estimate", ("area-estimate",), "error-adjusted class areas and forest coverage with 95 % CIs "
     "(Olofsson et al. 2014), or the sample design",
-    (AE_CLASSES, AE_COUNTS, AE_PROPORTIONS, AE_ZONES, AE_XLSX, AE_DESIGN, AE_DESIGN_XLSX, TARGETS, SUMMARY, MANIFEST),
+    (AE_CLASSES, AE_COUNTS, AE_PROPORTIONS, AE_ZONES, AE_XLSX, AE_DESIGN, AE_DESIGN_XLSX, TARGETS, SUMMARY, MANIFEST, CSV_METADATA),
     _keys("method", "classes", *(f"classes[].{k}" for k in ("code", "name_en", "name_zh", "group", "map_area_ha",
                                                             "adjusted_area_ha", "se_ha", "ci95_ha", "users_accuracy",
                                                             "users_ci95", "producers_accuracy", "producers_ci95")),
@@ -1309,7 +1334,7 @@ AREA_ESTIMATE = ResultSpec(
 )
 DENSITY_MODEL = ResultSpec(
     "density-model", ("density-model",), "a carbon-density map regressed from field plots, with a domain check",
-    (DENSITY_TIF, DOMAIN_TIF, CV_CSV, MODEL_SKOPS, MODEL_JSON, SUMMARY, MANIFEST),
+    (DENSITY_TIF, DOMAIN_TIF, CV_CSV, MODEL_SKOPS, MODEL_JSON, SUMMARY, MANIFEST, CSV_METADATA),
     _keys("target_field", "units", "pools", "plots", "plots.read", "plots.used", "plots.dropped", "plots.dropped.*",
           "plots.per_group", "plots.per_group.*",
           *(p for a in ("spatial_block_cv", "random_cv", "lookup_table", "test")
@@ -1321,7 +1346,7 @@ DENSITY_MODEL = ResultSpec(
 )
 LANDCOVER = ResultSpec(
     "landcover", ("landcover",), "pixels and ellipsoidal areas per class of land-cover maps (the demo's first step)",
-    (CLASSES_YEAR, SUMMARY, MANIFEST),
+    (CLASSES_YEAR, SUMMARY, MANIFEST, CSV_METADATA),
     _keys("*", "*.area_ha", "*.land_area_ha", "*.classes",
           *(f"*.classes[].{k}" for k in ("code", "name_en", "group", "pixels", "area_ha"))),
 )
@@ -1439,16 +1464,71 @@ def summary_header(kind: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- documentation
+#: Sheet titles of the workbooks (Excel allows 31 characters, no []:*?/\\).
+SHEET_TITLES: dict[str, tuple[str, str]] = {
+    "stocks_by_zone": ("分区碳储量", "Stocks by zone"),
+    "stocks_by_class": ("分类碳储量", "Stocks by class"),
+    "coverage_by_zone": ("分区森林覆盖率", "Coverage by zone"),
+    "coverage_totals": ("全区森林覆盖率", "Coverage totals"),
+    "volume_by_zone": ("分区森林蓄积量", "Stock volume by zone"),
+    "trend_by_zone": ("分区覆盖率变化趋势", "Coverage trend by zone"),
+    "change_by_zone": ("分区碳储量变化", "Change by zone"),
+    "transitions_by_group": ("地类转移（按类别组）", "Transitions by group"),
+    "transitions_by_code": ("地类转移（按类别）", "Transitions by class"),
+    "transition_matrix": ("转移矩阵（公顷）", "Transition matrix (ha)"),
+    "restoration_effect": ("修复项目碳汇效果", "Restoration effect"),
+    "parcels": ("候选地块", "Parcels"),
+    "bases": ("候选基地", "Bases"),
+    "by_zone_type": ("各类区域装机潜力", "By zone type"),
+    "exclusions": ("排除规则", "Exclusion rules"),
+    "not_checked": ("未核查规则", "Rules not checked"),
+    "supply_curve": ("供给曲线", "Supply curve"),
+    "sweep": ("参数扫描", "Sweep"),
+    "classes": ("分类面积估计", "Class areas"),
+    "zones": ("分区", "Zones"),
+    "error_matrix_counts": ("误差矩阵（样本数）", "Error matrix (counts)"),
+    "error_matrix_proportions": ("误差矩阵（面积比例）", "Error matrix (proportions)"),
+    "design": ("抽样设计", "Sample design"),
+    "notes": ("说明", "Notes"),
+}
+
+
+#: Text values of result tables (statuses) in Chinese and English, for workbooks and maps.
+VALUE_LABELS: dict[str, tuple[str, str]] = {
+    "already met": ("首年已达标", "already met"),
+    "met": ("已达标", "met"),
+    "at this rate": ("按此速度可达标", "at this rate"),
+    "not at this rate": ("按此速度无法达标", "not at this rate"),
+}
+
+
+def value_label(value: Any, lang: str) -> Any:
+    """A status text of a result table in ``lang``; any other value unchanged."""
+    if isinstance(value, str) and value in VALUE_LABELS:
+        zh, en = VALUE_LABELS[value]
+        return zh if lang == "zh" else en
+    return value
+
+
+def sheet_title(name: str, lang: str) -> str:
+    """A workbook sheet's title in ``lang`` (the sheet's machine name if it has none)."""
+    pair = SHEET_TITLES.get(name)
+    if pair is None:
+        return name
+    return pair[0] if lang == "zh" else pair[1]
+
+
 def outputs_markdown() -> str:
     """The README's table of outputs: one row per (kind, file), generated from the specs."""
     lines = ["| result | file | kind | units | what | when |", "|---|---|---|---|---|---|"]
     for rs in SPECS.values():
         for f in rs.files:
-            if f in (MANIFEST,):
+            if f in (MANIFEST, CSV_METADATA):
                 continue
             lines.append(f"| {rs.kind} | `{f.name}` | {f.kind} | {f.units} | {f.about} | {f.when} |")
         for name, kind in rs.parts:
             lines.append(f"| {rs.kind} | `{name}/` | folder | as {kind} | a {kind} result folder of its own | "
                          f"when the run has {name} |")
     lines.append(f"| every kind | `{MANIFEST.name}` | json | - | {MANIFEST.about} | always |")
+    lines.append(f"| every kind | `{CSV_METADATA.name}` | json | - | {CSV_METADATA.about} | {CSV_METADATA.when} |")
     return "\n".join(lines) + "\n"

@@ -76,7 +76,8 @@ def fmt_value(value: Any, column: str = "", lang: str | None = None) -> str:
             return str(int(v))
         if "_per_" in column or column.endswith(("_per_ha", "_per_yr")):
             text = _sig(v)
-        elif column.endswith(("_ha", "_mw", "_km")):  # areas, capacities, distances: to 0.1, checkable against tables
+        elif column.endswith(("_ha", "_mw", "_km")) or "area_ha" in column:  # areas (area_ha_desert too), capacities,
+            # distances: to 0.1, checkable against the tables
             text = f"{v:,.1f}"
         elif column.endswith(("_mgc", "_m3")) or column.startswith("stock_mgc"):
             text = f"{v:,.0f}"

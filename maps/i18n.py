@@ -93,14 +93,17 @@ def label(key: str, lang: str, **fmt) -> str:
 
 
 def column_label(column: str, lang: str) -> str:
-    """A readable label of a result-table column: the result spec's label with its unit
+    """A column's or summary key's label with its unit: the result spec's
     (:func:`sinkplan.layers.resultspec.label`, the one source of column labels), else a
-    map-only label, else the column name itself."""
+    map-only label, else the column name itself.
+
+    A nested summary key ``redline.inside_stock_mgc`` is labelled by its last part."""
     from sinkplan.layers import resultspec as rs
 
-    if rs.term(column) is not None:
-        return rs.label(column, lang)
-    pair = _COLUMNS.get(column)
+    key = column.rsplit(".", 1)[-1]
+    if rs.term(key) is not None:
+        return rs.label(key, lang)
+    pair = _COLUMNS.get(key)
     if pair is None:
         return column
     return pair[0] if lang == "zh" else pair[1]
@@ -108,17 +111,17 @@ def column_label(column: str, lang: str) -> str:
 
 #: Text values a result table holds (statuses), shown in the map's language.
 _VALUES: dict[str, tuple[str, str]] = {
-    "not at this rate": ("按此速度无法达标", "not at this rate"),
-    "reached": ("已达标", "reached"),
-    "already above target": ("已高于目标", "already above target"),
     "True": ("是", "yes"),
     "False": ("否", "no"),
 }
 
 
 def value_label(value: str, lang: str) -> str:
-    """A status text of a table in ``lang`` (the value itself if unknown)."""
-    pair = _VALUES.get(str(value))
+    """A status text of a table in ``lang`` (the result contract's, else this module's; the value
+    itself if unknown)."""
+    from sinkplan.layers.resultspec import VALUE_LABELS
+
+    pair = VALUE_LABELS.get(str(value)) or _VALUES.get(str(value))
     if pair is None:
         return str(value)
     return pair[0] if lang == "zh" else pair[1]

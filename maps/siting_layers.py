@@ -58,6 +58,12 @@ _RULES_ZH = {
     "nodata": "无土地覆盖数据", "near_built": "邻近建设用地", "near_water": "邻近水体", "redline": "生态保护红线",
     "farmland": "永久基本农田", "slope": "坡度过大", "dem_nodata": "无高程数据", "outside_zones": "不在重点区域内",
     "small_parcel": "地块面积过小", "grassland": "基本草原", "forest": "林地",
+    "installed": "已建及已批项目用地", "north_slope": "北向坡度过大", "shrub_rule": "灌木林地（不符合林光互补条件）",
+    "border_class1": "边境地区Ⅰ级保护林地", "outside_admin": "行政区范围外", "claimed_by_pv": "已划归光伏",
+    "basic_grassland": "基本草原", "class1_forest": "Ⅰ级保护林地", "state_forest": "国有林场和重点国有林区",
+    "natural_forest": "天然林地", "sandy_closure": "国家沙化土地封禁保护区", "heritage_lines": "历史文化保护线",
+    "protected_areas": "自然保护地", "urban_boundary": "城镇开发边界", "bird_corridors": "候鸟迁徙通道",
+    "grid_lines": "输电线路",
 }
 _GROUPS_ZH = {"forest": "林地", "shrubland": "灌木林", "grassland": "草地", "cropland": "耕地", "wetland": "湿地",
               "water": "水体", "built": "建设用地", "barren": "未利用地", "snow_ice": "冰雪", "nodata": "无数据"}
@@ -203,6 +209,8 @@ def _zone_type_text(key: str, value: Any, lang: str) -> str:
         return _zone_name(value, lang)
     if key == "zone_types" and isinstance(value, str):
         return ("、" if lang == "zh" else ", ").join(_zone_name(z, lang) for z in value.split(",") if z)
+    if key == "not_checked" and isinstance(value, str):  # comma list of rule keys
+        return ("、" if lang == "zh" else ", ").join(reason_label(r, r, lang) for r in value.split(",") if r)
     return fmt_value(value, key, lang)
 
 
@@ -211,7 +219,8 @@ def _simple(b: MapBuilder, path: Path, *, name: str, key: str, lang: str, style:
     gdf = read_vector_lonlat(path)
     if gdf is None or len(gdf) == 0:
         return
-    fields = [c for c in gdf.columns if c != gdf.geometry.name][:20]
+    # the source file name is the layer's provenance (manifest, GeoPackage), not a feature's figure
+    fields = [c for c in gdf.columns if c not in (gdf.geometry.name, "source_file")][:20]
     feats = []
     for rec in gdf[fields].to_dict("records"):
         if heading and heading[0] in rec:  # e.g. 候选基地 2, not the first field's raw value

@@ -118,6 +118,7 @@ def context_from(args: argparse.Namespace) -> RunContext:
         workers=getattr(args, "workers", 0) or 0,
         scheduler=getattr(args, "scheduler", None),
         overwrite=getattr(args, "overwrite", False),
+        lang=getattr(args, "lang", None) or "zh",
     )
 
 

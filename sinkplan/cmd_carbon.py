@@ -103,7 +103,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         hierarchy = hierarchy_from(args, strata)
         t_zones = time.perf_counter() - t0
         # claimed before the run: a second run with the same --out fails at once
-        with ResultFolder(args.out, kind="carbon", command="carbon", parameters={},
+        with ResultFolder(args.out, lang=ctx.lang, kind="carbon", command="carbon", parameters={},
                           inputs=[lc.path, args.zones, args.redline, args.densities, args.density_raster],
                           overwrite=ctx.overwrite) as rf:
             t_start = time.perf_counter()

@@ -170,7 +170,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                                     max_cells=ctx.max_cells, progress=progress)
         hierarchy = None if restoration else hierarchy_from(args, strata)
         # claimed before the run: a second run with the same --out fails at once
-        with ResultFolder(args.out, kind="restoration" if restoration else "change", command="change", parameters={},
+        with ResultFolder(args.out, lang=ctx.lang, kind="restoration" if restoration else "change", command="change", parameters={},
                           inputs=[lcs[0].path, lcs[1].path, args.zones, args.redline, args.densities],
                           overwrite=ctx.overwrite) as rf:
             options = {"years": years, "densities": table, "strata": strata, "max_cells": ctx.max_cells,

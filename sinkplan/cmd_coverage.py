@@ -209,7 +209,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         user_total, user_zones = parse_land_area(args.land_area_ha, strata.names[1:])
         land_area = {**user_zones, **({TOTAL: user_total} if user_total is not None else {})} if args.land_area_ha else None
         # claimed before the run: a second run with the same --out fails at once
-        with ResultFolder(args.out, kind="coverage", command="coverage", parameters={},
+        with ResultFolder(args.out, lang=ctx.lang, kind="coverage", command="coverage", parameters={},
                           inputs=[*(lc.path for lc in lcs), args.zones, *vol_rasters.values(), args.volume_table,
                                   args.targets], overwrite=ctx.overwrite) as rf:
             with executor(ctx) as ex, ctx.progress("coverage") as progress:

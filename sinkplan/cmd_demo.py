@@ -124,7 +124,7 @@ def landcover_step(region, out: Path, ctx: RunContext) -> list[Path]:
     from sinkplan.results import ResultFolder
 
     paths = [region.landcover_2015, region.landcover_2020]
-    with ResultFolder(out / "landcover", kind="landcover", command="demo:landcover", parameters={"scheme": "clcd"},
+    with ResultFolder(out / "landcover", lang=ctx.lang, kind="landcover", command="demo:landcover", parameters={"scheme": "clcd"},
                       inputs=paths, overwrite=True) as rf:
         summary = {}
         for year, path in zip((2015, 2020), paths):

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="result folder")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh",
+                   help="language of the workbook's sheet titles and headers (default zh; CSVs keep field names)")
     p.add_argument("--scheme", default="clcd", help="class scheme of the codes: clcd (default), worldcover, globeland30 or a CSV/TOML")
     p.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
 
@@ -160,7 +162,7 @@ def _run_folder(out: Path, kind: str, command: str, ctx: RunContext, inputs):
     from sinkplan.layers.resultfolder import ResultFolder
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    with ResultFolder(out, kind=kind, command=command, parameters={}, inputs=inputs, overwrite=ctx.overwrite) as rf, \
+    with ResultFolder(out, lang=ctx.lang, kind=kind, command=command, parameters={}, inputs=inputs, overwrite=ctx.overwrite) as rf, \
             tempfile.TemporaryDirectory(prefix=f".{out.name}.work-", dir=out.parent) as work:
         yield rf, work
 
@@ -204,7 +206,7 @@ def area_estimate(*, map_path: Path, reference: Path, ref_field: str, out: Path,
     groups = tuple(g.strip() for g in coverage_groups.split(",") if g.strip())
     if not groups or set(groups) - set(GROUPS):
         raise InputError(f"--coverage-groups {coverage_groups!r}: name groups from {', '.join(GROUPS)}")
-    with ResultFolder(out, kind="area-estimate", command="area-estimate", parameters={}, inputs=[map_path, reference, zones],
+    with ResultFolder(out, lang=ctx.lang, kind="area-estimate", command="area-estimate", parameters={}, inputs=[map_path, reference, zones],
                       overwrite=ctx.overwrite) as rf:
         with ctx.progress("mapped areas") as progress:
             res = estimate_areas(map_path, reference, ref_field=ref_field, scheme=scheme, zones=zones,
@@ -219,7 +221,7 @@ def area_design(*, map_path: Path, out: Path, ctx: RunContext, scheme: str = "cl
     from sinkplan.layers.resultfolder import ResultFolder
     from sinkplan.sinks.learning.folders import sample_design, write_area_estimate
 
-    with ResultFolder(out, kind="area-estimate", command="area-estimate --design", parameters={}, inputs=[map_path],
+    with ResultFolder(out, lang=ctx.lang, kind="area-estimate", command="area-estimate --design", parameters={}, inputs=[map_path],
                       overwrite=ctx.overwrite) as rf:
         with ctx.progress("mapped areas") as progress:
             res = sample_design(map_path, scheme=scheme, target_se=target_se, expected_ua=expected_ua,

@@ -83,6 +83,8 @@ def register(sub, common) -> None:
     p.add_argument("--targets", help="policy targets TOML (default seeds/targets.toml), or per-zone targets CSV "
                    "(zone,indicator,value,year[,source]; indicator new_energy_capacity in MW; needs --zones)")
     p.add_argument("--out", required=True, help="result folder")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh",
+                   help="language of the workbook's sheet titles and headers (default zh; CSVs keep field names)")
     p.add_argument("--workers", type=int, default=0, help="local Dask workers (0: one process)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler")
     p.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
@@ -151,7 +153,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
         prep = prepare(inputs, profile, workdir=work, cache=cache)  # validate before any output exists
         sweep_preps = [(k, v, prepare(inputs, p, workdir=work, keep_rasters=False, cache=cache)) for k, v, p in sweep_profiles]
         # claimed before the run: a second run with the same --out fails at once
-        with ResultFolder(out, kind="site", command="site", parameters={}, inputs=inputs.files(),
+        with ResultFolder(out, lang=ctx.lang, kind="site", command="site", parameters={}, inputs=inputs.files(),
                           overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             with ctx.progress(f"siting {prep.profile.tech}") as progress:
@@ -197,7 +199,7 @@ def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
     with tempfile.TemporaryDirectory(prefix=".site-work-", dir=_existing_parent(out)) as work:
         for prof in profiles:  # validate every technology's inputs before any output exists
             prepare(base_inputs, prof, workdir=work, keep_rasters=False, cache=cache, quiet=True)
-        with ResultFolder(out, kind="site-account", command="site", parameters={}, inputs=base_inputs.files(),
+        with ResultFolder(out, lang=ctx.lang, kind="site-account", command="site", parameters={}, inputs=base_inputs.files(),
                           overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             with ctx.progress("siting " + ",".join(args.tech)) as progress:

@@ -33,6 +33,8 @@ class RunContext:
         Address of a running Dask scheduler (``tcp://host:8786``).
     overwrite : bool
         Replace existing result folders.
+    lang : {"zh", "en"}
+        Language of the workbooks' sheet titles and headers (``--lang``).
     """
 
     quiet: bool = False
@@ -41,6 +43,7 @@ class RunContext:
     workers: int = 0
     scheduler: str | None = None
     overwrite: bool = False
+    lang: str = "zh"
 
     @contextmanager
     def progress(self, description: str) -> Iterator[Progress | None]:

@@ -52,6 +52,8 @@ def add_common_options(p: argparse.ArgumentParser, *, zones_help: str = "zone po
     p.add_argument("--workers", type=int, default=0, metavar="N", help="local Dask worker processes (default 0: one process)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh",
+                   help="language of the workbook's sheet titles and headers (default zh; CSVs keep field names)")
 
 
 def hierarchy_from(args: argparse.Namespace, strata: Strata):

@@ -21,10 +21,14 @@ import numpy as np
 from sinkplan.sinks.volume import VolumeTable
 
 __all__ = ["forest_groups", "forest_area_ha", "coverage", "gap_ha", "Trend", "trend", "VolumeTable", "NOT_AT_THIS_RATE",
-           "shrub_split"]
+           "shrub_split", "ALREADY_MET", "MET", "AT_THIS_RATE", "TARGET_STATUSES"]
 
 #: What :func:`trend` reports when coverage does not rise towards the target.
 NOT_AT_THIS_RATE = "not at this rate"
+#: ``target_status`` of a trend: the target met in the first year already, met by the last year,
+#: reached later at this rate (``target_year_at_this_rate`` says when), or never at this rate.
+ALREADY_MET, MET, AT_THIS_RATE = "already met", "met", "at this rate"
+TARGET_STATUSES = (ALREADY_MET, MET, AT_THIS_RATE, NOT_AT_THIS_RATE)
 
 
 def forest_groups(*, count_shrub: bool) -> tuple[str, ...]:
@@ -63,15 +67,18 @@ def gap_ha(forest_ha: np.ndarray, land_ha: np.ndarray, target: float) -> np.ndar
 class Trend:
     """Coverage change between the first and the last year, and where it leads.
 
-    ``target_year`` is the first whole year in which the target is met at that rate: an
-    int, the last year itself when already met, or :data:`NOT_AT_THIS_RATE`.
+    ``target_year`` is a year or None, and ``status`` says which: :data:`MET` (met by the last
+    year, which ``target_year`` is), :data:`AT_THIS_RATE` (the first whole year after the last
+    one in which the target is met at that rate), :data:`ALREADY_MET` (met in the first year
+    already: no year the rate "reached" it; None) or :data:`NOT_AT_THIS_RATE` (None).
     """
 
     first_year: int
     last_year: int
     annual_change: float  # coverage fraction per year
     annual_forest_change_ha: float
-    target_year: int | str
+    target_year: int | None
+    status: str = AT_THIS_RATE
 
 
 def trend(years: list[int], cov: list[float], forest_ha: list[float], target: float) -> Trend:
@@ -80,8 +87,11 @@ def trend(years: list[int], cov: list[float], forest_ha: list[float], target: fl
     Examples
     --------
     >>> t = trend([2015, 2020], [0.20, 0.21], [200.0, 210.0], 0.235)  # +0.002/yr: 0.025 more → 12.5 yr
-    >>> round(t.annual_change, 6), t.annual_forest_change_ha, t.target_year
-    (0.002, 2.0, 2033)
+    >>> round(t.annual_change, 6), t.annual_forest_change_ha, t.target_year, t.status
+    (0.002, 2.0, 2033, 'at this rate')
+    >>> t = trend([2015, 2020], [0.54, 0.64], [54.0, 64.0], 0.235)  # above the target in 2015 already
+    >>> t.target_year, t.status
+    (None, 'already met')
     """
     if len(years) < 2:
         raise ValueError("a trend needs at least two years")
@@ -92,13 +102,16 @@ def trend(years: list[int], cov: list[float], forest_ha: list[float], target: fl
     c0, c1 = cov[order[0]], cov[order[-1]]
     rate = (c1 - c0) / (y1 - y0)
     dforest = (forest_ha[order[-1]] - forest_ha[order[0]]) / (y1 - y0)
-    if c1 >= target:
-        reached: int | str = y1
+    reached: int | None
+    if c0 >= target:
+        reached, status = None, ALREADY_MET
+    elif c1 >= target:
+        reached, status = y1, MET
     elif rate > 0 and math.isfinite(rate):
-        reached = y1 + math.ceil((target - c1) / rate - 1e-9)
+        reached, status = y1 + math.ceil((target - c1) / rate - 1e-9), AT_THIS_RATE
     else:
-        reached = NOT_AT_THIS_RATE
-    return Trend(y0, y1, float(rate), float(dforest), reached)
+        reached, status = None, NOT_AT_THIS_RATE
+    return Trend(y0, y1, float(rate), float(dforest), reached, status)
 
 
 def shrub_split(shrub_ha: np.ndarray, levels_ha: np.ndarray | None, zone_precip: list | None, *,

@@ -171,15 +171,16 @@ def trend_of(rows: list[dict], years: list, target: float | None) -> dict:
             (counted[order[-1]] - counted[order[0]]) / (y1 - y0)
         no_land = all(r["land_area_ha"] == 0 for r in rows)
         return {"first_year": y0, "last_year": y1, "annual_change": None, "annual_forest_change_ha": dforest,
-                "target_year_at_this_rate": None, "target": target,
+                "target_year_at_this_rate": None, "target_status": None, "target": target,
                 "note": "the raster maps none of this zone: no coverage, no rate" if no_land else
                         "coverage undecided in some year (special-shrubland rule not applied): no trend"}
     t = trend(list(years), cov, [r["counted_forest_ha"] for r in rows], target if target is not None else 2.0)
     out = {"first_year": t.first_year, "last_year": t.last_year, "annual_change": t.annual_change,
-           "annual_forest_change_ha": t.annual_forest_change_ha, "target_year_at_this_rate": t.target_year}
+           "annual_forest_change_ha": t.annual_forest_change_ha, "target_year_at_this_rate": t.target_year,
+           "target_status": t.status}
     out["target"] = target
     if target is None:
-        out["target_year_at_this_rate"] = None
+        out["target_year_at_this_rate"] = out["target_status"] = None
         out["note"] = "no target applies here (see target_source)"
     return out
 

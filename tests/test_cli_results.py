@@ -31,7 +31,10 @@ def test_result_folder_atomic_with_manifest(tmp_path):
     m = json.loads((out / "manifest.json").read_text("utf-8"))
     assert m["command"] == "t" and m["parameters"] == {"k": 1}
     assert m["inputs"][0]["sha256"] == hashlib.sha256(b"abc").hexdigest()
-    assert {o["path"] for o in m["outputs"]} == {"t.csv", rs.SUMMARY.name}
+    assert {o["path"] for o in m["outputs"]} == {"t.csv", rs.SUMMARY.name, rs.CSV_METADATA.name}
+    meta = json.loads((out / rs.CSV_METADATA.name).read_text("utf-8"))  # CSVW: what each CSV column is
+    cols = {c["name"]: c for c in meta["tables"][0]["tableSchema"]["columns"]}
+    assert meta["tables"][0]["url"] == "t.csv" and cols["area_ha"]["titles"] == {"zh": "面积 (公顷)", "en": "Area (ha)"}
     assert "numpy" in m["versions"] and "gdal" in m["versions"]
     assert json.loads((out / rs.SUMMARY.name).read_text("utf-8")) == {"zone": "四子王旗", "n": 3}
     assert pd.read_csv(out / "t.csv", encoding="utf-8-sig").zone[0] == "四子王旗"
@@ -222,7 +225,8 @@ def test_xlsx_text_is_never_a_formula(tmp_path):
     names = ["=SUM(1+1)", "=HYPERLINK(\"http://x\")", "四子王旗", "+1", "-2"]
     with ResultFolder(out, command="t", parameters={}, inputs=[]) as rf:
         rf.write_xlsx("t.xlsx", {"zones": pd.DataFrame({"zone": names, "area_ha": [1.0, 2.0, 3.0, 4.0, 5.0]})})
-    ws = openpyxl.load_workbook(out / "t.xlsx")["zones"]
-    assert [c.value for c in ws["A"][1:]] == names
-    assert all(c.data_type == "s" for c in ws["A"][1:])
-    assert [c.value for c in ws["B"][1:]] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    ws = openpyxl.load_workbook(out / "t.xlsx")["分区"]  # the sheet "zones" of a Chinese workbook
+    assert [c.value for c in ws["A"][1:6]] == names
+    assert all(c.data_type == "s" for c in ws["A"][1:6])
+    assert [c.value for c in ws["B"][1:6]] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert [ws["A"][6].value, ws["B"][6].value] == ["合计", 15.0]  # totals row: 1 + 2 + 3 + 4 + 5 ha

@@ -100,7 +100,13 @@ def test_coverage_errors(tmp_path, years, capsys):
 
 
 def test_trend_not_at_this_rate():
-    assert trend([2015, 2020], [0.2, 0.19], [20, 19], 0.235).target_year == NOT_AT_THIS_RATE
+    falling = trend([2015, 2020], [0.2, 0.19], [20, 19], 0.235)
+    assert falling.target_year is None and falling.status == NOT_AT_THIS_RATE  # a number or empty, and a status
+    # above the target in 2015 already: no year "reached at this rate" (not 2020), status says so
+    above = trend([2015, 2020], [0.5393, 0.6366], [167.0, 197.0], 0.235)
+    assert above.target_year is None and above.status == "already met"
+    met = trend([2015, 2020], [0.20, 0.25], [20, 25], 0.235)  # crossed between the years: met by 2020
+    assert (met.target_year, met.status) == (2020, "met")
     assert trend([2020, 2015], [0.21, 0.2], [21, 20], 0.235).target_year == 2033  # order-free: +0.002/yr, 12.5 yr
 
 
