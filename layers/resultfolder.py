@@ -77,6 +77,7 @@ __all__ = [
     "write_csv",
     "write_xlsx",
     "totals_row",
+    "read_xlsx_sheet",
     "csvw_metadata",
     "write_json_atomic",
     "write_text_atomic",

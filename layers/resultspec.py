@@ -530,6 +530,13 @@ TERMS: dict[str, Term] = _terms(
     T("class", "类别", "Class", "", ""),
     T("samples", "样本数", "Samples", "", ""),
     T("overall_accuracy", "总体精度", "Overall accuracy", "fraction", ""),
+    T("share_check", "类别面积比例核查", "Class share check", "", "the map's class shares against another land-cover map of the area (classify --compare-landcover)"),
+    T("compare", "对照土地覆盖图", "Comparison land cover", "", "the land-cover map the shares are checked against"),
+    T("ratio", "比值", "Ratio", "", "map share ÷ comparison share"),
+    T("min_points", "最小差值（百分点）", "Minimum difference (points)", "", "a class is named only when the shares differ by more points than this"),
+    T("far", "偏差过大的类别", "Classes far off", "", "classes whose shares differ by more than the ratio and the points"),
+    T("compare_share", "对照图面积比例", "Share in the comparison", "fraction", ""),
+    T("map_outside_ci", "制图面积超出置信区间的类别", "Classes mapped outside the CI", "", "codes whose mapped area lies outside the reference sample's 95 % CI of the error-adjusted area"),
     T("kappa", "Kappa 系数", "Kappa", "", ""),
     T("producers_accuracy", "生产者精度", "Producer's accuracy", "fraction", ""),
     T("users_accuracy", "用户精度", "User's accuracy", "fraction", ""),
@@ -1315,7 +1322,9 @@ CLASSIFY = ResultSpec(
     "classify", ("classify",), "land cover classified from an image, with blocked and random CV accuracy",
     (LANDCOVER_TIF, ACCURACY_JSON, ACCURACY_CSV, MAP_CLASSES, MODEL_SKOPS, MODEL_JSON, SCHEME_CSV, SUMMARY, MANIFEST, CSV_METADATA),
     _keys("overall_accuracy", "overall_accuracy.*", "kappa", "kappa.*", "training_samples", "model", "features",
-          "scheme", "map_area_ha", "map_area_ha.*", "model_file"),
+          "scheme", "map_area_ha", "map_area_ha.*", "model_file", "share_check", "share_check.compare",
+          "share_check.ratio", "share_check.min_points", "share_check.far",
+          *(f"share_check.far[].{k}" for k in ("code", "map_share", "compare_share", "ratio"))),
 )
 AREA_ESTIMATE = ResultSpec(
     "area-estimate", ("area-estimate",), "error-adjusted class areas and forest coverage with 95 % CIs "
@@ -1330,7 +1339,8 @@ AREA_ESTIMATE = ResultSpec(
           *(f"forest_coverage.target.{k}" for k in ("value", "year", "clause", "source", "key", "unit",
                                                     "adjusted_meets", "ci95_low_meets")),
           "reference", "reference.points", "reference.used", "reference.dropped", "reference.dropped.*",
-          rows("zones", AE_ZONES), "sample_size", "target_se_overall_accuracy", "allocation", "allocation.*"),
+          rows("zones", AE_ZONES), "sample_size", "target_se_overall_accuracy", "allocation", "allocation.*",
+          "map_outside_ci"),
 )
 DENSITY_MODEL = ResultSpec(
     "density-model", ("density-model",), "a carbon-density map regressed from field plots, with a domain check",

@@ -57,6 +57,9 @@ def register(sub, common) -> None:
                    help="indices added as features: ndvi, ndwi, none or auto (default: ndvi when bands named red and nir exist)")
     p.add_argument("--test-fraction", type=float, default=None, metavar="F", help="also hold out this share of spatial blocks as a test set")
     p.add_argument("--max-samples", type=int, default=100_000, metavar="N", help="training pixels kept (random subsample; default 100000)")
+    p.add_argument("--compare-landcover", metavar="RASTER", default=None,
+                   help="a land-cover map of the same area (same scheme) whose class shares the new map is checked "
+                        "against: a class off by more than 2 × and 1 point is named on the terminal and in summary.json")
     p.add_argument("--workers", type=int, default=0, metavar="N", help="local Dask workers for prediction (default 0)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a running Dask scheduler for prediction")
     _model_opts(p, 100)
@@ -115,7 +118,8 @@ def run_classify(args: argparse.Namespace, ctx: RunContext) -> int:
              out=Path(args.out), ctx=ctx, scheme=args.scheme, band_names=args.band_names, indices=args.indices,
              model=args.model, n_estimators=args.n_estimators, max_depth=args.max_depth, seed=args.seed,
              cv_folds=args.cv_folds, block_size_m=args.block_size_m, test_fraction=args.test_fraction,
-             max_samples=args.max_samples)
+             max_samples=args.max_samples,
+             compare_landcover=_path(args.compare_landcover, "--compare-landcover") if args.compare_landcover else None)
     return 0
 
 
@@ -147,7 +151,8 @@ def learn_step(region, out: Path, ctx: RunContext) -> list[Path]:
     ctx = RunContext(quiet=ctx.quiet, debug=ctx.debug, max_cells=ctx.max_cells, workers=ctx.workers,
                      scheduler=ctx.scheduler, overwrite=True)
     classify(image=region.image, samples=region.training_points, label_field="label", out=out / "classify", ctx=ctx,
-             model="rf", n_estimators=25, max_depth=10, seed=0, block_size_m=10_000.0)
+             model="rf", n_estimators=25, max_depth=10, seed=0, block_size_m=10_000.0,
+             compare_landcover=region.landcover_2020)
     area_estimate(map_path=region.landcover_2020, reference=region.reference_points, ref_field="ref_code",
                   out=out / "area_estimate", ctx=ctx, zones=region.leagues, zone_field=region.zone_field)
     density_model(plots=region.plots, target_field="density_mgc_per_ha", covariates=[region.image, region.dem],

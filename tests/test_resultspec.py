@@ -62,7 +62,8 @@ def test_labels_carry_units_in_both_languages():
     assert rs.label("annual_sequestration_mt_co2e_per_yr", "zh") == "年均固碳量 (Mt CO2e/年)"
     assert rs.label("coverage", "zh") == "森林覆盖率" and rs.label("zone", "en") == "Zone"
     assert rs.label("gap_ha_2020", "en") == "Gap to target 2020 (ha)"
-    assert rs.label("forest", "en") == "forest (ha)"  # a transition-matrix column: the group's area
+    assert rs.label("forest", "en") == "Forest (ha)"  # a transition-matrix column: the group's area, by its name
+    assert rs.label("snow_ice", "zh") == "冰雪 (公顷)"
     assert rs.label("not_declared", "zh") == "not_declared"
 
 

@@ -107,7 +107,9 @@ def test_cli_group_by_in_carbon_and_change(tmp_path, leagues, capsys):
     classes = pd.read_csv(out / "stocks_by_class.csv", encoding="utf-8-sig")
     east_forest = classes[(classes.zone == "东盟") & (classes.code == 2)].iloc[0]
     assert east_forest.area_ha == pytest.approx(7 * 4) and east_forest.zone_level == "group"
-    xl = pd.read_excel(out / "stocks.xlsx", sheet_name="stocks_by_zone")
+    from sinkplan.layers.resultfolder import read_xlsx_sheet
+
+    xl = read_xlsx_sheet(out / "stocks.xlsx", "stocks_by_zone")  # a Chinese workbook read back by field names
     assert list(xl.zone)[-3:] == ["东盟", "西盟", "(region total)"]
 
     out = tmp_path / "change"

@@ -95,7 +95,9 @@ def test_missing_policy_layer_is_named_and_capacity_is_an_upper_bound(region, tm
     assert (el[10:20, 10:30] > 0).all()  # the grass patch is eligible without the layer
     p = pd.read_csv(out / "parcels.csv")
     assert p["not_checked"].str.contains("basic_grassland").all()  # every table row says so
-    sheet = pd.read_excel(out / "parcels.xlsx", sheet_name="not_checked")
+    from sinkplan.layers.resultfolder import read_xlsx_sheet
+
+    sheet = read_xlsx_sheet(out / "parcels.xlsx", "not_checked")  # a Chinese workbook read back by field names
     assert "basic_grassland" in set(sheet["rule"]) and set(sheet["status"]) == {"not checked"}
 
 

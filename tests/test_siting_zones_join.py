@@ -108,7 +108,9 @@ def test_cli_tables_carry_the_area_per_zone_type(region, tmp_path):
                  "--border", str(region / "border.gpkg"), "--grid-lines", str(region / "far.gpkg"),
                  "--set", "zones.border.width_m=200", *legacy_set_args(), "--out", str(out)]) == 0
     cols = ["area_ha", "area_ha_desert", "area_ha_border", "area_ha_mine", "area_ha_other"]
-    for t in (pd.read_csv(out / "parcels.csv"), pd.read_excel(out / "parcels.xlsx", sheet_name="parcels"),
+    from sinkplan.layers.resultfolder import read_xlsx_sheet
+
+    for t in (pd.read_csv(out / "parcels.csv"), read_xlsx_sheet(out / "parcels.xlsx", "parcels"),
               pd.DataFrame(gpd.read_file(out / "parcels.gpkg").drop(columns="geometry"))):
         t = t.sort_values("parcel_id")
         assert t[cols].to_numpy().tolist() == [[36.0, 16.0, 20.0, 0.0, 0.0], [45.0, 25.0, 20.0, 0.0, 0.0]]

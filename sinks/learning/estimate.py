@@ -81,6 +81,22 @@ class AreaEstimateResult:
         return out
 
 
+def _warn_outside_ci(classes: pd.DataFrame, map_path) -> list[int]:
+    """Codes whose mapped area lies outside the reference sample's 95 % CI, named in a warning."""
+    from pathlib import Path
+
+    from sinkplan.sinks.learning.shares import outside_reference_ci
+
+    bad = outside_reference_ci(classes)
+    if len(bad):
+        listed = "; ".join(f"{getattr(r, 'name_en', r.code)}: mapped {r.map_area_ha:,.0f} ha, reference "
+                           f"{r.adjusted_area_ha:,.0f} ha (95 % CI {r.ci95_low_ha:,.0f}–{r.ci95_high_ha:,.0f})"
+                           for r in bad.itertuples())
+        logger.warning("%s: the mapped area of %d class(es) lies outside the reference sample's 95 %% confidence "
+                       "interval; report the error-adjusted areas: %s", Path(str(map_path)).name, len(bad), listed)
+    return [int(c) for c in bad["code"]]
+
+
 def estimate_areas(
     map: str | os.PathLike | LandCover,
     reference: str | os.PathLike,
@@ -185,6 +201,7 @@ def estimate_areas(
         "forest_coverage": cover,
         "reference": {"points": sample.n_read, "used": int(sample.map_code.size), "dropped": sample.dropped},
         "zones": zone_rows or None}
+    summary["map_outside_ci"] = _warn_outside_ci(tables["classes"], lc.path)
     logger.info("forest coverage %.4f ± %.4f (map %.4f)", cover["adjusted_share"], cover["ci95"], cover["map_share"])
     params = {"map": str(lc.path), "reference": str(reference), "ref_field": ref_field, "scheme": lc.scheme.name,
               "zones": None if zones is None else str(zones), "zone_field": zone_field, "coverage_groups": list(groups)}

@@ -95,12 +95,32 @@ class ClassifyResult:
     inputs: list = field(default_factory=list)
 
 
+def _share_check(map_ha: dict[int, float], compare, sch, acc: dict, *, max_cells: int) -> dict:
+    """Class shares of the new map against ``compare``; a warning line naming each class far off."""
+    from sinkplan.layers.landcover import class_table, open_landcover
+    from sinkplan.sinks.learning.shares import DEFAULT_MIN_POINTS, DEFAULT_RATIO, share_departures
+
+    table = class_table(open_landcover(compare, sch.name), max_cells=max_cells)
+    far = share_departures(map_ha, {int(r.code): float(r.area_ha) for r in table.itertuples()})
+    names = {c.code: c.name_en for c in sch.classes}
+    if far:
+        oa = acc.get("spatial_block_cv", {}).get("overall_accuracy")
+        listed = "; ".join(f"{names.get(d.code, d.code)} {d.map_share * 100:.1f} % of the map vs {d.compare_share * 100:.1f} % "
+                           f"({d.ratio:.1f} ×)" for d in far)
+        logger.warning("classified map: class shares far from %s%s: %s; the classifier's samples may not represent "
+                       "the classes' real shares: check with area-estimate on a reference sample before using its areas",
+                       Path(str(compare)).name, f" (blocked CV OA {oa:.3f})" if isinstance(oa, float) else "", listed)
+    return {"compare": str(compare), "ratio": DEFAULT_RATIO, "min_points": DEFAULT_MIN_POINTS,
+            "far": [{"code": d.code, "map_share": d.map_share, "compare_share": d.compare_share,
+                     "ratio": d.ratio if d.ratio != float("inf") else None} for d in far]}
+
+
 def classify_image(image: str | os.PathLike, samples: str | os.PathLike, label_field: str, *,
                    workdir: str | os.PathLike, scheme: str = "clcd", band_names: str | None = None,
                    indices: str = "auto", model: str = "rf", n_estimators: int = 100, max_depth: int | None = None,
                    seed: int = 0, cv_folds: int = 5, block_size_m: float = 10_000.0, test_fraction: float | None = None,
                    max_samples: int = 100_000, max_cells: int = DEFAULT_MAX_CELLS, executor: BlockExecutor | None = None,
-                   progress: Progress | None = None) -> ClassifyResult:
+                   progress: Progress | None = None, compare_landcover: str | os.PathLike | None = None) -> ClassifyResult:
     """Train a classifier on ``samples``, assess it (spatially blocked and random CV) and
     predict ``image`` block by block into ``workdir``.
 
@@ -117,6 +137,10 @@ def classify_image(image: str | os.PathLike, samples: str | os.PathLike, label_f
         ``ndvi``, ``ndwi``, ``none`` or ``auto``).
     max_cells, executor, progress
         Blocks, where prediction runs, ``progress(fraction, label)``.
+    compare_landcover : path, optional
+        A land-cover map of the area in the same scheme: the new map's class shares are
+        checked against it (:func:`sinkplan.sinks.learning.shares.share_departures`); classes
+        far off are named in a warning and in summary ``share_check``.
 
     Raises
     ------
@@ -158,8 +182,12 @@ def classify_image(image: str | os.PathLike, samples: str | os.PathLike, label_f
                "kappa": {k: acc[k]["kappa"] for k in acc}, "training_samples": int(ts.y.size),
                "model": model, "features": list(spec.names), "scheme": sch.name,
                "map_area_ha": {str(c): a / 10_000.0 for c, (_, a) in areas.items()}}  # m² → ha
+    if compare_landcover is not None:
+        summary["share_check"] = _share_check({int(c): a / 10_000.0 for c, (_, a) in areas.items()}, compare_landcover,
+                                              sch, acc, max_cells=max_cells)
     params = {"image": str(image), "samples": str(samples), "label_field": label_field, "scheme": sch.name,
-              "features": list(spec.names), **asdict(opts), "max_cells": max_cells}
+              "features": list(spec.names), **asdict(opts), "max_cells": max_cells,
+              **({"compare_landcover": str(compare_landcover)} if compare_landcover is not None else {})}
     logger.info("classified %s: blocked CV OA %.3f, random CV OA %.3f", image,
                 acc["spatial_block_cv"]["overall_accuracy"], acc["random_cv"]["overall_accuracy"])
     return ClassifyResult(out, map_class_frame(areas, sch), summary, sch, fitted, meta,
