@@ -872,8 +872,9 @@ class ResultFolder:
                     rs._report(fs.name, [f"sheet {name}"])
                     continue
                 rs.check_columns(fs, df.columns, sheet=name)
-        notes = {"command": self.command, **{k: v for k, v in self.parameters.items() if v is not None},
-                 "started": self._start.isoformat(timespec="seconds")}
+        # the run's command and parameters (its times are in manifest.json: a workbook of the same
+        # run is the same file whenever it was written)
+        notes = {"command": self.command, **{k: v for k, v in self.parameters.items() if v is not None}}
         return write_xlsx(self.path(f), sheets, lang=self.lang, notes=notes)
 
     def write_text(self, f: rs.FileSpec | str, text: str) -> Path:
