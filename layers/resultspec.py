@@ -1493,6 +1493,7 @@ SHEET_TITLES: dict[str, tuple[str, str]] = {
     "exclusions": ("排除规则", "Exclusion rules"),
     "not_checked": ("未核查规则", "Rules not checked"),
     "supply_curve": ("供给曲线", "Supply curve"),
+    "sources": ("参数来源", "Parameter sources"),
     "sweep": ("参数扫描", "Sweep"),
     "classes": ("分类面积估计", "Class areas"),
     "zones": ("分区", "Zones"),

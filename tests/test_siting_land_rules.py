@@ -220,7 +220,9 @@ def test_summary_and_workbook_say_which_numbers_are_assumptions(barren, tmp_path
                                      "source": "user value: --set on the command line"}
     # sourced numbers are not assumptions: TD/T 1075-2023's 3° class limit, the published emission factor
     assert "terrain.class_i_max_slope_deg" not in a and "carbon.emission_factor_t_co2_per_mwh" not in a
-    sheet = pd.read_excel(out / "parcels.xlsx", sheet_name="sources")
+    from sinkplan.layers.resultfolder import read_xlsx_sheet
+
+    sheet = read_xlsx_sheet(out / "parcels.xlsx", "sources")  # a Chinese workbook read back by field names
     assert set(sheet["key"]) >= {"terrain.class_i_max_slope_deg", "cost.capex_cny_per_kw", "pv.max_slope_deg"}
     assert set(sheet.loc[sheet.assumption, "key"]) == set(a)
 
