@@ -239,12 +239,15 @@ _FORMATS = {
     "Mg C": "#,##0", "m3": "#,##0", "Mg C/yr": "#,##0", "MWh/yr": "#,##0", "px": "#,##0",
     "Tg C": "#,##0.000", "Mt CO2e": "#,##0.000", "Mt CO2e/yr": "#,##0.000",
     "fraction": "0.00%", "fraction/yr": "0.00%",
-    "Mg C/ha": "0.00", "Mg C/ha/yr": "0.00", "MW/km2": "0.0", "deg": "0.00", "year": "0",
+    "Mg C/ha": "0.00", "Mg C/ha/yr": "0.00", "MW/km2": "0.0", "deg": "0.00", "year": "0.0", "m3/ha": "0.0",
+    "CNY": "#,##0", "CNY/MWh": "#,##0.0", "CNY/kW": "#,##0", "CNY/kW/yr": "#,##0.0", "CNY/km": "#,##0",
+    "t CO2/MWh": "0.0000", "t CO2/yr": "#,##0", "kV": "0",
 }
 #: Columns keyed by which a sheet gets a totals row (one row per zone, project, parcel or base).
 _KEYS = ("zone", "project", "parcel_id", "base_id")
 #: Units whose values add up over rows (areas, stocks, capacities, energy, pixels).
-_ADDITIVE = {"ha", "MW", "Mg C", "m3", "Mg C/yr", "MWh/yr", "px", "Tg C", "Mt CO2e", "Mt CO2e/yr", "m2"}
+_ADDITIVE = {"ha", "MW", "Mg C", "m3", "Mg C/yr", "MWh/yr", "px", "Tg C", "Mt CO2e", "Mt CO2e/yr", "m2", "CNY",
+             "t CO2/yr"}
 _QUANTILE = re.compile(r"_p\d")  # stock_mgc_p2_5: a percentile does not add up over zones
 #: Rows of a table read to size its columns (the header and this many values).
 _WIDTH_ROWS = 200
@@ -257,7 +260,8 @@ def _unit_of(column: str) -> str:
 
 def _number_format(column: str, series: pd.Series) -> str | None:
     unit = _unit_of(column)
-    if str(column) in ("year", "first_year", "last_year", "target_year_at_this_rate", "start_year"):
+    if str(column) in ("year", "first_year", "last_year", "target_year_at_this_rate", "start_year", "from_year",
+                       "to_year", "target_year"):
         return "0"
     if unit in _FORMATS:
         return _FORMATS[unit]
@@ -268,7 +272,7 @@ def _number_format(column: str, series: pd.Series) -> str | None:
 
 #: Python's rendering of each number format, to size a column by what Excel shows.
 _PY_FORMATS = {"#,##0.0": "{:,.1f}", "#,##0": "{:,.0f}", "#,##0.000": "{:,.3f}", "0.00%": "{:.2%}", "0.00": "{:.2f}",
-               "0.0": "{:.1f}", "0": "{:.0f}", "0.000": "{:.3f}"}
+               "0.0": "{:.1f}", "0": "{:.0f}", "0.000": "{:.3f}", "0.0000": "{:.4f}"}
 
 
 def _shown(value: Any, fmt: str | None) -> str:
@@ -441,16 +445,16 @@ def write_xlsx(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *, l
                 _write_sheet(ws, fields, columns)
                 continue
             header = _unique([rs.label(c, lang) for c in fields])
-            for j, c in enumerate(table.columns):  # statuses in the workbook's language
-                if table[c].dtype == object:
-                    columns[j] = np.array([rs.value_label(v, lang) for v in columns[j]], dtype=object)
+            for j, (f, c) in enumerate(zip(fields, table.columns)):  # statuses and vocabularies in the workbook's language
+                if not pd.api.types.is_numeric_dtype(table[c].dtype):
+                    columns[j] = np.array([rs.value_label(v, lang, f) for v in columns[j]], dtype=object)
             formats = [_number_format(f, table[c]) for f, c in zip(fields, table.columns)]
             widths = []
             for h, col, fmt in zip(header, columns, formats):
                 texts = [h, *(_shown(v, fmt) for v in col[:_WIDTH_ROWS])]
                 widths.append(min(max(8, max(_display_width(t) for t in texts) + 2), 48))
             freeze = "B2" if len(fields) > 1 and fields[0] in _KEYS else "A2"
-            totals = None if total is None else [rs.value_label(total[c], lang) for c in table.columns]
+            totals = None if total is None else [total[c] for c in table.columns]
             _write_sheet(ws, header, columns, formats=formats, widths=widths, freeze=freeze, bold_header=True,
                          total=totals)
             for h, f in zip(header, fields):

@@ -88,6 +88,8 @@ __all__ = [
     "SHEET_TITLES",
     "value_label",
     "VALUE_LABELS",
+    "COLUMN_VALUES",
+    "RULE_NAMES",
     "CSV_METADATA",
     "rows",
 ]
@@ -114,6 +116,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "Mg C/ha/yr": ("Mg C/公顷/年", "Mg C/ha/yr"),
     "Mt CO2e/yr": ("Mt CO2e/年", "Mt CO2e/yr"),
     "m3": ("立方米", "m³"),
+    "m3/ha": ("立方米/公顷", "m³/ha"),
     "MW": ("MW", "MW"),
     "MW/km2": ("MW/平方千米", "MW/km²"),
     "MWh/yr": ("MWh/年", "MWh/yr"),
@@ -286,7 +289,7 @@ TERMS: dict[str, Term] = _terms(
     T("trend_groups", "上级变化趋势", "Trend by group", "", "with --group-by"),
     T("trend_region_total", "全区变化趋势", "Region trend", "", "with --group-by"),
     T("target_applies", "目标适用", "Target applies", "", ""),
-    T("volume_m3_per_ha", "单位面积蓄积量", "Stock volume per hectare", "m3", "volume ÷ tree forest area (m³/ha)"),
+    T("volume_m3_per_ha", "单位面积蓄积量", "Stock volume per hectare", "m3/ha", "volume ÷ tree forest area (m³/ha)"),
     T("target_m3", "蓄积量目标", "Volume target", "m3", "per-zone target (--targets)"),
     T("from_year", "起始年份", "From year", "", ""),
     T("to_year", "终止年份", "To year", "", ""),
@@ -1481,6 +1484,7 @@ SHEET_TITLES: dict[str, tuple[str, str]] = {
     "coverage_by_zone": ("分区森林覆盖率", "Coverage by zone"),
     "coverage_totals": ("全区森林覆盖率", "Coverage totals"),
     "volume_by_zone": ("分区森林蓄积量", "Stock volume by zone"),
+    "volume_change_by_zone": ("分区森林蓄积量变化", "Stock volume change by zone"),
     "trend_by_zone": ("分区覆盖率变化趋势", "Coverage trend by zone"),
     "change_by_zone": ("分区碳储量变化", "Change by zone"),
     "transitions_by_group": ("地类转移（按类别组）", "Transitions by group"),
@@ -1510,14 +1514,142 @@ VALUE_LABELS: dict[str, tuple[str, str]] = {
     "met": ("已达标", "met"),
     "at this rate": ("按此速度可达标", "at this rate"),
     "not at this rate": ("按此速度无法达标", "not at this rate"),
+    "none applies": ("无适用目标", "none applies"),
+    "user target (--target)": ("用户目标（--target）", "user target (--target)"),
+    "(region total)": ("（全区合计）", "(region total)"),
+    "(all)": ("（全部）", "(all)"),
+    "(outside zones)": ("（分区外）", "(outside zones)"),
+    "sum of zones": ("各分区之和", "sum of zones"),
+    "zone polygon (geodesic)": ("分区多边形面积（椭球面）", "zone polygon (geodesic)"),
+    "official land area (land_area_ha)": ("官方土地面积（--land-area-ha）", "official land area (--land-area-ha)"),
+    "no target applies here (see target_source)": ("此处无适用目标（见“目标来源”）", "no target applies here (see target source)"),
+    "the raster maps none of this zone: no coverage, no rate": ("栅格未覆盖该分区：无覆盖率，无变化速度",
+                                                                "the raster maps none of this zone: no coverage, no rate"),
+    "coverage undecided in some year (special-shrubland rule not applied): no trend": (
+        "部分年份覆盖率未定（未判定特灌林）：无趋势", "coverage undecided in some year (special-shrubland rule not applied): no trend"),
+    "all shrubland counted (--count-shrub, upper bound)": ("全部灌木林计入（--count-shrub，上限）",
+                                                          "all shrubland counted (--count-shrub, upper bound)"),
+    "trees only (--trees-only, lower bound)": ("仅计乔木林（--trees-only，下限）", "trees only (--trees-only, lower bound)"),
+    "no shrubland: rule not needed": ("无灌木林，无需判定", "no shrubland: rule not needed"),
+    "not applied: no precipitation or designation data (coverage given as bounds)": (
+        "未判定：无降水量或区划数据（覆盖率给出上下限）", "not applied: no precipitation or designation data (coverage given as bounds)"),
 }
 
+#: Exclusion and policy rules of a siting run (``not_checked``, exclusion layers) by key.
+RULE_NAMES: dict[str, tuple[str, str]] = {
+    "nodata": ("无土地覆盖数据", "no land-cover data"), "near_built": ("邻近建设用地", "near built-up land"),
+    "near_water": ("邻近水体", "near water"), "redline": ("生态保护红线", "ecological protection redline"),
+    "farmland": ("永久基本农田", "permanent basic farmland"), "slope": ("坡度过大", "slope too steep"),
+    "dem_nodata": ("无高程数据", "no elevation data"), "outside_zones": ("不在重点区域内", "outside the priority zones"),
+    "small_parcel": ("地块面积过小", "parcel too small"), "grassland": ("基本草原", "basic grassland"),
+    "forest": ("林地", "forest land"), "installed": ("已建及已批项目用地", "installed and approved projects"),
+    "north_slope": ("北向坡度过大", "north-facing slope too steep"),
+    "shrub_rule": ("灌木林地（不符合林光互补条件）", "shrubland (not fit for forest-PV use)"),
+    "border_class1": ("边境地区Ⅰ级保护林地", "class I protected forest in the border area"),
+    "outside_admin": ("行政区范围外", "outside the administrative area"), "claimed_by_pv": ("已划归光伏", "claimed by PV"),
+    "basic_grassland": ("基本草原", "basic grassland"), "class1_forest": ("Ⅰ级保护林地", "class I protected forest land"),
+    "state_forest": ("国有林场和重点国有林区", "state forest farms and key state forest areas"),
+    "natural_forest": ("天然林地", "natural forest"), "sandy_closure": ("国家沙化土地封禁保护区", "national sandy-land closure areas"),
+    "heritage_lines": ("历史文化保护线", "historic and cultural protection lines"),
+    "protected_areas": ("自然保护地", "protected areas"), "urban_boundary": ("城镇开发边界", "urban development boundary"),
+    "bird_corridors": ("候鸟迁徙通道", "bird migration corridors"), "grid_lines": ("输电线路", "transmission lines"),
+}
 
-def value_label(value: Any, lang: str) -> Any:
-    """A status text of a result table in ``lang``; any other value unchanged."""
-    if isinstance(value, str) and value in VALUE_LABELS:
-        zh, en = VALUE_LABELS[value]
-        return zh if lang == "zh" else en
+#: Values of particular columns (codes of a fixed vocabulary), by column.
+COLUMN_VALUES: dict[str, dict[str, tuple[str, str]]] = {
+    "zone_level": {"zone": ("分区", "zone"), "group": ("分组合计", "group total"), "region": ("全区合计", "region total"),
+                   "total": ("合计", "total")},
+    "zone_type": {"desert": ("沙漠戈壁", "Desert and gobi"), "border": ("边境地区", "Border area"),
+                  "mine": ("采矿修复区", "Mine restoration"), "other": ("其他可选址用地", "Other eligible land")},
+    "tech": {"pv": ("光伏", "PV"), "wind": ("风电", "wind")},
+    "assessment": {"random_cv": ("随机交叉验证", "random CV"), "spatial_block_cv": ("空间分块交叉验证", "spatial block CV"),
+                   "lookup_table": ("查表法", "lookup table")},
+    **{c: GROUP_NAMES for c in ("group", "group_before", "group_after", "before \\ after")},
+}
+#: Columns holding a comma list of rule keys.
+_RULE_LIST_COLUMNS = ("not_checked", "rules")
+
+#: Sentences of result tables with figures or file names in them: (pattern, Chinese template).
+#: The English text is the value itself. A template may name a group whose text is translated
+#: again (``{*describe}``: the data a rule was decided with).
+_VALUE_PATTERNS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for p, zh in (
+    (r"^applied: (?P<describe>.+)$", "已判定：{*describe}"),
+    (r"^not applied to (?P<a>[\d.e+-]+) of (?P<b>[\d.e+-]+) ha of shrubland: no data there \(coverage given as bounds\)$",
+     "灌木林 {b} 公顷中 {a} 公顷无数据未判定（覆盖率给出上下限）"),
+    (r"^mapped land \(raster covers (?P<p>[\d.]+) % of the zone polygon\)$", "有数据土地（栅格覆盖分区多边形的 {p} %）"),
+    (r"^sum of zones \(mapped land for (?P<names>.+)\)$", "各分区之和（{names} 取有数据土地）"),
+    (r"^per-zone targets (?P<file>.+?)(?: \((?P<year>\d{4})\))?$", "分区目标 {file}（{year} 年）"),
+    (r"^table (?P<file>.+?): (?P<rest>.+)$", "蓄积量表 {file}：{*rest}"),
+    (r"^raster (?P<file>.+)$", "蓄积量栅格 {file}"),
+    (r"^(?P<group>[a-z_]+) (?P<v>[\d.e+-]+) m³/ha(?: \((?P<year>\d{4}) basis\))?(?: for (?P<zone>.+))?$",
+     "{@group} {v} 立方米/公顷（{year} 年基准）（{zone}）"),
+    (r"^designated special-shrubland layer (?P<file>.+)$", "特灌林区划图层 {file}"),
+    (r"^precipitation raster (?P<file>.+) \(< 400 mm\)$", "降水量栅格 {file}（< 400 毫米）"),
+    (r"^county mean precipitation in zone field '(?P<f>.+)' \(< 400 mm\)$", "分区字段“{f}”的县均降水量（< 400 毫米）"),
+    (r"^shrub cover raster (?P<file>.+) \(> 30 %\)$", "灌木盖度栅格 {file}（> 30 %）"),
+    (r"^not estimated: (?P<why>.+)$", "未估算：{why}"),
+))
+
+
+def _zh_sentence(text: str) -> str | None:
+    """The Chinese of a sentence of :data:`_VALUE_PATTERNS` (None if none matches)."""
+    if text in VALUE_LABELS:
+        return VALUE_LABELS[text][0]
+    if "; " in text:  # VolumeTable.provenance(): one part per group
+        parts = [_zh_sentence(p) for p in text.split("; ")]
+        if all(parts):
+            return "；".join(parts)  # type: ignore[arg-type]
+    if " and " in text and text.count(" raster ") + text.count(" field ") > 1:  # ShrubData.describe() parts
+        parts = [_zh_sentence(p) for p in text.split(" and ")]
+        if all(parts):
+            return "，".join(parts)  # type: ignore[arg-type]
+    for rx, zh in _VALUE_PATTERNS:
+        m = rx.match(text)
+        if m is None:
+            continue
+        out = zh
+        for k, v in m.groupdict().items():
+            v = v or ""
+            out = out.replace("{*" + k + "}", _zh_sentence(v) or v)
+            out = out.replace("{@" + k + "}", GROUP_NAMES.get(v, (v, v))[0])
+            out = out.replace("{" + k + "}", v)
+        return out.replace("（ 年基准）", "").replace("（ 年）", "").replace("（）", "")
+    return None
+
+
+def value_label(value: Any, lang: str, column: str = "") -> Any:
+    """A text value of a result table in ``lang``: statuses, vocabularies of a column (zone types,
+    land-cover groups, levels of a --group-by table, rule keys of ``not_checked``) and the
+    sentences issue-specific columns hold (how the shrub rule was decided, where a land area
+    or a target comes from); any other value unchanged.
+
+    Examples
+    --------
+    >>> value_label("not at this rate", "zh"), value_label("desert", "zh", "zone_type")
+    ('按此速度无法达标', '沙漠戈壁')
+    >>> value_label("mapped land (raster covers 97.9 % of the zone polygon)", "zh")
+    '有数据土地（栅格覆盖分区多边形的 97.9 %）'
+    >>> value_label("basic_grassland,urban_boundary", "zh", "not_checked")
+    '基本草原、城镇开发边界'
+    >>> value_label("四子王旗", "zh", "zone"), value_label(3.5, "zh")
+    ('四子王旗', 3.5)
+    """
+    if not isinstance(value, str):
+        return value
+    i = 0 if lang == "zh" else 1
+    vocab = COLUMN_VALUES.get(column)
+    if vocab is not None and value in vocab:
+        return vocab[value][i]
+    if column in _RULE_LIST_COLUMNS and value:
+        keys = [k.strip() for k in value.split(",") if k.strip()]
+        if all(k in RULE_NAMES for k in keys):
+            return ("、" if lang == "zh" else ", ").join(RULE_NAMES[k][i] for k in keys)
+    if value in VALUE_LABELS:
+        return VALUE_LABELS[value][i]
+    if lang == "zh" and value:
+        zh = _zh_sentence(value)
+        if zh is not None:
+            return zh
     return value
 
 

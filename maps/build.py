@@ -120,6 +120,34 @@ def map_title(infos: list[ResultInfo], lang: str) -> str:
     return (" · ").join(titles) or label("title", lang)
 
 
+def result_short_names(infos: list[ResultInfo], lang: str) -> list[str]:
+    """One distinct short name per result of a map (see :func:`sinkplan.maps.titles.result_short_name`);
+    a name two results share gets a number."""
+    from sinkplan.maps.titles import result_short_name
+
+    names = [result_short_name(i.kind, i.path, i.summary, i.manifest, lang) for i in infos]
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if names.count(n) == 1 else f"{n} {seen[n]}")
+    return out
+
+
+def prefix_layers(layers: list, prefix: str) -> None:
+    """Put ``prefix · `` before each layer's name and its legend's title (when the legend is titled
+    by the layer's name), so the layer list and the legend of a map of several results never
+    show two entries of one name."""
+    for layer in layers:
+        legend = getattr(layer, "legend", None)
+        if legend is not None and legend.title and not legend.title.startswith(prefix):
+            old, legend.title = legend.title, f"{prefix} · {legend.title}"
+            if len(legend.items) == 1 and legend.items[0][1] == old:  # a one-swatch legend shows the item only
+                legend.items = [(legend.items[0][0], legend.title)]
+        if not layer.name.startswith(prefix):
+            layer.name = f"{prefix} · {layer.name}"
+
+
 def one_thematic_layer_on(layers: list) -> None:
     """Leave on only the first thematic layer a loader turned on (the others stay in the layer list):
     two colourings of the map at once (a density raster under a density choropleth) hide each other."""
@@ -140,9 +168,13 @@ def _build_once(infos: list[ResultInfo], *, lang, basemap, key, title, max_pixel
     if basemap == "gaode":
         spec.notes.append(label("gcj_note", lang))
     builder = MapBuilder(spec, max_pixels=max_pixels, max_cells=max_cells, max_coords=max_coords, progress=progress)
-    for info in infos:
+    short = result_short_names(infos, lang) if len(infos) > 1 else None
+    for i, info in enumerate(infos):
         logger.info("mapping %s (%s)", info.path, info.kind)
+        first = len(spec.layers)
         _LOADERS[info.kind](builder, info.path, info.summary, info.manifest)
+        if short is not None:  # several results on one map: each layer says whose it is
+            prefix_layers(spec.layers[first:], short[i])
     one_thematic_layer_on(spec.layers)
     if not spec.layers:
         where = ", ".join(str(i.path) for i in infos)

@@ -67,14 +67,22 @@ def fmt_value(value: Any, column: str = "", lang: str | None = None) -> str:
         v = float(value)
         if not math.isfinite(v):
             return ""
-        if column in _PERCENT_COLUMNS or column.endswith("_share") or column.endswith("_fraction"):
+        unit = _unit(column)
+        if unit in ("fraction", "fraction/yr") or column in _PERCENT_COLUMNS or column.endswith("_share") \
+                or column.endswith("_fraction"):
             if column.endswith("_fraction"):
                 v = min(max(v, 0.0), 1.0)  # a share of a polygon: rasterization may overshoot by a pixel rim
             text = f"{v * 100:.2f} %"
             return text if v == 0 or text.lstrip("-") != "0.00 %" else f"{_sig(v * 100)} %"
         if v.is_integer() and column in _ID_COLUMNS:
             return str(int(v))
-        if "_per_" in column or column.endswith(("_per_ha", "_per_yr")):
+        if unit in _TENTHS_UNITS:
+            text = f"{v:,.1f}"
+        elif unit in _WHOLE_UNITS:
+            text = f"{v:,.0f}"
+        elif unit:  # densities, rates, costs per unit, durations: 3 significant digits
+            text = _sig(v)
+        elif "_per_" in column or column.endswith(("_per_ha", "_per_yr")):
             text = _sig(v)
         elif column.endswith(("_ha", "_mw", "_km")) or "area_ha" in column:  # areas (area_ha_desert too), capacities,
             # distances: to 0.1, checkable against the tables
@@ -91,8 +99,22 @@ def fmt_value(value: Any, column: str = "", lang: str | None = None) -> str:
     if isinstance(value, str) and lang is not None:
         from sinkplan.maps.i18n import value_label
 
-        return value_label(value, lang)
+        return value_label(value, lang, column)
     return str(value)
+
+
+#: Units (result-contract codes) shown to 0.1 (areas, capacities, distances) and as whole numbers
+#: (stocks, volumes, energy, money, pixels); other units get 3 significant digits.
+_TENTHS_UNITS = ("ha", "MW", "km", "m")
+_WHOLE_UNITS = ("Mg C", "m3", "m2", "MWh/yr", "Mg C/yr", "px", "CNY", "t CO2/yr")
+
+
+def _unit(column: str) -> str:
+    """The unit code of a column or summary key in the result contract ('' if undeclared or unitless)."""
+    from sinkplan.layers.resultspec import term
+
+    t = term(column.rsplit(".", 1)[-1]) if column else None
+    return t.unit if t is not None else ""
 
 
 def read_csv(path: Path) -> pd.DataFrame | None:

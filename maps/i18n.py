@@ -116,12 +116,15 @@ _VALUES: dict[str, tuple[str, str]] = {
 }
 
 
-def value_label(value: str, lang: str) -> str:
-    """A status text of a table in ``lang`` (the result contract's, else this module's; the value
-    itself if unknown)."""
-    from sinkplan.layers.resultspec import VALUE_LABELS
+def value_label(value: str, lang: str, column: str = "") -> str:
+    """A text value of a table in ``lang`` (the result contract's
+    :func:`~sinkplan.layers.resultspec.value_label`, else this module's; the value itself if unknown)."""
+    from sinkplan.layers.resultspec import value_label as spec_value
 
-    pair = VALUE_LABELS.get(str(value)) or _VALUES.get(str(value))
+    got = spec_value(str(value), lang, column.rsplit(".", 1)[-1])
+    if got != str(value):
+        return got
+    pair = _VALUES.get(str(value))
     if pair is None:
         return str(value)
     return pair[0] if lang == "zh" else pair[1]

@@ -13,7 +13,7 @@ from typing import Any
 
 from sinkplan.layers import resultspec as rs
 
-__all__ = ["result_title", "result_years", "is_restoration", "data_sources"]
+__all__ = ["result_title", "result_short_name", "result_years", "is_restoration", "data_sources"]
 
 _TECH = {"pv": ("光伏", "PV"), "wind": ("风电", "Wind")}
 
@@ -83,6 +83,35 @@ def result_title(kind: str, path: Path, summary: dict[str, Any], manifest: dict[
         text = f"{t} siting: eligible land and candidate parcels"
         return f"{text} (target {year})" if year else text
     return kind
+
+
+def result_short_name(kind: str, path: Path, summary: dict[str, Any], manifest: dict[str, Any], lang: str) -> str:
+    """A short name of one result, put before its layers' names on a map of several results
+    (``光伏 · 候选地块（按得分）`` and ``风电 · 候选地块（按得分）`` on one layer list).
+
+    A restoration result is named by its projects layer (``生态修复（mines）``): a map may show two.
+
+    Examples
+    --------
+    >>> result_short_name("site", Path("site_pv"), {"tech": "pv"}, {}, "zh")
+    '光伏'
+    >>> result_short_name("change", Path("r"), {"restoration": {}}, {"parameters": {"zones": "/d/mines.gpkg"}}, "zh")
+    '生态修复（mines）'
+    """
+    zh = lang == "zh"
+    if kind == "site":
+        tech = str(summary.get("tech") or (manifest.get("parameters", {}) or {}).get("tech") or "").lower()
+        return _TECH.get(tech, (tech, tech.upper()))[0 if zh else 1] or ("选址" if zh else "Siting")
+    if kind == "change" and is_restoration(path, summary):
+        params = manifest.get("parameters", {}) if isinstance(manifest, dict) else {}
+        src = params.get("zones") or params.get("projects") or ""
+        stem = Path(str(src)).stem if src else ""
+        base = "生态修复" if zh else "Restoration"
+        return (f"{base}（{stem}）" if zh else f"{base} ({stem})") if stem else base
+    names = {"carbon": ("碳储量", "Carbon stock"), "coverage": ("森林覆盖率", "Forest coverage"),
+             "change": ("碳储量变化", "Carbon change")}
+    pair = names.get(kind)
+    return (pair[0] if zh else pair[1]) if pair else kind
 
 
 def data_sources(summary: dict[str, Any], manifest: dict[str, Any], lang: str) -> list[str]:

@@ -85,3 +85,54 @@ def test_result_folder_workbook_passes_its_audit(tmp_path):
     assert col["titles"] == {"zh": "面积 (公顷)", "en": "Area (ha)"} and col["schema:unitText"] == "ha"
     header = pd.read_csv(out / "stocks_by_zone.csv", encoding="utf-8-sig", nrows=0).columns.tolist()
     assert header == names
+
+
+def test_values_of_a_table_in_the_workbooks_language():
+    from sinkplan.layers.resultspec import value_label
+
+    # a column's vocabulary, a comma list of rule keys, a status, a sentence with a file name in it
+    assert value_label("desert", "zh", "zone_type") == "沙漠戈壁"
+    assert value_label("desert", "en", "zone_type") == "Desert and gobi"
+    assert value_label("basic_grassland,urban_boundary", "zh", "not_checked") == "基本草原、城镇开发边界"
+    assert value_label("basic_grassland,urban_boundary", "en", "not_checked") == "basic grassland, urban development boundary"
+    assert value_label("basic_grassland,unknown_rule", "zh", "not_checked") == "basic_grassland,unknown_rule"  # kept whole
+    assert value_label("not at this rate", "zh") == "按此速度无法达标"
+    assert value_label("applied: precipitation raster p.tif (< 400 mm)", "zh") == "已判定：降水量栅格 p.tif（< 400 毫米）"
+    assert value_label("per-zone targets t.csv", "zh") == "分区目标 t.csv"  # no year: its brackets dropped
+    assert value_label("forest 88.5 m³/ha (2020 basis)", "zh") == "林地 88.5 立方米/公顷（2020 年基准）"
+    # English keeps the sentence; a name is never translated; numbers pass through
+    assert value_label("applied: precipitation raster p.tif (< 400 mm)", "en") == "applied: precipitation raster p.tif (< 400 mm)"
+    assert value_label("desert", "zh", "zone") == "desert" and value_label(3.5, "zh", "zone_type") == 3.5
+
+
+def test_popup_numbers_by_the_columns_unit():
+    from sinkplan.maps.builder import fmt_value
+
+    # units from the result contract, whatever the column's name says
+    assert fmt_value(1234567.4, "grid_cost_cny") == "1,234,567"  # CNY: whole yuan
+    assert fmt_value(98765.4321, "avoided_t_co2_per_yr") == "98,765"  # t CO2/yr: whole tonnes, not 3 digits
+    assert fmt_value(88.456, "volume_m3_per_ha") == "88.5"  # m³/ha: 3 significant digits
+    assert fmt_value(0.2345, "capacity_factor") == "23.45 %"  # a fraction shown as %
+    assert fmt_value(0.0001868, "overall_accuracy") == "0.02 %"  # 0.01868 % to 0.01
+    assert fmt_value(0.00001868, "overall_accuracy") == "0.00187 %"  # never 0.00 % for a non-zero share
+
+
+def test_results_of_one_map_get_distinct_names_and_prefixed_layers():
+    from pathlib import Path
+
+    from sinkplan.maps.build import prefix_layers, result_short_names
+    from sinkplan.maps.folders import ResultInfo
+    from sinkplan.maps.model import Legend, RasterLayer
+
+    pv = ResultInfo(Path("site_pv"), "site", {}, {"tech": "pv"})
+    wind = ResultInfo(Path("site_wind"), "site", {"parameters": {"tech": "wind"}}, {})
+    assert result_short_names([pv, wind], "zh") == ["光伏", "风电"]
+    assert result_short_names([pv, wind], "en") == ["PV", "Wind"]
+    assert result_short_names([pv, pv], "zh") == ["光伏 1", "光伏 2"]  # one name twice: numbered
+    one = RasterLayer("可选址用地", "", (0, 0, 1, 1), Legend("categorical", "可选址用地", items=[("#ff0000", "可选址用地")]))
+    ramp = RasterLayer("得分", "", (0, 0, 1, 1), Legend("continuous", "得分"))
+    prefix_layers([one, ramp], "风电")
+    prefix_layers([one, ramp], "风电")  # twice: no double prefix
+    assert (one.name, one.legend.title, one.legend.items) == ("风电 · 可选址用地", "风电 · 可选址用地",
+                                                              [("#ff0000", "风电 · 可选址用地")])
+    assert (ramp.name, ramp.legend.title) == ("风电 · 得分", "风电 · 得分")
