@@ -70,20 +70,22 @@ def test_map_opens_offline_without_errors_and_shows_layers_and_legends(chromium,
         for name in ("Carbon density", "Zone carbon stock density", "Eligible land", "Exclusion: slope",
                      "Candidate parcels (by score)", "Substations"):
             assert name in control
+        # two results on one map: each layer and legend says whose it is (the site folder names no tech)
+        CARBON, ELIGIBLE = "Carbon stock · Carbon density (Mg C/ha)", "Siting · Eligible land"
         legends = b.evaluate("Array.from(document.querySelectorAll('.sp-legend-title')).map(e => e.textContent)")
         # one thematic layer on at a time: the first (carbon density); eligible land waits in the list
-        assert "Carbon density (Mg C/ha)" in legends and "Eligible land" not in legends
+        assert CARBON in legends and ELIGIBLE not in legends
         b.evaluate("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
-                   ".find(l => l.textContent.trim() === 'Eligible land').querySelector('input').click()")
+                   ".find(l => l.textContent.trim() === '" + ELIGIBLE + "').querySelector('input').click()")
         legends = b.evaluate("Array.from(document.querySelectorAll('.sp-legend-title')).map(e => e.textContent)")
-        assert "Carbon density (Mg C/ha)" in legends and "Eligible land" in legends
+        assert CARBON in legends and ELIGIBLE in legends
         assert b.evaluate("document.querySelectorAll('.leaflet-image-layer').length") >= 2
         assert b.evaluate("document.querySelectorAll('path.leaflet-interactive').length") >= 10
         assert b.evaluate("!!document.querySelector('.leaflet-control-scale-line')")
         # legends follow the layer switches
         b.evaluate("document.querySelectorAll('.leaflet-control-layers-overlays input')[1].click()")
         legends2 = b.evaluate("Array.from(document.querySelectorAll('.sp-legend-title')).map(e => e.textContent)")
-        assert "Carbon density (Mg C/ha)" not in legends2
+        assert CARBON not in legends2
         b.settle(0.1)
         assert b.errors == []
 
