@@ -1487,6 +1487,7 @@ SHEET_TITLES: dict[str, tuple[str, str]] = {
     "volume_change_by_zone": ("分区森林蓄积量变化", "Stock volume change by zone"),
     "trend_by_zone": ("分区覆盖率变化趋势", "Coverage trend by zone"),
     "change_by_zone": ("分区碳储量变化", "Change by zone"),
+    "change_by_interval": ("分时段碳储量变化", "Change by interval"),
     "transitions_by_group": ("地类转移（按类别组）", "Transitions by group"),
     "transitions_by_code": ("地类转移（按类别）", "Transitions by class"),
     "transition_matrix": ("转移矩阵（公顷）", "Transition matrix (ha)"),

@@ -77,3 +77,21 @@ def test_cli_series_writes_intervals(tmp_path, maps, capsys):
     code, err = run_cli(["change", f"2020={paths[2020]}", f"2015={paths[2015]}", f"2025={paths[2025]}", "--out",
                          str(tmp_path / "x")], capsys)
     assert_one_line_error(code, err, "must increase", tmp_path / "x")
+
+
+def test_series_workbook_is_labelled(tmp_path, maps, capsys):
+    import json
+
+    import openpyxl
+
+    paths, dens = maps
+    out = tmp_path / "series"
+    assert run_cli(["change", *(f"{y}={p}" for y, p in paths.items()), "--densities", str(dens), "--out", str(out)],
+                   capsys)[0] == 0
+    wb = openpyxl.load_workbook(out / "change.xlsx", read_only=True)
+    assert wb.sheetnames[:2] == ["分区碳储量变化", "分时段碳储量变化"] and "说明" in wb.sheetnames
+    header = next(wb["分时段碳储量变化"].iter_rows(min_row=1, max_row=1, values_only=True))
+    assert [h for h in header if "_" in str(h)] == []  # labels, not field names
+    wb.close()
+    meta = json.loads((out / "csv-metadata.json").read_text("utf-8"))  # the CSV keeps field names, described here
+    assert "change_by_interval.csv" in [t["url"] for t in meta["tables"]]
