@@ -306,11 +306,13 @@ def _read_map(path: Path, *, max_pixels: int, max_cells: int, resampling: str = 
 
 
 def write_figures(folder: str | Path, out: str | Path, *, lang: str = "zh", max_pixels: int = 1_000_000,
-                  max_cells: int = 4 * 1024 * 1024, paper: str = "a4") -> list[Path]:
+                  max_cells: int = 4 * 1024 * 1024, paper: str = "a4", projection: str = "auto") -> list[Path]:
     """Save the figures of one result folder into ``out``; returns their paths.
 
     Charts as PNG, and the print-ready thematic map (专题图) of the result on an A4 or A3
-    sheet (``paper``) as ``thematic_map.png`` and ``thematic_map.pdf``.
+    sheet (``paper``) as ``thematic_map.png`` and ``thematic_map.pdf``, in the ``projection``
+    of :func:`sinkplan.maps.thematic.sheet_crs` (``auto``: Albers equal-area on CGCS2000 for an
+    extent over 3°, longitude/latitude below).
     """
     info = open_result(folder)
     out = Path(out)
@@ -319,7 +321,8 @@ def write_figures(folder: str | Path, out: str | Path, *, lang: str = "zh", max_
 
     with matplotlib.rc_context(cjk_rc()):
         lang = figure_lang(lang)
-        figs = figures_of(info, lang=lang, paper=paper, max_pixels=max_pixels, max_cells=max_cells)
+        figs = figures_of(info, lang=lang, paper=paper, max_pixels=max_pixels, max_cells=max_cells,
+                          projection=projection)
         paths = []
         for name, fig in figs.items():
             if name == "thematic_map":
@@ -337,7 +340,7 @@ def write_figures(folder: str | Path, out: str | Path, *, lang: str = "zh", max_
 
 
 def figures_of(folder, *, lang: str = "zh", paper: str = "a4", max_pixels: int = 1_000_000,
-               max_cells: int = 4 * 1024 * 1024) -> dict[str, Figure]:
+               max_cells: int = 4 * 1024 * 1024, projection: str = "auto") -> dict[str, Figure]:
     """The figures of a result folder (or :class:`~sinkplan.maps.folders.ResultInfo`), unsaved:
     ``{file name: Figure}``, the thematic map under ``thematic_map`` (its ``sinkplan_thematic``
     attribute holds the map axes and the scale bar's geometry), drawn with the CJK font when
@@ -346,10 +349,12 @@ def figures_of(folder, *, lang: str = "zh", paper: str = "a4", max_pixels: int =
 
     info = folder if hasattr(folder, "kind") else open_result(folder)
     with matplotlib.rc_context(cjk_rc()):
-        return _figures_of(info, lang=figure_lang(lang), paper=paper, max_pixels=max_pixels, max_cells=max_cells)
+        return _figures_of(info, lang=figure_lang(lang), paper=paper, max_pixels=max_pixels, max_cells=max_cells,
+                           projection=projection)
 
 
-def _figures_of(info, *, lang: str, paper: str, max_pixels: int, max_cells: int) -> dict[str, Figure]:
+def _figures_of(info, *, lang: str, paper: str, max_pixels: int, max_cells: int,
+                projection: str = "auto") -> dict[str, Figure]:
     figs: dict[str, Figure] = {}
     rd = _readable
     thematic = None
@@ -420,7 +425,7 @@ def _figures_of(info, *, lang: str, paper: str, max_pixels: int, max_cells: int)
             thematic = dict(values=np.where(v > 0, v, np.nan), extent=ext, classes=classes,
                             legend_title=label("eligible", lang), overlays=overlays)
     if thematic is not None:
-        figs["thematic_map"] = _thematic_figure(info, thematic, lang=lang, paper=paper)
+        figs["thematic_map"] = _thematic_figure(info, thematic, lang=lang, paper=paper, projection=projection)
     for fig in figs.values():
         _sweep_text(fig)
     return figs
@@ -443,7 +448,7 @@ def eligible_classes(summary: dict[str, Any], lang: str) -> dict[int, tuple[str,
     return out
 
 
-def _thematic_figure(info, spec: dict[str, Any], *, lang: str, paper: str) -> Figure:
+def _thematic_figure(info, spec: dict[str, Any], *, lang: str, paper: str, projection: str = "auto") -> Figure:
     from sinkplan import __name__ as _pkg  # noqa: F401 - the package is importable here
     from sinkplan.maps.thematic import ThematicSpec, thematic_map
     from sinkplan.maps.titles import data_sources, result_title
@@ -455,7 +460,7 @@ def _thematic_figure(info, spec: dict[str, Any], *, lang: str, paper: str) -> Fi
     finished = str(info.manifest.get("finished", ""))[:10]
     ts = ThematicSpec(title=_readable(result_title(info.kind, info.path, info.summary, info.manifest, lang)), lang=lang,
                       sources=[_readable(x) for x in data_sources(info.summary, info.manifest, lang)],
-                      result_date=finished, software=f"sinkplan {_version()}", paper=paper,
+                      result_date=finished, software=f"sinkplan {_version()}", paper=paper, projection=projection,
                       zone_labels=spec.pop("zone_labels", labels), **spec)
     fig, meta = thematic_map(ts)
     fig.sinkplan_thematic = meta  # the scale bar's geometry and the map axes, for checks

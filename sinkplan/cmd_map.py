@@ -43,6 +43,9 @@ def register(sub, common) -> None:
     f.add_argument("--lang", choices=("zh", "en"), default="zh", help="label language (default zh)")
     f.add_argument("--paper", choices=("a4", "a3"), default="a4",
                    help="sheet of the print-ready thematic map (专题图), landscape (default a4)")
+    f.add_argument("--projection", choices=("auto", "lonlat", "albers"), default="auto",
+                   help="projection of the thematic map: albers (equal-area conic on CGCS2000, for a league or "
+                   "a province), lonlat, or auto (default: albers when the extent spans more than 3°)")
     f.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     f.set_defaults(func=run_figures)
 
@@ -84,21 +87,24 @@ def run_figures(args: argparse.Namespace, ctx: RunContext) -> int:
     result = Path(args.result)
     open_result(result)
     out = Path(args.out) if args.out else result.with_name(result.name + "_figures")
-    for p in _figures(result, out, lang=args.lang, ctx=ctx, overwrite=args.overwrite, paper=args.paper):
+    for p in _figures(result, out, lang=args.lang, ctx=ctx, overwrite=args.overwrite, paper=args.paper,
+                      projection=args.projection):
         print(p)
     return 0
 
 
-def _figures(result: Path, out: Path, *, lang: str, ctx: RunContext, overwrite: bool, paper: str = "a4") -> list[Path]:
+def _figures(result: Path, out: Path, *, lang: str, ctx: RunContext, overwrite: bool, paper: str = "a4",
+             projection: str = "auto") -> list[Path]:
     """Figures of one result folder written as a result folder of their own (atomic, manifest)."""
     from sinkplan.maps.figures import write_figures
     from sinkplan.results import ResultFolder
 
     inputs = [p for p in sorted(result.iterdir()) if p.is_file()]
-    with ResultFolder(out, command="figures", parameters={"result": str(result), "lang": lang, "paper": paper},
-                      inputs=inputs, overwrite=overwrite) as rf:
+    params = {"result": str(result), "lang": lang, "paper": paper, "projection": projection}
+    with ResultFolder(out, command="figures", parameters=params, inputs=inputs, overwrite=overwrite) as rf:
         assert rf.dir is not None
-        names = [p.name for p in write_figures(result, rf.dir, lang=lang, max_cells=ctx.max_cells, paper=paper)]
+        names = [p.name for p in write_figures(result, rf.dir, lang=lang, max_cells=ctx.max_cells, paper=paper,
+                                                  projection=projection)]
     return [out / n for n in names]
 
 

@@ -4,6 +4,7 @@ figures on a machine without a CJK font: one warning, no missing glyph, no tofu.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -166,3 +167,130 @@ def test_figures_without_a_cjk_font_have_no_missing_glyph_and_no_tofu(tmp_path):
     joined = "\n".join(got["texts"])
     assert "Hohhot" in joined or "Huhehaote Shi" in joined
     assert "Siziwang Qi" in joined
+
+
+def _province(n_zones_side: int = 3):
+    """A 29° × 16° box like Inner Mongolia's (97–126°E, 37–53°N) cut into 3 × 3 zones whose edges
+    follow meridians and parallels (densified: 0.05° steps, so straight segments between vertices
+    are as close to the parallels on the sheet as they are on the ground)."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    def cell(w, e, s, n):
+        lons, lats = np.arange(w, e + 1e-9, 0.05), np.arange(s, n + 1e-9, 0.05)
+        ring = ([(x, s) for x in lons] + [(e, y) for y in lats[1:]] + [(x, n) for x in lons[::-1][1:]]
+                + [(w, y) for y in lats[::-1][1:]])
+        return Polygon(ring)
+
+    lon_edges, lat_edges = np.linspace(97.0, 126.0, n_zones_side + 1), np.linspace(37.0, 53.0, n_zones_side + 1)
+    polys = [cell(lon_edges[i], lon_edges[i + 1], lat_edges[j], lat_edges[j + 1])
+             for j in range(n_zones_side) for i in range(n_zones_side)]
+    return gpd.GeoDataFrame({"zone": [f"z{k}" for k in range(len(polys))]}, geometry=polys, crs=4326)
+
+
+def _ring_area(xy: np.ndarray) -> float:
+    x, y = xy[:, 0], xy[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))  # shoelace
+
+
+def test_a_province_is_drawn_in_albers_equal_area_with_true_scale_bar_and_north_arrow():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from sinkplan.maps.thematic import ThematicSpec, albers_parameters, thematic_map
+
+    zones = _province()
+    # a raster whose value is its column's longitude band (1 per degree east of 97°E)
+    rows, cols = 160, 290  # 0.1° pixels over 97–126°E, 37–53°N
+    values = np.tile(np.floor(np.arange(cols) * 0.1), (rows, 1))
+    fig, info = thematic_map(ThematicSpec(title="province", lang="en", values=values, extent=(97.0, 126.0, 37.0, 53.0),
+                                          zones=zones, units="x"))
+    FigureCanvasAgg(fig).draw()
+    ax, crs = info["axes"], info["crs"]
+    # the sheet's CRS: Albers on CGCS2000, central meridian at the middle, standard parallels a sixth
+    # of the range inside the limits. The padded box is 96.13–126.87°E, 36.52–53.48°N (3 % pad):
+    # lon0 = 111.5; lat1 = 36.52 + 16.96 / 6 = 39.35 → 39.5; lat2 = 53.48 − 2.83 = 50.65 → 50.5
+    assert crs is not None and crs.geodetic_crs.to_epsg() == 4490
+    lon0, lat1, lat2 = albers_parameters(crs)
+    assert (lon0, lat1, lat2) == (111.5, 39.5, 50.5)
+    # equal area: each zone's outline as drawn (metres of the sheet) encloses its ellipsoidal area;
+    # in plate carrée the northern zones would be 1/cos 48° ≈ 1.5 × too big relative to the southern
+    geod = crs.geodetic_crs.get_geod()
+    drawn = next(c for c in ax.collections if c.get_gid() == "zones")
+    for path, poly in zip(drawn.get_paths(), zones.geometry):
+        ground = abs(geod.geometry_area_perimeter(poly)[0])
+        assert _ring_area(path.vertices) == pytest.approx(ground, rel=1e-4)
+    # the scale bar read off the drawn figure through the axes' transform, back to lon/lat with
+    # the sheet's CRS, then measured on the ellipsoid: its label's length
+    from pyproj import Transformer
+
+    inv = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    segments = [p for p in ax.patches if (p.get_gid() or "").startswith("scalebar-") and p.get_gid()[-1].isdigit()]
+    boxes = [p.get_window_extent() for p in segments]
+    (x0, y), (x1, _) = ax.transData.inverted().transform([(min(b.x0 for b in boxes), boxes[0].y0),
+                                                          (max(b.x1 for b in boxes), boxes[0].y0)])
+    (lon_a, lon_b), (lat_a, lat_b) = inv.transform([x0, x1], [y, y])
+    ground_m = geod.inv(lon_a, lat_a, lon_b, lat_b)[2]
+    numbers = [float(t.get_text()) for t in ax.texts if re.fullmatch(r"\d+(\.\d+)?", t.get_text())]
+    assert next(t for t in ax.texts if t.get_gid() == "scalebar-unit").get_text() == "km"
+    assert ground_m == pytest.approx(max(numbers) * 1000.0, rel=1e-6)
+    assert max(numbers) in (500.0, 200.0)  # about 30 % of ~2 500 km, rounded to 1, 2 or 5 × 10^k
+    # north arrow: along the meridian where it stands. On an Albers sheet meridians converge by
+    # γ = n (λ − λ0) with n ≈ (sin φ1 + sin φ2) / 2 (the sphere's cone constant: 0.703 here)
+    arrow = next(a for a in ax.texts if a.get_gid() == "north-arrow")
+    dx, dy = np.subtract(arrow.xy, arrow.xyann)
+    turn = math.degrees(math.atan2(-dx, dy))
+    n = (math.sin(math.radians(39.5)) + math.sin(math.radians(50.5))) / 2
+    lon = info["north_arrow"]["lon"]
+    assert lon > lon0 + 5 and turn == pytest.approx(n * (lon - lon0), abs=0.1)  # east of lon0: turned anticlockwise
+    # the graticule: meridians drawn as curves of one longitude, labelled on the frame
+    from matplotlib.lines import Line2D
+
+    mer = next(ln for ln in ax.get_lines() if ln.get_gid() == "graticule-lon-110")
+    lons, _ = inv.transform(*mer.get_data())
+    assert np.allclose(lons, 110.0, atol=1e-9)
+    assert isinstance(mer, Line2D)
+    labels = [t.get_text() for t in ax.texts if t.get_gid() == "graticule-label"]
+    assert "110°E" in labels and "40°N" in labels and "50°N" in labels  # a 10° graticule over ~31°
+    # the raster lands where it belongs: the pixel under 119.35°E, 44.35°N on the sheet has
+    # the value of its lon/lat pixel, floor((119.35 − 97) / 1) = 22
+    fwd = Transformer.from_crs(crs.geodetic_crs, crs, always_xy=True)
+    px, py = fwd.transform(119.35, 44.35)
+    im = ax.get_images()[0]
+    arr = np.ma.getdata(im.get_array())
+    left, right, bottom, top = im.get_extent()
+    r = int((top - py) / (top - bottom) * arr.shape[0])
+    c = int((px - left) / (right - left) * arr.shape[1])
+    assert arr[r, c] == 22.0
+
+
+def test_small_extents_stay_in_longitude_latitude_and_projection_can_be_forced():
+    from sinkplan.maps.thematic import ThematicSpec, sheet_crs, thematic_map
+
+    assert sheet_crs(111.0, 113.9, 41.0, 42.0) is None  # 2.9° wide: under 3°, plate carrée
+    assert sheet_crs(111.0, 114.1, 41.0, 42.0) is not None  # 3.1°: Albers
+    assert sheet_crs(97.0, 126.0, 37.0, 53.0, "lonlat") is None
+    assert sheet_crs(111.0, 112.0, 41.0, 42.0, "albers") is not None
+    with pytest.raises(ValueError, match="projection 'utm': choose one of auto, lonlat, albers"):
+        sheet_crs(111.0, 112.0, 41.0, 42.0, "utm")
+    _, info = thematic_map(ThematicSpec(title="t", lang="en", zones=_province(1), projection="lonlat"))
+    assert info["crs"] is None and "lon0" in info["scale_bar"]
+
+
+def test_figures_command_draws_the_thematic_map_in_the_projection_asked(carbon, tmp_path, capsys):
+    from sinkplan.cli import main
+    from sinkplan.maps.figures import figures_of
+    from sinkplan.maps.thematic import albers_parameters
+
+    # the synthetic carbon folder spans 1°: lon/lat by default, Albers when asked
+    assert figures_of(carbon, lang="en", max_pixels=20_000)["thematic_map"].sinkplan_thematic["crs"] is None
+    fig = figures_of(carbon, lang="en", max_pixels=20_000, projection="albers")["thematic_map"]
+    lon0, lat1, lat2 = albers_parameters(fig.sinkplan_thematic["crs"])
+    assert lat1 < lat2 and abs(lon0 - 111.5) <= 1.0
+    out = tmp_path / "figs"
+    assert main(["figures", str(carbon), "--out", str(out), "--projection", "albers", "--lang", "en", "-q"]) == 0
+    assert (out / "thematic_map.pdf").read_bytes()[:5] == b"%PDF-"
+    assert json.loads((out / "manifest.json").read_text("utf-8"))["parameters"]["projection"] == "albers"
+    with pytest.raises(SystemExit) as stop:  # argparse's own one-line usage error
+        main(["figures", str(carbon), "--out", str(tmp_path / "x"), "--projection", "utm", "-q"])
+    assert stop.value.code == 2 and "invalid choice: 'utm'" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
