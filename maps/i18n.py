@@ -34,7 +34,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "gaode": ("高德地图", "GaoDe map"),
     "osm": ("OpenStreetMap", "OpenStreetMap"),
     "coords": ("经纬度", "Lon/lat"),
-    "target": ("目标", "target"),
+    "target": ("目标", "Target"),
     "below_target": ("低于目标", "below target"),
     "above_target": ("高于目标", "above target"),
     "pp": ("个百分点", "pp"),

@@ -158,9 +158,11 @@ def carbon_folder(folder: Path, *, size: int = 200, n_zones: int = 4, names: lis
     return write_carbon(res, folder, overwrite=True, max_cells=max_cells)
 
 
-def coverage_folder(folder: Path, *, n_zones: int = 4, names: list[str] | None = None, years=(2015, 2020)) -> Path:
+def coverage_folder(folder: Path, *, n_zones: int = 4, names: list[str] | None = None, years=(2015, 2020),
+                    target: tuple[float, int] | None = (0.235, 2025)) -> Path:
     """A coverage result folder (write_coverage): zone i has land 1000·i ha and coverage
-    0.15 + 0.05·i + 0.01·k in year k; target 0.235 by 2025."""
+    0.15 + 0.05·i + 0.01·k in year k; target (value, year) 0.235 by 2025 unless given (None:
+    the run compared against no target)."""
     from sinkplan.sinks.coverage_api import CoverageResult
     from sinkplan.sinks.folders import write_coverage
 
@@ -174,11 +176,14 @@ def coverage_folder(folder: Path, *, n_zones: int = 4, names: list[str] | None =
             land = 1000.0 * (i + 1)
             cov = 0.15 + 0.05 * i + 0.01 * k
             recs.append({"zone": z, "year": year, "land_area_ha": land, "forest_area_ha": land * cov, "coverage": cov,
-                         "gap_ha": max(0.0, (0.235 - cov) * land), "land_area_source": "synthetic"})
+                         "gap_ha": max(0.0, ((target[0] if target else 0.0) - cov) * land),
+                         "land_area_source": "synthetic"})
     by_zone = pd.DataFrame(recs)
     totals = by_zone.groupby("year", as_index=False)[["land_area_ha", "forest_area_ha"]].sum()
     totals["coverage"] = totals["forest_area_ha"] / totals["land_area_ha"]
-    target = {"key": "forest_coverage", "value": 0.235, "year": 2025, "clause": "synthetic", "source": "synthetic"}
+    if target is not None:
+        target = {"key": "forest_coverage", "value": target[0], "year": target[1], "clause": "synthetic",
+                  "source": "synthetic"}
     keys = ("zone", "year", "land_area_ha", "forest_area_ha", "coverage", "gap_ha")
     summary = {"target": target, "zones": [{k: r[k] for k in keys} for r in recs], "totals": totals.to_dict("records"),
                "trend_by_zone": []}
@@ -232,10 +237,13 @@ EXCLUSION_BITS = [
 ]
 
 
-def site_folder(folder: Path, *, size: int = 200, n_parcels: int = 6, names: list[str] | None = None) -> Path:
+def site_folder(folder: Path, *, size: int = 200, n_parcels: int = 6, names: list[str] | None = None,
+                target: tuple[float, int] = (200_000.0, 2030), colormap: dict | None = None) -> Path:
     """A siting result folder (write_site): eligible (desert where the pattern is above 0.6,
     border above 0.5) and exclusion rasters, ``n_parcels`` parcels (parcel i: 100 + i ha,
-    34 MW/km², rank n − i), one base, border belt, a transmission line and a substation."""
+    34 MW/km², rank n − i), one base, border belt, a transmission line and a substation;
+    compared against ``target`` (MW, year), 200 GW by 2030 unless given; ``eligible.tif``'s
+    colour table is the spec's unless ``colormap`` is given."""
     from shapely.geometry import LineString, Point, box
 
     from sinkplan.layers import resultspec as rs
@@ -255,7 +263,7 @@ def site_folder(folder: Path, *, size: int = 200, n_parcels: int = 6, names: lis
 
     rasters = {
         rs.ELIGIBLE.name: _write_raster(work / rs.ELIGIBLE.name, size, eligible, "uint8", nodata=None,
-                                        resampling="mode", colormap=rs.eligible_colormap()),
+                                        resampling="mode", colormap=colormap or rs.eligible_colormap()),
         rs.EXCLUSIONS.name: _write_raster(work / rs.EXCLUSIONS.name, size, exclusions, "uint16", nodata=None,
                                           resampling="mode"),
         rs.PARCELS_TIF.name: _write_raster(work / rs.PARCELS_TIF.name, size, lambda r, c, n: eligible(r, c, n) > 0,
@@ -291,12 +299,12 @@ def site_folder(folder: Path, *, size: int = 200, n_parcels: int = 6, names: lis
                "by_zone_type": {"desert": {"parcels": n_parcels // 2, "area_ha": 300.0, "capacity_mw": cap * 0.6},
                                 "border": {"parcels": n_parcels - n_parcels // 2, "area_ha": 200.0,
                                            "capacity_mw": cap * 0.4}},
-               "target_key": "new_energy_capacity", "target_mw": 200000.0, "target_year": 2030,
-               "share_of_target": cap / 200000.0, "exclusion_bits": EXCLUSION_BITS,
+               "target_key": "new_energy_capacity", "target_mw": target[0], "target_year": target[1],
+               "share_of_target": cap / target[0], "exclusion_bits": EXCLUSION_BITS,
                "eligible_codes": {str(k): v for k, v in rs.ELIGIBLE_CODES.items()}, "not_checked": []}
     supply = pd.DataFrame(columns=list(SUPPLY_COLUMNS))
-    target = {"key": "new_energy_capacity", "value": 200.0, "unit": "GW", "year": 2030, "comparison": ">",
-              "clause": "synthetic", "source": "synthetic"}
+    record = {"key": "new_energy_capacity", "value": target[0] / 1000.0, "unit": "GW", "year": target[1],
+              "comparison": ">", "clause": "synthetic", "source": "synthetic"}  # MW / 1000 = GW
     res = SiteResult(parcels=parcels, bases=bases, summary=summary, sweep=None, rasters=rasters, layers=layers,
-                     prepared=None, parameters={"synthetic": True}, supply=supply, turbines=None, targets=[target])
+                     prepared=None, parameters={"synthetic": True}, supply=supply, turbines=None, targets=[record])
     return write_site(res, folder, overwrite=True)

@@ -3,8 +3,20 @@
 For every result kind the command runs on the demo region (scale 0.1, built once) and the
 API call on the same inputs goes through the kind's library writer into a second folder;
 both folders must hold the same files, byte for byte, except what carries a timestamp or a
-path (GeoPackages and workbooks are compared by content, skops zips by their members,
-manifests without start/end time, argv and execution details).
+path. How each is normalised (:func:`assert_same_folder`):
+
+- timestamps: the manifest's ``started``/``finished`` are dropped (with ``argv``, ``execution``
+  and ``timings_s``: how the run was made, which only the command records); GeoPackages
+  (SQLite with a last-change time) are compared by layer, columns, attributes, CRS and
+  geometry WKB; workbooks (docProps/core.xml holds the save time) by each cell's value and
+  type; skops zips (stamped members named after object ids) by the loaded estimators, and
+  model.json without the zip's SHA-256; the manifest's size and SHA-256 of those files go too;
+- paths: in every text file (JSON, CSV, text) the folder's own path, absolute and as given,
+  becomes ``<folder>`` before the bytes are compared; input paths are the same files in both
+  runs and stay as they are, so a writer that records another input is caught;
+- GeoTIFFs carry neither (GDAL writes no TIFFTAG_DATETIME unless asked): their profile, tags
+  (dataset, IMAGE_STRUCTURE and per band), colour tables, overviews and pixels are compared
+  first, for a readable failure, then their bytes.
 """
 
 from __future__ import annotations
@@ -37,8 +49,41 @@ def _gpkg_content(path: Path) -> list:
     out = []
     for name, _ in pyogrio.list_layers(path):
         df = pyogrio.read_dataframe(path, layer=name)
-        out.append((name, list(df.columns), df.drop(columns="geometry").to_json(), list(df.geometry.to_wkb())))
+        out.append((name, list(df.columns), df.crs.to_wkt() if df.crs else None, df.drop(columns="geometry").to_json(),
+                    list(df.geometry.to_wkb())))
     return out
+
+
+def _tif_content(path: Path) -> tuple:
+    """Profile (CRS as WKT), dataset and IMAGE_STRUCTURE tags, and per band its tags,
+    description, units, colour table, overview factors and pixels (as bytes: NaN equals NaN)."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        profile = {k: (v.to_wkt() if k == "crs" and v is not None else tuple(v) if k == "transform" else v)
+                   for k, v in src.profile.items()}
+        if isinstance(profile.get("nodata"), float) and np.isnan(profile["nodata"]):
+            profile["nodata"] = "nan"  # NaN != NaN: compared by name
+        bands = []
+        for b in src.indexes:
+            try:
+                cmap = src.colormap(b)
+            except ValueError:  # no colour table
+                cmap = None
+            bands.append((src.tags(b), src.descriptions[b - 1], src.units[b - 1], cmap, src.overviews(b),
+                          src.read(b).tobytes()))
+        return profile, src.tags(), src.tags(ns="IMAGE_STRUCTURE"), bands
+
+
+#: Files compared as text with the folder's own path normalised.
+TEXT = (".json", ".csv", ".txt", ".md")
+
+
+def _text(path: Path, folder: Path) -> str:
+    text = path.read_bytes().decode("utf-8")
+    for p in sorted({str(folder.resolve()), str(folder), folder.resolve().as_posix()}, key=len, reverse=True):
+        text = text.replace(p, "<folder>")
+    return text
 
 
 def _xlsx_content(path: Path) -> dict:
@@ -84,7 +129,7 @@ def assert_same_folder(cmd: Path, lib: Path) -> None:
     for name in names:
         a, b = cmd / name, lib / name
         if name == rs.MANIFEST.name:
-            ma, mb = (json.loads(p.read_text("utf-8")) for p in (a, b))
+            ma, mb = json.loads(_text(a, cmd)), json.loads(_text(b, lib))
             for m in (ma, mb):
                 for k in VOLATILE:
                     m.pop(k, None)
@@ -96,7 +141,7 @@ def assert_same_folder(cmd: Path, lib: Path) -> None:
                         o.pop("bytes")
             assert ma == mb, name
         elif name == rs.MODEL_JSON.name:  # the skops file's SHA-256 (a zip with timestamps) differs
-            ja, jb = (json.loads(p.read_text("utf-8")) for p in (a, b))
+            ja, jb = json.loads(_text(a, cmd)), json.loads(_text(b, lib))
             ja.pop("sha256"), jb.pop("sha256")
             assert ja == jb, name
         elif name.endswith(".gpkg"):
@@ -105,6 +150,11 @@ def assert_same_folder(cmd: Path, lib: Path) -> None:
             assert _xlsx_content(a) == _xlsx_content(b), name
         elif name.endswith(".skops"):
             assert _model_content(a) == _model_content(b), name
+        elif name.endswith(TEXT):
+            assert _text(a, cmd) == _text(b, lib), name
+        elif name.endswith(".tif"):
+            assert _tif_content(a) == _tif_content(b), name
+            assert a.read_bytes() == b.read_bytes(), name
         else:
             assert a.read_bytes() == b.read_bytes(), name
     assert audit_folder(lib) == []
@@ -275,3 +325,27 @@ def test_a_changed_figure_is_caught(tmp_path):
     assert_same_folder(a, write(tmp_path / "c", 1.0))
     with pytest.raises(AssertionError):
         assert_same_folder(a, b)
+
+
+def test_only_the_folders_own_path_is_normalised_and_a_pixel_is_seen(tmp_path):
+    """The folder's own path in a text file is not a difference; another input path is, and
+    so is one pixel of a GeoTIFF whose bytes would otherwise match in size."""
+    import rasterio
+    from affine import Affine
+
+    from sinkplan.layers.resultfolder import ResultFolder
+
+    def write(path: Path, *, landcover: str = "/data/lc.tif", pixel: float = 1.0) -> Path:
+        with ResultFolder(path, kind="carbon", command="carbon", inputs=[],
+                          parameters={"landcover": landcover, "out": str(path)}) as rf:
+            with rasterio.open(rf.path(rs.CARBON_DENSITY), "w", driver="GTiff", width=2, height=2, count=1,
+                               dtype="float32", crs="EPSG:4326", transform=Affine(0.1, 0, 110, 0, -0.1, 41)) as dst:
+                dst.write(np.array([[1.0, 2.0], [3.0, pixel]], np.float32), 1)
+            rf.write_summary({"stock_mgc": 1.0})
+        return path
+
+    a = write(tmp_path / "a")
+    assert_same_folder(a, write(tmp_path / "b"))  # parameters.out differs by the folder's own path only
+    for other in (write(tmp_path / "c", landcover="/data/lc2.tif"), write(tmp_path / "d", pixel=4.0)):
+        with pytest.raises(AssertionError):
+            assert_same_folder(a, other)
