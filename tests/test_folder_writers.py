@@ -128,19 +128,19 @@ def assert_same_folder(cmd: Path, lib: Path) -> None:
     assert names == sorted(p.relative_to(lib).as_posix() for p in lib.rglob("*") if p.is_file())
     for name in names:
         a, b = cmd / name, lib / name
-        if name == rs.MANIFEST.name:
+        base = name.rsplit("/", 1)[-1]  # a folder's parts (site --tech pv,wind) hold manifests of their own
+        if base == rs.MANIFEST.name:
             ma, mb = json.loads(_text(a, cmd)), json.loads(_text(b, lib))
             for m in (ma, mb):
                 for k in VOLATILE:
                     m.pop(k, None)
-                m["outputs"] = [o if o["path"].endswith(BY_CONTENT) or o["path"] == rs.MODEL_JSON.name
-                                else {k: v for k, v in o.items()} for o in m["outputs"]]
-                for o in m["outputs"]:
-                    if o["path"].endswith(BY_CONTENT) or o["path"] == rs.MODEL_JSON.name:
+                for o in m["outputs"]:  # files compared by content (or holding a time) lose size and hash
+                    if o["path"].endswith(BY_CONTENT) or o["path"].rsplit("/", 1)[-1] in (rs.MODEL_JSON.name,
+                                                                                         rs.MANIFEST.name):
                         o.pop("sha256")
                         o.pop("bytes")
             assert ma == mb, name
-        elif name == rs.MODEL_JSON.name:  # the skops file's SHA-256 (a zip with timestamps) differs
+        elif base == rs.MODEL_JSON.name:  # the skops file's SHA-256 (a zip with timestamps) differs
             ja, jb = json.loads(_text(a, cmd)), json.loads(_text(b, lib))
             ja.pop("sha256"), jb.pop("sha256")
             assert ja == jb, name
@@ -267,6 +267,33 @@ def test_site_writer_is_the_command(region, tmp_path, capsys):
     assert_same_folder(cmd, lib)
     _map_renders(lib, tmp_path, capsys, "Eligible land", "Candidate parcels (by score)", "Border belt",
                  "Transmission lines", "Substations")
+
+
+def test_site_account_writer_is_the_command(region, tmp_path, capsys):
+    """``site --tech pv,wind`` (one folder per technology inside, the account on top) is
+    screen_techs + write_site_account; the map draws each technology's folder."""
+    from sinkplan.siting.folders import screen_techs, write_site_account
+    from sinkplan.siting.prepare import ScreenInputs
+    from sinkplan.siting.profile import load_profile
+
+    layers = ["--landcover", str(region.landcover_2020), "--dem", str(region.dem), "--redline", str(region.redline),
+              "--farmland", str(region.farmland), "--border", str(region.border), "--deserts", str(region.deserts),
+              "--mines", str(region.mines), "--grid-lines", str(region.grid_lines), str(region.substations),
+              "--zones", str(region.banners), "--zone-field", region.zone_field, "--ghi", str(region.ghi),
+              "--wind-speed", str(region.wind_speed)]
+    cmd = tmp_path / "cmd" / "site_account"
+    code, err = run_cli(["site", *layers, "--tech", "pv,wind", "--max-cells", str(MAX), "--out", str(cmd)], capsys)
+    assert code == 0, err
+    inputs = ScreenInputs(landcover=region.landcover_2020, dem=region.dem, redline=region.redline,
+                          farmland=region.farmland, border=region.border, deserts=region.deserts, mines=region.mines,
+                          grid_lines=(region.grid_lines, region.substations), zones=region.banners,
+                          zone_field=region.zone_field, ghi=region.ghi, wind_speed=region.wind_speed)
+    with tempfile.TemporaryDirectory(dir=tmp_path) as work:
+        acc = screen_techs([(load_profile("pv"), []), (load_profile("wind"), [])], inputs, workdir=work, max_cells=MAX)
+        lib = write_site_account(acc, tmp_path / "lib" / "site_account")
+    assert sorted(p.name for p in lib.iterdir() if p.is_dir()) == ["pv", "wind"]
+    assert_same_folder(cmd, lib)
+    _map_renders(lib / "wind", tmp_path, capsys, "Eligible land", "Candidate parcels (by score)")
 
 
 def test_learning_writers_are_the_commands(region, tmp_path, capsys):
