@@ -104,6 +104,39 @@ def test_the_import_check_sees_each_way_in():
                                       "sinkplan.sinks.api", "sinkplan.seeds", "sinkplan.seeds"]
 
 
+def summary_keys_read(source: str) -> list[str]:
+    """Keys read from a summary record: ``summary.get("k")``, ``summary["k"]``, ``"k" in summary``,
+    where the record is a name ``summary`` or an attribute ``….summary``."""
+    def is_summary(node) -> bool:
+        return (isinstance(node, ast.Name) and node.id == "summary") or \
+            (isinstance(node, ast.Attribute) and node.attr == "summary")
+
+    out = []
+    for n in ast.walk(ast.parse(source)):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "get" \
+                and is_summary(n.func.value) and n.args and isinstance(n.args[0], ast.Constant):
+            out.append(n.args[0].value)
+        elif isinstance(n, ast.Subscript) and is_summary(n.value) and isinstance(n.slice, ast.Constant):
+            out.append(n.slice.value)
+        elif isinstance(n, ast.Compare) and isinstance(n.left, ast.Constant) and len(n.ops) == 1 \
+                and isinstance(n.ops[0], (ast.In, ast.NotIn)) and is_summary(n.comparators[0]):
+            out.append(n.left.value)
+    return out
+
+
+def test_maps_read_only_summary_keys_a_spec_declares():
+    declared = {k.split(".")[0].split("[")[0] for s in rs.SPECS.values() for k in s.summary} | {"kind", "schema_version"}
+    read = {(p.name, k) for p in sorted((ROOT / "maps").glob("*.py")) for k in summary_keys_read(p.read_text("utf-8"))}
+    assert {k for _, k in read} >= {"exclusion_bits", "eligible_codes", "target", "zones"}  # the scan sees them
+    assert sorted((f, k) for f, k in read if k not in declared) == []
+
+
+def test_the_summary_key_scan_sees_each_form():
+    src = ('def f(info, summary):\n    a = summary.get("eligible_codes")\n    b = info.summary["target_mw"]\n'
+           '    c = "restoration" in summary\n    d = other.get("not_a_summary")\n')
+    assert sorted(summary_keys_read(src)) == ["eligible_codes", "restoration", "target_mw"]
+
+
 # --------------------------------------------------------------------------- the folder, not seeds
 def _legend_title(data: dict, name: str) -> str:
     return next(lay for lay in data["layers"] if lay["name"] == name)["legend"]["title"]
