@@ -40,7 +40,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = ["PAPER_IN", "ThematicSpec", "thematic_map", "scale_bar_length_m", "nice_length_m", "bar_end_lon",
-           "graticule_step", "sheet_crs", "albers_crs", "albers_parameters", "EQUAL_AREA_SPAN_DEG", "PROJECTIONS"]
+           "graticule_step", "sheet_crs", "albers_crs", "albers_parameters", "cylindrical_crs", "EQUAL_AREA_SPAN_DEG", "PROJECTIONS"]
 
 #: An extent wider or taller than this (degrees) is drawn in an equal-area projection.
 EQUAL_AREA_SPAN_DEG = 3.0
@@ -55,13 +55,15 @@ _WORDS = {
            "sources": "数据来源", "made": "制图", "result_date": "成果生成", "lon": "经度", "lat": "纬度",
            "legend": "图例", "scale_here": "比例尺（在比例尺所在处量算）",
            "albers": "投影：Albers 等积圆锥投影（CGCS2000），中央经线 {lon0}，标准纬线 {lat1}、{lat2}",
-           "lonlat": "投影：等距圆柱投影（经纬度），标准纬线 {lat0}"},
+           "lonlat": "投影：等距圆柱投影（经纬度），标准纬线 {lat0}",
+           "cea": "投影：兰勃特等积圆柱投影（CGCS2000），中央经线 {lon0}"},
     "en": {"north": "N", "km": "km", "m": "m", "scale_at": "scale measured along {lat:.2f}°N",
            "sources": "Data", "made": "Drawn", "result_date": "result of", "lon": "Longitude", "lat": "Latitude",
            "legend": "Legend", "scale_here": "scale measured where the bar stands",
            "albers": "Projection: Albers equal-area conic (CGCS2000), central meridian {lon0}, "
                      "standard parallels {lat1} and {lat2}",
-           "lonlat": "Projection: equirectangular (longitude/latitude), standard parallel {lat0}"},
+           "lonlat": "Projection: equirectangular (longitude/latitude), standard parallel {lat0}",
+           "cea": "Projection: Lambert cylindrical equal-area (CGCS2000), central meridian {lon0}"},
 }
 
 
@@ -200,7 +202,7 @@ def add_north_arrow(ax, *, lang: str) -> None:
     ax.annotate("", xy=(0.95, 0.90), xytext=(0.95, 0.80), xycoords="axes fraction",
                 arrowprops={"facecolor": "black", "edgecolor": "black", "width": 3, "headwidth": 10, "headlength": 10},
                 zorder=12, gid="north-arrow")
-    ax.text(0.95, 0.915, _WORDS[lang]["north"], transform=ax.transAxes, ha="center", va="bottom", fontsize=11,
+    ax.text(0.95, 0.925, _WORDS[lang]["north"], transform=ax.transAxes, ha="center", va="bottom", fontsize=11,
             zorder=12, gid="north-arrow-label")
 
 
@@ -267,7 +269,26 @@ def sheet_crs(west: float, east: float, south: float, north: float, projection: 
     big = max(east - west, north - south) > EQUAL_AREA_SPAN_DEG
     if projection == "lonlat" or (projection == "auto" and not big):
         return None
-    return albers_crs(west, east, south, north)
+    crs = albers_crs(west, east, south, north)
+    _, lat1, lat2 = albers_parameters(crs)
+    if lat1 * lat2 <= 0 or east - west > 180:
+        # standard parallels on both sides of the equator (a cone constant near 0: the conic
+        # degenerates) or more than half the globe: the equal-area cylinder instead
+        return cylindrical_crs(west, east)
+    return crs
+
+
+def cylindrical_crs(west: float, east: float):
+    """Lambert's cylindrical equal-area projection on CGCS2000 with its central meridian at the
+    extent's middle (rounded to 0.5°): the equal-area sheet of an extent across the equator."""
+    from pyproj import CRS
+    from pyproj.crs import ProjectedCRS
+    from pyproj.crs.coordinate_operation import LambertCylindricalEqualAreaConversion
+
+    lon0 = round((west + east)) / 2.0
+    return ProjectedCRS(LambertCylindricalEqualAreaConversion(0.0, lon0),
+                        name=f"CGCS2000 / Lambert cylindrical equal-area (lon_0={lon0:g})",
+                        geodetic_crs=CRS.from_epsg(4490))
 
 
 def _draw_bar(ax, *, x0: float, x1: float, y: float, h: float, span_x: float, length: float, lang: str,
@@ -522,9 +543,14 @@ def thematic_map(spec: ThematicSpec) -> tuple[Figure, dict[str, Any]]:
         _graticule_projected(ax, view=view, crs=crs, lang=lang)
         bar = add_scale_bar_projected(ax, view=view, crs=crs, lang=lang)
         north_arrow = add_north_arrow_projected(ax, view=view, crs=crs, lang=lang)
-        lon0, lat1, lat2 = albers_parameters(crs)
-        projection = _WORDS[lang]["albers"].format(lon0=_deg_label(lon0, "lon", lang), lat1=_deg_label(lat1, "lat", lang),
-                                                   lat2=_deg_label(lat2, "lat", lang))
+        if "albers" in crs.coordinate_operation.method_name.lower():
+            lon0, lat1, lat2 = albers_parameters(crs)
+            projection = _WORDS[lang]["albers"].format(lon0=_deg_label(lon0, "lon", lang),
+                                                       lat1=_deg_label(lat1, "lat", lang),
+                                                       lat2=_deg_label(lat2, "lat", lang))
+        else:
+            lon0 = {p.name.lower(): p.value for p in crs.coordinate_operation.params}["longitude of natural origin"]
+            projection = _WORDS[lang]["cea"].format(lon0=_deg_label(lon0, "lon", lang))
     for s in ax.spines.values():
         s.set_linewidth(1.2)
     if handles:

@@ -274,6 +274,13 @@ def test_small_extents_stay_in_longitude_latitude_and_projection_can_be_forced()
         sheet_crs(111.0, 112.0, 41.0, 42.0, "utm")
     _, info = thematic_map(ThematicSpec(title="t", lang="en", zones=_province(1), projection="lonlat"))
     assert info["crs"] is None and "lon0" in info["scale_bar"]
+    # across the equator a conic degenerates (standard parallels ±1.5°: cone constant 0): the
+    # equal-area cylinder, whose meridians are vertical (north arrow straight up)
+    crs = sheet_crs(5.0, 10.0, -2.0, 2.0)
+    assert crs.coordinate_operation.method_name == "Lambert Cylindrical Equal Area"
+    fig, info = thematic_map(ThematicSpec(title="t", lang="en", values=np.ones((20, 25)), extent=(5.0, 10.0, -2.0, 2.0)))
+    assert info["north_arrow"]["angle_deg"] == pytest.approx(0.0, abs=1e-9)
+    assert "Lambert cylindrical equal-area" in " ".join(t.get_text() for t in fig.texts)
 
 
 def test_figures_command_draws_the_thematic_map_in_the_projection_asked(carbon, tmp_path, capsys):
