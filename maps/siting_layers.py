@@ -85,7 +85,11 @@ def reason_label(rule: str, description: str, lang: str) -> str:
         if rule in _RULES_ZH:
             return _RULES_ZH[rule]
         return rule or description
-    return description or rule
+    if description and description != rule:
+        return description
+    from sinkplan.layers.resultspec import RULE_NAMES  # a bare rule key (not_checked): its English name
+
+    return RULE_NAMES.get(rule, (rule, rule))[1]
 
 
 def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
@@ -93,7 +97,8 @@ def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
     lang = b.lang
     unchecked = [n for n in summary.get("not_checked") or [] if isinstance(n, dict)]
     if unchecked:  # rule sets the run could not check: said on the map, as in the tables
-        names = ", ".join(str(n.get("name_zh") if lang == "zh" else n.get("rule")) for n in unchecked)
+        names = ", ".join(str(n.get("name_zh") if lang == "zh" else reason_label(str(n.get("rule")), "", lang))
+                          for n in unchecked)
         bound = [n for n in unchecked if n.get("effect") == "upper_bound"]
         b.spec.notes.append(("未核查 / not checked: " if lang == "zh" else "Not checked: ") + names
                             + (("（装机为上限）" if lang == "zh" else " (capacity is an upper bound)") if bound else ""))

@@ -94,6 +94,23 @@ def test_chinese_maps_show_no_identifier(chromium, demo):
     assert any("已修复" in p for p in got["popups"]) and any("已修复" in t for t in got["labels"])
 
 
+@pytest.mark.browser
+def test_english_maps_show_no_identifier_either(chromium, demo):
+    """English maps name rules and fields in English too (not_checked was a list of rule keys)."""
+    in_path = set(IDENTIFIER.findall(str(demo)))  # a folder name the user chose may have underscores
+    for page in sorted((demo / "maps").glob("*_en.html")):
+        with Browser(chromium) as b:
+            b.open(page)
+            b.settle(0.2)
+            got = b.evaluate(READ_ALL, timeout=120)
+            page_text = b.evaluate("document.body.innerText")  # the notes (rules not checked) too
+            assert b.errors == [], page.name
+        texts = [*got["popups"], *got["tooltips"], *got["control"], *got["labels"], got["legends"], got["title"],
+                 page_text]
+        found = {m for t in texts for m in IDENTIFIER.findall(t or "")} - in_path
+        assert found == set(), page.name
+
+
 def test_workbooks_have_chinese_sheets_and_headers(demo):
     books = sorted(demo.glob("*/*.xlsx"))
     assert {p.parent.name for p in books} >= {"carbon", "coverage", "change", "site_pv", "area_estimate"}
