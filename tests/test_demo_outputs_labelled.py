@@ -125,3 +125,55 @@ def test_workbooks_have_chinese_sheets_and_headers(demo):
                 assert bad == [], (book.name, ws.title, bad)
         finally:
             wb.close()
+
+
+#: Every layer on: the legend box, its scroll state and hint, before and after scrolling.
+LEGEND_AND_FOCUS = """(() => {
+  const map = window.sinkplanMap, box = document.querySelector('.sp-legend');
+  const first = {more: box.classList.contains('sp-legend-more'), scroll: box.scrollHeight, client: box.clientHeight};
+  for (const layer of window.sinkplanLayers) { if (!map.hasLayer(layer)) layer.addTo(map); }
+  map.fire('overlayadd');
+  const r = box.getBoundingClientRect(), hint = box.querySelector('.sp-more');
+  const out = {first, more: box.classList.contains('sp-legend-more'), scroll: box.scrollHeight, client: box.clientHeight,
+               top: r.top, bottom: r.bottom, height: window.innerHeight, overflow: getComputedStyle(box).overflowY,
+               hint: hint ? hint.textContent : null, hint_before: hint ? getComputedStyle(hint).visibility : null};
+  box.scrollTop = box.scrollHeight;
+  box.dispatchEvent(new Event('scroll'));
+  out.hint_after = hint ? getComputedStyle(hint).visibility : null;
+  return out;
+})()"""
+#: The centre of the first zone drawn larger than 30 px, to click.
+ZONE_CENTRE = """(() => {
+  const p = Array.from(document.querySelectorAll('path.leaflet-interactive')).find(q => {
+    const r = q.getBoundingClientRect(); return r.width > 30 && r.height > 30; });
+  const r = p.getBoundingClientRect();
+  return [r.left + r.width / 2, r.top + r.height / 2];
+})()"""
+
+
+@pytest.mark.browser
+def test_legends_fit_or_scroll_visibly_and_zones_draw_no_focus_box(chromium, demo):
+    # the carbon map at 1280 × 900: its one thematic legend fits, no scroll hint
+    with Browser(chromium, width=1280, height=900) as b:
+        b.open(demo / "maps" / "carbon_zh.html")
+        b.settle(0.2)
+        x, y = b.evaluate(ZONE_CENTRE)
+        for kind in ("mousePressed", "mouseReleased"):  # a real click (a script's focus() shows no ring)
+            b.call("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+        b.settle(0.2)
+        # the clicked zone has the focus and draws no rectangular focus box (without the page's
+        # rule Chromium draws outline-style auto, 5 px)
+        focus = b.evaluate("[document.activeElement.tagName, getComputedStyle(document.activeElement).outlineStyle]")
+        got = b.evaluate(LEGEND_AND_FOCUS)
+    assert focus == ["path", "none"]
+    assert got["first"]["more"] is False and got["first"]["scroll"] <= got["first"]["client"] + 2
+    # every layer of every result on a 1000 × 600 window: the legend stays inside the window,
+    # scrolls, and says so until scrolled to its end
+    with Browser(chromium, width=1000, height=600) as b:
+        b.open(demo / "maps" / "all_zh.html")
+        b.settle(0.2)
+        got = b.evaluate(LEGEND_AND_FOCUS)
+        assert b.errors == []
+    assert got["scroll"] > got["client"] and got["more"] is True and got["overflow"] == "scroll"
+    assert 0 <= got["top"] < got["bottom"] <= got["height"]
+    assert got["hint"] == "▼ 向下滚动查看更多图例" and got["hint_before"] == "visible" and got["hint_after"] == "hidden"
