@@ -83,31 +83,33 @@ def cluster(data):
     sched_file = root / "scheduler.json"
     procs = [_spawn(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file",
                      str(sched_file)], log=root / "scheduler.log", private_tmp=False)]
-    deadline = time.monotonic() + 60
-    while not sched_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert sched_file.exists(), (root / "scheduler.log").read_text(errors="replace")
-    address = json.loads(sched_file.read_text())["address"]
-    for i in range(2):
-        local = root / f"worker{i}"
-        local.mkdir()
-        procs.append(_spawn(["worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--no-nanny",
-                             "--local-directory", str(local), "--name", f"w{i}"], log=root / f"worker{i}.log",
-                            private_tmp=PRIVATE_TMP))
-    from dask.distributed import Client
+    try:  # the processes are stopped even when the scheduler or the workers never come up
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sched_file.exists(), (root / "scheduler.log").read_text(errors="replace")
+        address = json.loads(sched_file.read_text())["address"]
+        for i in range(2):
+            local = root / f"worker{i}"
+            local.mkdir()
+            procs.append(_spawn(["worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--no-nanny",
+                                 "--local-directory", str(local), "--name", f"w{i}"], log=root / f"worker{i}.log",
+                                private_tmp=PRIVATE_TMP))
+        from dask.distributed import Client
 
-    with Client(address, timeout="30s") as c:
-        c.wait_for_workers(2, timeout=120)
-        workers = {info["name"]: info.get("pid") for info in c.scheduler_info()["workers"].values()}
-    yield {"address": address, "procs": procs, "workers": workers}
-    for p in procs:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
+        with Client(address, timeout="30s") as c:
+            c.wait_for_workers(2, timeout=120)
+            workers = {info["name"]: info.get("pid") for info in c.scheduler_info()["workers"].values()}
+        yield {"address": address, "procs": procs, "workers": workers}
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
 
 
 def _argv(command: str, d: dict, max_cells: int = 8192) -> list[str]:
