@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sinkplan.layers.errors import InputError, InputFileError
 
-__all__ = ["sha256_file", "sha256_content", "decode_user_text", "display_path", "check_utf8_path"]
+__all__ = ["sha256_file", "sha256_content", "file_signature", "decode_user_text", "display_path", "check_utf8_path"]
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -33,6 +33,61 @@ def sha256_content(path: str | os.PathLike) -> str:
         h.update(os.fsencode(q.relative_to(p).as_posix()))  # a name that is not UTF-8 hashes as its bytes
         h.update(sha256_file(q).encode())
     return h.hexdigest()
+
+
+#: Files beside a vector file that are part of its content (a shapefile's attributes, index,
+#: CRS and encoding; a GeoPackage's write-ahead log).
+_SIDECAR_SUFFIXES = (".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", "-wal")
+
+
+def _stat_key(p: Path) -> tuple:
+    st = p.stat()
+    # ctime changes on every write and cannot be set back (unlike mtime with `touch -d`), and a
+    # file replaced by a rename has another inode: together they tell a rewritten file apart
+    # even when its size and mtime are the same.
+    return (p.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def file_signature(path: str | os.PathLike) -> tuple:
+    """What identifies a file's current content without reading it, for in-memory caches.
+
+    The absolute path and, for the file, its sidecars (a shapefile's ``.dbf``, ``.shx``,
+    ``.prj``, ``.cpg``, a GeoPackage's ``-wal``) or a folder format's files (FileGDB): name,
+    size, ``mtime_ns``, ``ctime_ns``, inode and device. A file written again at the same path
+    has another signature. A path that is not a local file (``/vsis3/...``) is its own
+    signature.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = Path(d) / "a.txt"
+    ...     _ = p.write_text("A")
+    ...     first = file_signature(p)
+    ...     p.unlink(); _ = p.write_text("B")  # same path, same size: another file
+    ...     first != file_signature(p)
+    True
+    """
+    p = Path(os.path.abspath(path))
+    if not p.exists():
+        return (str(p),)
+    if p.is_dir():
+        return (str(p), *(_stat_key(q) for q in sorted(q for q in p.rglob("*") if q.is_file())))
+    parts = [_stat_key(p)]
+    stem = p.stem.lower()
+    try:
+        siblings = sorted(os.listdir(p.parent))
+    except OSError:
+        siblings = []
+    for name in siblings:
+        low = name.lower()
+        if name != p.name and (low == p.name.lower() + "-wal"
+                               or (low.startswith(stem + ".") and low[len(stem):] in _SIDECAR_SUFFIXES)):
+            try:
+                parts.append(_stat_key(p.parent / name))
+            except OSError:
+                continue
+    return (str(p), *parts)
 
 
 def display_path(path: str | os.PathLike | bytes) -> str:

@@ -138,22 +138,22 @@ class GeomLayer:
 class LayerStore:
     """Vector layers by name, kept for the block functions.
 
-    A pickled store carries its geometries: the executor sends a block function to each
-    Dask worker once (:class:`sinkplan.layers.parallel.BlockExecutor` scatters it), and a
-    remote worker shares no file with this process but the data. ``path`` is kept for the
-    callers that name a store; nothing is written there.
+    A store holds its geometries and a pickled store carries them: the executor sends a block
+    function to each Dask worker once (:class:`sinkplan.layers.parallel.BlockExecutor`), and a
+    remote worker shares no file with this process but the data. No file is written and
+    nothing is cached by name, so two stores never share geometry (a store once saved as
+    ``layers-{pid}-{id(profile)}.pkl`` and loaded through a cache keyed by that path returned
+    the first store's geometry for a second store written there).
     """
 
-    def __init__(self, path: str | os.PathLike, layers: dict[str, np.ndarray] | None = None) -> None:
-        self.path = str(path)
+    def __init__(self, layers: dict[str, np.ndarray] | None = None) -> None:
         self._raw = {k: np.asarray(v, dtype=object) for k, v in (layers or {}).items()}
         self._layers: dict[str, GeomLayer] | None = None
 
     def __getstate__(self) -> dict:
-        return {"path": self.path, "raw": self._raw}
+        return {"raw": self._raw}
 
     def __setstate__(self, state: dict) -> None:
-        self.path = state["path"]
         self._raw = state["raw"]
         self._layers = None
 

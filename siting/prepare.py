@@ -22,6 +22,7 @@ from pyproj import Transformer
 from rasterio.windows import Window
 
 from sinkplan.layers.errors import ConfigError, InputError
+from sinkplan.layers.files import file_signature
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.landcover import LandCover, open_landcover
 from sinkplan.layers.vectors import VectorLayer, fit_longitudes, read_vector, require_polygons
@@ -107,11 +108,15 @@ class ScreenInputs:
 
 
 class VectorCache(dict):
-    """Vector layers already read, keyed by (path, layer, CRS): sweeps read each file once."""
+    """Vector layers already read, keyed by the file's signature (path, size, mtime, ctime, inode,
+    sidecars: :func:`sinkplan.layers.files.file_signature`), layer, CRS and field: sweeps read each
+    file once, and a file written again at the same path is read again (never its old geometry)."""
 
     def read(self, path: Path, grid: Grid, *, layer: str | None = None, field: str | None = None):
-        key = (str(path), layer, grid.crs.to_wkt(), field)
+        key = (file_signature(path), layer, grid.crs.to_wkt(), field)
         if key not in self:
+            for old in [k for k in self if k[0][0] == key[0][0] and k[1:] == key[1:]]:
+                del self[old]  # the same layer of an older version of the file: never used again
             vl = read_vector(path, layer=layer, to_crs=grid.crs, field=field)
             gdf = fit_longitudes(vl.gdf, grid)  # a raster across the antimeridian: layers at −180… too
             self[key] = vl if gdf is vl.gdf else VectorLayer(gdf, vl.report)
@@ -186,7 +191,11 @@ def _lut_size(lc: LandCover) -> int:
 
 def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.PathLike, keep_rasters: bool = True,
             cache: VectorCache | None = None, quiet: bool | None = None) -> Prepared:
-    """Validate inputs and build the block specification (no output is written).
+    """Validate inputs and build the block specification.
+
+    Nothing is written: no output, and nothing into ``workdir`` (the vector layers travel in
+    the returned :class:`Prepared`'s block specification; ``workdir`` is where
+    :func:`sinkplan.siting.screen.run_screen` later writes its scratch rasters).
 
     Every rule set the profile asks for but the run lacks is listed in
     :attr:`Prepared.not_checked` (:meth:`Prepared.warn_not_checked` logs them; ``quiet`` is
@@ -382,7 +391,7 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         if not zone_targets:
             raise ConfigError(f"--targets {inputs.targets}: no row with indicator {profile.target.key}; add rows "
                               f"zone,{profile.target.key},MW,year (or use a policy targets file)")
-    store = LayerStore(Path(workdir) / f"layers-{os.getpid()}-{id(profile)}.pkl", layers) if layers else None
+    store = LayerStore(layers) if layers else None  # the geometries travel with the block function
     spec = ScreenSpec(
         grid=grid, landcover=str(inputs.landcover), nodata_codes=nodata_codes, group_lut=group_lut,
         lc_bits_lut=lc_bits_lut, lc_buffers=tuple(lc_buffers), vector_rules=tuple(vector_rules), zones=tuple(zones),
