@@ -35,6 +35,9 @@ __all__ = [
     "areal_scale",
     "projected_pixel_areas_m2",
     "is_equal_area",
+    "projection_method",
+    "EQUAL_AREA_METHODS",
+    "SPHERICAL_EQUAL_AREA_METHODS",
 ]
 
 #: Largest lattice step (pixels) on which the areal scale of a projected CRS is evaluated.
@@ -154,13 +157,69 @@ def _wrap(dlon_deg: np.ndarray) -> np.ndarray:
     return (dlon_deg + 180.0) % 360.0 - 180.0
 
 
-def is_equal_area(crs: CRS, bounds: tuple[float, float, float, float]) -> bool:
-    """True when the areal scale is 1 (to 1e-9) at 25 points spread over ``bounds``."""
-    xs = np.linspace(bounds[0], bounds[2], 5)
-    ys = np.linspace(bounds[1], bounds[3], 5)
-    gx, gy = np.meshgrid(xs, ys)
-    scale = areal_scale(crs, gx.ravel(), gy.ravel())
-    return bool(np.all(np.abs(scale - 1.0) < 1e-9))
+#: Projection methods (PROJ/EPSG names) that are equal-area on an ellipsoid of revolution: PROJ
+#: implements their ellipsoidal forms (Snyder 1987: Albers §14, Lambert azimuthal §24, Lambert
+#: cylindrical §10, sinusoidal §30, Bonne §19; Šavrič et al. 2019 for Equal Earth).
+EQUAL_AREA_METHODS = frozenset({
+    "albers equal area", "lambert azimuthal equal area", "lambert cylindrical equal area",
+    "sinusoidal", "equal earth", "bonne", "bonne (south orientated)", "proj leac", "lambert equal area conic",
+})
+
+#: Projection methods that are equal-area on a sphere only: PROJ applies their spherical formulas
+#: with the semi-major axis, so over an ellipsoidal datum (ESRI:54009 Mollweide on WGS 84) map
+#: area is not ground area (areal scale 1.0067 at the equator, 0.9967 at 60°, measured with
+#: :func:`areal_scale`); they are equal-area only when the CRS's ellipsoid is a sphere.
+SPHERICAL_EQUAL_AREA_METHODS = frozenset({
+    "mollweide", "eckert iv", "eckert vi", "eckert ii", "goode homolosine", "interrupted goode homolosine",
+    "proj hammer", "hammer aitoff", "transverse cylindrical equal area", "quartic authalic", "wagner iv",
+    "wagner vii", "lambert azimuthal equal area (spherical)", "lambert cylindrical equal area (spherical)",
+    "proj igh", "proj goode", "proj moll", "proj eck4", "proj eck6", "proj tcea",
+})
+
+
+def projection_method(crs: CRS) -> str | None:
+    """Name of the map projection of a projected CRS (lower case), or None.
+
+    A bound CRS (``+towgs84``) is read through its source CRS and a compound CRS through its
+    horizontal part, so the method is the projection's, not a datum shift's.
+    """
+    crs = CRS.from_user_input(crs)
+    if crs.is_bound:
+        crs = crs.source_crs
+    if crs.is_compound:
+        crs = next((c for c in crs.sub_crs_list if c.is_projected), crs.sub_crs_list[0])
+    if not crs.is_projected or crs.coordinate_operation is None:
+        return None
+    return crs.coordinate_operation.method_name.strip().lower()
+
+
+def is_equal_area(crs: CRS, bounds: tuple[float, float, float, float] | None = None) -> bool:
+    """True when ``crs`` is an equal-area projection of its own ellipsoid, decided from its
+    projection method (:data:`EQUAL_AREA_METHODS`; :data:`SPHERICAL_EQUAL_AREA_METHODS` only on a
+    sphere), never from a finite-difference areal scale (which, compared with 1 to 1e-9, called
+    EPSG:6933 equal-area at one latitude and not at another).
+
+    Any other projection gets its exact areal scale pixel by pixel
+    (:func:`projected_pixel_areas_m2`), so a method missing from the lists costs time, not accuracy.
+    ``bounds`` is accepted for callers that pass a grid's extent; it does not change the answer.
+
+    Examples
+    --------
+    >>> is_equal_area(CRS.from_epsg(6933)), is_equal_area(CRS.from_epsg(3035)), is_equal_area(CRS.from_epsg(3857))
+    (True, True, False)
+    >>> is_equal_area(CRS.from_user_input("ESRI:54009")), is_equal_area(CRS.from_user_input("ESRI:53009"))
+    (False, True)
+    """
+    crs = CRS.from_user_input(crs)
+    method = projection_method(crs)
+    if method is None:
+        return False
+    if method in EQUAL_AREA_METHODS:
+        return True
+    if method in SPHERICAL_EQUAL_AREA_METHODS:
+        ell = crs.ellipsoid
+        return ell is not None and float(ell.semi_minor_metre) == float(ell.semi_major_metre)
+    return False
 
 
 def projected_pixel_areas_m2(

@@ -17,7 +17,7 @@ or ``$SINKPLAN_CACHE_DIR``), or as ``strata`` prepared once with
 
 Examples
 --------
->>> from sinks.api import carbon_stocks
+>>> from sinkplan.sinks.api import carbon_stocks
 >>> res = carbon_stocks("lc2020.tif", zones="banners.gpkg", zone_field="name_zh",  # doctest: +SKIP
 ...                     uncertainty=200, seed=1)
 >>> res.by_zone[["zone", "stock_mgc", "stock_mgc_p2_5", "stock_mgc_p97_5"]]  # doctest: +SKIP

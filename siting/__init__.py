@@ -14,7 +14,7 @@ The land planner's tool behind ``sinkplan site``. Modules, by idea:
 
 Example
 -------
->>> from siting.prepare import ScreenInputs, prepare  # doctest: +SKIP
+>>> from sinkplan.siting.prepare import ScreenInputs, prepare
 >>> prep = prepare(ScreenInputs(landcover="lc.tif", redline="redline.gpkg", farmland="farmland.gpkg"),
 ...                load_profile("pv"), workdir="/tmp")  # doctest: +SKIP
 >>> run_screen(prep, workdir="/tmp", exclusions_path="ex.tif", eligible_path="el.tif",

@@ -4,8 +4,8 @@ The tests drive Debian's ``chromium`` over the DevTools protocol with a tiny web
 client from the standard library (no extra dependency): they record JavaScript dialogs
 (``alert`` …), console errors, uncaught exceptions and every network request, open popups
 and tooltips, and read the DOM. ``chromium_path()`` finds ``/usr/bin/chromium``; when it is
-absent and the process is root with apt-get, it installs the package once; otherwise the
-``chromium`` fixture skips with the reason.
+absent the ``chromium`` fixture skips with the command that installs it (``.ci/run`` installs
+it as root; no test installs anything).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from sysdeps import ensure_system_packages
+from sysdeps import install_hint
 
 __all__ = ["chromium_path", "Browser", "screenshot", "CHROMIUM_FLAGS"]
 
@@ -38,7 +38,7 @@ CHROMIUM_FLAGS = (
 
 
 def chromium_path() -> tuple[str | None, str]:
-    """(path to chromium or None, reason when None). Installs it with apt-get once if root."""
+    """(path to chromium or None, reason when None: how to install it)."""
 
     def found() -> str | None:
         for cand in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
@@ -48,10 +48,7 @@ def chromium_path() -> tuple[str | None, str]:
 
     if (path := found()) is not None:
         return path, ""
-    why = ensure_system_packages()
-    if (path := found()) is not None:
-        return path, ""
-    return None, f"chromium is not installed ({why or 'apt-get install chromium failed'})"
+    return None, f"chromium is not installed ({install_hint()})"
 
 
 @pytest.fixture(scope="session")

@@ -1,33 +1,22 @@
-"""System packages some tests need (Debian): installed once per session when missing.
+"""System packages some tests need (Debian), and the command that installs them.
 
 The map tests need ``chromium`` (headless browser) and a CJK font (``fonts-wqy-microhei``).
-On a fresh machine where the tests run as root with apt-get (CI, a container), the first
-test that needs them installs both in one apt-get call; elsewhere those tests skip with
-the command that would install them, which pytest's ``-ra`` summary prints.
+No fixture installs anything: ``.ci/run`` installs them before the tests when it runs as root
+with apt-get (CI, a container); elsewhere the tests that need them skip with the command that
+would install them, which pytest's ``-ra`` summary prints.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
+__all__ = ["SYSTEM_PACKAGES", "INSTALL_COMMAND", "install_hint"]
 
-__all__ = ["SYSTEM_PACKAGES", "ensure_system_packages"]
-
-#: Debian packages the test suite uses: browser tests and CJK figure labels.
+#: Debian packages the test suite uses: browser tests and CJK figure labels (.ci/run installs them).
 SYSTEM_PACKAGES = ("chromium", "fonts-wqy-microhei")
-_TRIED = False
+
+#: What installs them (printed in a skip reason; .ci/run runs it as root).
+INSTALL_COMMAND = f"apt-get install -y --no-install-recommends {' '.join(SYSTEM_PACKAGES)}"
 
 
-def ensure_system_packages() -> str:
-    """Install :data:`SYSTEM_PACKAGES` with apt-get once if root; return why not ('' if tried)."""
-    global _TRIED
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return f"not root with apt-get: install them with apt-get install {' '.join(SYSTEM_PACKAGES)}"
-    if not _TRIED:
-        _TRIED = True
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *SYSTEM_PACKAGES],
-                       env=env, capture_output=True, timeout=900)
-    return ""
+def install_hint() -> str:
+    """The skip reason's second half: how to install :data:`SYSTEM_PACKAGES`."""
+    return f"install with: sudo {INSTALL_COMMAND} (.ci/run does it when run as root)"

@@ -134,3 +134,50 @@ def test_row_areas_only_for_lonlat():
     g = Grid(CRS.from_epsg(32649), Affine(30, 0, 0, 0, -30, 0), 2, 2)
     with pytest.raises(InputError, match="row_areas_m2 is for lon/lat grids"):
         g.row_areas_m2(g.full_window())
+
+
+@pytest.mark.parametrize("lat", [0.0, 60.0])
+def test_ease_grid_is_equal_area_at_every_latitude(lat):
+    """EPSG:6933 (Lambert cylindrical equal area on WGS 84) is equal-area by its method at 0° and
+    at 60° alike (a 1e-9 finite-difference test said yes at one and no at the other), so a 30 m
+    pixel is 900 m² and 100 × 100 pixels are 9 000 000 m², as the geodesic polygon says."""
+    crs = CRS.from_epsg(6933)
+    x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(110.0, lat)
+    g = Grid(crs, Affine(30, 0, x, 0, -30, y + 1500), 100, 100)
+    assert g.equal_area
+    assert g.total_area_m2() == 100 * 100 * 900.0  # exactly nominal: 10⁴ px × 900 m²
+    assert g.total_area_m2() == pytest.approx(geod_area_projected(g), rel=1e-7)
+
+
+@pytest.mark.parametrize("crs, expected", [
+    ("EPSG:6933", True), ("EPSG:3035", True), ("EPSG:8857", True), ("ESRI:54008", True), ("ESRI:102025", True),
+    ("EPSG:3410", True),  # spherical LCEA on a sphere datum
+    ("ESRI:53009", True),  # Mollweide on a sphere
+    ("EPSG:3857", False), ("EPSG:32649", False), ("EPSG:4326", False),
+    ("ESRI:54009", False), ("ESRI:54012", False), ("ESRI:54052", False),  # spherical formulas on WGS 84
+    ("EPSG:9311", False),  # spherical LAEA method on the Clarke 1866 ellipsoid
+    ("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +ellps=WGS84 +towgs84=0,0,0 +units=m", True),  # a bound CRS
+])
+def test_equal_area_from_the_projection_method(crs, expected):
+    from sinkplan.layers.areas import is_equal_area
+
+    c = CRS.from_user_input(crs)
+    assert is_equal_area(c) is expected
+    if c.is_projected:
+        # independent check: the exact areal scale (inverse-projection Jacobian on the ellipsoid)
+        # is 1 to 1e-8 where the method says equal-area, and off by more than 1e-4 somewhere where not
+        x, y = Transformer.from_crs(c.geodetic_crs, c, always_xy=True).transform(
+            [100.0, 110.0, 120.0, 10.0], [0.0, 40.0, 60.0, -30.0])
+        dev = np.abs(areal_scale(c, np.asarray(x), np.asarray(y)) - 1.0).max()
+        assert (dev < 1e-8) if expected else (dev > 1e-4)
+
+
+def test_mollweide_on_wgs84_gets_ground_areas():
+    """ESRI:54009 applies the spherical Mollweide to WGS 84 coordinates: its map area is not ground
+    area (0.67 % off at the equator), so pixels get the exact areal scale and match the geodesic area."""
+    crs = CRS.from_user_input("ESRI:54009")
+    x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(110.0, 42.0)
+    g = Grid(crs, Affine(100, 0, x, 0, -100, y), 50, 50)
+    assert not g.equal_area
+    assert g.total_area_m2() != 50 * 50 * 10_000.0
+    assert g.total_area_m2() == pytest.approx(geod_area_projected(g), rel=1e-6)

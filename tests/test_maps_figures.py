@@ -11,18 +11,14 @@ from matplotlib.figure import Figure
 import synthetic
 from sinkplan.maps.figures import capacity_figure, write_figures
 from sinkplan.maps.fonts import PROBE, cjk_rc, find_cjk_font, has_glyphs
-from sysdeps import ensure_system_packages
+from sysdeps import install_hint
 
 
 @pytest.fixture(scope="module")
 def cjk():
     found = find_cjk_font()
     if found is None:
-        why = ensure_system_packages()
-        find_cjk_font.cache_clear()
-        found = find_cjk_font()
-    if found is None:
-        pytest.skip(f"no CJK font installed ({why or 'apt-get install fonts-wqy-microhei failed'})")
+        pytest.skip(f"no CJK font installed ({install_hint()})")
     return found
 
 
