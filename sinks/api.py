@@ -276,7 +276,7 @@ def carbon_stocks(
         if climate is not None and on_raster is not None:
             raise InputError("climate correction with a density raster output: carbon_density.tif would show the "
                              "uncorrected class densities; write no raster (--no-raster)")
-        spec = PassSpec(lc.grid, (str(lc.path),), (slots,), st.source, st.nzones, st.sides,
+        spec = PassSpec(lc.grid, (lc.pass_input,), (slots,), st.source, st.nzones, st.sides,
                         raster_lut=None if on_raster is None else density_lut(dens, slots.slots), weights=climate)
         t0 = time.perf_counter()
         result = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label=f"carbon of {lc.path.name}",

@@ -32,6 +32,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
+from sinkplan.layers.landcover import ArrayBlocks
 from sinkplan.layers.reading import read_window
 from sinkplan.layers.parallel import BlockExecutor, map_blocks
 from sinkplan.layers.schemes import ClassScheme
@@ -121,7 +122,9 @@ class PassSpec:
     grid : Grid
         The working grid (all rasters share it).
     landcover : tuple of str
-        One path (stocks, coverage) or two (before, after: change).
+        One (stocks, coverage) or two (before, after: change): a raster's path, or the
+        :class:`~sinkplan.layers.landcover.ArrayBlocks` of a land cover given as an array
+        (:attr:`sinkplan.layers.landcover.LandCover.pass_input`).
     slots : tuple of ClassSlots
         One per land-cover path.
     strata : str, StrataBlocks or None
@@ -150,7 +153,7 @@ class PassSpec:
     """
 
     grid: Grid
-    landcover: tuple[str, ...]
+    landcover: tuple[str | ArrayBlocks, ...]
     slots: tuple[ClassSlots, ...]
     strata: str | StrataBlocks | None = None
     nzones: int = 0
@@ -247,7 +250,9 @@ def close_datasets() -> None:
         cache.popitem()[1].close()
 
 
-def _read(path: str, window: Window) -> np.ndarray:
+def _read(path: str | ArrayBlocks, window: Window) -> np.ndarray:
+    if isinstance(path, ArrayBlocks):
+        return path.read(window)
     return read_window(_dataset(path), window)
 
 
@@ -343,7 +348,8 @@ def check_workers_read(spec: PassSpec, executor: BlockExecutor) -> None:
     from sinkplan.sinks.strata import CACHE_ENV
 
     cache = spec.strata if isinstance(spec.strata, str) else None
-    paths = [*spec.landcover, *([cache] if cache else []), *([spec.values] if spec.values else [])]
+    paths = [*(p for p in spec.landcover if isinstance(p, str)), *([cache] if cache else []),
+             *([spec.values] if spec.values else [])]
     bad = executor.unreadable(paths)
     if not bad:
         return

@@ -210,7 +210,7 @@ def _change_pass(lcs, table, st: Strata, years, method: TransitionMethod, *, max
     slots = tuple(ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in lcs)
     # the raster shows the default figure: sequestration with years, else the equilibrium
     lut = None if on_raster is None else change_raster_lut(lcs, table, years, method)
-    spec = PassSpec(lcs[0].grid, tuple(str(lc.path) for lc in lcs), slots, st.source,
+    spec = PassSpec(lcs[0].grid, tuple(lc.pass_input for lc in lcs), slots, st.source,
                     st.nzones, st.sides, raster_lut=lut)
     res = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label="change", on_raster=on_raster,
                    threads=pass_threads() if threads is None else threads)

@@ -408,7 +408,7 @@ def forest_coverage(
         for year, lc in zip(year_list, lcs):
             slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
             vpath = vol_rasters.get(year)
-            spec = PassSpec(grid, (str(lc.path),), (slots,), st.source,
+            spec = PassSpec(grid, (lc.pass_input,), (slots,), st.source,
                             st.nzones, st.sides, values=None if vpath is None else str(vpath), factor=factor)
             res = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress,
                            label=f"coverage of {lc.path.name}", threads=pass_threads() if threads is None else threads)

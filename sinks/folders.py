@@ -63,11 +63,12 @@ def write_lut_raster(path: str | os.PathLike, landcovers: Sequence[LandCover], l
     lut = np.asarray(lut)
     windows = list(grid.blocks(max_cells))
     with contextlib.ExitStack() as stack:
-        srcs = [stack.enter_context(open_raster(lc.path)) for lc in landcovers]
+        srcs = [stack.enter_context(open_raster(lc.path)) if lc.source is None else lc.source for lc in landcovers]
         out = stack.enter_context(BlockWriter(path, grid, dtype, nodata=nodata, resampling=resampling, tags=tags,
                                               band_description=band_description))
         for i, w in enumerate(windows):
-            idx = tuple(s.slot_of(read_window(src, w, name=lc.path)) for s, src, lc in zip(slots, srcs, landcovers))
+            idx = tuple(s.slot_of(read_window(src, w, name=lc.path) if lc.source is None else src.read(w))
+                        for s, src, lc in zip(slots, srcs, landcovers))
             out.write(lut[idx].astype(dtype, copy=False), w)
             if progress is not None:
                 progress((i + 1) / len(windows), label or Path(path).name)

@@ -26,6 +26,7 @@ upwards until they fit. The maps simplify again for display.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
@@ -244,6 +245,47 @@ def _spans(start: int, n_out: int, f: int, size: int) -> list[tuple[int, int, in
     return spans
 
 
+def _mode_cells(codes: np.ndarray, nodata: int | None, f: int, nrows: int, ncols: int) -> np.ma.MaskedArray:
+    """The most frequent code of each ``f × f`` cell of ``codes``, nodata pixels left out (a cell of
+    only nodata is masked), as GDAL's mode resampling decides it for a file: of codes equally
+    frequent, the one that reached that count first scanning the cell row by row (GDAL keeps the
+    first value whose count exceeds the running maximum), i.e. whose last pixel comes first.
+
+    Examples
+    --------
+    >>> _mode_cells(np.array([[1, 2, 5, 5], [2, 0, 5, 1]]), 0, 2, 1, 2).tolist()
+    [[2, 5]]
+    >>> _mode_cells(np.array([[3, 1], [1, 3]]), None, 2, 1, 1).tolist()  # 1 reaches 2 at the 3rd pixel, 3 at the 4th
+    [[1]]
+    """
+    h, w = codes.shape
+    rr, cc = np.arange(h), np.arange(w)
+    r = np.minimum(rr // f, nrows - 1)
+    c = np.minimum(cc // f, ncols - 1)
+    cell = (r[:, None] * ncols + c[None, :]).ravel()
+    scan = ((rr - r * f)[:, None] * f + (cc - c * f)[None, :]).ravel()  # row-major order inside the cell
+    k = codes.astype(np.int64).ravel()
+    ok = k != nodata if nodata is not None else np.ones(k.size, dtype=bool)
+    out = np.zeros(nrows * ncols, dtype=np.int64)
+    mask = np.ones(nrows * ncols, dtype=bool)
+    if ok.any():
+        lo = int(k[ok].min())
+        span = int(k[ok].max()) - lo + 1
+        key, sidx = cell[ok] * span + (k[ok] - lo), scan[ok]
+        order = np.lexsort((sidx, key))
+        key, sidx = key[order], sidx[order]
+        last = np.r_[key[1:] != key[:-1], True]  # the last pixel of each (cell, code)
+        ends = np.flatnonzero(last)
+        counts = np.diff(np.r_[-1, ends])
+        keys, last_scan = key[ends], sidx[ends]
+        cells, vals = keys // span, keys % span + lo
+        pick = np.lexsort((last_scan, -counts, cells))  # per cell: highest count, then reached first
+        first = pick[np.r_[True, cells[pick][1:] != cells[pick][:-1]]]
+        out[cells[first]] = vals[first]
+        mask[cells[first]] = False
+    return np.ma.MaskedArray(out.reshape(nrows, ncols), mask=mask.reshape(nrows, ncols))
+
+
 def write_landcover_preview(
     path: Path,
     lc,
@@ -281,8 +323,10 @@ def write_landcover_preview(
     cmap = scheme.colormap()
     tags = {"source": Path(lc.path).name, "factor": str(f), "resampling": "mode", "scheme": scheme.name,
             "classes": rs.SCHEME_CSV.name}
-    with open_raster(lc.path) as src, BlockWriter(path, pgrid, dtype, nodata=nodata, resampling="mode", colormap=cmap,
-                                                    tags=tags, band_description="land-cover class (preview)") as out:
+    array = getattr(lc, "source", None)  # a land cover given as an array: the mode computed here
+    with (open_raster(lc.path) if array is None else contextlib.nullcontext()) as src, \
+            BlockWriter(path, pgrid, dtype, nodata=nodata, resampling="mode", colormap=cmap,
+                        tags=tags, band_description="land-cover class (preview)") as out:
         for i, (r, c) in enumerate(tiles):
             kr, kc = min(tr, nrows - r), min(tc, ncols - c)
             codes = np.zeros((kr, kc), dtype=np.int64)
@@ -292,7 +336,9 @@ def write_landcover_preview(
             for sr, nr, orow, onr in _spans(r, kr, f, g.height):
                 for sc, nc, ocol, onc in _spans(c, kc, f, g.width):
                     win = Window(sc, sr, nc, nr)
-                    if f == 1:
+                    if array is not None:
+                        block = _mode_cells(array.read(win), lc.nodata, f, onr, onc)
+                    elif f == 1:
                         block = read_window(src, win, masked=True)
                     else:
                         block = read_window(src, win, out_shape=(onr, onc), resampling=Resampling.mode, masked=True)

@@ -161,7 +161,7 @@ def land_change_series(
     with using_strata(lcs[0].grid, strata=strata, zones=zones, zone_field=zone_field, zone_layer=zone_layer,
                       redline=redline, max_cells=max_cells, progress=progress) as st:
         hierarchy = resolve_hierarchy(group_by, st, zones=zones, zone_field=zone_field, zone_layer=zone_layer)
-        spec = SeriesSpec(lcs[0].grid, tuple(str(lc.path) for lc in lcs), tuple(ys), slots, dens.per_class(), curves,
+        spec = SeriesSpec(lcs[0].grid, tuple(lc.pass_input for lc in lcs), tuple(ys), slots, dens.per_class(), curves,
                           method.timing_fraction, method.transition_years, st.source,
                           st.nzones, st.sides, raster=on_raster is not None, groups=groups)
         res = series_pass(spec, max_cells=max_cells, executor=executor, progress=progress, on_raster=on_raster)

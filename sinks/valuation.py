@@ -43,7 +43,7 @@ def valuation_factor(span_years: int, discount_rate_pct: float, price_change_pct
     Examples
     --------
     >>> round(valuation_factor(5, 5.0, 0.0), 6)  # (1 + 1/1.05 + 1/1.05² + 1/1.05³ + 1/1.05⁴) / 5
-    0.909190
+    0.90919
     >>> valuation_factor(5, 0.0, 0.0)
     1.0
     """

@@ -121,12 +121,15 @@ def check_density_raster(path: str | os.PathLike, lc: LandCover, *, units: str |
     return DensityRaster(p, nodata, pools, units, factor)
 
 
-def _block(window: Window, *, landcover: str, density: str, nodata: float | None, strata, lut: np.ndarray,
+def _block(window: Window, *, landcover, density: str, nodata: float | None, strata, lut: np.ndarray,
            ncls: int, nkeys: int, grid: Grid, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from sinkplan.sinks.densities import MAX_DENSITY_MGC_PER_HA
 
-    with open_raster(landcover) as src:
-        codes = read_window(src, window).astype(np.int64)
+    if isinstance(landcover, str):
+        with open_raster(landcover) as src:
+            codes = read_window(src, window).astype(np.int64)
+    else:  # a land cover given as an array (sinkplan.layers.landcover.ArrayBlocks)
+        codes = landcover.read(window).astype(np.int64)
     with open_raster(density) as src:
         raw = read_window(src, window).astype(np.float64)
     d = raw * scale  # raster units → Mg C/ha
@@ -168,7 +171,7 @@ def raster_pass(lc: LandCover, raster: DensityRaster, *, codes: tuple[int, ...],
             lut[nd] = -1
     ncls = len(codes)
     nkeys = nstrata * ncls
-    func = partial(_block, landcover=str(lc.path), density=str(raster.path), nodata=raster.nodata,
+    func = partial(_block, landcover=lc.pass_input, density=str(raster.path), nodata=raster.nodata,
                    strata=strata_path, lut=lut, ncls=ncls, nkeys=nkeys, grid=lc.grid, scale=raster.scale)
     acc = [np.zeros(nkeys), np.zeros(nkeys), np.zeros(nkeys, np.int64), np.zeros(nkeys, np.int64)]
     windows = list(lc.grid.blocks(max_cells))
