@@ -17,6 +17,7 @@ import charset_normalizer
 import numpy as np
 
 from sinkplan.layers.errors import InputError
+from sinkplan.layers.warnings import TextEncodingWarning, warn
 
 __all__ = ["encoding_label", "shapefile_encoding"]
 
@@ -64,7 +65,8 @@ def shapefile_encoding(base: Path) -> tuple[str, str]:
         label = encoding_label(raw) if raw else None
         if label is not None and all(_decodes(v, label, cut) for v, cut in sample):
             return label, "cpg"
-        logger.warning("%s says %r, which does not decode the text; detecting the encoding", cpg, raw)
+        warn(TextEncodingWarning, f"{cpg} says {raw!r}, which does not decode the text; detecting the encoding",
+             logger=__name__)
     if not sample:
         return "UTF-8", "utf-8"
     if all(_decodes(v, "utf-8", cut) for v, cut in sample):
@@ -75,7 +77,8 @@ def shapefile_encoding(base: Path) -> tuple[str, str]:
         return _GB, "detected"
     best = charset_normalizer.from_bytes(b"\n".join(v for v, _ in sample), cp_isolation=_CANDIDATES).best()
     if best is None:
-        logger.warning("%s: text encoding not recognised; reading it as ISO-8859-1 (pass encoding=)", dbf)
+        warn(TextEncodingWarning, f"{dbf}: text encoding not recognised; reading it as ISO-8859-1 (name the "
+             "encoding to read it otherwise)", logger=__name__)
     return (encoding_label(best.encoding) if best is not None else None) or "ISO-8859-1", "detected"
 
 
@@ -107,7 +110,7 @@ def _dbf_text_sample(dbf: Path) -> list[tuple[bytes, bool]]:
                         out.append((value, len(value) == width))
                         total += len(value)
     except (OSError, ValueError) as exc:
-        logger.warning("%s: cannot sample its text to detect the encoding (%s)", dbf, exc)
+        warn(TextEncodingWarning, f"{dbf}: cannot sample its text to detect the encoding ({exc})", logger=__name__)
     return out
 
 

@@ -27,7 +27,15 @@ __all__ = [
 
 
 class SinkplanError(Exception):
-    """Base of every error sinkplan raises on purpose."""
+    """Base of every error sinkplan raises on purpose.
+
+    ``params`` lists the parameters of the library call the message names (``land_area_ha``);
+    the command line shows each as its option (``--land-area-ha``, :mod:`sinkplan.params`).
+    """
+
+    def __init__(self, *args: object, params: tuple[str, ...] = ()) -> None:
+        super().__init__(*args)
+        self.params: tuple[str, ...] = tuple(params)
 
 
 class InputError(SinkplanError, ValueError):
@@ -45,8 +53,8 @@ class MissingCRS(InputError):
 class UnknownClassCode(InputError):
     """A raster holds class codes that its class scheme does not define."""
 
-    def __init__(self, message: str, *, counts: dict[int, int] | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, counts: dict[int, int] | None = None, params: tuple[str, ...] = ()) -> None:
+        super().__init__(message, params=params)
         self.counts: dict[int, int] = dict(counts or {})
 
 
@@ -63,7 +71,7 @@ class GridMismatch(InputError):
 
 
 class OutputExists(SinkplanError, FileExistsError):
-    """An output folder exists and ``--overwrite`` was not given."""
+    """An output folder exists and ``overwrite`` was not asked for."""
 
 
 class OutputError(SinkplanError, OSError):

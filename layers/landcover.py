@@ -352,6 +352,5 @@ def check_codes(counts: dict[int, int], scheme: ClassScheme, path: str | os.Path
         first = next(iter(unknown))
         raise UnknownClassCode(
             f"{path}: codes {listed}{more} are not in scheme {scheme.name!r}; map them "
-            f"(e.g. --map-codes {first}=grassland or {first}=<known code>) or use a scheme that has them",
-            counts=unknown,
-        )
+            f"(e.g. map_codes {first}=grassland or {first}=<known code>) or use a scheme that has them",
+            counts=unknown, params=("map_codes",))

@@ -84,7 +84,7 @@ class BlockExecutor:
             except (OSError, TimeoutError) as exc:
                 raise ClusterError(f"Dask scheduler {self.scheduler}: cannot connect ({' '.join(str(exc).split())}); "
                                    "check the address and that the scheduler runs (dask scheduler), or run without "
-                                   "--scheduler") from None
+                                   "scheduler", params=("scheduler",)) from None
         else:
             logger.info("starting a local Dask cluster with %d workers", self.workers)
             try:
@@ -249,13 +249,13 @@ def check_scheduler(address: str, *, timeout: float = CONNECT_TIMEOUT_S) -> None
     if url.scheme not in ("tcp", "tls", "ws", "wss"):
         if url.scheme in ("inproc", "ucx"):
             return  # not a TCP address: Dask itself will say
-        raise ClusterError(f"--scheduler {address}: give an address like tcp://host:8786")
+        raise ClusterError(f"scheduler {address}: give an address like tcp://host:8786", params=("scheduler",))
     try:
         host, port = url.hostname, url.port
     except ValueError:
         host, port = None, None
     if not host or port is None:
-        raise ClusterError(f"--scheduler {address}: give host and port, e.g. tcp://{host or 'host'}:8786")
+        raise ClusterError(f"scheduler {address}: give host and port, e.g. tcp://{host or 'host'}:8786", params=("scheduler",))
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
@@ -265,7 +265,7 @@ def check_scheduler(address: str, *, timeout: float = CONNECT_TIMEOUT_S) -> None
         why = "connection refused: nothing listens there" if isinstance(exc, ConnectionRefusedError) else (
             f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc)))
         raise ClusterError(f"Dask scheduler {address}: cannot connect ({why}); start it (dask scheduler) or fix "
-                           "--scheduler") from None
+                           "scheduler", params=("scheduler",)) from None
 
 
 @contextmanager

@@ -20,6 +20,7 @@ import shapely
 from pyproj import CRS
 
 from sinkplan.layers.errors import FieldError, InputError, InputFileError, MissingCRS
+from sinkplan.layers.warnings import LayerChoiceWarning, RepairedGeometryWarning, warn
 from sinkplan.layers.encoding import encoding_label, shapefile_encoding
 from sinkplan.layers.files import check_utf8_path
 from sinkplan.layers.grid import crs_fix_hint
@@ -153,7 +154,8 @@ def read_vector(
     if len(gdf) == 0:
         raise InputError(f"{p}: layer '{name}' has no features left after dropping {n_dropped} null or empty geometries")
     if n_repaired or n_dropped:
-        logger.warning("%s: repaired %d invalid geometries, dropped %d null or empty ones", p, n_repaired, n_dropped)
+        warn(RepairedGeometryWarning, f"{p}: repaired {n_repaired} invalid geometries, dropped {n_dropped} null or empty "
+             "ones", logger=__name__)
     report = VectorReport(
         str(p), name, str(info["driver"]), enc, source, src_crs.to_string(), n_read, n_repaired, n_dropped,
         len(gdf), fields, None if target is None else gdf.crs.to_string(),
@@ -178,7 +180,7 @@ def _as_crs(value: Any) -> CRS:
 POLYGONAL = frozenset({"Polygon", "MultiPolygon"})
 
 
-def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "") -> gpd.GeoDataFrame:
+def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "", params: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
     """``gdf`` when every feature is an area; a GeometryCollection keeps its polygonal parts.
 
     Zones, a redline, farmland or desert polygons are areas: a point zone got the one pixel
@@ -188,7 +190,7 @@ def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "") -> gpd.
     ------
     InputError
         Points or lines found; the message gives their count by kind, the first one, and
-        ``fix`` (default: draw or buffer them as polygons).
+        ``fix`` (default: draw or buffer them as polygons); ``params``: parameters the message names.
     """
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     kinds = np.array([g.geom_type if g is not None else "None" for g in geoms], dtype=object)
@@ -213,7 +215,7 @@ def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "") -> gpd.
         raise InputError(
             f"{what}: {bad.size} of {len(gdf)} features are not polygons ({listed}; first: feature {int(bad[0]) + 1}); "
             + (fix or "zones and the redline are areas: draw them as polygons, or buffer the points and lines into "
-               "polygons in a GIS (QGIS: Vector > Geoprocessing > Buffer)")
+               "polygons in a GIS (QGIS: Vector > Geoprocessing > Buffer)"), params=params
         )
     if not changed:
         return gdf
@@ -305,7 +307,8 @@ def _pick_layer(p: Path, layer: str | int | None) -> str | int | None:
     if layer is None:
         chosen = ([str(n) for n, g in layers if g is not None] or names or [None])[0]
         if len(names) > 1:
-            logger.warning("%s has %d layers (%s); reading '%s'", p, len(names), ", ".join(names), chosen)
+            warn(LayerChoiceWarning, f"{p} has {len(names)} layers ({', '.join(names)}); reading '{chosen}' (name a layer "
+                 "to read another)", logger=__name__)
         return chosen
     if (isinstance(layer, str) and layer not in names) or (isinstance(layer, int) and not 0 <= layer < len(names)):
         raise InputFileError(f"{p}: no layer {layer!r}; layers: {', '.join(names)}")

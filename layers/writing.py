@@ -105,8 +105,8 @@ def _no_space(path: Path, need: int | None = None) -> OutputError:
     mnt, _ = mount_of(path)
     free = free_bytes(path)
     have = f" ({_size(free)} free" + (f", {_size(need)} needed" if need else "") + ")" if free is not None else ""
-    return OutputError(f"{display_path(path)}: no space left on {mnt}{have}; free some space or choose --out on "
-                       "another disk")
+    return OutputError(f"{display_path(path)}: no space left on {mnt}{have}; free some space or choose an output folder on "
+                       "another disk", params=("an output folder",))
 
 
 def check_free_space(path: str | os.PathLike, need_bytes: int, *, what: str = "") -> None:
@@ -148,25 +148,25 @@ def check_output_path(out: str | os.PathLike) -> None:
         n = len(os.fsencode(part))
         if n > name_max:
             raise OutputError(f"{shown[:60]}…: the name {display_path(part)[:40]}… is {n} bytes, longer than the "
-                              f"{name_max} this file system allows; choose a shorter --out")
+                              f"{name_max} this file system allows; choose a shorter output folder", params=("output folder",))
     if len(os.fsencode(str(path.absolute()))) > path_max:
         raise OutputError(f"{shown[:60]}…: the path is longer than the {path_max} bytes this system allows; "
-                          "choose a shorter --out")
+                          "choose a shorter output folder", params=("output folder",))
     mnt, fstype = mount_of(path)
     if fstype in _PSEUDO_FS:
-        raise OutputError(f"{shown}: {mnt} is a {fstype} file system of the kernel, not a disk; choose --out on a disk")
+        raise OutputError(f"{shown}: {mnt} is a {fstype} file system of the kernel, not a disk; choose an output folder on a disk", params=("an output folder",))
     if base != path.absolute() and not base.is_dir():
-        raise OutputError(f"{shown}: {display_path(base)} is a file, not a folder; choose another --out")
+        raise OutputError(f"{shown}: {display_path(base)} is a file, not a folder; choose another output folder", params=("output folder",))
     folder = base if base.is_dir() else base.parent
     try:
         read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except (OSError, AttributeError):
         read_only = False
     if read_only:
-        raise OutputError(f"{shown}: {mnt} is mounted read-only; choose --out on a writable disk")
+        raise OutputError(f"{shown}: {mnt} is mounted read-only; choose an output folder on a writable disk", params=("an output folder",))
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{shown}: no permission to write in {display_path(folder)}; choose --out in a folder "
-                          "you can write to (or ask its owner for write access)")
+        raise OutputError(f"{shown}: no permission to write in {display_path(folder)}; choose an output folder in a folder "
+                          "you can write to (or ask its owner for write access)", params=("an output folder",))
     check_free_space(path, MIN_FREE_BYTES)
 
 
@@ -209,13 +209,13 @@ def write_error(exc: BaseException, path: str | os.PathLike, *, need_bytes: int 
     if code in (errno.ENOSPC, errno.EDQUOT):
         return _no_space(p, need_bytes)
     if code == errno.EROFS:
-        return OutputError(f"{shown}: {mount_of(p)[0]} is mounted read-only; choose --out on a writable disk")
+        return OutputError(f"{shown}: {mount_of(p)[0]} is mounted read-only; choose an output folder on a writable disk", params=("an output folder",))
     if code in (errno.EACCES, errno.EPERM):
-        return OutputError(f"{shown}: permission denied; choose --out in a folder you can write to "
-                           "(or ask its owner for write access)")
+        return OutputError(f"{shown}: permission denied; choose an output folder in a folder you can write to "
+                           "(or ask its owner for write access)", params=("an output folder",))
     if code == errno.ENAMETOOLONG:
         return OutputError(f"{shown[:60]}…: a name is longer than the file system allows (255 bytes); choose a "
-                           "shorter --out")
+                           "shorter output folder", params=("output folder",))
     if code == errno.EISDIR:
         return OutputError(f"{shown}: is a folder; give a file name (or remove the folder)")
     free = free_bytes(p)
@@ -223,7 +223,7 @@ def write_error(exc: BaseException, path: str | os.PathLike, *, need_bytes: int 
         return _no_space(p, need_bytes)
     if not _is_io_error(exc) or (not assume_write and "writ" not in _reason(exc).lower()):
         return None
-    return OutputError(f"{shown}: cannot write ({_reason(exc)}); check the disk and --out")
+    return OutputError(f"{shown}: cannot write ({_reason(exc)}); check the disk and the output folder", params=("the output folder",))
 
 
 def _is_io_error(exc: BaseException) -> bool:

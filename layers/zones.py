@@ -23,6 +23,7 @@ from affine import Affine
 from rasterio.windows import Window
 
 from sinkplan.layers.errors import FieldError, InputError, MissingCRS
+from sinkplan.layers.warnings import OverlappingZonesWarning, warn
 from sinkplan.layers.geodesy import geodesic_area_m2
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
 from sinkplan.layers.vectors import VectorLayer, check_finite, fit_longitudes, require_polygons
@@ -154,8 +155,11 @@ class ZoneRasterizer:
                 "(dissolve or clean its topology, e.g. QGIS 'Fix geometries' then 'Check validity') or use a layer "
                 "whose zones do not overlap"
             )
-        level = logging.WARNING if big else logging.INFO
-        logger.log(level, "%s: zones overlap: %s%s; where they do, the zone listed later wins", what, listed, more)
+        text = f"{what}: zones overlap: {listed}{more}; where they do, the zone listed later wins"
+        if big:
+            warn(OverlappingZonesWarning, text, logger=__name__)
+        else:  # slivers of digitising
+            logger.info("%s", text)
 
     @property
     def n_zones(self) -> int:

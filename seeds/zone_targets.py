@@ -89,9 +89,9 @@ def _value(indicator: str, text: str, where: str) -> float:
             value = float(text)
     except ValueError:
         raise InputError(f"{where}: value {text!r} is not a number"
-                         + (" (MW, or a number followed by GW)" if indicator == "new_energy_capacity" else "")) from None
+                         + (" (MW, or a number followed by GW)" if indicator == "new_energy_capacity" else ""), params=("targets",)) from None
     if not math.isfinite(value) or value <= 0 or (indicator == "forest_coverage" and value > 1):
-        raise InputError(f"{where}: {indicator} target {text!r} is out of range")
+        raise InputError(f"{where}: {indicator} target {text!r} is out of range", params=("targets",))
     return value
 
 
@@ -130,38 +130,38 @@ def load_zone_targets(path: str | os.PathLike, names: set[str] | frozenset[str],
     """
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"--targets {p}: file not found")
+        raise InputError(f"targets {p}: file not found", params=("targets",))
     want = INDICATORS if indicators is None else tuple(indicators)
     text = decode_user_text(p.read_bytes(), path=p)
     reader = csv.DictReader(io.StringIO(text))
     cols = [c.strip() for c in (reader.fieldnames or [])]
     need = {"zone", "indicator", "value"}
     if not need <= set(cols):
-        raise InputError(f"--targets {p}: a per-zone targets table needs columns zone, indicator, value, year; found {cols}")
+        raise InputError(f"targets {p}: a per-zone targets table needs columns zone, indicator, value, year; found {cols}", params=("targets",))
     out: list[ZoneTarget] = []
     seen = set()
     for i, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-        where = f"--targets {p} line {i}"
+        where = f"targets {p} line {i}"
         zone, ind = row["zone"], row["indicator"].lower()
         if ind not in INDICATORS:
-            raise InputError(f"{where}: indicator {row['indicator']!r} is not one of {', '.join(INDICATORS)}")
+            raise InputError(f"{where}: indicator {row['indicator']!r} is not one of {', '.join(INDICATORS)}", params=("targets",))
         if ind not in want:
             continue
         if zone not in names:
             raise InputError(f"{where}: zone {zone!r} is not a zone, group or {REGION_TOTAL!r} of this run; "
-                             f"names: {', '.join(sorted(names))}")
+                             f"names: {', '.join(sorted(names))}", params=("targets",))
         value = _value(ind, row["value"], where)
         year = None
         if row.get("year"):
             try:
                 year = int(float(row["year"]))
             except ValueError:
-                raise InputError(f"{where}: year {row['year']!r} is not a year") from None
+                raise InputError(f"{where}: year {row['year']!r} is not a year", params=("targets",)) from None
             if not 1900 <= year <= 2200:
-                raise InputError(f"{where}: year {year} is implausible")
+                raise InputError(f"{where}: year {year} is implausible", params=("targets",))
         if (zone, ind) in seen:
-            raise InputError(f"{where}: zone {zone!r} has two {ind} targets; keep one")
+            raise InputError(f"{where}: zone {zone!r} has two {ind} targets; keep one", params=("targets",))
         seen.add((zone, ind))
         out.append(ZoneTarget(zone, ind, value, year, row.get("source", "")))
     return out

@@ -19,6 +19,7 @@ from importlib import metadata
 
 from sinkplan.layers.errors import SinkplanError
 from sinkplan.context import RunContext, configure_logging
+from sinkplan.params import cli_messages, cli_text
 from sinkplan.layers.files import display_path
 from sinkplan.layers.writing import check_output_path, write_error
 from sinkplan.options import check_options
@@ -151,7 +152,8 @@ def _run(args: argparse.Namespace) -> int:
             check_scheduler(args.scheduler)  # and a scheduler nobody answers at
         ctx = context_from(args)
         configure_logging(ctx)
-        return int(args.func(args, ctx) or 0)
+        with cli_messages():  # library warnings as WARNING lines, parameters named by their options
+            return int(args.func(args, ctx) or 0)
     except SinkplanError as exc:
         if getattr(args, "debug", False):
             logger.exception("failed")
@@ -183,7 +185,7 @@ def _command_in(argv: list[str]) -> str | None:
 
 
 def _one_line(exc: BaseException) -> str:
-    return display_path(" ".join(str(exc).split()))
+    return display_path(" ".join(cli_text(str(exc), getattr(exc, "params", ())).split()))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -270,12 +270,12 @@ def carbon_stocks(
         dens = _regional(table, lc, st, dens, region_field, zones=zones, zone_field=zone_field, zone_layer=zone_layer)
         if dens.by_zone and on_raster is not None:
             raise InputError("a region-keyed density table with a density raster: the raster shows one density per class; "
-                             "write no raster (--no-raster) or use a table without regions")
+                             "write no raster (on_raster=None) or use a table without regions", params=("on_raster=None",))
         if climate is not None and raster is not None:
             raise InputError("climate correction with a density raster: the raster's densities are already local")
         if climate is not None and on_raster is not None:
             raise InputError("climate correction with a density raster output: carbon_density.tif would show the "
-                             "uncorrected class densities; write no raster (--no-raster)")
+                             "uncorrected class densities; write no raster (on_raster=None)", params=("on_raster=None",))
         spec = PassSpec(lc.grid, (lc.pass_input,), (slots,), st.source, st.nzones, st.sides,
                         raster_lut=None if on_raster is None else density_lut(dens, slots.slots), weights=climate)
         t0 = time.perf_counter()
@@ -352,11 +352,11 @@ def _regional(table: DensityTable, lc, st, dens, region_field: str | None, *, zo
     """
     if not table.regions:
         if region_field is not None:
-            raise InputError(f"--region-field {region_field!r}: density table {table.origin} has no region column")
+            raise InputError(f"region_field {region_field!r}: density table {table.origin} has no region column", params=("region_field",))
         return dens
     if region_field is None or not st.has_zones:
-        raise InputError(f"density table {table.origin} keys rows by region: give --zones and --region-field FIELD "
-                         "(the zone attribute holding each zone's region)")
+        raise InputError(f"density table {table.origin} keys rows by region: give zones and region_field FIELD "
+                         "(the zone attribute holding each zone's region)", params=("zones", "region_field"))
     from sinkplan.sinks.hierarchy import zone_attribute
 
     source = zones if zones is not None else st.zone_source

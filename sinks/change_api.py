@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sinkplan.layers.errors import InputError
+from sinkplan.layers.warnings import NotReportedWarning, warn
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS
 from sinkplan.layers.landcover import LandCover
 from sinkplan.layers.parallel import BlockExecutor
@@ -205,7 +206,7 @@ def _change_pass(lcs, table, st: Strata, years, method: TransitionMethod, *, max
 
     if table.regions:
         raise InputError(f"density table {table.origin} keys rows by region: change uses one density per class; "
-                         "give a table without a region column (region-keyed tables serve carbon --region-field)")
+                         "give a table without a region column (region-keyed tables serve carbon region_field)", params=("region_field",))
     densities = table.resolve(lcs[0].scheme)
     slots = tuple(ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in lcs)
     # the raster shows the default figure: sequestration with years, else the equilibrium
@@ -239,8 +240,9 @@ def _method_record(acc: ChangeAccount, method: TransitionMethod) -> dict:
         rec["sequestration"] = None
         rec["why_not"] = ("the maps have no years, so there is no interval to spread the change over; give YEAR=PATH "
                           "to get sequestration_mgc")
-        logger.warning("no map years: only the equilibrium stock difference is reported (equilibrium_change_mgc); "
-                       "give YEAR=PATH for sequestration by transition periods")
+        warn(NotReportedWarning, "no map years: only the equilibrium stock difference is reported "
+             "(equilibrium_change_mgc); give years for sequestration by transition periods", logger=__name__,
+             params=("years",))
     return rec
 
 
@@ -406,7 +408,8 @@ def add_valuation(zt: pd.DataFrame, summary: dict, valuation: Valuation, interva
         No map years (nothing to discount over).
     """
     if not intervals or "sequestration_mgc" not in zt.columns:
-        raise InputError("--carbon-price needs the map years (YEAR=PATH): the NPV discounts year by year")
+        raise InputError("valuation needs the map years (years): the NPV discounts year by year",
+                         params=("valuation", "years"))
     y0 = intervals[0][0]
     if per_interval is None:
         (a, b), = intervals

@@ -112,7 +112,7 @@ class ClimateReference:
             try:
                 p, t = (float(x) for x in text.split(","))
             except ValueError:
-                raise InputError(f"--climate-reference {text!r}: write MAP_MM,MAT_C, e.g. 300,3.5") from None
+                raise InputError(f"climate_reference {text!r}: write MAP_MM,MAT_C, e.g. 300,3.5", params=("climate_reference",)) from None
             return cls(p, t, "--climate-reference")
         meta = getattr(table, "meta", {}) or {}
         if "reference_map_mm" in meta and "reference_mat_c" in meta:
@@ -122,8 +122,8 @@ class ClimateReference:
             except ValueError:
                 raise InputError(f"{table.origin}: reference_map_mm / reference_mat_c header lines are not numbers") from None
         raise InputError(f"climate correction: density table {table.origin} states no reference climate; give "
-                         "--climate-reference MAP_MM,MAT_C (the mean annual precipitation and temperature where the "
-                         "table's densities were measured)")
+                         "climate_reference MAP_MM,MAT_C (the mean annual precipitation and temperature where the "
+                         "table's densities were measured)", params=("climate_reference",))
 
     def record(self) -> dict:
         return {"map_mm": self.map_mm, "mat_c": self.mat_c, "source": self.source}

@@ -34,6 +34,7 @@ import pandas as pd
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
 from sinkplan.layers.parallel import BlockExecutor, Progress
+from sinkplan.layers.warnings import BoundsOnlyWarning, PartlyMappedZoneWarning, warn
 from sinkplan.sinks.hierarchy import ZoneHierarchy
 from sinkplan.sinks.inputs import LandCoverInput, open_landcovers, pass_threads
 from sinkplan.sinks.mapped import MIN_MAPPED_FRACTION
@@ -135,7 +136,7 @@ def coverage_target(target: float | None = None, *, targets: str | os.PathLike |
     if target is None:
         seeded = load_targets(None if is_zone_table(targets) else targets).get("forest_coverage")
         if seeded is None:
-            raise InputError("no forest_coverage target in the targets file; pass --target 0.235")
+            raise InputError("no forest_coverage target in the targets file; give target=0.235", params=("target",))
         return seeded.value, {"key": seeded.key, "value": seeded.value, "year": seeded.year, "clause": seeded.clause,
                               "source": seeded.source, "region": seeded.region,
                               "region_land_area_ha": seeded.region_land_area_ha}
@@ -164,7 +165,8 @@ def _land_areas(land_area_ha: float | Mapping[str, float] | None, names: tuple[s
         if zone in (TOTAL, "total"):
             total = _positive(float(value), "total")
         elif zone not in names:
-            raise InputError(f"--land-area-ha: zone {zone!r} is not in the zone layer; zones: {', '.join(names) or '(none)'}")
+            raise InputError(f"land_area_ha: zone {zone!r} is not in the zone layer; zones: {', '.join(names) or '(none)'}",
+                             params=("land_area_ha",))
         else:
             out[str(zone)] = _positive(float(value), zone)
     return total, out
@@ -172,7 +174,7 @@ def _land_areas(land_area_ha: float | Mapping[str, float] | None, names: tuple[s
 
 def _positive(value: float, what: str) -> float:
     if not math.isfinite(value) or value <= 0:
-        raise InputError(f"--land-area-ha: land area of {what} must be > 0 ha, got {value}")
+        raise InputError(f"land_area_ha: land area of {what} must be > 0 ha, got {value}", params=("land_area_ha",))
     return float(value)
 
 
@@ -183,18 +185,20 @@ def _extra_forest(extra: float | Mapping[str, float] | None, names: tuple[str, .
         return out
     if not isinstance(extra, Mapping):
         if has_zones:
-            raise InputError("--extra-forest-ha: give it per zone (ZONE=HA,... or a CSV with zone,extra_forest_ha)")
+            raise InputError("extra_forest_ha: give it per zone ({zone: ha}; on the command line ZONE=HA,... or a CSV "
+                             "with columns zone and extra_forest_ha)", params=("extra_forest_ha",))
         extra = {TOTAL: extra}
     for zone, value in extra.items():
         v = float(value)
         if not math.isfinite(v) or v < 0:
-            raise InputError(f"--extra-forest-ha: {zone}: {value!r} must be ≥ 0 ha")
+            raise InputError(f"extra_forest_ha: {zone}: {value!r} must be ≥ 0 ha", params=("extra_forest_ha",))
         if not has_zones and zone in (TOTAL, "total"):
             out[0] = v
         elif zone in names[1:]:
             out[names.index(zone)] = v
         else:
-            raise InputError(f"--extra-forest-ha: zone {zone!r} is not in the zone layer; zones: {', '.join(names[1:]) or '(none)'}")
+            raise InputError(f"extra_forest_ha: zone {zone!r} is not in the zone layer; zones: "
+                             f"{', '.join(names[1:]) or '(none)'}", params=("extra_forest_ha",))
     return out
 
 
@@ -240,10 +244,12 @@ def land_area_denominators(mapped_ha: np.ndarray, polygon_ha: np.ndarray | None,
             share = 100 * mapped_ha[i] / poly if poly > 0 else 0.0
             source[i] = f"mapped land (raster covers {share:.1f} % of the zone polygon)"
             if mapped_ha[i] == 0:
-                logger.warning("zone %s: the raster maps none of its %.6g ha; it has no coverage", name, poly)
+                warn(PartlyMappedZoneWarning, f"zone {name}: the raster maps none of its {poly:.6g} ha; it has no coverage",
+                     logger=__name__)
             else:
-                logger.warning("zone %s: the raster maps %.6g ha of its %.6g ha polygon (%.1f %%); coverage uses the "
-                               "mapped area as the land area (give --land-area-ha to set it)", name, mapped_ha[i], poly, share)
+                warn(PartlyMappedZoneWarning, f"zone {name}: the raster maps {mapped_ha[i]:.6g} ha of its {poly:.6g} ha "
+                     f"polygon ({share:.1f} %); coverage uses the mapped area as the land area (give land_area_ha to set "
+                     "it)", logger=__name__, params=("land_area_ha",))
     return land, source
 
 
@@ -371,7 +377,7 @@ def forest_coverage(
     vol_rasters = {}
     for year, path in (volume or {}).items():
         if year not in year_list:
-            raise InputError(f"--volume {path}: year {year} has no land-cover raster; years: {year_list}")
+            raise InputError(f"volume {path}: year {year} has no land-cover raster; years: {year_list}", params=("volume",))
         grid.check_same(Grid.from_raster(path), names=("land cover", str(path)))
         vol_rasters[year] = path
     factor = None
@@ -390,15 +396,16 @@ def forest_coverage(
         zone_precip = None
         if precip_field is not None and special_shrub is None:
             if not has_zones:
-                raise InputError(f"--precip-field {precip_field!r} needs --zones: it is a field of the zone layer")
+                raise InputError(f"precip_field {precip_field!r} needs zones: it is a field of the zone layer",
+                                 params=("precip_field", "zones"))
             mm = zone_attribute(source, zone_field=zone_field, field=precip_field, names=st.names,
-                                layer=zone_layer, numeric=True, what="--precip-field")
+                                layer=zone_layer, numeric=True, what="precip_field")
             zone_precip = zone_qualifies(mm)  # the county mean below 400 mm: YES / NO / UNKNOWN (no value)
         vol_keys: list = [None] * len(st.names)
         if vol_table.zone_column is not None:
             if not has_zones:
                 raise InputError(f"volume table {vol_table.origin}: column {vol_table.zone_column!r} keys values by zone; "
-                                 "give --zones")
+                                 "give zones", params=("zones",))
             vol_keys = [None, *st.names[1:]] if vol_table.zone_column == "zone" else zone_attribute(
                 source, zone_field=zone_field, field=vol_table.zone_column, names=st.names, layer=zone_layer,
                 what=f"volume table {vol_table.origin} column")
@@ -471,12 +478,12 @@ def forest_coverage(
     if not_applied:
         lo = "/".join(pct(t["coverage_trees_only"]) for t in totals)
         hi = "/".join(pct(t["coverage_all_shrub"]) for t in totals)
-        logger.warning("coverage: the special-shrubland rule (林资发〔2004〕14号) cannot be applied in %d zone(s) (%s) for "
-                       "lack of data (%s); there coverage is given as bounds only. Whole run, year by year: trees only %s, "
-                       "all shrub %s. Give --precip RASTER, --precip-field FIELD or --special-shrub LAYER",
-                       len(not_applied), ", ".join(not_applied[:6]) + (" …" if len(not_applied) > 6 else ""),
-                       "no precipitation or designation data" if mode == "missing" else "no data on part of the shrubland",
-                       lo, hi)
+        listed = ", ".join(not_applied[:6]) + (" …" if len(not_applied) > 6 else "")
+        why = "no precipitation or designation data" if mode == "missing" else "no data on part of the shrubland"
+        warn(BoundsOnlyWarning, f"coverage: the special-shrubland rule (林资发〔2004〕14号) cannot be applied in "
+             f"{len(not_applied)} zone(s) ({listed}) for lack of data ({why}); there coverage is given as bounds only. "
+             f"Whole run, year by year: trees only {lo}, all shrub {hi}. Give precip RASTER, precip_field FIELD or "
+             "special_shrub LAYER", logger=__name__, params=("precip", "precip_field", "special_shrub"))
     trend_rows, trend_total = [], None
     if len(year_list) > 1:
         for u in units:

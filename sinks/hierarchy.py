@@ -89,18 +89,20 @@ def zone_hierarchy(zones: str | os.PathLike, *, zone_field: str | None, group_by
     gdf = vl.gdf
     if group_by not in gdf.columns or group_by == gdf.geometry.name:
         cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
-        raise FieldError(f"--group-by {group_by!r}: zone layer {zones} has no such field; available fields: {cols}")
+        raise FieldError(f"group_by {group_by!r}: zone layer {zones} has no such field; available fields: {cols}",
+                         params=("group_by",))
     if (n_null := int(gdf[group_by].isna().sum())) > 0:
-        raise FieldError(f"--group-by {group_by!r}: zone layer {zones} has {n_null} feature(s) without a group; fill them in")
+        raise FieldError(f"group_by {group_by!r}: zone layer {zones} has {n_null} feature(s) without a group; fill them in",
+                         params=("group_by",))
     zone_names = [str(v) for v in gdf[zone_field]] if zone_field else [str(i) for i in range(1, len(gdf) + 1)]
     group_of: dict[str, str] = {}
     for zone, group in zip(zone_names, (str(v) for v in gdf[group_by])):
         if group_of.setdefault(zone, group) != group:
-            raise InputError(f"--group-by {group_by!r}: zone {zone!r} of {zones} belongs to two groups, "
-                             f"{group_of[zone]!r} and {group!r}; a zone must lie in one group")
+            raise InputError(f"group_by {group_by!r}: zone {zone!r} of {zones} belongs to two groups, "
+                             f"{group_of[zone]!r} and {group!r}; a zone must lie in one group", params=("group_by",))
     missing = [n for n in names[1:] if n not in group_of]
     if missing:  # pragma: no cover - the same layer was rasterized
-        raise InputError(f"--group-by: zones {missing} are not in {zones}")
+        raise InputError(f"group_by: zones {missing} are not in {zones}", params=("group_by",))
     groups = tuple(dict.fromkeys(group_of[n] for n in names[1:]))
     return ZoneHierarchy(group_by, {n: group_of[n] for n in names[1:]}, groups)
 
@@ -162,7 +164,8 @@ def resolve_hierarchy(group_by: str | ZoneHierarchy | None, strata, *, zones=Non
         return group_by
     source = zones if zones is not None else getattr(strata, "zone_source", None)
     if source is None or not strata.has_zones:
-        raise InputError(f"--group-by {group_by!r} needs --zones: the groups are a field of the zone layer")
+        raise InputError(f"group_by {group_by!r} needs zones: the groups are a field of the zone layer",
+                         params=("group_by", "zones"))
     field = zone_field if zone_field is not None else getattr(strata, "zone_field", None)
     return zone_hierarchy(source, zone_field=field, group_by=group_by, names=strata.names, layer=zone_layer)
 
@@ -213,7 +216,8 @@ def zone_attribute(zones: str | os.PathLike, *, zone_field: str | None, field: s
     gdf = read_vector(zones, layer=layer, field=zone_field).gdf
     if field not in gdf.columns or field == gdf.geometry.name:
         cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
-        raise FieldError(f"{what} {field!r}: zone layer {zones} has no such field; available fields: {cols}")
+        raise FieldError(f"{what} {field!r}: zone layer {zones} has no such field; available fields: {cols}",
+                         params=(what,) if what.isidentifier() else ())
     zone_names = [str(v) for v in gdf[zone_field]] if zone_field else [str(i) for i in range(1, len(gdf) + 1)]
     found: dict[str, object] = {}
     for zone, raw in zip(zone_names, gdf[field]):
@@ -222,7 +226,8 @@ def zone_attribute(zones: str | os.PathLike, *, zone_field: str | None, field: s
             try:
                 v = float(v)
             except (TypeError, ValueError):
-                raise FieldError(f"{what} {field!r}: zone {zone!r} of {zones} has {raw!r}, not a number") from None
+                raise FieldError(f"{what} {field!r}: zone {zone!r} of {zones} has {raw!r}, not a number",
+                                 params=(what,) if what.isidentifier() else ()) from None
         elif v is not None:
             v = str(v)
         if zone in found and found[zone] != v:

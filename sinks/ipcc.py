@@ -51,21 +51,21 @@ class Tier1Site:
         zones = {r["climate_zone"] for r in _seed("soil_reference.csv")}
         soils = {r["soil_type"] for r in _seed("soil_reference.csv") if r["climate_zone"] == self.climate_zone}
         if self.climate_zone not in zones:
-            raise InputError(f"--ipcc-fallback: climate zone {self.climate_zone!r} is not one of {', '.join(sorted(zones))}")
+            raise InputError(f"ipcc_fallback: climate zone {self.climate_zone!r} is not one of {', '.join(sorted(zones))}", params=("ipcc_fallback",))
         if self.soil_type not in soils:
-            raise InputError(f"--ipcc-fallback: soil type {self.soil_type!r} has no reference stock in {self.climate_zone}; "
-                             f"give one of {', '.join(sorted(soils))}")
+            raise InputError(f"ipcc_fallback: soil type {self.soil_type!r} has no reference stock in {self.climate_zone}; "
+                             f"give one of {', '.join(sorted(soils))}", params=("ipcc_fallback",))
         if self.grassland_management not in GRASSLAND_MANAGEMENT:
-            raise InputError(f"--grassland-management {self.grassland_management!r}: give one of {', '.join(GRASSLAND_MANAGEMENT)}")
+            raise InputError(f"grassland_management {self.grassland_management!r}: give one of {', '.join(GRASSLAND_MANAGEMENT)}", params=("grassland_management",))
         if self.cropland_management not in CROPLAND_MANAGEMENT:
-            raise InputError(f"--cropland-management {self.cropland_management!r}: give one of {', '.join(CROPLAND_MANAGEMENT)}")
+            raise InputError(f"cropland_management {self.cropland_management!r}: give one of {', '.join(CROPLAND_MANAGEMENT)}", params=("cropland_management",))
 
     @classmethod
     def parse(cls, text: str, *, grassland: str = "nominal", cropland: str = "nominal") -> "Tier1Site":
         """From ``CLIMATE,SOIL`` (e.g. ``cold_temperate_dry,sandy``)."""
         parts = [p.strip() for p in text.split(",")]
         if len(parts) != 2:
-            raise InputError(f"--ipcc-fallback {text!r}: write CLIMATE_ZONE,SOIL_TYPE, e.g. cold_temperate_dry,sandy")
+            raise InputError(f"ipcc_fallback {text!r}: write CLIMATE_ZONE,SOIL_TYPE, e.g. cold_temperate_dry,sandy", params=("ipcc_fallback",))
         return cls(parts[0], parts[1], grassland, cropland)
 
     @property
@@ -124,9 +124,9 @@ def with_tier1_fallback(table: DensityTable, scheme: ClassScheme, site: Tier1Sit
         The table states a soil depth other than 30 cm, or a missing group has no Tier 1 default.
     """
     if table.soil_depth_cm is not None and table.soil_depth_cm != 30:
-        raise SchemeError(f"--ipcc-fallback: density table {table.origin} states soil_depth_cm {table.soil_depth_cm:g}, "
+        raise SchemeError(f"ipcc_fallback: density table {table.origin} states soil_depth_cm {table.soil_depth_cm:g}, "
                           "but IPCC Tier 1 reference soil stocks are 0-30 cm; fill the missing groups yourself or use a "
-                          "0-30 cm table")
+                          "0-30 cm table", params=("ipcc_fallback",))
     missing = table.resolve(scheme).missing_codes
     if not missing:
         return table, []

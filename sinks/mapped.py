@@ -13,6 +13,8 @@ import logging
 
 import numpy as np
 
+from sinkplan.layers.warnings import PartlyMappedZoneWarning, warn
+
 __all__ = ["MIN_MAPPED_FRACTION", "zone_polygon_area_ha", "mapped_fractions", "warn_partly_mapped", "strata_mapped_fractions"]
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,8 @@ def mapped_fractions(mapped_ha: np.ndarray, polygon_ha: np.ndarray | None) -> np
 
 def warn_partly_mapped(names: tuple[str, ...], mapped_ha: np.ndarray, polygon_ha: np.ndarray | None, *,
                        what: str) -> list[str]:
-    """Log one warning naming the zones the raster maps less than :data:`MIN_MAPPED_FRACTION` of.
+    """One :class:`~sinkplan.layers.warnings.PartlyMappedZoneWarning` naming the zones the raster maps
+    less than :data:`MIN_MAPPED_FRACTION` of.
 
     Returns the names of those zones (empty without zones or when all are mapped).
     """
@@ -59,8 +62,8 @@ def warn_partly_mapped(names: tuple[str, ...], mapped_ha: np.ndarray, polygon_ha
         listed = "; ".join(
             f"{names[i]}: no pixels (polygon {polygon_ha[i - 1]:.6g} ha)" if mapped_ha[i] == 0 else
             f"{names[i]}: {100 * frac[i]:.1f} % ({mapped_ha[i]:.6g} of {polygon_ha[i - 1]:.6g} ha)" for i in partly)
-        logger.warning("%s: the land-cover raster maps less than %.1f %% of %d zone(s), whose figures cover the mapped "
-                       "part only: %s", what, 100 * MIN_MAPPED_FRACTION, len(partly), listed)
+        warn(PartlyMappedZoneWarning, f"{what}: the land-cover raster maps less than {100 * MIN_MAPPED_FRACTION:.1f} % "
+             f"of {len(partly)} zone(s), whose figures cover the mapped part only: {listed}", logger=__name__)
     return [names[i] for i in partly]
 
 

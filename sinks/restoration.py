@@ -43,7 +43,7 @@ def control_rings(projects: gpd.GeoDataFrame, ring_m: float) -> gpd.GeoSeries:
         Ring width in metres on the ground (> 0).
     """
     if not ring_m > 0:
-        raise InputError(f"--control-ring-km must be > 0, got {ring_m / 1000}")
+        raise InputError(f"control_ring_km must be > 0, got {ring_m / 1000}", params=("control_ring_km",))
     crs = projects.crs
     ll = projects.to_crs(crs.geodetic_crs if not crs.is_geographic else crs)
     # The difference is taken in the layer's own CRS with its own coordinates, so ring

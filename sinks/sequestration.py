@@ -246,9 +246,9 @@ class TransitionMethod:
 
     def __post_init__(self) -> None:
         if self.timing not in TIMINGS:
-            raise InputError(f"--conversion-timing {self.timing!r}: give one of {', '.join(TIMINGS)}")
+            raise InputError(f"conversion_timing {self.timing!r}: give one of {', '.join(TIMINGS)}", params=("conversion_timing",))
         if not (math.isfinite(self.transition_years) and self.transition_years > 0):
-            raise InputError(f"--transition-years {self.transition_years}: give a number of years > 0 (IPCC default 20)")
+            raise InputError(f"transition_years {self.transition_years}: give a number of years > 0 (IPCC default 20)", params=("transition_years",))
         if self.growth is None:
             object.__setattr__(self, "growth", load_growth())
 

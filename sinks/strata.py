@@ -34,6 +34,7 @@ import numpy as np
 import rasterio
 
 from sinkplan.layers.errors import InputError
+from sinkplan.layers.warnings import PartlyMappedZoneWarning, warn
 from sinkplan.layers.files import sha256_content
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
 from sinkplan.layers.parallel import Progress
@@ -267,7 +268,7 @@ def prepare_strata(
     nstrata = len(names) * sides
     dtype = "uint8" if nstrata <= 256 else "uint16" if nstrata <= 65536 else "int32"
     if zr is not None and not zr.intersects(grid.full_window()):
-        logger.warning("%s: no zone overlaps the land-cover raster", zones)
+        warn(PartlyMappedZoneWarning, f"{zones}: no zone overlaps the land-cover raster", logger=__name__)
     zones_gdf = zr.zones_gdf if zr is not None else None
     redline_gdf = None if red is None else red.gdf
     if folder is None:

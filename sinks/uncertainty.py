@@ -29,6 +29,7 @@ import numpy as np
 from scipy import special
 
 from sinkplan.layers.errors import InputError
+from sinkplan.layers.warnings import FewDrawsWarning, warn as _warn
 from sinkplan.sinks.densities import ClassDensities, DensityTable
 
 __all__ = ["MIN_DRAWS", "ADVISED_DRAWS", "resolve_seed", "check_draws", "draw_densities", "monte_carlo_stocks", "interval", "lognormal_params", "table_sd", "PERCENTILES",
@@ -56,11 +57,12 @@ def resolve_seed(seed: int | None, n: int) -> int | None:
     if seed is not None or not n:
         return seed
     seed = secrets.randbits(32)
-    logger.info("Monte Carlo seed %d (drawn at random; pass --seed %d to reproduce these figures)", seed, seed)
+    logger.info("Monte Carlo seed %d (drawn at random; pass seed %d to reproduce these figures)", seed, seed,
+                extra={"params": ("seed",)})
     return seed
 
 
-def check_draws(n: int, table: DensityTable, *, option: str = "--uncertainty", warn: bool = True) -> None:
+def check_draws(n: int, table: DensityTable, *, option: str = "uncertainty", warn: bool = True) -> None:
     """Refuse a Monte Carlo run that cannot mean anything.
 
     Raises
@@ -72,15 +74,15 @@ def check_draws(n: int, table: DensityTable, *, option: str = "--uncertainty", w
     """
     if 0 < n < MIN_DRAWS:
         raise InputError(f"{option} {n}: a 95 % percentile interval needs at least {MIN_DRAWS} draws; "
-                         f"give {ADVISED_DRAWS} or more (1000 for figures you report)")
+                         f"give {ADVISED_DRAWS} or more (1000 for figures you report)", params=(option,))
     if warn and MIN_DRAWS <= n < ADVISED_DRAWS:
-        logger.warning("%d Monte Carlo draws: percentiles from fewer than %d draws move from seed to seed; use %d or "
-                       "more (1000 for figures you report)", n, ADVISED_DRAWS, ADVISED_DRAWS)
+        _warn(FewDrawsWarning, f"{n} Monte Carlo draws: percentiles from fewer than {ADVISED_DRAWS} draws move from seed "
+              f"to seed; use {ADVISED_DRAWS} or more (1000 for figures you report)", logger=__name__)
     if n and not table.has_uncertainty:
         raise InputError(
             f"{option} {n}: density table {table.origin} has no uncertainty columns, so every draw would equal the "
             "point estimate; add c_<pool>_sd or c_<pool>_low and c_<pool>_high columns (pools above, below, soil, dead) "
-            "or leave out the uncertainty option"
+            "or leave out the uncertainty option", params=(option,)
         )
 
 

@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 
 from sinkplan.layers.errors import InputError
+from sinkplan.layers.warnings import AssumptionWarning, warn
 from sinkplan.sinks.stocks import CO2_PER_C
 
 __all__ = ["Valuation", "valuation_factor", "FORMULA"]
@@ -76,14 +77,16 @@ class Valuation:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.price_per_t_co2e) and self.price_per_t_co2e >= 0):
-            raise InputError(f"--carbon-price {self.price_per_t_co2e}: give a price per t CO2e ≥ 0")
+            raise InputError(f"price_per_t_co2e {self.price_per_t_co2e}: give a price per t CO2e ≥ 0",
+                             params=("price_per_t_co2e",))
         if not self.currency.strip():
-            raise InputError("--currency: name the currency of the price (CNY, USD ...)")
-        for name, v in (("--discount-rate", self.discount_rate_pct), ("--price-change", self.price_change_pct)):
+            raise InputError("currency: name the currency of the price (CNY, USD ...)", params=("currency",))
+        for name, v in (("discount_rate_pct", self.discount_rate_pct), ("price_change_pct", self.price_change_pct)):
             if not math.isfinite(v) or v <= -100:
-                raise InputError(f"{name} {v}: give an annual rate in percent above -100")
+                raise InputError(f"{name} {v}: give an annual rate in percent above -100", params=(name,))
             if 0 < abs(v) < 1:
-                logger.warning("%s %g: rates are in percent (5 means 5 %%/yr); %g %%/yr is taken as given", name, v, v)
+                warn(AssumptionWarning, f"{name} {v:g}: rates are in percent (5 means 5 %/yr); {v:g} %/yr is taken as "
+                     "given", logger=__name__, params=(name,))
 
     def npv(self, sequestration_mgc: float, span_years: int) -> float:
         """NPV (in :attr:`currency`) of ``sequestration_mgc`` gained evenly over ``span_years`` from now."""

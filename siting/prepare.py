@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from pyproj import Transformer
 from rasterio.windows import Window
 
 from sinkplan.layers.errors import ConfigError, InputError
+from sinkplan.layers.warnings import IgnoredLayerWarning, NotCheckedWarning, UnusedLayerWarning, warn
 from sinkplan.layers.files import file_signature
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.landcover import LandCover, open_landcover
@@ -164,8 +166,13 @@ class Prepared:
         """One warning line per rule set the profile asks for but the run lacks (the CLI calls
         it once the screen has run, so a failed run prints only its error)."""
         for nc in self.not_checked:
-            logger.warning("not checked: %s (%s) — no %s given%s", nc["rule"], nc["name_zh"], nc["option"],
-                           "; the capacity is an upper bound" if nc["effect"] == "upper_bound" else f" ({nc['clause']})")
+            params = tuple(o.replace("-", "_") for o in re.findall(r"--([a-z][a-z-]*)", nc["option"]))
+            given = " or ".join(params) or nc["option"]
+            # the rule may be named like its layer (basic_grassland): the layer is the second mention then
+            params = tuple(f"{p}#2" if p == nc["rule"] else p for p in params)
+            tail = "; the capacity is an upper bound" if nc["effect"] == "upper_bound" else f" ({nc['clause']})"
+            warn(NotCheckedWarning, f"not checked: {nc['rule']} ({nc['name_zh']}) — no {given} given{tail}",
+                 logger=__name__, params=params)
 
     def rule(self, name: str) -> Rule:
         return next(r for r in self.rules if r.name == name)
@@ -179,9 +186,10 @@ def warn_unused_layers(preps: list[Prepared]) -> None:
     unused = set.intersection(*(set(p.unused_policy_layers) for p in preps))
     techs = "/".join(p.profile.tech for p in preps)
     for name in sorted(unused, key=list(POLICY_LAYERS).index):
-        option, zh = POLICY_LAYERS[name]
-        logger.warning("%s (%s) given, but the %s profile lists no %s rule: the layer is not applied; add "
-                       "[exclusions.policy.%s] with its clause to a profile to apply it", option, zh, techs, name, name)
+        zh = POLICY_LAYERS[name][1]
+        warn(UnusedLayerWarning, f"{name} ({zh}) given, but the {techs} profile lists no {name} rule: the layer is not "
+             f"applied; add [exclusions.policy.{name}] with its clause to a profile to apply it", logger=__name__,
+             params=(name,))
 
 
 def _lut_size(lc: LandCover) -> int:
@@ -253,8 +261,9 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         policy = isinstance(rule, PolicyRule)
         if path is None:
             if rule.required and not policy:
-                raise ConfigError(f"{profile.origin}: exclusions.{name}: no layer given and required = true; pass "
-                                  f"--{name} FILE, set exclusions.{name}.path, or set exclusions.{name}.required = false")
+                raise ConfigError(f"{profile.origin}: exclusions.{name}: no layer given and required = true; give "
+                                  f"{name} FILE, set exclusions.{name}.path, or set exclusions.{name}.required = false",
+                                  params=(name,))
             if policy and rule.required:
                 option, zh = POLICY_LAYERS[name]
                 not_checked.append({"rule": name, "name_zh": zh, "option": option, "clause": rule.clause,
@@ -384,13 +393,14 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         installed_by_zone = installed_by_zone_of(installed_gdf, zl, inputs.zone_field)
     if is_zone_table(inputs.targets):
         if inputs.zones is None:
-            raise ConfigError(f"--targets {inputs.targets}: per-zone targets need --zones (and --zone-field) to know "
-                              "each parcel's zone; or give a policy targets file (.toml)")
+            raise ConfigError(f"targets {inputs.targets}: per-zone targets need zones (and zone_field) to know "
+                              "each parcel's zone; or give a policy targets file (.toml)",
+                              params=("targets", "zones", "zone_field"))
         zone_targets = load_zone_targets(inputs.targets, set(admin_names) | {REGION_TOTAL},
                                          indicators=(profile.target.key,))
         if not zone_targets:
-            raise ConfigError(f"--targets {inputs.targets}: no row with indicator {profile.target.key}; add rows "
-                              f"zone,{profile.target.key},MW,year (or use a policy targets file)")
+            raise ConfigError(f"targets {inputs.targets}: no row with indicator {profile.target.key}; add rows "
+                              f"zone,{profile.target.key},MW,year (or use a policy targets file)", params=("targets",))
     store = LayerStore(layers) if layers else None  # the geometries travel with the block function
     spec = ScreenSpec(
         grid=grid, landcover=str(inputs.landcover), nodata_codes=nodata_codes, group_lut=group_lut,
@@ -479,8 +489,8 @@ def cover_scale(path: str | os.PathLike) -> float:
     vals = np.ma.compressed(data)
     vals = vals[np.isfinite(vals)]
     if vals.size and (vals.min() < 0 or vals.max() > 100):
-        raise InputError(f"{path}: --shrub-cover values run from {vals.min():g} to {vals.max():g}; give cover as a "
-                         "fraction 0–1 or a percent 0–100 (set nodata for other values)")
+        raise InputError(f"{path}: shrub_cover values run from {vals.min():g} to {vals.max():g}; give cover as a "
+                         "fraction 0–1 or a percent 0–100 (set nodata for other values)", params=("shrub_cover",))
     return 0.01 if vals.size and vals.max() > 1.0 else 1.0
 
 
@@ -527,7 +537,7 @@ def _installed(inputs: ScreenInputs, grid: Grid, cache: VectorCache):
     f = inputs.installed_tech_field
     if f not in gdf.columns:
         raise InputError(f"{path}: no field {f!r} (technology: pv/solar/光伏 or wind/风电); add it or name the field "
-                         "with --installed-tech-field")
+                         "with installed_tech_field", params=("installed_tech_field",))
     cap = pd.to_numeric(gdf["capacity_mw"], errors="coerce")
     if cap.isna().any() or (cap < 0).any():
         bad = gdf.loc[cap.isna() | (cap < 0), "capacity_mw"].head(3).tolist()
@@ -630,7 +640,7 @@ def _grid_layers(paths, grid: Grid, cache: VectorCache, notes: list[str]):
         except InputError as exc:
             if "has no features" not in str(exc):
                 raise
-            logger.warning("%s; --grid-lines: that layer is ignored", exc)
+            warn(IgnoredLayerWarning, f"{exc}; grid_lines: that layer is ignored", logger=__name__, params=("grid_lines",))
             notes.append(f"--grid-lines {Path(p).name}: no features; ignored")
 
 
@@ -644,8 +654,8 @@ def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_chec
         lut[-1] = False
         layer = None
         if z.desert.polygons and inputs.deserts is not None:
-            deserts = require_polygons(cache.read(Path(inputs.deserts), grid).gdf, f"{inputs.deserts} (--deserts)",
-                                       fix="desert and gobi land is an area: give its polygons")
+            deserts = require_polygons(cache.read(Path(inputs.deserts), grid).gdf, f"{inputs.deserts} (deserts)",
+                                       fix="desert and gobi land is an area: give its polygons", params=("deserts",))
             layers["deserts"] = np.asarray(deserts.geometry.values, dtype=object)
             layer = "deserts"
         out.append(ZoneSpec(ZONE_CODES["desert"], "desert", z.desert.priority, layer, 0.0, lut))
@@ -663,8 +673,9 @@ def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_chec
             continue
         gdf = cache.read(Path(path), grid).gdf
         if kind == "mine" and not buf:
-            gdf = require_polygons(gdf, f"{path} (--mines)", fix=(
-                "without zones.mine.buffer_m mine sites must be areas: give their polygons, or set zones.mine.buffer_m"))
+            gdf = require_polygons(gdf, f"{path} (mines)", fix=(
+                "without zones.mine.buffer_m mine sites must be areas: give their polygons, or set zones.mine.buffer_m"),
+                params=("mines",))
         layers[kind] = np.asarray(gdf.geometry.values, dtype=object)
         out.append(ZoneSpec(ZONE_CODES[kind], kind, cfg.priority, kind, float(buf)))
     return out

@@ -20,6 +20,7 @@ import pytest
 from shapely.geometry import box
 
 from reliability_util import leftovers, one_line_error, sha256, sinkplan_cmd, write_landcover
+from sinkplan.params import cli_text
 from sinkplan.cli import main
 from sinkplan.layers.errors import OutputError, SinkplanError
 from sinkplan.layers.writing import check_output_path, guarded_write, write_error
@@ -212,7 +213,9 @@ def test_write_error_reasons():
     }
     for code, words in cases.items():
         err = write_error(OSError(code, os.strerror(code), str(p)), p)
-        assert isinstance(err, OutputError) and words in str(err), (code, err)
+        # the command line names --out; the library, the output folder (sinkplan.params)
+        assert isinstance(err, OutputError) and words in cli_text(str(err), err.params), (code, err)
+        assert words.replace("choose --out", "choose an output folder") in str(err), (code, err)
     # GDAL's messages carry no errno: the words say it
     import rasterio.errors
 

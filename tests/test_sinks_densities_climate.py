@@ -30,9 +30,9 @@ def test_invest_valuation_formula_by_hand():
     # 100 Mg C over 5 years at 50 CNY/t CO2e: 100 × 44/12 × 50 × 0.909190 = 16 668.5 CNY
     v = Valuation(50.0, "CNY", 5.0, 0.0)
     assert v.npv(100.0, 5) == pytest.approx(100 * 44 / 12 * 50 * 0.9091901, rel=1e-6)
-    with pytest.raises(InputError, match="--carbon-price -1"):
+    with pytest.raises(InputError, match="price_per_t_co2e -1"):
         Valuation(-1.0)
-    with pytest.raises(InputError, match="--discount-rate -100"):
+    with pytest.raises(InputError, match="discount_rate_pct -100"):
         Valuation(10.0, discount_rate_pct=-100)
 
 

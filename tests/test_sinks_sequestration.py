@@ -159,9 +159,9 @@ def test_growth_table_errors():
     only = GrowthTable({"grassland": GrowthCurve("grassland", "one_year", source="t")})
     with pytest.raises(SchemeError, match=r"no row for group 'cropland' \(land that became cropland gains biomass\)"):
         sequestration_per_ha(DENS, GROUPS, TransitionMethod("mid", 20.0, only), span_years=5)
-    with pytest.raises(InputError, match="--transition-years 0"):
+    with pytest.raises(InputError, match="transition_years 0"):
         TransitionMethod("mid", 0.0)
-    with pytest.raises(InputError, match="--conversion-timing 'late'"):
+    with pytest.raises(InputError, match="conversion_timing 'late'"):
         TransitionMethod("late", 20.0)
 
 

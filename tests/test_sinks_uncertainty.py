@@ -71,7 +71,7 @@ def test_without_seed_a_seed_is_drawn_recorded_and_reproduces(tmp_path, mixed, c
         res = carbon_stocks(mixed, uncertainty=50)
     api_seed = res.summary["uncertainty"]["seed"]
     assert isinstance(api_seed, int)
-    assert f"Monte Carlo seed {api_seed} (drawn at random; pass --seed {api_seed} to reproduce these figures)" in caplog.text
+    assert f"Monte Carlo seed {api_seed} (drawn at random; pass seed {api_seed} to reproduce these figures)" in caplog.text
     out = tmp_path / "out"
     code, err = run_cli(["carbon", str(mixed), "--uncertainty", "50", "--out", str(out), "--no-raster"], capsys)
     assert code == 0, err

@@ -105,7 +105,7 @@ def test_cover_scale_is_decided_per_raster(shrubland, tmp_path):
     assert cover_scale(shrubland / "cover.tif") == 1.0  # 0.3 and 0.7: fractions
     assert cover_scale(shrubland / "cover_pct.tif") == 0.01  # 0.8 and 70: percent
     _tif(tmp_path / "bad.tif", np.full((H, W), 250.0))
-    with pytest.raises(Exception, match="--shrub-cover values run from 250 to 250"):
+    with pytest.raises(Exception, match="shrub_cover values run from 250 to 250"):
         cover_scale(tmp_path / "bad.tif")
 
 

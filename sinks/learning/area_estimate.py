@@ -347,8 +347,7 @@ def allocate(n: int, weights: np.ndarray, *, rare_n: int = 75, method: str = "ra
             if rest < 0 or (rest == 0 and free.any()):
                 raise InputError(
                     f"a total of {n} units cannot give {int(fixed.sum())} rare strata {rare_n} units each; "
-                    "raise the total or lower --rare-n"
-                )
+                    "raise the total or lower rare_n", params=("rare_n",))
             share = np.where(free, rest * w / w[free].sum(), 0.0) if free.any() else np.zeros(w.size)
             newly = free & (share < rare_n)
             if not newly.any():

@@ -119,8 +119,7 @@ def reference_sample(gdf: gpd.GeoDataFrame, ref_field: str, lc: LandCover, *, zo
         shown = ", ".join(str(int(v)) if np.isfinite(v) and v == int(v) else str(v) for v in bad[:10])  # 99, not 99.0
         raise FieldError(
             f"{where}: field '{ref_field}' holds {shown}, not land class codes of scheme {scheme.name!r} "
-            f"({', '.join(str(c) for c in scheme.codes)}); fix the labels or pass another --scheme"
-        )
+            f"({', '.join(str(c) for c in scheme.codes)}); fix the labels or pass another scheme", params=("scheme",))
     rows, cols, inside = point_pixels(gdf, lc.grid)
     dropped = {"outside_map": int((~inside).sum())}
     vals, _ = read_at_pixels(lc.path, lc.grid, rows[inside], cols[inside], max_cells=max_cells, resampling="nearest")

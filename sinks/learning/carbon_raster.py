@@ -26,6 +26,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from sinkplan.layers.errors import InputError
+from sinkplan.layers.warnings import AssumptionWarning, warn
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid, open_raster
 from sinkplan.layers.landcover import LandCover
 from sinkplan.layers.parallel import BlockExecutor, map_blocks
@@ -100,20 +101,20 @@ def check_density_raster(path: str | os.PathLike, lc: LandCover, *, units: str |
     if units is None:
         if tagged_units and density_units_factor(tagged_units) is None:
             raise InputError(f"{p}: not a carbon-density raster (its units are {tagged_units!r}); give a density-model "
-                             "output, or a raster in Mg C/ha, kg C/m2 or g C/m2 with --density-raster-units")
+                             "output, or a raster in Mg C/ha, kg C/m2 or g C/m2 with density_raster_units", params=("density_raster_units",))
         if "pools" not in lower or not tagged_units:
             missing = " and ".join(t for t, ok in (("POOLS", "pools" in lower), ("UNITS", bool(tagged_units))) if not ok)
             raise InputError(f"{p}: not a carbon-density raster (no {missing} tag, as sinkplan density-model writes); "
-                             "give a density-model output, or say what it holds with --density-raster-units 'Mg C/ha' "
-                             "(kg C/m2 and g C/m2 are converted)")
+                             "give a density-model output, or say what it holds with density_raster_units 'Mg C/ha' "
+                             "(kg C/m2 and g C/m2 are converted)", params=("density_raster_units",))
         units = tagged_units
     factor = density_units_factor(units)
     if factor is None:
         raise InputError(f"{p}: units {units!r} are not a carbon density; give a raster in Mg C/ha (t C/ha), kg C/m2 or "
-                         "g C/m2, and state them with --density-raster-units if its tags do not")
+                         "g C/m2, and state them with density_raster_units if its tags do not", params=("density_raster_units",))
     if "pools" not in lower:
-        logger.warning("%s: no POOLS tag: its values are taken as the above- and below-ground pools (what "
-                       "density-model models); tag it with gdal_edit.py -mo POOLS=... to say otherwise", p)
+        warn(AssumptionWarning, f"{p}: no POOLS tag: its values are taken as the above- and below-ground pools (what "
+             "density-model models); tag it with gdal_edit.py -mo POOLS=... to say otherwise", logger=__name__)
     pools = tuple(s.strip() for s in lower.get("pools", "above,below").split(",") if s.strip())
     bad = [x for x in pools if x not in POOLS]
     if bad or not pools:
@@ -145,7 +146,7 @@ def _block(window: Window, *, landcover, density: str, nodata: float | None, str
     if (too := ok & (d > MAX_DENSITY_MGC_PER_HA)).any():
         raise InputError(f"{density}: {int(too.sum()):,} px in {window_label(window)} hold more than "
                          f"{MAX_DENSITY_MGC_PER_HA:,.0f} Mg C/ha (largest {float(d[too].max()):.6g}), more than any "
-                         "ecosystem stores; check the raster's units (--density-raster-units) or its nodata value")
+                         "ecosystem stores; check the raster's units (density_raster_units) or its nodata value", params=("density_raster_units",))
     area_ha = np.asarray(grid.pixel_areas_m2(window)) / 10_000.0  # m² → ha
     k = slot[ok]
     return (np.bincount(k, weights=area_ha[ok], minlength=nkeys),

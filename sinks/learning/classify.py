@@ -93,11 +93,11 @@ class ClassifierOptions:
         if self.model not in MODELS:
             raise InputError(f"model {self.model!r}: use one of {', '.join(MODELS)}")
         if self.n_estimators < 1:
-            raise InputError(f"--n-estimators {self.n_estimators} must be ≥ 1")
+            raise InputError(f"n_estimators {self.n_estimators} must be ≥ 1", params=("n_estimators",))
         if self.test_fraction is not None and not 0 < self.test_fraction < 1:
-            raise InputError(f"--test-fraction {self.test_fraction} must be between 0 and 1 (e.g. 0.3)")
+            raise InputError(f"test_fraction {self.test_fraction} must be between 0 and 1 (e.g. 0.3)", params=("test_fraction",))
         if self.max_samples < 10:
-            raise InputError(f"--max-samples {self.max_samples} is too small; give at least 10")
+            raise InputError(f"max_samples {self.max_samples} is too small; give at least 10", params=("max_samples",))
 
 
 def make_classifier(opts: ClassifierOptions) -> Classifier:
@@ -152,8 +152,7 @@ def _labels(gdf: gpd.GeoDataFrame, field_name: str, scheme: ClassScheme, where: 
         raise FieldError(
             f"{where}: field '{field_name}' holds {', '.join(bad[:10])}{' …' if len(bad) > 10 else ''}, not land "
             f"class codes of scheme {scheme.name!r} ({', '.join(str(c) for c in scheme.codes)}); "
-            "give the class codes or another --scheme"
-        )
+            "give the class codes or another scheme", params=("scheme",))
     return vals.astype(np.int64)
 
 
@@ -235,7 +234,7 @@ def assess(ts: TrainingSet, opts: ClassifierOptions, *, progress: Progress | Non
         from sklearn.model_selection import GroupShuffleSplit
 
         if np.unique(ts.blocks).size < 2:
-            raise InputError("all samples fall in one spatial block; lower --block-size-m for a blocked hold-out")
+            raise InputError("all samples fall in one spatial block; lower block_size_m for a blocked hold-out", params=("block_size_m",))
         gss = GroupShuffleSplit(n_splits=1, test_size=opts.test_fraction, random_state=opts.seed)
         train, test = next(gss.split(ts.X, ts.y, ts.blocks))
         model = make()

@@ -27,6 +27,7 @@ from sklearn.model_selection import (
 )
 
 from sinkplan.layers.errors import InputError
+from sinkplan.layers.warnings import FewSpatialBlocksWarning, warn
 
 __all__ = [
     "CVResult",
@@ -96,12 +97,12 @@ def cv_splits(y: np.ndarray, groups: np.ndarray | None, *, folds: int, seed: int
     ngroups = len(np.unique(groups))
     if ngroups < 2:
         raise InputError(
-            "all samples fall in one spatial block; lower --block-size-m so that the samples span "
-            "several blocks"
-        )
+            "all samples fall in one spatial block; lower block_size_m so that the samples span "
+            "several blocks", params=("block_size_m",))
     k = min(folds, ngroups)
     if k < folds:
-        logger.warning("only %d spatial blocks hold samples: using %d folds instead of %d", ngroups, k, folds)
+        warn(FewSpatialBlocksWarning, f"only {ngroups} spatial blocks hold samples: using {k} folds instead of {folds}",
+             logger=__name__)
     if stratify:
         return list(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(idx, y, groups))
     return list(GroupKFold(k, shuffle=True, random_state=seed).split(idx, y, groups))

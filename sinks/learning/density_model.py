@@ -78,7 +78,7 @@ class DensityOptions:
         if self.model not in ("rf", "hgb"):
             raise InputError(f"model {self.model!r}: use rf or hgb")
         if self.n_estimators < 1 or self.min_samples_leaf < 1:
-            raise InputError("--n-estimators and min_samples_leaf must be ≥ 1")
+            raise InputError("n_estimators and min_samples_leaf must be ≥ 1", params=("n_estimators",))
 
 
 def make_regressor(opts: DensityOptions) -> Regressor:

@@ -64,8 +64,7 @@ class FeatureSpec:
             if need:
                 raise InputError(
                     f"index {idx!r} needs bands named {list(INDICES[idx])}; the image's bands are {list(names)} "
-                    "(name them with gdal_edit.py or pass --band-names)"
-                )
+                    "(name them with gdal_edit.py or pass band_names)", params=("band_names",))
         object.__setattr__(self, "_pos", pos)
 
     @property
