@@ -216,7 +216,7 @@ class Grid:
     def block_shape_for(self, max_cells: int) -> tuple[int, int]:
         """(rows, cols) of the blocks :meth:`blocks` yields for a cell budget."""
         if max_cells < 1:
-            raise ValueError(f"max_cells must be ≥ 1, got {max_cells}")
+            raise InputError(f"max_cells must be ≥ 1, got {max_cells}", params=("max_cells",))
         ibh, ibw = (max(1, self.block_shape[0]), max(1, self.block_shape[1]))
         if ibh * ibw > max_cells:
             ibh, ibw = 1, 1  # budget below one internal block: ignore the alignment

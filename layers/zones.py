@@ -83,7 +83,7 @@ class ZoneRasterizer:
     def __init__(self, layer: gpd.GeoDataFrame | VectorLayer, grid: Grid, field: str | None = None, *,
                  overlap: str = "error") -> None:
         if overlap not in ("error", "warn", "ignore"):
-            raise ValueError(f"overlap must be 'error', 'warn' or 'ignore', got {overlap!r}")
+            raise InputError(f"overlap must be 'error', 'warn' or 'ignore', got {overlap!r}", params=("overlap",))
         what = f"zone layer {layer.report.path}" if isinstance(layer, VectorLayer) else "zone layer"
         gdf = layer.gdf if isinstance(layer, VectorLayer) else layer
         if not isinstance(gdf, gpd.GeoDataFrame):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sinkplan.layers.errors import InputError
 from sinkplan.layers.schemes import ClassScheme
 from sinkplan.sinks.densities import POOLS
 from sinkplan.sinks.hierarchy import ReportUnit
@@ -114,7 +115,7 @@ def change_account(area_ha: np.ndarray, density_mgc_per_ha: np.ndarray, scheme: 
     a = np.asarray(area_ha, dtype=np.float64)
     d = np.nan_to_num(np.asarray(density_mgc_per_ha, dtype=np.float64))
     if years is not None and years[1] <= years[0]:
-        raise ValueError(f"the second year must come after the first, got {years}")
+        raise InputError(f"years: the second year must come after the first, got {years}", params=("years",))
     before = a[..., None] * d[:, None, :]  # density of the 'before' class: axis -3
     after = a[..., None] * d[None, :, :]  # density of the 'after' class: axis -2
     seq = None

@@ -303,7 +303,7 @@ def using_strata(grid: Grid, *, strata: Strata | None = None, zones: str | os.Pa
     """
     if strata is not None:
         if zones is not None or redline is not None or zone_rasterizer is not None:
-            raise ValueError("give either prepared strata or zone / redline layers, not both")
+            raise InputError("give either prepared strata or zones / redline, not both", params=("strata",))
         yield strata
         return
     with cache_dir() as folder:
