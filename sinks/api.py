@@ -39,7 +39,7 @@ from sinkplan.layers.grid import DEFAULT_MAX_CELLS
 from sinkplan.layers.landcover import LandCover, check_codes
 from sinkplan.layers.parallel import BlockExecutor
 from sinkplan.sinks.carbon import CarbonAccount, MonteCarlo
-from sinkplan.sinks.densities import DensityTable, load_densities
+from sinkplan.sinks.densities import DensityTable, as_density_table, load_densities  # noqa: F401  (re-exported)
 from sinkplan.sinks.inputs import LandCoverInput, open_landcovers, pass_threads
 from sinkplan.sinks.hierarchy import (
     ZoneHierarchy,
@@ -124,17 +124,6 @@ class CarbonResult:
         p = self.parameters
         return [x for x in (p.get("landcover"), p.get("zones"), p.get("redline"), p.get("densities_file"),
                             p.get("density_raster")) if x]
-
-
-def as_density_table(densities: str | os.PathLike | DensityTable | None) -> DensityTable:
-    """A density table: given, read from a CSV path, or a shipped one by name (default ``inner_mongolia_30cm``).
-
-    Raises
-    ------
-    SchemeError, InputFileError
-        A table that cannot be read or checked.
-    """
-    return densities if isinstance(densities, DensityTable) else load_densities(densities)
 
 
 def carbon_stocks(
@@ -370,7 +359,9 @@ def _regional(table: DensityTable, lc, st, dens, region_field: str | None, *, zo
 
 
 def __getattr__(name: str):
-    """The other high-level functions, imported on first use (keeps ``import sinks.api`` light)."""
+    """The other high-level functions, imported on first use (keeps ``import sinkplan.sinks.api``
+    light for the command line's start-up). Not an import cycle: those modules import nothing
+    from this one (the density table helper lives in :mod:`sinkplan.sinks.densities`)."""
     lazy = {"CoverageResult": "sinkplan.sinks.coverage_api", "forest_coverage": "sinkplan.sinks.coverage_api",
             "ChangeResult": "sinkplan.sinks.change_api", "land_change": "sinkplan.sinks.change_api",
             "RestorationResult": "sinkplan.sinks.change_api", "restoration_effect": "sinkplan.sinks.change_api",

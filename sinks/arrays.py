@@ -59,7 +59,7 @@ def carbon_density(landcover, *, scheme: str = "clcd", map_codes: str | None = N
     """
     import xarray as xr
 
-    from sinkplan.sinks.api import as_density_table
+    from sinkplan.sinks.densities import as_density_table
     from sinkplan.sinks.blocks import ClassSlots
     from sinkplan.sinks.carbon import DENSITY_NODATA, density_lut
     from sinkplan.sinks.inputs import open_landcovers

@@ -345,7 +345,7 @@ def land_change(
     >>> res = land_change("lc2015.tif", "lc2020.tif", years=(2015, 2020), zones="banners.gpkg")  # doctest: +SKIP
     >>> res.by_zone[["zone", "sequestration_mgc", "equilibrium_change_mgc"]]  # doctest: +SKIP
     """
-    from sinkplan.sinks.api import as_density_table
+    from sinkplan.sinks.densities import as_density_table
     from sinkplan.sinks.change import (
         group_matrix,
         transitions_by_code,
@@ -529,7 +529,7 @@ def restoration_effect(
     ...                          project_field="project", control_ring_km=2, years=(2015, 2020))
     >>> res.effect[["project", "change_mgc_per_ha", "ring_change_mgc_per_ha", "difference_mgc_per_ha"]]  # doctest: +SKIP
     """
-    from sinkplan.sinks.api import as_density_table
+    from sinkplan.sinks.densities import as_density_table
     from sinkplan.sinks.change import (
         change_account,
         group_matrix,

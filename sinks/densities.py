@@ -48,6 +48,7 @@ __all__ = [
     "DensityTable",
     "ClassDensities",
     "load_densities",
+    "as_density_table",
     "shipped_tables",
     "read_keyed_csv",
 ]
@@ -413,3 +414,14 @@ def load_densities(name_or_path: str | os.PathLike | None = None) -> DensityTabl
         res = resources.files("sinkplan.seeds").joinpath("densities", f"{key}.csv")
         return DensityTable.from_csv(f"seeds/densities/{key}.csv", text=res.read_text("utf-8"))
     return DensityTable.from_csv(key)
+
+
+def as_density_table(densities: str | os.PathLike | DensityTable | None) -> DensityTable:
+    """A density table: given, read from a CSV path, or a shipped one by name (default ``inner_mongolia_30cm``).
+
+    Raises
+    ------
+    SchemeError, InputFileError
+        A table that cannot be read or checked.
+    """
+    return densities if isinstance(densities, DensityTable) else load_densities(densities)

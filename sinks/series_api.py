@@ -138,7 +138,7 @@ def land_change_series(
     >>> res.by_interval[["zone", "from_year", "to_year", "sequestration_mgc"]]  # doctest: +SKIP
     """
     from sinkplan.layers.landcover import check_codes
-    from sinkplan.sinks.api import as_density_table
+    from sinkplan.sinks.densities import as_density_table
     from sinkplan.sinks.blocks import ClassSlots
     from sinkplan.sinks.change import change_account, group_matrix, transitions_by_code, transitions_by_group, zone_change
     from sinkplan.sinks.change_api import _clean, _method_record

@@ -180,3 +180,19 @@ def test_library_messages_name_parameters_not_options():
                     continue
                 bad.append(f"{rel}:{line}: {flag}")
     assert bad == []
+
+
+def test_no_import_cycle_between_the_api_modules():
+    """sinks.change_api, coverage_api, series_api and arrays import nothing from sinks.api (its lazy
+    re-exports are for start-up only): importing each alone in a fresh interpreter pulls in no sinks.api."""
+    import subprocess
+    import sys
+
+    for mod in ("change_api", "coverage_api", "series_api", "arrays"):
+        code = (f"import sys, sinkplan.sinks.{mod} as m; import sinkplan.sinks.densities\n"
+                "print('sinkplan.sinks.api' in sys.modules)")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0 and done.stdout.strip() == "False", (mod, done.stdout, done.stderr)
+        # nor inside a function (the cycle sinks.api ↔ change_api was a call-time import)
+        src = (ROOT / "sinks" / f"{mod}.py").read_text("utf-8")
+        assert not re.search(r"^\s*from sinkplan\.sinks\.api import", src, flags=re.M), mod
