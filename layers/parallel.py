@@ -84,7 +84,7 @@ class BlockExecutor:
             except (OSError, TimeoutError) as exc:
                 raise ClusterError(f"Dask scheduler {self.scheduler}: cannot connect ({' '.join(str(exc).split())}); "
                                    "check the address and that the scheduler runs (dask scheduler), or run without "
-                                   "scheduler", params=("scheduler",)) from None
+                                   "a scheduler address", params=("a scheduler address",)) from None
         else:
             logger.info("starting a local Dask cluster with %d workers", self.workers)
             try:
@@ -265,7 +265,7 @@ def check_scheduler(address: str, *, timeout: float = CONNECT_TIMEOUT_S) -> None
         why = "connection refused: nothing listens there" if isinstance(exc, ConnectionRefusedError) else (
             f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc)))
         raise ClusterError(f"Dask scheduler {address}: cannot connect ({why}); start it (dask scheduler) or fix "
-                           "scheduler", params=("scheduler",)) from None
+                           "the scheduler address", params=("the scheduler address",)) from None
 
 
 @contextmanager

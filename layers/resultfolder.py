@@ -679,8 +679,9 @@ def check_replaceable(target: str | os.PathLike, *, inputs: Iterable[str | os.Pa
     if manifest is None:
         if not manifest_required:
             return
-        raise OutputExists(f"{t}: not written by sinkplan (no {rs.MANIFEST.name}); --overwrite replaces only a "
-                           "folder a previous run wrote; remove it yourself or choose another output folder")
+        raise OutputExists(f"{t}: not written by sinkplan (no {rs.MANIFEST.name}); overwrite replaces only a "
+                           "folder a previous run wrote; remove it yourself or choose another output folder",
+                           params=("overwrite",))
     listed = {rs.MANIFEST.name, *(str(o.get("path")) for o in manifest.get("outputs", []) if isinstance(o, dict))}
     listed |= {str(x) for x in manifest.get("entries", []) if isinstance(x, str)}
     foreign = []
@@ -693,8 +694,9 @@ def check_replaceable(target: str | os.PathLike, *, inputs: Iterable[str | os.Pa
             foreign.append(rel)
     if foreign:
         named = ", ".join(foreign[:_MAX_NAMED]) + (f" and {len(foreign) - _MAX_NAMED} more" if len(foreign) > _MAX_NAMED else "")
-        raise OutputExists(f"{t}: holds files no sinkplan run wrote there ({named}); --overwrite replaces only what "
-                           f"the folder's {rs.MANIFEST.name} lists; move them or choose another output folder")
+        raise OutputExists(f"{t}: holds files no sinkplan run wrote there ({named}); overwrite replaces only what "
+                           f"the folder's {rs.MANIFEST.name} lists; move them or choose another output folder",
+                           params=("overwrite",))
 
 
 # --------------------------------------------------------------------------- the folder
@@ -752,7 +754,8 @@ class ResultFolder:
     # ------------------------------------------------------------ lifecycle
     def _check_target(self) -> None:
         if self.out.exists() and not self.overwrite:
-            raise OutputExists(f"{self.out}: result folder exists; pass --overwrite to replace it or choose another --out")
+            raise OutputExists(f"{self.out}: result folder exists; pass overwrite=True to replace it or choose another "
+                               "output folder", params=("overwrite=True",))
         if self.out.exists():
             check_replaceable(self.out, inputs=self.inputs)
 
@@ -782,7 +785,7 @@ class ResultFolder:
                     write_error(exc, self.dir, assume_write=False) if isinstance(exc, Exception) else None)
                 shutil.rmtree(self.dir, ignore_errors=True)
                 if err is not None:  # a full disk, no permission...: one line naming the result folder
-                    raise OutputError(str(err).replace(str(self.dir), str(self.out))) from exc
+                    raise OutputError(str(err).replace(str(self.dir), str(self.out)), params=getattr(err, "params", ())) from exc
                 return
             try:
                 if self._csvs:
@@ -802,7 +805,7 @@ class ResultFolder:
                     write_error(exc2, self.out, assume_write=False) if isinstance(exc2, Exception) else None)
                 shutil.rmtree(self.dir, ignore_errors=True)
                 if err is not None:
-                    raise OutputError(str(err).replace(str(self.dir), str(self.out))) from exc2
+                    raise OutputError(str(err).replace(str(self.dir), str(self.out)), params=getattr(err, "params", ())) from exc2
                 raise
             logger.info("wrote %s", self.out)
         finally:

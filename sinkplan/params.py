@@ -15,7 +15,7 @@ import re
 import warnings
 from collections.abc import Iterable, Iterator
 
-__all__ = ["OPTIONS", "ALWAYS", "option", "cli_text", "cli_messages"]
+__all__ = ["OPTIONS", "option", "cli_text", "cli_messages"]
 
 #: Parameter of a library function → the command-line option that sets it, where that is not
 #: ``--`` + the parameter with dashes for underscores (``land_area_ha`` → ``--land-area-ha``).
@@ -26,6 +26,10 @@ OPTIONS: dict[str, str] = {
     "an output folder": "--out",
     "the output folder": "--out",
     "years": "YEAR=RASTER arguments",    # forest_coverage({2015: ...}) / coverage 2015=a.tif …
+    "the scheduler address": "--scheduler",  # layers.parallel: "fix the scheduler address"
+    "a scheduler address": "--scheduler",
+    "overrides": "--set",                 # load_profile(..., overrides={...}) / --set KEY=VALUE
+    "overwrite=True": "--overwrite",        # write_carbon(..., overwrite=True)
     "on_raster=None": "--no-raster",       # carbon_stocks(on_raster=None) / write_carbon(raster=False)
     "valuation": "--carbon-price",         # land_change(valuation=Valuation(price_per_t_co2e=...))
     "price_per_t_co2e": "--carbon-price",
@@ -45,11 +49,6 @@ def option(param: str) -> str:
     return OPTIONS.get(param) or "--" + param.replace("_", "-")
 
 
-#: Phrases of library messages that always stand for an option, whatever the error lists (an
-#: error re-raised with its text only keeps them): the output folder of ``layers.writing``.
-ALWAYS = ("an output folder", "the output folder", "output folder")
-
-
 def cli_text(message: str, params: Iterable[str] = ()) -> str:
     """``message`` as the command line shows it: each parameter of ``params`` named by its option
     where the message first names it (a later mention is of something else: a rule, a column);
@@ -67,18 +66,19 @@ def cli_text(message: str, params: Iterable[str] = ()) -> str:
     '--sandy-closure given, but the profile lists no sandy_closure rule'
     >>> cli_text("not checked: ghi (rule) — no ghi given", ("ghi#2",))
     'not checked: ghi (rule) — no --ghi given'
+    >>> cli_text("wind.* does not apply to tech pv; use pv.x or tech wind", ("tech", "tech#2"))
+    'wind.* does not apply to --tech pv; use pv.x or --tech wind'
     """
-    wanted: dict[str, int] = {}
+    wanted: dict[str, set[int]] = {}
     for p in params:
         name, _, nth = str(p).partition("#")
-        wanted[name] = int(nth) if nth.isdigit() else 1
-    for p in ALWAYS:
-        wanted.setdefault(p, 1)
+        wanted.setdefault(name, set()).add(int(nth) if nth.isdigit() else 1)
     for p in sorted(wanted, key=len, reverse=True):
         hits = list(re.finditer(rf"(?<![\w.\-/\\]){re.escape(p)}(?![\w\-/\\])", message))
-        if len(hits) >= wanted[p]:
-            m = hits[wanted[p] - 1]
-            message = message[: m.start()] + option(p) + message[m.end():]
+        for k in sorted(wanted[p], reverse=True):  # from the end, so earlier offsets hold
+            if len(hits) >= k:
+                m = hits[k - 1]
+                message = message[: m.start()] + option(p) + message[m.end():]
     return message
 
 

@@ -80,12 +80,15 @@ def shrub_mode(count_shrub: bool, trees_only: bool, data: ShrubData) -> str:
         Contradictory options.
     """
     if count_shrub and trees_only:
-        raise InputError("--count-shrub and --trees-only contradict each other; give one (or neither, to apply the rule)")
+        raise InputError("count_shrub and trees_only contradict each other; give one (or neither, to apply the rule)",
+                         params=("count_shrub", "trees_only"))
     if (count_shrub or trees_only) and (data.given or data.shrub_cover):
-        raise InputError(f"--{'count-shrub' if count_shrub else 'trees-only'} with special-shrubland data "
-                         f"({data.describe()}): the option replaces the rule; give one or the other")
+        which = "count_shrub" if count_shrub else "trees_only"
+        raise InputError(f"{which} with special-shrubland data ({data.describe()}): the option replaces the rule; give "
+                         "one or the other", params=(which,))
     if data.shrub_cover and not (data.precip or data.precip_field) and not data.special_shrub:
-        raise InputError("--shrub-cover needs --precip or --precip-field: the rule is precipitation < 400 mm and cover > 30 %")
+        raise InputError("shrub_cover needs precip or precip_field: the rule is precipitation < 400 mm and cover > 30 %",
+                         params=("shrub_cover", "precip", "precip_field"))
     if data.special_shrub and (data.precip or data.precip_field or data.shrub_cover):
         logger.info("a designated special-shrubland layer is given: it replaces the precipitation / cover rule")
     return "all" if count_shrub else "none" if trees_only else "rule" if data.given else "missing"

@@ -475,11 +475,11 @@ def load_profile(name_or_path: str | os.PathLike, *, overrides: dict[str, Any] |
         changed = [k for k in _leaf_numbers(own) if k not in own_src and _dotted(parent_raw, k) != _dotted(own, k)]
         _set_sources(raw, changed, f"set in {origin} (extends {parent!r}; no [source] entry given)")
     if overrides:
-        check_tech_keys(overrides, str(raw.get("tech", "")), flag="--set")
+        check_tech_keys(overrides, str(raw.get("tech", "")), flag="overrides")
         profile_from_mapping(raw, origin=origin, base_dir=base)  # the file's own problems name the file
     raw = apply_overrides(raw, overrides or {}, origin=origin)
     _set_sources(raw, list(overrides or {}), "user value: --set on the command line")
-    return profile_from_mapping(raw, origin=origin, base_dir=base, overrides=overrides, flag="--set")
+    return profile_from_mapping(raw, origin=origin, base_dir=base, overrides=overrides, flag="overrides")
 
 
 _MISSING = object()
@@ -524,16 +524,18 @@ def value_sources(profile: SitingProfile) -> list[dict[str, Any]]:
 
 
 def profile_from_mapping(raw: dict[str, Any], *, origin: str = "<profile>", base_dir: Path | None = None,
-                         overrides: dict[str, Any] | None = None, flag: str = "--set") -> SitingProfile:
+                         overrides: dict[str, Any] | None = None, flag: str = "overrides") -> SitingProfile:
     """Validate a raw mapping (as read from TOML) into a :class:`SitingProfile`.
 
     Errors about a key of ``overrides`` (or below it) are reported as ``{flag} KEY: …``
-    (the command-line option they came from), the others as ``{origin}: KEY: …``.
+    (``overrides``, which the command line shows as ``--set``; or the option they came from), the
+    others as ``{origin}: KEY: …``.
     """
     try:
         prof = SitingProfile.model_validate({**raw, "origin": origin})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, origin=origin, overrides=overrides or {}, flag=flag)) from None
+        raise ConfigError(_describe(exc, origin=origin, overrides=overrides or {}, flag=flag),
+                          params=(flag,) if flag.isidentifier() else ()) from None
     _check_sources(prof, raw, origin)
     return _resolve_paths(prof, origin, base_dir)
 
@@ -619,14 +621,15 @@ def check_tech_keys(overrides: dict[str, Any], tech: str, *, flag: str) -> None:
     for key in overrides:
         head, _, rest = key.partition(".")
         if head in TECHS and tech in TECHS and head != tech:
-            raise ConfigError(f"{flag} {key}: {head}.* does not apply to --tech {tech}; use {tech}.{rest or 'KEY'} "
-                              f"or --tech {head}")
+            raise ConfigError(f"{flag} {key}: {head}.* does not apply to tech {tech}; use {tech}.{rest or 'KEY'} "
+                              f"or tech {head}", params=(*((flag,) if flag.isidentifier() else ()), "tech", "tech#2"))
 
 
-def with_overrides(profile: SitingProfile, overrides: dict[str, Any], *, flag: str = "--set") -> SitingProfile:
+def with_overrides(profile: SitingProfile, overrides: dict[str, Any], *, flag: str = "overrides") -> SitingProfile:
     """A new profile: ``profile`` with dotted-key overrides applied and validated again.
 
-    ``flag`` names the command-line option the overrides came from in error messages.
+    ``flag`` names the overrides in error messages (``overrides``: the command line shows ``--set``;
+    ``--sweep`` for a sweep's).
     """
     if not overrides:
         return profile

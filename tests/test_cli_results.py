@@ -38,7 +38,7 @@ def test_result_folder_atomic_with_manifest(tmp_path):
     assert "numpy" in m["versions"] and "gdal" in m["versions"]
     assert json.loads((out / rs.SUMMARY.name).read_text("utf-8")) == {"zone": "四子王旗", "n": 3}
     assert pd.read_csv(out / "t.csv", encoding="utf-8-sig").zone[0] == "四子王旗"
-    with pytest.raises(OutputExists, match="result folder exists; pass --overwrite"):
+    with pytest.raises(OutputExists, match="result folder exists; pass overwrite=True"):
         with ResultFolder(out, command="t", parameters={}, inputs=[]):
             pass
 

@@ -129,16 +129,9 @@ def test_option_table():
     assert cli_text("group_by 'league' needs zones", ("group_by", "zones")) == "--group-by 'league' needs --zones"
 
 
-#: Messages that still name a command-line option, by file: files other sessions are changing now
-#: (issue 13 work in progress) and external tools' own options.
+#: Options of external tools that messages may name, by file.
 ALLOWED = {
     "layers/files.py": ("--notest",),  # convmv's option, in the rename hint
-    "layers/resultfolder.py": ("--overwrite", "--out"),
-    "sinks/coverage_tables.py": None,
-    "sinks/learning/folders.py": None,
-    "sinks/learning/estimate.py": None,
-    "siting/folders.py": None,
-    "siting/profile.py": None,
 }
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]+")

@@ -162,7 +162,8 @@ def estimate_areas(
     lc = map if isinstance(map, LandCover) else open_landcover(map, scheme)
     groups = tuple(g.strip() for g in coverage_groups if g.strip())
     if not groups or set(groups) - set(GROUPS):
-        raise InputError(f"--coverage-groups {','.join(coverage_groups)!r}: name groups from {', '.join(GROUPS)}")
+        raise InputError(f"coverage_groups {','.join(coverage_groups)!r}: name groups from {', '.join(GROUPS)}",
+                         params=("coverage_groups",))
     zr = None
     if zones is not None:
         zr = ZoneRasterizer(read_vector(zones, to_crs=lc.grid.crs, field=zone_field), lc.grid, field=zone_field)
