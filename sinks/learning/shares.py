@@ -48,7 +48,7 @@ def share_departures(map_ha: Mapping[int, float], compare_ha: Mapping[int, float
     --------
     >>> d = share_departures({1: 308_202, 4: 1_489_532, 7: 700_000}, {1: 54_615, 4: 1_771_794, 7: 681_000})
     >>> [(x.code, round(x.ratio, 1)) for x in d]
-    [(1, 5.6)]
+    [(1, 5.7)]
     """
     if not ratio > 1:
         raise ValueError(f"ratio must be > 1, got {ratio}")
