@@ -40,6 +40,26 @@ A = TypeVar("A")
 Progress = Callable[[float, str], None]
 
 
+class _SyncCancelRace(logging.Filter):
+    """Drops one traceback of a race inside distributed: a Ctrl-C that reaches ``sync()`` before
+    its coroutine has started makes the cancel callback raise ``NameError: ... 'future'``, which
+    tornado logs as an ERROR after the run's own one-line message. Nothing for a user to act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info
+        if exc and exc[0] is NameError and exc[2] is not None:
+            tb = exc[2]
+            while tb.tb_next is not None:
+                tb = tb.tb_next
+            code = tb.tb_frame.f_code
+            if code.co_name == "cancel" and "distributed" in code.co_filename:
+                return False
+        return True
+
+
+_SYNC_CANCEL_RACE = _SyncCancelRace()
+
+
 class BlockExecutor:
     """Where block functions run: here (``workers=0``), a local Dask cluster or a scheduler.
 
@@ -76,6 +96,9 @@ class BlockExecutor:
         # logger back to INFO after the CLI set WARNING: a 2-worker run then wrote ~33 INFO
         # lines and a CommClosedError traceback (logged at INFO) even with --quiet.
         logging.getLogger("distributed").setLevel(max(logging.getLogger().level, logging.WARNING))
+        tornado_log = logging.getLogger("tornado.application")
+        if _SYNC_CANCEL_RACE not in tornado_log.filters:
+            tornado_log.addFilter(_SYNC_CANCEL_RACE)
         if self.scheduler:
             logger.info("connecting to Dask scheduler %s", self.scheduler)
             check_scheduler(self.scheduler)  # a wrong address fails in seconds, not after 30 s of retries
