@@ -25,7 +25,7 @@ from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import Grid, open_raster
 from sinkplan.layers.reading import read_window
 
-__all__ = ["ContinuousRaster", "open_continuous"]
+__all__ = ["ContinuousRaster", "open_continuous", "overlaps_grid"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +95,19 @@ def open_continuous(path: str | os.PathLike, grid: Grid, *, what: str,
             raise InputError(f"{path}: {what} raster has {src.count} bands; give a single-band raster")
     same = own.same_as(grid)
     if not same:
-        from pyproj import Transformer
-
-        tr = Transformer.from_crs(grid.crs, own.crs, always_xy=True)
-        left, bottom, right, top = tr.transform_bounds(*grid.bounds)
-        lft, btm, rgt, tp = own.bounds
-        if right <= lft or left >= rgt or top <= btm or bottom >= tp:
+        if not overlaps_grid(own, grid):
             raise InputError(f"{path}: the {what} raster does not overlap the land cover (its bounds {own.bounds} in "
                              f"{own.crs.to_string()}); give a raster of the same region")
         logger.info("%s (%s) is on another grid: each block is resampled bilinearly onto the land-cover grid", path, what)
     return ContinuousRaster(str(path), grid, same, what, valid_range)
+
+
+def overlaps_grid(own: Grid, grid: Grid) -> bool:
+    """Whether the raster on grid ``own`` overlaps ``grid``'s extent (``grid``'s bounds taken
+    into ``own``'s CRS, densified along the edges by :meth:`pyproj.Transformer.transform_bounds`)."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(grid.crs, own.crs, always_xy=True)
+    left, bottom, right, top = tr.transform_bounds(*grid.bounds)
+    lft, btm, rgt, tp = own.bounds
+    return not (right <= lft or left >= rgt or top <= btm or bottom >= tp)

@@ -63,12 +63,9 @@ def check_dem(path: str | os.PathLike, grid: Grid) -> bool:
     dem_grid = Grid.from_raster(path)
     if dem_grid.same_as(grid):
         return True
-    from pyproj import Transformer
+    from sinkplan.layers.continuous import overlaps_grid
 
-    tr = Transformer.from_crs(grid.crs, dem_grid.crs, always_xy=True)
-    l, b, r, t = tr.transform_bounds(*grid.bounds)
-    L, B, R, T = dem_grid.bounds
-    if r <= L or l >= R or t <= B or b >= T:
+    if not overlaps_grid(dem_grid, grid):
         raise InputError(f"{path}: the DEM does not overlap the land cover (DEM bounds {dem_grid.bounds} "
                          f"in {dem_grid.crs.to_string()}); give a DEM of the same region")
     logger.info("%s is on another grid; it is resampled bilinearly onto the land-cover grid per block", path)
