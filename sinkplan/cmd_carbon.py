@@ -72,7 +72,7 @@ def register(sub, common) -> None:
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinkplan.sinks.api import carbon_stocks
-    from sinkplan.sinks.folders import write_carbon
+    from sinkplan.sinks.folders import carbon_rasters, streamed_rasters, write_carbon
     from sinkplan.sinks.uncertainty import check_draws, resolve_seed
 
     if args.uncertainty < 0:
@@ -107,10 +107,14 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                           inputs=[lc.path, args.zones, args.redline, args.densities, args.density_raster],
                           overwrite=ctx.overwrite) as rf:
             t_start = time.perf_counter()
-            with executor(ctx) as ex, ctx.progress("carbon") as progress:
+            # carbon_density.tif is written while the pass reads the land cover
+            rasters = [] if args.no_raster else carbon_rasters(lc, table)
+            with executor(ctx) as ex, ctx.progress("carbon") as progress, \
+                    streamed_rasters(rf, rasters, lc.grid) as sinks:
                 res = carbon_stocks(lc, densities=table, strata=strata, density_raster=raster, group_by=hierarchy,
-                                    climate=climate, region_field=args.region_field, uncertainty=args.uncertainty, seed=seed, max_cells=ctx.max_cells, executor=ex,
-                                    progress=progress, threads=pass_threads())
+                                    climate=climate, region_field=args.region_field, uncertainty=args.uncertainty,
+                                    seed=seed, max_cells=ctx.max_cells, executor=ex, progress=progress,
+                                    threads=pass_threads(), on_raster=sinks[0] if sinks else None)
             t_run = time.perf_counter() - t_start
             if tier1:
                 res.summary["densities"]["tier1_fallback"] = tier1
@@ -118,8 +122,9 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
             with ctx.progress("writing") as progress:  # tables, carbon_density.tif, map files
                 write_carbon(res, rf, raster=not args.no_raster, max_cells=ctx.max_cells, progress=progress)
             rf.extra_manifest.setdefault("timings_s", {}).update(
-                zones=t_zones, **{"pass": res.timings_s["pass"]}, executor_start_stop=t_run - sum(res.timings_s.values()),
-                raster_cog=time.perf_counter() - t_start - t_run, total=time.perf_counter() - t0, blocks=res.nblocks)
+                zones=t_zones, **{"pass": res.timings_s["pass"]},
+                executor_start_stop_and_raster_finish=t_run - sum(res.timings_s.values()),
+                tables_and_map_files=time.perf_counter() - t_start - t_run, total=time.perf_counter() - t0, blocks=res.nblocks)
     return 0
 
 

@@ -129,7 +129,7 @@ def method_from(args: argparse.Namespace):
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinkplan.sinks.change_api import land_change, restoration_effect
-    from sinkplan.sinks.folders import write_change, write_restoration
+    from sinkplan.sinks.folders import change_rasters, streamed_rasters, write_change, write_restoration
     from sinkplan.sinks.restoration import restoration_zones
 
     specs = parse_years(args.maps)
@@ -175,7 +175,11 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                           overwrite=ctx.overwrite) as rf:
             options = {"years": years, "densities": table, "strata": strata, "max_cells": ctx.max_cells,
                        "threads": pass_threads(), "method": method}
-            with executor(ctx) as ex, ctx.progress("change") as progress:
+            # carbon_change.tif and transitions.tif are written while the pass reads the maps
+            rasters = [] if args.no_raster else change_rasters(lcs, table, years, method)
+            with executor(ctx) as ex, ctx.progress("change") as progress, \
+                    streamed_rasters(rf, rasters, grid) as sinks:
+                options.update(zip(("on_raster", "on_transitions"), sinks))
                 if restoration:
                     res = restoration_effect(lcs[0], lcs[1], projects=rz, control_ring_km=args.control_ring_km,
                                              executor=ex, progress=progress, **options)

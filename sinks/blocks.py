@@ -37,7 +37,7 @@ from sinkplan.layers.reading import read_window
 from sinkplan.layers.parallel import BlockExecutor, map_blocks
 from sinkplan.layers.schemes import ClassScheme
 from sinkplan.layers.tally import area_by_key
-from sinkplan.sinks.fused import count_rows, fused_applies
+from sinkplan.sinks.fused import count_rows, count_rows2, fused_applies, lookup2
 from sinkplan.sinks.strata import StrataBlocks, strata_block
 from sinkplan.layers.parallel import Progress
 
@@ -139,9 +139,10 @@ class PassSpec:
         2 when the strata distinguish inside / outside a redline, else 1.
     values : str or None
         A float raster (e.g. stock volume, m³/ha) whose area-weighted sum is taken per key.
-    raster_lut : ndarray or None
-        Float value per slot (single year: density per class; two years: an
-        ``(slots, slots)`` table of density change) for an output raster block.
+    raster_lut : ndarray, tuple of ndarray, or None
+        Value per slot (single year: density per class; two years: an ``(slots, slots)``
+        table, e.g. of density change) for an output raster block (float32 unless a tuple
+        gives its own dtypes); a tuple gives one raster block per table, as a tuple.
     weights : object or None
         Per-pixel weights summed × pixel area per key: an object with ``layers`` (int) and
         ``block(window) -> ndarray (layers, rows, cols)`` (e.g. climate correction factors,
@@ -159,7 +160,7 @@ class PassSpec:
     nzones: int = 0
     sides: int = 1
     values: str | None = None
-    raster_lut: np.ndarray | None = field(default=None, repr=False)
+    raster_lut: np.ndarray | tuple[np.ndarray, ...] | None = field(default=None, repr=False)
     factor: object | None = None
     weights: object | None = None
 
@@ -191,7 +192,7 @@ class BlockResult:
     area_m2: np.ndarray
     value_sum: np.ndarray | None
     unknown: list[dict[int, int]]
-    raster: np.ndarray | None
+    raster: np.ndarray | tuple[np.ndarray, ...] | None
     weight_sums: np.ndarray | None = None
 
 
@@ -261,18 +262,23 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     codes_list = [_read(path, window) for path in spec.landcover]
     strata = strata_block(spec.strata, window, _read)
     h, w = codes_list[0].shape
-    slots0 = spec.slots[0]
-    if (len(codes_list) == 1 and not spec.values and spec.factor is None and spec.weights is None
-            and codes_list[0].dtype in (np.uint8, np.uint16)
-            and fused_applies(spec.grid, spec.nkeys, h, w)):
+    if (not spec.values and spec.factor is None and spec.weights is None
+            and all(c.dtype in (np.uint8, np.uint16) for c in codes_list)
+            and fused_applies(spec.grid, spec.nkeys if len(codes_list) == 1 else 0, h, w)):
         # One fused loop; same numbers as the numpy path below (see sinks.fused).
-        codes = codes_list[0]
-        pixels, area = count_rows(strata, codes, slots0.lut, slots0.slots, spec.nkeys, _row_areas(spec.grid, window))
-        unknown = [_unknown_codes(codes, slots0.slot_of(codes), slots0) if pixels.reshape(-1, slots0.slots)[:, slots0.unknown].any() else {}]
-        raster = None
-        if spec.raster_lut is not None:  # value per code = value per slot of the code's slot
-            raster = np.asarray(spec.raster_lut, dtype=np.float32)[slots0.lut][codes]
-        return BlockResult(pixels, area, None, unknown, raster)
+        luts = [s.lut for s in spec.slots]
+        if len(codes_list) == 1:
+            pixels, area = count_rows(strata, codes_list[0], luts[0], spec.slots[0].slots, spec.nkeys,
+                                      _row_areas(spec.grid, window))
+        else:
+            pixels, area = count_rows2(strata, *codes_list, *luts, spec.slots[0].slots, spec.slots[1].slots,
+                                       spec.nkeys, _row_areas(spec.grid, window))
+        per_slot = pixels.reshape(-1, *(s.slots for s in spec.slots))
+        unknown = []
+        for axis, (codes, slots) in enumerate(zip(codes_list, spec.slots)):
+            hit = np.take(per_slot, slots.unknown, axis=axis + 1).any()
+            unknown.append(_unknown_codes(codes, slots.slot_of(codes), slots) if hit else {})
+        return BlockResult(pixels, area, None, unknown, _fused_raster(spec, codes_list))
     slot_arrays = [s.slot_of(c) for c, s in zip(codes_list, spec.slots)]
     unknown = [_unknown_codes(c, s, sl) for c, s, sl in zip(codes_list, slot_arrays, spec.slots)]
     # key = ((zone * sides + inside) * slots0 + class0) [* slots1 + class1], in int32
@@ -324,12 +330,33 @@ def _unknown_codes(codes: np.ndarray, slot: np.ndarray, slots: ClassSlots) -> di
     return {int(v): int(n) for v, n in zip(vals, counts)}
 
 
-def _raster_block(spec: PassSpec, slot_arrays: list[np.ndarray]) -> np.ndarray:
-    lut = np.asarray(spec.raster_lut, dtype=np.float32)
-    if len(slot_arrays) == 1:
-        return lut[slot_arrays[0]]
-    s0, s1 = slot_arrays
-    return lut[s0, s1]
+def _raster_luts(spec: PassSpec) -> tuple[np.ndarray, ...]:
+    luts = spec.raster_lut
+    return tuple(luts) if isinstance(luts, tuple | list) else (np.asarray(luts, dtype=np.float32),)
+
+
+def _one_or_tuple(spec: PassSpec, blocks: list[np.ndarray]):
+    return tuple(blocks) if isinstance(spec.raster_lut, tuple | list) else blocks[0]
+
+
+def _raster_block(spec: PassSpec, slot_arrays: list[np.ndarray]):
+    out = []
+    for lut in _raster_luts(spec):
+        out.append(lut[slot_arrays[0]] if len(slot_arrays) == 1 else lut[slot_arrays[0], slot_arrays[1]])
+    return _one_or_tuple(spec, out)
+
+
+def _fused_raster(spec: PassSpec, codes_list: list[np.ndarray]):
+    """The raster blocks of the fused path: value per code = value per slot of the code's slot."""
+    if spec.raster_lut is None:
+        return None
+    out = []
+    for lut in _raster_luts(spec):
+        if len(codes_list) == 1:
+            out.append(lut[spec.slots[0].lut][codes_list[0]])
+        else:
+            out.append(lookup2(*codes_list, spec.slots[0].lut, spec.slots[1].lut, lut))
+    return _one_or_tuple(spec, out)
 
 
 def check_workers_read(spec: PassSpec, executor: BlockExecutor) -> None:

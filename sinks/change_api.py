@@ -166,6 +166,30 @@ def change_raster_lut(landcovers, table: DensityTable, years, method: Transition
     return change_lut(dens.sum(axis=1), slots.slots, per_ha)
 
 
+def transitions_lut(slots) -> np.ndarray | None:
+    """``transitions.tif``'s value per (class slot before, class slot after): ``code_before × 100 +
+    code_after`` (uint16), 0 where either year has no land class (unknown or nodata slots).
+
+    Raises
+    ------
+    ValueError
+        A code is 100 or more: the encoding needs codes < 100 (:func:`transitions_encodable`).
+    """
+    s0, s1 = slots
+    if not transitions_encodable(slots):
+        raise ValueError("codes ≥ 100 cannot be encoded as code_before × 100 + code_after")
+    lut = np.zeros((s0.slots, s1.slots), dtype=np.uint16)
+    for i, a in enumerate(s0.codes):
+        for j, b in enumerate(s1.codes):
+            lut[i, j] = a * 100 + b
+    return lut
+
+
+def transitions_encodable(slots) -> bool:
+    """True when every class code of both maps is below 100 (``transitions.tif`` can be written)."""
+    return all(max(s.codes, default=0) < 100 for s in slots)
+
+
 def change_raster_tags(table: DensityTable, years, method: TransitionMethod) -> dict[str, str]:
     """Tags of ``carbon_change.tif``: units and the quantity it shows."""
     quantity = ("sequestration over the interval by transition periods (IPCC 2006 Tier 1), "
@@ -198,7 +222,7 @@ def _years(years) -> tuple[int, int] | None:
 
 
 def _change_pass(lcs, table, st: Strata, years, method: TransitionMethod, *, max_cells, executor, progress, on_raster,
-                 threads):
+                 threads, on_transitions=None):
     from sinkplan.layers.landcover import check_codes
     from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
     from sinkplan.sinks.change import change_account
@@ -210,11 +234,22 @@ def _change_pass(lcs, table, st: Strata, years, method: TransitionMethod, *, max
     densities = table.resolve(lcs[0].scheme)
     slots = tuple(ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in lcs)
     # the raster shows the default figure: sequestration with years, else the equilibrium
-    lut = None if on_raster is None else change_raster_lut(lcs, table, years, method)
+    luts, sinks = [], []
+    if on_raster is not None:
+        luts.append(change_raster_lut(lcs, table, years, method))
+        sinks.append(on_raster)
+    if on_transitions is not None:
+        luts.append(transitions_lut(slots))
+        sinks.append(on_transitions)
+
+    def fan_out(blocks, window):
+        for sink, block in zip(sinks, blocks):
+            sink(block, window)
+
     spec = PassSpec(lcs[0].grid, tuple(lc.pass_input for lc in lcs), slots, st.source,
-                    st.nzones, st.sides, raster_lut=lut)
-    res = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label="change", on_raster=on_raster,
-                   threads=pass_threads() if threads is None else threads)
+                    st.nzones, st.sides, raster_lut=tuple(luts) if luts else None)
+    res = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label="change",
+                   on_raster=fan_out if sinks else None, threads=pass_threads() if threads is None else threads)
     for lc, unknown in zip(lcs, res.unknown):
         check_codes(unknown, lc.scheme, lc.path)
     px = res.pixels[:, :, : slots[0].n, : slots[1].n]
@@ -289,6 +324,7 @@ def land_change(
     executor: BlockExecutor | None = None,
     progress: Progress | None = None,
     on_raster: RasterSink | None = None,
+    on_transitions: RasterSink | None = None,
     threads: int | None = None,
     method: TransitionMethod | None = None,
     uncertainty: int = 0,
@@ -314,6 +350,10 @@ def land_change(
         Receives ``(block, window)`` of the change raster (float32, Mg C/ha over the interval:
         sequestration with years, else the equilibrium difference; NaN where either year has no
         land class).
+    on_transitions : callable, optional
+        Receives ``(block, window)`` of the transition codes (uint16, ``code_before × 100 +
+        code_after``, 0 where either year has no land class; codes must be below 100), in the
+        same pass.
     method : TransitionMethod, optional
         Conversion timing, transition period D and growth table (default: mid-interval,
         D = 20 years, ``seeds/growth/biomass_growth.csv``).
@@ -364,7 +404,7 @@ def land_change(
                       redline=redline, max_cells=max_cells, progress=progress) as st:
         hierarchy = resolve_hierarchy(group_by, st, zones=zones, zone_field=zone_field, zone_layer=zone_layer)
         acc, dens = _change_pass(lcs, table, st, years, method, max_cells=max_cells, executor=executor, progress=progress,
-                                 on_raster=on_raster, threads=threads)
+                                 on_raster=on_raster, on_transitions=on_transitions, threads=threads)
     ids = list(range(1, len(st.names))) if st.has_zones else []
     if not st.has_zones or acc.area_ha[0].sum() > 0:
         ids.append(0)
@@ -492,6 +532,7 @@ def restoration_effect(
     executor: BlockExecutor | None = None,
     progress: Progress | None = None,
     on_raster: RasterSink | None = None,
+    on_transitions: RasterSink | None = None,
     threads: int | None = None,
     method: TransitionMethod | None = None,
 ) -> RestorationResult:
@@ -507,7 +548,7 @@ def restoration_effect(
         Ring width on the ground, km (required with a path); other projects are never control land.
     project_field, project_layer : str, optional
         Field naming the projects (features of one name are dissolved) and the layer.
-    years, scheme, map_codes, densities, redline, max_cells, executor, progress, on_raster, threads, method
+    years, scheme, map_codes, densities, redline, max_cells, executor, progress, on_raster, on_transitions, threads, method
         As for :func:`land_change`: with years, each project's change per hectare is its
         sequestration by transition periods (``change_mgc_per_ha``), the equilibrium
         difference is beside it (``equilibrium_change_mgc_per_ha``).
@@ -554,7 +595,7 @@ def restoration_effect(
                       zone_rasterizer=None if strata is not None else rz.rasterizer, max_cells=max_cells,
                       progress=progress) as st:
         acc, densities_ = _change_pass(lcs, table, st, years, method, max_cells=max_cells, executor=executor,
-                                       progress=progress, on_raster=on_raster, threads=threads)
+                                       progress=progress, on_raster=on_raster, on_transitions=on_transitions, threads=threads)
     summary = _summary(acc, table, years, method)
     effect = _restoration_table(acc, rz)
     summary["control_ring_km"] = rz.ring_m / 1000.0 if control_ring_km is None else float(control_ring_km)

@@ -27,7 +27,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ from sinkplan.layers.parallel import Progress
 from sinkplan.layers.resultfolder import ResultFolder, result_folder, targets_record
 
 __all__ = ["write_carbon", "write_coverage", "write_change", "write_restoration", "write_lut_raster",
-           "write_transitions_raster"]
+           "write_transitions_raster", "LutRaster", "carbon_rasters", "change_rasters", "streamed_rasters"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def write_lut_raster(path: str | os.PathLike, landcovers: Sequence[LandCover], l
     from sinkplan.layers.outputs import BlockWriter
     from sinkplan.layers.reading import read_window
     from sinkplan.sinks.blocks import ClassSlots
+    from sinkplan.sinks.fused import HAVE_NUMBA, lookup2
 
     grid = landcovers[0].grid
     slots = [ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in landcovers]
@@ -67,9 +69,13 @@ def write_lut_raster(path: str | os.PathLike, landcovers: Sequence[LandCover], l
         out = stack.enter_context(BlockWriter(path, grid, dtype, nodata=nodata, resampling=resampling, tags=tags,
                                               band_description=band_description))
         for i, w in enumerate(windows):
-            idx = tuple(s.slot_of(read_window(src, w, name=lc.path) if lc.source is None else src.read(w))
-                        for s, src, lc in zip(slots, srcs, landcovers))
-            out.write(lut[idx].astype(dtype, copy=False), w)
+            codes = [read_window(src, w, name=lc.path) if lc.source is None else src.read(w)
+                     for src, lc in zip(srcs, landcovers)]
+            if len(codes) == 2 and HAVE_NUMBA and all(c.dtype in (np.uint8, np.uint16) for c in codes):
+                block = lookup2(*codes, slots[0].lut, slots[1].lut, lut)  # one loop, no index arrays
+            else:
+                block = lut[tuple(s.slot_of(c) for s, c in zip(slots, codes))]
+            out.write(block.astype(dtype, copy=False), w)
             if progress is not None:
                 progress((i + 1) / len(windows), label or Path(path).name)
     return Path(path)
@@ -82,22 +88,103 @@ def write_transitions_raster(path: str | os.PathLike, landcovers: Sequence[LandC
     Returns None (nothing written) when a code is 100 or more: the encoding needs codes < 100.
     """
     from sinkplan.sinks.blocks import ClassSlots
+    from sinkplan.sinks.change_api import transitions_encodable, transitions_lut
 
-    before, after = landcovers
-    s0 = ClassSlots.build(before.scheme, dtype=before.dtype, nodata=(before.nodata,))
-    s1 = ClassSlots.build(after.scheme, dtype=after.dtype, nodata=(after.nodata,))
-    if max(s0.codes) >= 100 or max(s1.codes) >= 100:
+    slots = [ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in landcovers]
+    if not transitions_encodable(slots):
         logger.info("codes ≥ 100: no %s (its encoding is code_before × 100 + code_after)", rs.TRANSITIONS_TIF.name)
         return None
-    lut = np.zeros((s0.slots, s1.slots), dtype=np.uint16)
-    for i, a in enumerate(s0.codes):
-        for j, b in enumerate(s1.codes):
-            lut[i, j] = a * 100 + b
+    lut = transitions_lut(slots)
     tags = {"encoding": "code_before * 100 + code_after", "nodata": "0: no land class in either year",
             "classes": rs.SCHEME_CSV.name}
     return write_lut_raster(path, landcovers, lut, dtype="uint16", nodata=0, tags=tags,
                             band_description="land-cover transition", resampling="mode", max_cells=max_cells,
                             progress=progress, label="transitions")
+
+
+@dataclass(frozen=True)
+class LutRaster:
+    """One output raster that is a lookup of the land-cover class slots: its file, table
+    (indexed as :func:`write_lut_raster` says) and GeoTIFF metadata."""
+
+    file: rs.FileSpec
+    lut: np.ndarray = field(repr=False)
+    dtype: str
+    nodata: float | int
+    tags: dict[str, str]
+    band_description: str
+    resampling: str
+    label: str
+
+
+def carbon_rasters(lc: LandCover, table) -> list[LutRaster]:
+    """``carbon_density.tif`` of a carbon run on ``lc`` with density table ``table``."""
+    from sinkplan.sinks.blocks import ClassSlots
+    from sinkplan.sinks.carbon import DENSITY_NODATA, density_lut
+
+    slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
+    return [LutRaster(rs.CARBON_DENSITY, density_lut(table.resolve(lc.scheme), slots.slots), "float32", DENSITY_NODATA,
+                      {"units": "Mg C/ha", "quantity": "carbon density, all pools", "densities": table.origin,
+                       "soil_depth_cm": str(table.soil_depth_cm)},
+                      "carbon density (Mg C/ha)", "average", "carbon density raster")]
+
+
+def change_rasters(landcovers: Sequence[LandCover], table, years, method) -> list[LutRaster]:
+    """``carbon_change.tif`` and (class codes below 100) ``transitions.tif`` of a two-map change."""
+    from sinkplan.sinks.blocks import ClassSlots
+    from sinkplan.sinks.change_api import change_raster_lut, change_raster_tags, transitions_encodable, transitions_lut
+    from sinkplan.sinks.sequestration import TransitionMethod
+
+    method = method if method is not None else TransitionMethod()
+    years = None if years is None else tuple(years)
+    out = [LutRaster(rs.CARBON_CHANGE, change_raster_lut(landcovers, table, years, method), "float32", float("nan"),
+                     change_raster_tags(table, years, method), "carbon change (Mg C/ha)", "average",
+                     "carbon change raster")]
+    slots = [ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in landcovers]
+    if transitions_encodable(slots):
+        out.append(LutRaster(rs.TRANSITIONS_TIF, transitions_lut(slots), "uint16", 0,
+                             {"encoding": "code_before * 100 + code_after", "nodata": "0: no land class in either year",
+                              "classes": rs.SCHEME_CSV.name}, "land-cover transition", "mode", "transitions"))
+    else:
+        logger.info("codes ≥ 100: no %s (its encoding is code_before × 100 + code_after)", rs.TRANSITIONS_TIF.name)
+    return out
+
+
+@contextlib.contextmanager
+def streamed_rasters(rf: ResultFolder, rasters: Sequence[LutRaster], grid) -> Iterator[list]:
+    """Writers of ``rasters`` in ``rf``, one ``(block, window)`` sink each, for a pass to feed
+    (``on_raster=`` of :func:`~sinkplan.sinks.api.carbon_stocks` and
+    :func:`~sinkplan.sinks.change_api.land_change`): the rasters are written while the pass
+    reads, with no second read of the land cover. Finished (COG layout) on a clean exit,
+    dropped on an error; a writer of the result folder then finds them present and skips them.
+
+    Examples
+    --------
+    >>> with streamed_rasters(rf, carbon_rasters(lc, table), lc.grid) as (sink,):  # doctest: +SKIP
+    ...     res = carbon_stocks(lc, densities=table, on_raster=sink)
+    """
+    from sinkplan.layers.outputs import BlockWriter
+
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(BlockWriter(rf.path(r.file), grid, r.dtype, nodata=r.nodata,
+                                                   resampling=r.resampling, tags=r.tags,
+                                                   band_description=r.band_description)) for r in rasters]
+
+        def sink_of(writer, dtype):
+            return lambda block, window: writer.write(np.asarray(block, dtype=dtype), window)
+
+        yield [sink_of(w, r.dtype) for w, r in zip(writers, rasters)]
+
+
+def _write_missing(rf: ResultFolder, rasters: Sequence[LutRaster], landcovers: Sequence[LandCover], *, cells: int,
+                   progress: Progress | None) -> None:
+    """Write each of ``rasters`` the pass did not already stream into ``rf`` (a second read)."""
+    for r in rasters:
+        if rf.exists(r.file):
+            continue
+        write_lut_raster(rf.path(r.file), landcovers, r.lut, dtype=r.dtype, nodata=r.nodata, tags=r.tags,
+                         band_description=r.band_description, resampling=r.resampling, max_cells=cells,
+                         progress=progress, label=r.label)
 
 
 # --------------------------------------------------------------------------- carbon
@@ -126,8 +213,6 @@ def write_carbon(result, folder: str | os.PathLike | ResultFolder, *, overwrite:
     Path
         The folder.
     """
-    from sinkplan.sinks.carbon import DENSITY_NODATA, density_lut
-    from sinkplan.sinks.blocks import ClassSlots
     from sinkplan.sinks.mapfiles import carbon_map_files
 
     params = {**result.parameters, "raster": bool(raster and not result.parameters.get("density_raster"))}
@@ -136,13 +221,7 @@ def write_carbon(result, folder: str | os.PathLike | ResultFolder, *, overwrite:
     with result_folder(folder, kind="carbon", command="carbon", parameters=params, inputs=result.inputs,
                        overwrite=overwrite) as rf:
         if params["raster"]:
-            slots = ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,))
-            lut = density_lut(table.resolve(lc.scheme), slots.slots)
-            write_lut_raster(rf.path(rs.CARBON_DENSITY), [lc], lut, dtype="float32", nodata=DENSITY_NODATA,
-                             tags={"units": "Mg C/ha", "quantity": "carbon density, all pools",
-                                   "densities": table.origin, "soil_depth_cm": str(table.soil_depth_cm)},
-                             band_description="carbon density (Mg C/ha)", max_cells=cells, progress=progress,
-                             label="carbon density raster")
+            _write_missing(rf, carbon_rasters(lc, table), [lc], cells=cells, progress=progress)
         rf.write_csv(rs.STOCKS_BY_ZONE, result.by_zone)
         rf.write_csv(rs.STOCKS_BY_CLASS, result.by_class)
         rf.write_xlsx(rs.STOCKS_XLSX, {"stocks_by_zone": result.by_zone, "stocks_by_class": result.by_class})
@@ -186,18 +265,9 @@ def write_coverage(result, folder: str | os.PathLike | ResultFolder, *, overwrit
 
 # --------------------------------------------------------------------------- change
 def _change_rasters(rf: ResultFolder, result, *, cells: int, progress: Progress | None) -> None:
-    from sinkplan.sinks.change_api import change_raster_lut, change_raster_tags
-    from sinkplan.sinks.sequestration import TransitionMethod
-
-    lcs, table = result.landcovers, result.densities
-    method = result.method if result.method is not None else TransitionMethod()
     years = result.parameters.get("years")
-    years = None if years is None else tuple(years)
-    write_lut_raster(rf.path(rs.CARBON_CHANGE), lcs, change_raster_lut(lcs, table, years, method), dtype="float32",
-                     nodata=float("nan"), tags=change_raster_tags(table, years, method),
-                     band_description="carbon change (Mg C/ha)", max_cells=cells, progress=progress,
-                     label="carbon change raster")
-    write_transitions_raster(rf.path(rs.TRANSITIONS_TIF), lcs, max_cells=cells, progress=progress)
+    _write_missing(rf, change_rasters(result.landcovers, result.densities, years, result.method), result.landcovers,
+                   cells=cells, progress=progress)
 
 
 def _transition_tables(rf: ResultFolder, result, sheets: dict) -> None:

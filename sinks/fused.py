@@ -17,7 +17,7 @@ import logging
 
 import numpy as np
 
-__all__ = ["HAVE_NUMBA", "fused_applies", "count_rows"]
+__all__ = ["HAVE_NUMBA", "fused_applies", "count_rows", "count_rows2", "lookup2"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +109,105 @@ def count_rows(strata: np.ndarray | None, codes: np.ndarray, lut: np.ndarray, sl
     area = np.zeros(nkeys, dtype=np.float64)
     _count(strata, codes, lut, slots, nkeys // slots - 1, np.ascontiguousarray(row_area_m2, dtype=np.float64), pixels, area)
     return pixels, area
+
+
+if HAVE_NUMBA:  # pragma: no branch
+
+    @numba.njit(nogil=True, cache=True)
+    def _count2(strata, c0, c1, lut0, lut1, slots0, slots1, top, row_area, pixels, area):  # pragma: no cover - compiled
+        """pixels[k] += n and area[k] += n × row_area[i] for the n pixels of row i with key
+        k = (min(strata, top) × slots0 + lut0[c0]) × slots1 + lut1[c1].
+
+        Two maps give many keys (zones × classes²), so a row's counts are kept for the keys the
+        row touches only (in the order it first touches them) rather than swept over all keys.
+        Per key, rows are still added in row order with ``count × row area``: the same sums as
+        :func:`_count` would give.
+        """
+        h, w = c0.shape
+        tmp = np.zeros(pixels.shape[0], np.int64)
+        touched = np.empty(w, np.intp)
+        for i in range(h):
+            nt = 0
+            for j in range(w):
+                st = np.intp(strata[i, j])
+                if st > top:
+                    st = top
+                k = (st * slots0 + np.intp(lut0[c0[i, j]])) * slots1 + np.intp(lut1[c1[i, j]])
+                if tmp[k] == 0:
+                    touched[nt] = k
+                    nt += 1
+                tmp[k] += 1
+            a = row_area[i]
+            for t in range(nt):
+                k = touched[t]
+                c = tmp[k]
+                pixels[k] += c
+                area[k] += c * a  # pixels × m² per pixel of this row
+                tmp[k] = 0
+
+    @numba.njit(nogil=True, cache=True)
+    def _lookup2(c0, c1, lut0, lut1, table, out):  # pragma: no cover - compiled
+        """out = table[lut0[c0], lut1[c1]] pixel by pixel."""
+        h, w = c0.shape
+        for i in range(h):
+            for j in range(w):
+                out[i, j] = table[lut0[c0[i, j]], lut1[c1[i, j]]]
+
+
+def _strata_u(strata: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    if strata is None:
+        return np.broadcast_to(np.zeros((1, 1), dtype=np.uint8), shape)
+    if strata.dtype.kind != "u":
+        return np.clip(strata, 0, None).astype(np.uint32)
+    return strata
+
+
+def _check_codes(codes: np.ndarray, lut: np.ndarray) -> None:
+    if codes.dtype not in (np.uint8, np.uint16) or len(lut) < (256 if codes.dtype == np.uint8 else 65536):
+        raise ValueError("codes must be uint8 or uint16 and the lookup table cover every value")
+
+
+def count_rows2(strata: np.ndarray | None, before: np.ndarray, after: np.ndarray, lut0: np.ndarray, lut1: np.ndarray,
+                slots0: int, slots1: int, nkeys: int, row_area_m2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels and area (m²) per key ``(strata * slots0 + lut0[before]) * slots1 + lut1[after]``
+    over one block whose pixels of a row share one area (lon/lat or equal-area grid).
+
+    The two-map form of :func:`count_rows` (``sinkplan change``): ``strata`` as there;
+    ``nkeys`` = strata × slots0 × slots1.
+
+    Examples
+    --------
+    >>> lut = (np.arange(256) % 3).astype(np.uint16)
+    >>> b = np.array([[0, 1], [2, 1]], np.uint8); a = np.array([[1, 1], [2, 0]], np.uint8)
+    >>> px, ar = count_rows2(None, b, a, lut, lut, 3, 3, 9, np.array([1.0, 10.0]))
+    >>> px.tolist(), ar.tolist()  # keys 0·3+1, 1·3+1, 2·3+2, 1·3+0
+    ([0, 1, 0, 1, 1, 0, 0, 0, 1], [0.0, 1.0, 0.0, 10.0, 1.0, 0.0, 0.0, 0.0, 10.0])
+    """
+    _check_codes(before, lut0)
+    _check_codes(after, lut1)
+    if before.shape != after.shape:
+        raise ValueError(f"maps of shapes {before.shape} and {after.shape}")
+    strata = _strata_u(strata, before.shape)
+    pixels = np.zeros(nkeys, dtype=np.int64)
+    area = np.zeros(nkeys, dtype=np.float64)
+    _count2(strata, before, after, lut0, lut1, slots0, slots1, nkeys // (slots0 * slots1) - 1,
+            np.ascontiguousarray(row_area_m2, dtype=np.float64), pixels, area)
+    return pixels, area
+
+
+def lookup2(before: np.ndarray, after: np.ndarray, lut0: np.ndarray, lut1: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[lut0[before], lut1[after]]`` in one loop (numpy's two-array fancy index takes
+    several passes and an int64 index array per axis).
+
+    Examples
+    --------
+    >>> lut = (np.arange(256) % 2).astype(np.uint16)
+    >>> lookup2(np.array([[0, 1]], np.uint8), np.array([[1, 1]], np.uint8), lut, lut,
+    ...         np.array([[0.5, 1.5], [2.5, 3.5]], np.float32)).tolist()
+    [[1.5, 3.5]]
+    """
+    _check_codes(before, lut0)
+    _check_codes(after, lut1)
+    out = np.empty(before.shape, dtype=table.dtype)
+    _lookup2(before, after, lut0, lut1, np.ascontiguousarray(table), out)
+    return out
