@@ -165,8 +165,8 @@ class Prepared:
     def warn_not_checked(self) -> None:
         """One warning line per rule set the profile asks for but the run lacks (the CLI calls
         it once the screen has run, so a failed run prints only its error)."""
-        for nc in self.not_checked:
-            params = tuple(o.replace("-", "_") for o in re.findall(r"--([a-z][a-z-]*)", nc["option"]))
+        for nc in self.not_checked:  # an option may hold digits: --class1-forest
+            params = tuple(o.replace("-", "_") for o in re.findall(r"--([a-z][a-z0-9-]*)", nc["option"]))
             given = " or ".join(params) or nc["option"]
             # the rule may be named like its layer (basic_grassland): the layer is the second mention then
             params = tuple(f"{p}#2" if p == nc["rule"] else p for p in params)

@@ -280,3 +280,34 @@ def test_pv_and_wind_never_share_a_pixel(region, tmp_path):
     for key in ("installed_mw", "screened_mw", "gap_mw"):
         assert key in s and key in _summary(both / "wind")
     assert (both / "supply_curve.csv").exists()
+
+
+def _site_options() -> set[str]:
+    from sinkplan.cli import build_parser
+
+    parser = build_parser("site", full=False)
+    sub = next(a for a in parser._actions if getattr(a, "choices", None) and "site" in a.choices)
+    return {o for a in sub.choices["site"]._actions for o in a.option_strings}
+
+
+def test_every_not_checked_warning_names_an_option_site_has(region, tmp_path, capfd):
+    # pv and wind without any policy layer, DEM, border, mines, grid or resource raster: the union of
+    # both profiles' required policy layers (all nine of POLICY_LAYERS) and the other rule sets are
+    # reported not checked, each naming the option that would check it
+    from sinkplan.siting.profile import POLICY_LAYERS
+
+    assert site(region, tmp_path / "o", tech="pv,wind") == 0
+    lines = [ln for ln in capfd.readouterr().err.splitlines() if "not checked: " in ln and " — no " in ln]
+    named = {}
+    for ln in lines:
+        rule = ln.split("not checked: ", 1)[1].split(" ", 1)[0]
+        named[rule] = ln.split(" — no ", 1)[1].split(" given", 1)[0].split(" or ")
+    options = _site_options()
+    assert set(POLICY_LAYERS) <= set(named)
+    assert {"slope", "grid", "energy", "zone_border", "zone_mine", "border_class1", "shrub_rule"} <= set(named)
+    for rule, opts in named.items():
+        assert all(o in options for o in opts), (rule, opts)  # --class1-forest, not --class
+    assert named["class1_forest"] == ["--class1-forest"]
+    assert named["shrub_rule"] == ["--precipitation", "--shrub-cover"]
+    assert named["energy"] in (["--ghi", "--pvout"], ["--wind-speed"])
+    assert all(POLICY_LAYERS[r][0] == named[r][0] for r in POLICY_LAYERS)
