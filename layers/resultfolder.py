@@ -225,9 +225,23 @@ def write_csv(path: str | os.PathLike, df: pd.DataFrame) -> Path:
 
 
 def sheet_name(name: str) -> str:
-    """A valid Excel sheet name: no ``[]:*?/\\``, at most 31 characters."""
+    """A valid Excel sheet name: no ``[]:*?/\\``, no ``'`` at either end, at most 31 characters
+    (UTF-16 units, as Excel counts them: a character beyond the BMP takes two).
+
+    Examples
+    --------
+    >>> sheet_name("a/b"), sheet_name("'quoted'"), len(sheet_name("分" * 40))
+    ('a_b', '_quoted_', 31)
+    """
     bad = set('[]:*?/\\')
-    return "".join("_" if ch in bad else ch for ch in name)[:31] or "sheet"
+    out = "".join("_" if ch in bad else ch for ch in name)
+    while len(out.encode("utf-16-le")) > 62:
+        out = out[:-1]
+    if out.startswith("'"):
+        out = "_" + out[1:]
+    if out.endswith("'"):
+        out = out[:-1] + "_"
+    return out or "sheet"
 
 
 #: Rows of one Excel sheet (Excel's own limit), the header row included.
@@ -322,79 +336,132 @@ def totals_row(df: pd.DataFrame, lang: str) -> dict[str, Any] | None:
 
 
 def _plain(v: Any) -> Any:
-    """A cell value openpyxl writes: None for every kind of missing value, Python numbers for numpy's."""
+    """A cell value: None for every kind of missing value, Python numbers for numpy's."""
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
         return None
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _text_cell(ws, v: str):
-    """A cell holding ``v`` as text: openpyxl would store a string starting with ``=`` as a
-    formula, which Excel runs (a zone named ``=HYPERLINK(...)``); tables hold data only."""
-    from openpyxl.cell import WriteOnlyCell
+class _Styles:
+    """The cell formats of one workbook, one object per kind (XlsxWriter writes one style record
+    per format object, so a format is made once, not per cell)."""
 
-    c = WriteOnlyCell(ws, value=v)
-    c.data_type = "s"
-    return c
+    def __init__(self, wb) -> None:
+        self.wb = wb
+        self._numbers: dict[str, Any] = {}
+        self._totals: dict[str | None, Any] = {}
+        self._header = None
+        self.datetime = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
 
-
-def _write_sheet(ws, header: list[str], columns: list[np.ndarray], *, formats: list[str | None] | None = None,
-                 widths: list[float] | None = None, freeze: str | None = None, bold_header: bool = False,
-                 total: list[Any] | None = None) -> None:
-    """Stream one sheet in write-only mode: widths and frozen panes first (write-only mode takes them
-    only before the first row), then the header, the rows and a totals row.
-
-    A column with a number format writes through one styled template cell that is refilled row by
-    row (write-only mode writes a cell as soon as it is appended, so one template serves the whole
-    column): the formatting costs no cell object per value."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    for j, w in enumerate(widths or (), start=1):
-        ws.column_dimensions[get_column_letter(j)].width = w
-    if freeze:
-        ws.freeze_panes = freeze
-    head = []
-    for h in header:
-        c = WriteOnlyCell(ws, value=h)
-        if h.startswith("="):
-            c.data_type = "s"
-        if bold_header:
-            c.font = Font(bold=True)
-            c.alignment = Alignment(wrap_text=True, vertical="top")
-        head.append(c)
-    ws.append(head)
-    templates = []
-    for fmt in formats or [None] * len(columns):
+    def number(self, fmt: str | None):
         if fmt is None:
-            templates.append(None)
+            return None
+        if fmt not in self._numbers:
+            self._numbers[fmt] = self.wb.add_format({"num_format": fmt})
+        return self._numbers[fmt]
+
+    def header(self):
+        if self._header is None:
+            self._header = self.wb.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+        return self._header
+
+    def total(self, fmt: str | None):
+        if fmt not in self._totals:
+            props: dict[str, Any] = {"bold": True, "pattern": 1, "bg_color": "#EEEEEE"}
+            if fmt is not None:
+                props["num_format"] = fmt
+            self._totals[fmt] = self.wb.add_format(props)
+        return self._totals[fmt]
+
+
+def _write_other(ws, styles: _Styles, i: int, j: int, v: Any, fmt, *, styled_blank: bool = False) -> None:
+    """A cell that is not a plain float, int or str: numpy scalars, booleans, dates, missing
+    values of other kinds, non-finite numbers (as text, as the CSV shows them: ``inf``).
+    A missing value leaves the cell empty (with ``styled_blank``, an empty cell in ``fmt``)."""
+    v = _plain(v)
+    if v is None:
+        if styled_blank and fmt is not None:
+            ws.write_blank(i, j, None, fmt)
+    elif isinstance(v, str):
+        ws.write_string(i, j, v, fmt)
+    elif isinstance(v, (bool, np.bool_)):
+        ws.write_boolean(i, j, bool(v), fmt)
+    elif isinstance(v, (int, float)):
+        if math.isfinite(v):
+            ws.write_number(i, j, v, fmt)
         else:
-            t = WriteOnlyCell(ws)
-            t.number_format = fmt
-            templates.append(t)
-    for row in zip(*columns):
-        out = []
-        for v, t in zip(row, templates):
-            v = _plain(v)
-            if isinstance(v, str):
-                out.append(_text_cell(ws, v) if v.startswith("=") else v)
-            elif t is None or v is None:
-                out.append(v)
-            else:
-                t.value = v
-                out.append(t)
-        ws.append(out)
+            ws.write_string(i, j, str(float(v)), fmt)
+    elif isinstance(v, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+        ws.write_datetime(i, j, v, fmt if fmt is not None else styles.datetime)
+    else:
+        ws.write_string(i, j, str(v), fmt)
+
+
+def _write_sheet(ws, styles: _Styles, header: list[str], columns: list[Sequence[Any]], *,
+                 formats: list[str | None] | None = None, widths: list[float] | None = None,
+                 freeze: str | None = None, bold_header: bool = False, total: list[Any] | None = None) -> None:
+    """Write one sheet row by row (XlsxWriter's constant-memory mode: a row goes to disk when the
+    next one starts): widths and frozen panes, the header, the rows and a totals row.
+
+    Every text cell is written as a string, never a formula (a zone named ``=HYPERLINK(...)``
+    stays text); a number gets its column's number format; a missing value leaves the cell empty.
+    """
+    for j, w in enumerate(widths or ()):
+        ws.set_column(j, j, w)
+    if freeze:
+        ws.freeze_panes(freeze)
+    hfmt = styles.header() if bold_header else None
+    for j, h in enumerate(header):
+        ws.write_string(0, j, str(h), hfmt)
+    cell_formats = [styles.number(f) for f in (formats or [None] * len(columns))]
+    number, string = ws.write_number, ws.write_string
+    isfinite = math.isfinite
+    i = 0
+    for i, row in enumerate(zip(*columns), start=1):
+        for j, v in enumerate(row):
+            t = type(v)
+            if t is float:
+                if isfinite(v):
+                    number(i, j, v, cell_formats[j])
+                elif v == v:  # ±inf: as text, as the CSV writes it
+                    string(i, j, str(v))
+                # NaN: the cell stays empty
+            elif t is int:
+                number(i, j, v, cell_formats[j])
+            elif t is str:
+                string(i, j, v)
+            elif v is not None:
+                v = _plain(v)
+                _write_other(ws, styles, i, j, v, None if isinstance(v, str) else cell_formats[j])
     if total is not None:
-        fill, font = PatternFill("solid", fgColor="EEEEEE"), Font(bold=True)
-        cells = []
-        for v, fmt in zip(total, formats or [None] * len(total)):
-            c = WriteOnlyCell(ws, value=_plain(v))
-            c.font, c.fill = font, fill
-            if fmt is not None and not isinstance(c.value, str):
-                c.number_format = fmt
-            cells.append(c)
-        ws.append(cells)
+        i += 1
+        for j, (v, fmt) in enumerate(zip(total, formats or [None] * len(total))):
+            v = _plain(v)
+            _write_other(ws, styles, i, j, v, styles.total(None if isinstance(v, str) else fmt), styled_blank=True)
+
+
+def _column_values(series: pd.Series) -> list[Any]:
+    """A column's values as Python objects (floats, ints, text; NaN for missing numbers)."""
+    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=object).tolist()
+    if isinstance(series.dtype, np.dtype):
+        return series.to_numpy().tolist()  # plain Python floats and ints, NaN kept as float
+    return series.to_numpy(dtype=object).tolist()  # nullable dtypes: pd.NA stays pd.NA (an empty cell)
+
+
+def _labelled(values: list[Any], lang: str, field: str) -> list[Any]:
+    """``rs.value_label`` of each value, computed once per distinct value."""
+    seen: dict[Any, Any] = {}
+    out = []
+    for v in values:
+        try:
+            out.append(seen[v])
+        except KeyError:
+            seen[v] = lab = rs.value_label(v, lang, field)
+            out.append(lab)
+        except TypeError:  # unhashable
+            out.append(rs.value_label(v, lang, field))
+    return out
 
 
 def write_xlsx(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *, lang: str | None = None,
@@ -410,25 +477,32 @@ def write_xlsx(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *, l
     column's machine name, unit and meaning and the run's ``notes`` (command, parameters).
     ``lang=None`` writes the machine names only. Text is never stored as a formula.
 
-    Written row by row in openpyxl's write-only mode: 4.5 times as fast as pandas' ``to_excel``
-    followed by a pass over every cell (a 36 781 × 41 parcels table: 32 s instead of 144 s).
-    A table longer than Excel's :data:`XLSX_MAX_ROWS` keeps its first rows (the tables are in
-    rank or zone order; the CSV holds them all), without a totals row, and a warning says so.
+    Written row by row with XlsxWriter in constant-memory mode (a row goes to disk when the next
+    starts), about 5 µs a cell: a 35 000 × 41 parcels table in 3.3 s where openpyxl's
+    write-only mode took 20 s (benchmarks/bench_xlsx.py). Numbers are stored with 16
+    significant digits (Excel shows 15). A table longer than Excel's :data:`XLSX_MAX_ROWS`
+    keeps its first rows (the tables are in rank or zone order; the CSV holds them all),
+    without a totals row, and a warning says so.
     """
-    from openpyxl import Workbook
+    import xlsxwriter
 
     path = Path(path)
     tmp = Path(tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent)[1])
     described: list[tuple[str, str, str, str, str]] = []
     try:
-        wb = Workbook(write_only=True)
-        titles: set[str] = set()
+        # text is text: no string becomes a formula, a number or a link
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
+                                            "strings_to_numbers": False, "strings_to_urls": False,
+                                            "remove_timezone": True})
+        styles = _Styles(wb)
+        notes_title = sheet_name(rs.sheet_title("notes", lang)) if lang else None
+        titles: set[str] = {notes_title.lower()} if notes_title else set()  # Excel compares names ignoring case
         for sheet, df in sheets.items():
             name = sheet_name(rs.sheet_title(sheet, lang) if lang else sheet)
-            while name in titles:
+            while name.lower() in titles:
                 name = sheet_name(name[:28] + "_" + str(len(titles)))
-            titles.add(name)
-            ws = wb.create_sheet(name)
+            titles.add(name.lower())
+            ws = wb.add_worksheet(name)
             table = df.reset_index(drop=True)
             total = totals_row(table, lang) if lang else None
             rows = len(table)
@@ -440,29 +514,29 @@ def write_xlsx(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *, l
             elif total is not None and rows + 2 > XLSX_MAX_ROWS:
                 total = None  # no room for it: the sheet is at Excel's limit
             fields = [str(c) for c in table.columns]
-            columns = [table[c].to_numpy(dtype=object) for c in table.columns]
+            columns = [_column_values(table.iloc[:, j]) for j in range(table.shape[1])]
             if not lang:
-                _write_sheet(ws, fields, columns)
+                _write_sheet(ws, styles, fields, columns)
                 continue
             header = _unique([rs.label(c, lang) for c in fields])
-            for j, (f, c) in enumerate(zip(fields, table.columns)):  # statuses and vocabularies in the workbook's language
-                if not pd.api.types.is_numeric_dtype(table[c].dtype):
-                    columns[j] = np.array([rs.value_label(v, lang, f) for v in columns[j]], dtype=object)
-            formats = [_number_format(f, table[c]) for f, c in zip(fields, table.columns)]
+            for j, f in enumerate(fields):  # statuses and vocabularies in the workbook's language
+                if not pd.api.types.is_numeric_dtype(table.iloc[:, j].dtype):
+                    columns[j] = _labelled(columns[j], lang, f)
+            formats = [_number_format(f, table.iloc[:, j]) for j, f in enumerate(fields)]
             widths = []
             for h, col, fmt in zip(header, columns, formats):
                 texts = [h, *(_shown(v, fmt) for v in col[:_WIDTH_ROWS])]
                 widths.append(min(max(8, max(_display_width(t) for t in texts) + 2), 48))
             freeze = "B2" if len(fields) > 1 and fields[0] in _KEYS else "A2"
             totals = None if total is None else [total[c] for c in table.columns]
-            _write_sheet(ws, header, columns, formats=formats, widths=widths, freeze=freeze, bold_header=True,
-                         total=totals)
+            _write_sheet(ws, styles, header, columns, formats=formats, widths=widths, freeze=freeze,
+                         bold_header=True, total=totals)
             for h, f in zip(header, fields):
                 t = rs.term(f)
                 described.append((name, h, f, rs.unit_text(t.unit, lang) if t else "", t.about if t else ""))
         if lang:
-            _notes_sheet(wb, described, notes or {}, lang)
-        wb.save(tmp)
+            _notes_sheet(wb, styles, notes_title, described, notes or {}, lang)
+        wb.close()
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
@@ -501,7 +575,7 @@ def read_xlsx_sheet(path: str | os.PathLike, sheet: str) -> pd.DataFrame:
     return df
 
 
-def _notes_sheet(wb, described, notes: Mapping[str, Any], lang: str) -> None:
+def _notes_sheet(wb, styles: _Styles, title: str, described, notes: Mapping[str, Any], lang: str) -> None:
     """说明 / Notes: what each column means, then the run (command, parameters)."""
     zh = lang == "zh"
     head = ["工作表", "列标题", "字段名", "单位", "含义"] if zh else ["Sheet", "Column", "Field name", "Unit", "Meaning"]
@@ -511,9 +585,9 @@ def _notes_sheet(wb, described, notes: Mapping[str, Any], lang: str) -> None:
     for k, v in notes.items():
         text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
         rows.append(["", str(k), "", "", text[:32000]])
-    ws = wb.create_sheet(sheet_name(rs.sheet_title("notes", lang)))
-    _write_sheet(ws, head, [np.array(col, dtype=object) for col in zip(*rows)], widths=[18, 30, 30, 12, 80],
-                 freeze="A2", bold_header=True)
+    ws = wb.add_worksheet(title)
+    _write_sheet(ws, styles, head, [list(col) for col in zip(*rows)], widths=[18, 30, 30, 12, 80], freeze="A2",
+                 bold_header=True)
 
 
 def csvw_metadata(tables: list[tuple[str, list[str], str]]) -> dict[str, Any]:
