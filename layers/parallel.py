@@ -19,15 +19,18 @@ interrupted by Ctrl-C logged the scheduler's KeyError traceback).
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # annotations only: importing rasterio costs the command line 0.1 s
     from rasterio.windows import Window
 
-from sinkplan.layers.errors import ClusterError
+from sinkplan.layers.errors import ClusterError, InputError
 
 __all__ = ["BlockExecutor", "Progress", "map_blocks", "reduce_blocks", "readable", "check_scheduler", "CONNECT_TIMEOUT_S"]
 
@@ -237,10 +240,53 @@ def readable(paths: Sequence[str]) -> list[bool]:
 
 
 def map_blocks(func: Callable[[Window], T], windows: Sequence[Window], *, executor: BlockExecutor | None = None,
-               progress: Progress | None = None, label: str = "") -> Iterator[T]:
-    """``func`` over ``windows`` in order, in this process or on ``executor``."""
+               progress: Progress | None = None, label: str = "", threads: int = 1) -> Iterator[T]:
+    """``func`` over ``windows`` in order, in this process or on ``executor``.
+
+    ``threads`` > 1 without Dask: that many blocks at once in threads of this process
+    (:func:`threaded_imap`; ``func`` must be thread-safe), still yielded in window order.
+    """
     ex = executor or BlockExecutor()
+    if threads > 1 and not ex.uses_dask:
+        return threaded_imap(func, list(windows), threads, progress=progress, label=label)
     return ex.imap(func, list(windows), progress=progress, label=label)
+
+
+def pass_threads() -> int:
+    """Threads for a pass without Dask: ``$SINKPLAN_THREADS`` or the CPU count (at most 4).
+
+    Raises
+    ------
+    InputError
+        ``SINKPLAN_THREADS`` is not a number.
+    """
+    env = os.environ.get("SINKPLAN_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise InputError(f"SINKPLAN_THREADS={env!r} is not a number of threads") from None
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def threaded_imap(func: Callable[[Window], T], windows: Sequence[Window], threads: int, *,
+                  progress: Progress | None = None, label: str = "") -> Iterator[T]:
+    """``func`` over ``windows`` in a thread pool, yielded in window order, at most 2 × threads
+    ahead (so at most that many block results are held at once).
+
+    Reading (GDAL) and the compiled kernels release the GIL, so two threads use two cores.
+    """
+    n = len(windows)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque = deque()
+        nxt = 0
+        for i in range(n):
+            while nxt < n and nxt < i + 2 * threads:
+                pending.append(pool.submit(func, windows[nxt]))
+                nxt += 1
+            yield pending.popleft().result()
+            if progress:
+                progress((i + 1) / n, label)
 
 
 def reduce_blocks(func: Callable[[Window], T], windows: Sequence[Window], combine: Callable[[A, T], A], initial: A, *,

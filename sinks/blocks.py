@@ -22,9 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -207,21 +205,6 @@ class PassResult:
     unknown: list[dict[int, int]]
     nblocks: int = 0
     weight_sums: np.ndarray | None = None
-
-
-def _threaded_imap(func, windows: list[Window], threads: int, *, progress: Progress | None, label: str):
-    """``func`` over ``windows`` in a thread pool, yielded in window order, at most 2 × threads ahead."""
-    n = len(windows)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        pending: deque = deque()
-        nxt = 0
-        for i in range(n):
-            while nxt < n and nxt < i + 2 * threads:
-                pending.append(pool.submit(func, windows[nxt]))
-                nxt += 1
-            yield pending.popleft().result()
-            if progress:
-                progress((i + 1) / n, label)
 
 
 _OPEN = threading.local()
@@ -435,10 +418,7 @@ def run_pass(
     weight_sums = np.zeros((int(spec.weights.layers), spec.nkeys)) if spec.weights is not None else None
     unknown: list[dict[int, int]] = [dict() for _ in spec.landcover]
     func = partial(tally_block, spec)
-    if threads > 1 and (executor is None or not executor.uses_dask):
-        results = _threaded_imap(func, windows, threads, progress=progress, label=label)
-    else:
-        results = map_blocks(func, windows, executor=executor, progress=progress, label=label)
+    results = map_blocks(func, windows, executor=executor, progress=progress, label=label, threads=threads)
     try:
         for w, res in zip(windows, results):  # in window order: the same sums whatever ran the blocks
             pixels += res.pixels

@@ -12,6 +12,7 @@ import rasterio.env
 
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.landcover import LandCover, open_landcover, open_landcover_array
+from sinkplan.layers.parallel import pass_threads  # noqa: F401  (the sinks commands' import)
 from sinkplan.layers.schemes import parse_code_mapping
 
 __all__ = ["GDAL_CACHE_MB", "LandCoverInput", "limit_gdal_cache", "open_landcovers", "pass_threads"]
@@ -33,23 +34,6 @@ def limit_gdal_cache() -> None:
     if "GDAL_CACHEMAX" not in os.environ:
         os.environ["GDAL_CACHEMAX"] = str(GDAL_CACHE_MB)
         rasterio.env.set_gdal_config("GDAL_CACHEMAX", GDAL_CACHE_MB * 1024 * 1024)
-
-
-def pass_threads() -> int:
-    """Threads for a pass without Dask: ``$SINKPLAN_THREADS`` or the CPU count (at most 4).
-
-    Raises
-    ------
-    InputError
-        ``SINKPLAN_THREADS`` is not a number.
-    """
-    env = os.environ.get("SINKPLAN_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise InputError(f"SINKPLAN_THREADS={env!r} is not a number of threads") from None
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 def open_landcovers(landcovers: Sequence[LandCoverInput], *, scheme: str = "clcd",

@@ -35,6 +35,8 @@ from sinkplan.layers.grid import Grid
 from sinkplan.layers.zones import ZoneRasterizer
 from sinkplan.siting.geometry import (buffer_geometries, metres_to_crs_units, north_angle, row_metric, slope_and_descent,
                                      within_distance)
+from sinkplan.siting.kernels import (flag_areas, label_admin_areas, label_class_areas, label_product_sum, label_stats,
+                                     label_sum, renumber_first)
 from sinkplan.siting.inputs import GeomLayer, LayerStore, haloed, pad_to, read_codes, read_dem, read_values
 
 __all__ = ["Rule", "ZoneSpec", "ScreenSpec", "BlockResult", "screen_block", "vector_mask", "local_components",
@@ -176,15 +178,11 @@ class BlockResult:
 def _lut_index(raw: np.ndarray, size: int) -> np.ndarray:
     """Codes as indices into lookup tables of ``size`` entries; the last entry is the bucket
     for negative or too large codes (unknown in every table)."""
+    if raw.dtype.kind == "u" and size - 1 <= np.iinfo(raw.dtype).max:
+        return np.minimum(raw, raw.dtype.type(size - 1))  # stays uint8/uint16: a quarter of intp's bytes
     idx = raw.astype(np.intp)
     idx[(idx < 0) | (idx >= size - 1)] = size - 1
     return idx
-
-
-def _masked_area(mask: np.ndarray, areas: np.ndarray, row_areas: np.ndarray | None) -> float:
-    if row_areas is not None:
-        return float(mask.sum(axis=1) @ row_areas)
-    return float(areas[mask].sum())
 
 
 #: Side (pixels) of the grid-anchored tiles whose centres the local buffer projections use.
@@ -359,9 +357,11 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
             relief = None
             if spec.relief_px > 0:
                 size = 2 * spec.relief_px + 1
-                hi = ndimage.maximum_filter(np.where(np.isnan(zH), -np.inf, zH), size=size, mode="nearest")
-                lo = ndimage.minimum_filter(np.where(np.isnan(zH), np.inf, zH), size=size, mode="nearest")
-                relief = (hi - lo)[H:H + h, H:H + w]
+                z32 = zH.astype(np.float32)  # elevations to float32 (a DEM's own precision): half the filters' bytes
+                hole = np.isnan(z32)
+                hi = ndimage.maximum_filter(np.where(hole, np.float32(-np.inf), z32), size=size, mode="nearest")
+                lo = ndimage.minimum_filter(np.where(hole, np.float32(np.inf), z32), size=size, mode="nearest")
+                relief = (hi - lo)[H:H + h, H:H + w].astype(np.float64)
                 relief = np.where(np.isfinite(relief), relief, np.nan)
             tclass = terrain_class(slope, relief, spec.terrain)
     zid = spec.admin.rasterize(window) if spec.admin is not None else None
@@ -397,9 +397,7 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     # ---------------------------------------------------------------- areas and labels
     row_areas = g.row_areas_m2(window) if g.is_geographic else None
     areas = g.pixel_areas_m2(window)
-    bit_area = np.array([_masked_area((bits >> b) & 1 == 1, areas, row_areas) if (bits >> b & 1).any() else 0.0
-                         for b in range(spec.nbits)])
-    elig_area = np.array([_masked_area(eligible == z, areas, row_areas) if z else 0.0 for z in range(5)])
+    bit_area, elig_area = flag_areas(bits, spec.nbits, eligible, np.broadcast_to(areas, (h, w)))
     total = float(row_areas.sum() * w) if row_areas is not None else float(areas.sum())
     density = spec.density_lut[codes]
     sums = _pixel_sums(spec, window, np.broadcast_to(areas, (h, w)), eligible > 0, ns_descent, tclass, values)
@@ -444,19 +442,12 @@ def cell_labels(mask: np.ndarray, cells: tuple[int, int] | None, origin: tuple[i
     out = np.zeros((h, w), dtype=np.int32)
     n = 0
     for k in range(4):
-        lab, nk = ndimage.label(mask & (cls == k), structure=EIGHT)
+        lab, nk = ndimage.label(mask & (cls == k), structure=EIGHT, output=np.int32)
         if nk:
-            out[lab > 0] = lab[lab > 0] + n
+            np.add(lab, n, out=out, where=lab > 0)
             n += int(nk)
     if n:  # renumber in row-major order of first pixels (as ndimage.label numbers)
-        flat = out.ravel()
-        first = np.full(n + 1, flat.size, dtype=np.int64)
-        nzp = np.flatnonzero(flat)
-        np.minimum.at(first, flat[nzp], nzp)
-        order = np.argsort(first[1:], kind="stable")
-        new = np.zeros(n + 1, dtype=np.int32)
-        new[order + 1] = np.arange(1, n + 1, dtype=np.int32)
-        out = new[out]
+        renumber_first(out, n)
     return out, n
 
 
@@ -473,8 +464,10 @@ def _pixel_sums(spec: ScreenSpec, window: Window, areas: np.ndarray, elig: np.nd
         dens = pv_density_mw_per_km2(lat, spec.layout, nd)
     else:
         dens = np.full((h, w), spec.density_mw_per_km2)
-    cap = np.where(elig, np.broadcast_to(dens, (h, w)) * areas / 1e6, 0.0)  # MW/km² × km² = MW
-    out = {"capacity_mw": cap}
+    dens2 = np.broadcast_to(dens, (h, w))
+    # per label in the labelling pass (siting.kernels): MW/km² × m² / 1e6 = MW; pixels outside
+    # every component fall to label 0, which is not summed
+    out: dict = {"capacity_mw": lambda labels, n: label_product_sum(labels, dens2, areas, 1e6, n)}
     yld = None  # MWh per MW per year
     if "pvout" in values:
         yld = values["pvout"]
@@ -484,6 +477,7 @@ def _pixel_sums(spec: ScreenSpec, window: Window, areas: np.ndarray, elig: np.nd
         k = values.get("weibull_k")
         yld = spec.wind_table(values["wind_speed"], k) * 8760.0  # capacity factor × hours
     if yld is not None:
+        cap = np.where(elig, dens2 * areas / 1e6, 0.0)  # MW/km² × km² = MW
         known = elig & np.isfinite(yld)
         out["energy_mwh_per_yr"] = np.where(known, cap * np.where(known, yld, 0.0), 0.0)  # MW × MWh/MW
         out["resource_area_m2"] = np.where(known, areas, 0.0)
@@ -491,8 +485,17 @@ def _pixel_sums(spec: ScreenSpec, window: Window, areas: np.ndarray, elig: np.nd
         res = values.get("pvout", values.get("ghi", values.get("wind_speed")))
         out["resource_sum"] = np.where(known, res * areas, 0.0)  # area-weighted resource
     if tclass is not None:
+        by_class = {}
+
+        def terrain(k):
+            def f(labels, n):
+                if "t" not in by_class:
+                    by_class["t"] = label_class_areas(labels, tclass, areas, 3, n)
+                return by_class["t"][:, k - 1].copy()
+            return f
+
         for k in (1, 2, 3):
-            out[f"area_m2_terrain_{k}"] = np.where(elig & (tclass == k), areas, 0.0)
+            out[f"area_m2_terrain_{k}"] = terrain(k)
     return out
 
 
@@ -528,7 +531,8 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
         and ``grid_width`` the grid's width); ``admin``
         rows (label, admin id, m²); ``edges`` (top, bottom, left, right label lines);
         ``sums``: per label, the sum over its pixels of each array of ``sums`` (e.g. MW,
-        MWh/yr per pixel). With ``cells`` (rows, columns of a maximum-size cell), components
+        MWh/yr per pixel), or what a callable of ``sums`` returns for ``(labels, n)`` (an
+        array of n + 1 sums: label 0, the background, is ignored). With ``cells`` (rows, columns of a maximum-size cell), components
         are cut along the cell lines (:func:`cell_labels`).
 
     Examples
@@ -542,28 +546,14 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
     """
     h, w = eligible.shape
     labels, n = cell_labels(eligible > 0, cells, origin)
-    flat = labels.ravel()
-    nz = np.flatnonzero(flat)  # pixels in a component
-    a = np.broadcast_to(areas, (h, w)).ravel()
-    area = np.bincount(flat, weights=a, minlength=n + 1)
-    # area per (label, zone code): one bincount over the combined key label × 5 + code
-    zkey = flat.astype(np.int64) * 5 + np.minimum(eligible.ravel(), 4)
-    zone_area = np.bincount(zkey, weights=a, minlength=(n + 1) * 5).reshape(n + 1, 5)[:, 1:]
-    pixels = np.bincount(flat, minlength=n + 1)
-    if density_mgc_per_ha is not None:
-        # Mg C/ha × ha = Mg C (pixel area m² / 10 000 = ha)
-        stock = np.bincount(flat, weights=np.ravel(density_mgc_per_ha) * a / 1e4, minlength=n + 1)
-    else:
-        stock = np.zeros(n + 1)
-    if slope is not None and n:
-        fin = np.isfinite(slope).ravel()
-        s = np.where(fin, slope.ravel(), 0.0)
-        slope_sum = np.bincount(flat, weights=s * a, minlength=n + 1)
-        slope_area = np.bincount(flat, weights=a * fin, minlength=n + 1)
-        mx = np.full(n + 1, -np.inf)
-        np.fmax.at(mx, flat[nz], slope.ravel()[nz])  # NaN slopes are ignored by fmax
-        smax = np.where(np.isfinite(mx), mx, np.nan)
-    else:
+    a2 = np.broadcast_to(areas, (h, w))
+    dummy = np.zeros((1, 1))
+    has_slope = slope is not None and n > 0
+    # one compiled pass in row-major order: the sums np.bincount gave, bit for bit (siting.kernels)
+    area, zone_area, pixels, stock, slope_sum, slope_area, smax, first = label_stats(
+        labels, eligible, a2, dummy if density_mgc_per_ha is None else np.broadcast_to(density_mgc_per_ha, (h, w)),
+        density_mgc_per_ha is not None, slope if has_slope else dummy, has_slope, n)
+    if not has_slope:
         slope_sum = slope_area = np.zeros(n + 1)
         smax = np.full(n + 1, np.nan)
     # keep components that can still grow across an inner block edge, or are large enough
@@ -577,26 +567,28 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
     zone_area[0] = 0
     new = np.zeros(n + 1, dtype=np.int32)
     new[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+    sums_by_label = {name: v(labels, n) if callable(v) else label_sum(labels, np.broadcast_to(v, (h, w)), n)
+                     for name, v in (sums or {}).items()}
     labels = new[labels]
     sel = np.concatenate([[0], np.flatnonzero(keep)])
-    first = np.zeros(n + 1, dtype=np.int64)  # first occurrence (row-major) of each label
-    if n:
-        f1 = np.full(n + 1, flat.size, dtype=np.int64)
-        np.minimum.at(f1, flat[nz], nz)
-        first[1:] = f1[1:]
     gw = w if grid_width is None else grid_width
     first_px = (origin[0] + first // w) * gw + origin[1] + first % w
     admin = np.zeros((0, 3))
-    if admin_ids is not None and len(sel) > 1:
+    nk = len(sel) - 1
+    if admin_ids is not None and nk and (nk + 1) * (n_admin + 1) <= 8_000_000:
+        # dense (label, admin) sums in pixel order: the rows np.unique + bincount gave, sorted
+        za, seen = label_admin_areas(labels, admin_ids, a2, nk, n_admin)
+        li, ai = np.nonzero(seen)
+        admin = np.column_stack([li.astype(np.float64), ai.astype(np.float64), za[li, ai]])
+    elif admin_ids is not None and nk:
         m = labels > 0
         key = labels[m].astype(np.int64) * (n_admin + 1) + admin_ids[m]
         uk, inv = np.unique(key, return_inverse=True)
         za = np.bincount(inv, weights=np.broadcast_to(areas, (h, w))[m])
         admin = np.column_stack([uk // (n_admin + 1), uk % (n_admin + 1), za])
     extra = {}
-    for name, v in (sums or {}).items():
-        vals = np.nan_to_num(np.broadcast_to(v, (h, w)).ravel().astype(np.float64), nan=0.0)
-        extra[name] = np.bincount(flat, weights=vals, minlength=n + 1)[sel]
+    for name, by_label in sums_by_label.items():
+        extra[name] = by_label[sel]
         extra[name][0] = 0.0
     return {
         "sums": extra,

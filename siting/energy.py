@@ -99,11 +99,9 @@ def ground_cover_ratio(lat_deg, tilt_deg, *, hour: float = 12.0, ns_descent=0.0)
     >>> round(float(ground_cover_ratio(40.0, 35.0)), 4)  # 1 / (cos 35° + sin 35° / tan 26.56°)
     0.5085
     """
-    h, cos_g = solstice_sun(lat_deg, hour)
-    b = np.radians(np.asarray(tilt_deg, dtype=np.float64))
+    k, cos_b, sin_b = _gcr_terms(lat_deg, tilt_deg, hour)
     with np.errstate(invalid="ignore", divide="ignore"):
-        k = np.where(h > 0, cos_g / np.tan(np.radians(np.maximum(h, 1e-9))), np.inf)
-        gcr = (1.0 - np.asarray(ns_descent, dtype=np.float64) * k) / (np.cos(b) + k * np.sin(b))
+        gcr = (1.0 - np.asarray(ns_descent, dtype=np.float64) * k) / (cos_b + k * sin_b)
     return np.where(np.isfinite(gcr) & (gcr > 0), np.minimum(gcr, 1.0), 0.0)
 
 
@@ -119,8 +117,27 @@ def pv_density_mw_per_km2(lat_deg, layout, ns_descent=0.0) -> np.ndarray:
     ``array_land_share``, ``tilt_offset_from_latitude_deg``, ``shade_free_from_hour``).
     """
     tilt = pv_tilt_deg(lat_deg, layout.tilt_offset_from_latitude_deg)
+    nd = np.asarray(ns_descent, dtype=np.float64)
+    if nd.ndim == 2:  # a block: the sun's terms per latitude (a row on lon/lat grids), the ratio per pixel
+        from sinkplan.siting.kernels import pv_density_pixels
+
+        k, cos_b, sin_b = _gcr_terms(lat_deg, tilt, layout.shade_free_from_hour)
+        out = np.empty(nd.shape)
+        pv_density_pixels(nd, *(np.broadcast_to(x, nd.shape) for x in (k, cos_b, sin_b)), layout.module_w_per_m2,
+                          layout.array_land_share, out)
+        return out
     gcr = ground_cover_ratio(lat_deg, tilt, hour=layout.shade_free_from_hour, ns_descent=ns_descent)
     return layout.module_w_per_m2 * gcr * layout.array_land_share  # W/m² = MW/km²
+
+
+def _gcr_terms(lat_deg, tilt_deg, hour: float):
+    """k = cos γ / tan h (inf with the sun below the horizon), cos β and sin β of
+    :func:`ground_cover_ratio`, on the shape of ``lat_deg``."""
+    h, cos_g = solstice_sun(lat_deg, hour)
+    b = np.radians(np.asarray(tilt_deg, dtype=np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        k = np.where(h > 0, cos_g / np.tan(np.radians(np.maximum(h, 1e-9))), np.inf)
+    return k, np.cos(b), np.sin(b)
 
 
 # ----------------------------------------------------------------------------- PV yield

@@ -278,20 +278,21 @@ def slope_and_descent(dem: np.ndarray, metric: RowMetric, *,
     >>> float(s[1, 1]), float(d[1, 1])
     (45.0, 1.0)
     """
+    from sinkplan.siting.kernels import horn_slope_descent
+
     z = np.asarray(dem, dtype=np.float64)
-    a, b, c = z[:-2, :-2], z[:-2, 1:-1], z[:-2, 2:]
-    d, f = z[1:-1, :-2], z[1:-1, 2:]
-    g, h, i = z[2:, :-2], z[2:, 1:-1], z[2:, 2:]
-    dx = metric.dx_m[1:-1, None]
-    dy = (0.5 * (metric.y_m[:-2] - metric.y_m[2:]))[:, None]
-    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * dx)
-    dzdy = ((a + 2 * b + c) - (g + 2 * h + i)) / (8.0 * dy)  # rise towards grid north per metre
-    if north_angle is None:
-        rise_n = dzdy
-    else:  # rise along true north = the gradient · (sin θ, cos θ) in grid (east, north) axes
-        th = np.asarray(north_angle, dtype=np.float64)
-        rise_n = dzdx * np.sin(th) + dzdy * np.cos(th)
-    return np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype(np.float32), (-rise_n).astype(np.float32)
+    h, w = z.shape[0] - 2, z.shape[1] - 2
+    dx = np.ascontiguousarray(np.broadcast_to(metric.dx_m[1:-1], (h,)), dtype=np.float64)
+    dy = np.ascontiguousarray(0.5 * (metric.y_m[:-2] - metric.y_m[2:]), dtype=np.float64)  # metres per row
+    slope = np.empty((h, w), np.float32)
+    descent = np.empty((h, w), np.float32)
+    rotated = north_angle is not None
+    # rise along true north = the gradient · (sin θ, cos θ) in grid (east, north) axes; one
+    # compiled loop (siting.kernels): the numpy form took 0.12 s per 4 Mpx block
+    th = np.asarray(0.0 if north_angle is None else north_angle, dtype=np.float64)
+    sin_th, cos_th = (np.broadcast_to(f(th), (h, w)) for f in (np.sin, np.cos))  # a scalar angle: no array
+    horn_slope_descent(z, dx, dy, sin_th, cos_th, rotated, slope, descent)
+    return slope, descent
 
 
 def north_angle(grid: Grid, window, *, spacing_m: float = 5000.0) -> np.ndarray | float:

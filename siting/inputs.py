@@ -4,8 +4,8 @@
   core lies inside it.
 - :func:`read_codes` reads land-cover codes of a window.
 - :func:`read_dem` reads elevation on the working grid: directly when the DEM shares the
-  grid, otherwise bilinearly resampled through a :class:`rasterio.vrt.WarpedVRT` for just
-  that window.
+  grid, otherwise bilinearly resampled for just that window
+  (:func:`sinkplan.layers.continuous.read_resampled`).
 - :class:`LayerStore`: vector layers already read by :func:`sinkplan.layers.vectors.read_vector`,
   reprojected to the grid CRS; they travel with the block function, which the executor
   sends to each Dask worker once (no file of this process is read by a worker).
@@ -22,8 +22,6 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import shapely
-from rasterio.enums import Resampling
-from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from sinkplan.layers.errors import InputError
@@ -90,16 +88,14 @@ def read_values(path: str | os.PathLike, grid: Grid, window: Window, *, same_gri
                 resampling: str = "bilinear") -> np.ndarray:
     """Values of a continuous raster (float64, NaN where unknown) on a window of ``grid``:
     read directly when it shares the grid, else resampled (bilinear by default; ``nearest``
-    for codes) through a :class:`rasterio.vrt.WarpedVRT` for just that window."""
+    for codes) for just that window (:func:`sinkplan.layers.continuous.read_resampled`)."""
+    from sinkplan.layers.continuous import read_resampled
+
     with open_raster(path) as src:
         if same_grid:
             data = read_window(src, window, masked=True)
             return np.ma.filled(data.astype(np.float64), np.nan)
-        with WarpedVRT(src, crs=grid.crs.to_wkt(), transform=grid.transform, width=grid.width, height=grid.height,
-                       resampling=Resampling[resampling], src_nodata=src.nodata, nodata=np.nan,
-                       dtype="float32") as vrt:
-            data = read_window(vrt, window, masked=True, name=path)
-            return np.ma.filled(data.astype(np.float64), np.nan)
+        return read_resampled(src, grid, window, resampling=resampling, name=path)
 
 
 def pad_to(data: np.ndarray, hw: Window, core: tuple[slice, slice], halo: int, fill: str = "edge") -> np.ndarray:

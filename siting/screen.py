@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from sinkplan.layers.landcover import check_codes
-from sinkplan.layers.parallel import BlockExecutor, map_blocks
+from sinkplan.layers.parallel import BlockExecutor, map_blocks, pass_threads
 from sinkplan.siting.blocks import screen_block
 from sinkplan.siting.components import Joined, Joiner
 from sinkplan.siting.inputs import ScratchRaster
@@ -88,7 +88,8 @@ def first_pass(prep: Prepared, *, max_cells: int, executor: BlockExecutor | None
     total = 0.0
     unknown: dict[int, int] = {}
     func = functools.partial(screen_block, prep.spec)
-    for res in map_blocks(func, windows, executor=executor, progress=progress, label="screening blocks"):
+    for res in map_blocks(func, windows, executor=executor, progress=progress, label="screening blocks",
+                          threads=pass_threads()):
         joiner.add(res)
         bit_area += res.bit_area_m2
         elig += res.eligible_area_m2
