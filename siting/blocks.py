@@ -310,6 +310,26 @@ def terrain_class(slope: np.ndarray, relief: np.ndarray | None, limits: tuple[fl
     return out
 
 
+def _flag(bits: np.ndarray, mask: np.ndarray, bit: int) -> None:
+    """Set ``bit`` where ``mask`` (in place; a masked ufunc, without gathering the pixels)."""
+    np.bitwise_or(bits, bits.dtype.type(1 << bit), out=bits, where=mask)
+
+
+def _terrain_classes(spec: ScreenSpec, slope: np.ndarray, zH: np.ndarray, H: int, h: int, w: int) -> np.ndarray:
+    """TD/T 1075-2023 terrain class of each pixel from its slope and the relief within
+    ``spec.relief_px`` (max − min elevation of the haloed DEM ``zH``, halo ``H``)."""
+    relief = None
+    if spec.relief_px > 0:
+        size = 2 * spec.relief_px + 1
+        z32 = zH.astype(np.float32)  # elevations to float32 (a DEM's own precision): half the filters' bytes
+        hole = np.isnan(z32)
+        hi = ndimage.maximum_filter(np.where(hole, np.float32(-np.inf), z32), size=size, mode="nearest")
+        lo = ndimage.minimum_filter(np.where(hole, np.float32(np.inf), z32), size=size, mode="nearest")
+        relief = (hi - lo)[H:H + h, H:H + w].astype(np.float64)
+        relief = np.where(np.isfinite(relief), relief, np.nan)
+    return terrain_class(slope, relief, spec.terrain)
+
+
 def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     """Exclusions, zones and local parcels of one block (see the module docstring)."""
     g = spec.grid
@@ -336,10 +356,10 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
         metric = row_metric(g, int(hw.row_off), int(hw.height), col_centre=int(hw.col_off) + hw.width / 2)
         for bit, lut, radius in spec.lc_buffers:
             near = within_distance(lut[codes_h], radius, metric, core=core, strips=spec.edt_strips or None)
-            bits[near & valid] |= 1 << bit
+            _flag(bits, near & valid, bit)
     for name, bit, buf in spec.vector_rules:
         m = vector_mask(spec.store.get(name), buf, g, window)
-        bits[m & valid] |= 1 << bit
+        _flag(bits, m & valid, bit)
     slope = ns_descent = tclass = None
     if spec.dem is not None:
         H = max(1, spec.relief_px)
@@ -348,31 +368,20 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
         z = zH[H - 1:zH.shape[0] - H + 1, H - 1:zH.shape[1] - H + 1]
         met = row_metric(g, int(window.row_off) - 1, h + 2, col_centre=int(window.col_off) + w / 2)
         slope, ns_descent = slope_and_descent(z, met, north_angle=north_angle(g, window))
-        bits[(slope > spec.max_slope_deg) & valid] |= 1 << spec.slope_bit
-        bits[~np.isfinite(slope) & valid] |= 1 << spec.dem_nodata_bit
+        _flag(bits, (slope > spec.max_slope_deg) & valid, spec.slope_bit)
+        _flag(bits, ~np.isfinite(slope) & valid, spec.dem_nodata_bit)
         if spec.north_bit is not None:
             north = ns_descent > math.tan(math.radians(spec.max_north_slope_deg))
-            bits[north & valid] |= 1 << spec.north_bit
-        if spec.terrain is not None:
-            relief = None
-            if spec.relief_px > 0:
-                size = 2 * spec.relief_px + 1
-                z32 = zH.astype(np.float32)  # elevations to float32 (a DEM's own precision): half the filters' bytes
-                hole = np.isnan(z32)
-                hi = ndimage.maximum_filter(np.where(hole, np.float32(-np.inf), z32), size=size, mode="nearest")
-                lo = ndimage.minimum_filter(np.where(hole, np.float32(np.inf), z32), size=size, mode="nearest")
-                relief = (hi - lo)[H:H + h, H:H + w].astype(np.float64)
-                relief = np.where(np.isfinite(relief), relief, np.nan)
-            tclass = terrain_class(slope, relief, spec.terrain)
+            _flag(bits, north & valid, spec.north_bit)
     zid = spec.admin.rasterize(window) if spec.admin is not None else None
     if zid is not None and spec.outside_admin_bit is not None:
-        bits[(zid == 0) & valid] |= 1 << spec.outside_admin_bit
+        _flag(bits, (zid == 0) & valid, spec.outside_admin_bit)
     masks: dict = {}
     zone = _zone_codes(spec, codes, valid, window, masks)
     values = {name: read_values(path, g, window, same_grid=same, resampling="nearest" if name == "claimed" else "bilinear")
               for name, path, same in spec.rasters}
     if spec.claimed_bit is not None and "claimed" in values:
-        bits[(values["claimed"] > 0) & valid] |= 1 << spec.claimed_bit
+        _flag(bits, (values["claimed"] > 0) & valid, spec.claimed_bit)
     if spec.shrub is not None:
         bit, shrub_lut, max_p, max_c, cover_scale = spec.shrub
         shrub = shrub_lut[codes] & valid
@@ -382,17 +391,21 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
                 ok |= values["precipitation"] < max_p  # NaN compares False: unknown is not allowed
             if "shrub_cover" in values:
                 ok |= values["shrub_cover"] * cover_scale < max_c  # percent × 0.01 = fraction (one scale per raster)
-            bits[shrub & ~ok] |= 1 << bit
+            _flag(bits, shrub & ~ok, bit)
     if spec.border_class1 is not None and "border" in masks:
         bit, fs_lut, other_layer = spec.border_class1
         cand = masks["border"] & fs_lut[codes] & valid
         if cand.any():
             if other_layer is not None:
                 cand &= ~vector_mask(spec.store.get(other_layer), 0.0, g, window)
-            bits[cand] |= 1 << bit
+            _flag(bits, cand, bit)
     if not spec.other_enabled:
-        bits[(zone == 0) & valid] |= 1 << spec.outside_bit
+        _flag(bits, (zone == 0) & valid, spec.outside_bit)
     eligible = np.where(bits == 0, zone, 0).astype(np.uint8)
+    any_eligible = bool(eligible.any())
+    if spec.dem is not None and spec.terrain is not None and any_eligible:
+        # terrain classes count only on eligible land (parcel areas per class): none, none needed
+        tclass = _terrain_classes(spec, slope, zH, H, h, w)
 
     # ---------------------------------------------------------------- areas and labels
     row_areas = g.row_areas_m2(window) if g.is_geographic else None
@@ -400,7 +413,8 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     bit_area, elig_area = flag_areas(bits, spec.nbits, eligible, np.broadcast_to(areas, (h, w)))
     total = float(row_areas.sum() * w) if row_areas is not None else float(areas.sum())
     density = spec.density_lut[codes]
-    sums = _pixel_sums(spec, window, np.broadcast_to(areas, (h, w)), eligible > 0, ns_descent, tclass, values)
+    sums = _pixel_sums(spec, window, np.broadcast_to(areas, (h, w)), eligible > 0, ns_descent, tclass, values) \
+        if any_eligible else {}  # no component: every label sum is of label 0, the background
     comp = local_components(eligible, areas=np.ascontiguousarray(areas), density_mgc_per_ha=density, slope=slope,
                             min_area_m2=spec.min_area_m2, admin_ids=zid, cells=spec.cells, sums=sums,
                             n_admin=spec.admin.n_zones if spec.admin is not None else 0,
