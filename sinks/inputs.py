@@ -8,11 +8,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Union
 
-import rasterio.env
-
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.landcover import LandCover, open_landcover, open_landcover_array
 from sinkplan.layers.parallel import pass_threads  # noqa: F401  (the sinks commands' import)
+from sinkplan.layers.reading import GDAL_CACHE_MB, limit_gdal_cache  # noqa: F401
 from sinkplan.layers.schemes import parse_code_mapping
 
 __all__ = ["GDAL_CACHE_MB", "LandCoverInput", "limit_gdal_cache", "open_landcovers", "pass_threads"]
@@ -22,19 +21,6 @@ logger = logging.getLogger(__name__)
 #: A land-cover raster given by path, already opened, or as an ``xarray.DataArray`` (e.g.
 #: ``rioxarray.open_rasterio(path, chunks=...)``: read block by block, never whole).
 LandCoverInput = Union[str, os.PathLike, LandCover, "xarray.DataArray"]
-
-#: GDAL block cache (MB) for the sinks passes: every block is read once, so a large cache
-#: only grows the process (GDAL's default is 5 % of RAM, 1.2 GB on a 24 GB machine).
-GDAL_CACHE_MB = 128
-
-
-def limit_gdal_cache() -> None:
-    """Cap GDAL's block cache for this process and the Dask workers it starts, unless the
-    user set ``GDAL_CACHEMAX`` already."""
-    if "GDAL_CACHEMAX" not in os.environ:
-        os.environ["GDAL_CACHEMAX"] = str(GDAL_CACHE_MB)
-        rasterio.env.set_gdal_config("GDAL_CACHEMAX", GDAL_CACHE_MB * 1024 * 1024)
-
 
 def open_landcovers(landcovers: Sequence[LandCoverInput], *, scheme: str = "clcd",
                     map_codes: str | Mapping[int, int | str] | None = None) -> list[LandCover]:

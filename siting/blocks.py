@@ -321,12 +321,16 @@ def _terrain_classes(spec: ScreenSpec, slope: np.ndarray, zH: np.ndarray, H: int
     relief = None
     if spec.relief_px > 0:
         size = 2 * spec.relief_px + 1
-        z32 = zH.astype(np.float32)  # elevations to float32 (a DEM's own precision): half the filters' bytes
+        # float32 elevations (a DEM's own precision): the filters' bytes halved, ~70 MB less per block
+        z32 = zH.astype(np.float32)
         hole = np.isnan(z32)
-        hi = ndimage.maximum_filter(np.where(hole, np.float32(-np.inf), z32), size=size, mode="nearest")
-        lo = ndimage.minimum_filter(np.where(hole, np.float32(np.inf), z32), size=size, mode="nearest")
-        relief = (hi - lo)[H:H + h, H:H + w].astype(np.float64)
-        relief = np.where(np.isfinite(relief), relief, np.nan)
+        z32[hole] = -np.inf
+        hi = ndimage.maximum_filter(z32, size=size, mode="nearest")[H:H + h, H:H + w]
+        z32[hole] = np.inf
+        relief = ndimage.minimum_filter(z32, size=size, mode="nearest")[H:H + h, H:H + w]
+        del z32, hole
+        np.subtract(hi, relief, out=relief)  # max − min
+        relief[~np.isfinite(relief)] = np.nan
     return terrain_class(slope, relief, spec.terrain)
 
 
@@ -415,7 +419,7 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     density = spec.density_lut[codes]
     sums = _pixel_sums(spec, window, np.broadcast_to(areas, (h, w)), eligible > 0, ns_descent, tclass, values) \
         if any_eligible else {}  # no component: every label sum is of label 0, the background
-    comp = local_components(eligible, areas=np.ascontiguousarray(areas), density_mgc_per_ha=density, slope=slope,
+    comp = local_components(eligible, areas=areas, density_mgc_per_ha=density, slope=slope,
                             min_area_m2=spec.min_area_m2, admin_ids=zid, cells=spec.cells, sums=sums,
                             n_admin=spec.admin.n_zones if spec.admin is not None else 0,
                             inner_edges=(int(window.row_off) > 0, int(window.row_off) + h < g.height,

@@ -117,8 +117,10 @@ def pv_density_mw_per_km2(lat_deg, layout, ns_descent=0.0) -> np.ndarray:
     ``array_land_share``, ``tilt_offset_from_latitude_deg``, ``shade_free_from_hour``).
     """
     tilt = pv_tilt_deg(lat_deg, layout.tilt_offset_from_latitude_deg)
-    nd = np.asarray(ns_descent, dtype=np.float64)
-    if nd.ndim == 2:  # a block: the sun's terms per latitude (a row on lon/lat grids), the ratio per pixel
+    nd = np.asarray(ns_descent)
+    if nd.dtype not in (np.float32, np.float64):
+        nd = nd.astype(np.float64)
+    if nd.ndim == 2:  # a block (float32 read as is, computed in float64): the sun's terms per latitude, the ratio per pixel
         from sinkplan.siting.kernels import pv_density_pixels
 
         k, cos_b, sin_b = _gcr_terms(lat_deg, tilt, layout.shade_free_from_hour)

@@ -216,6 +216,9 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     InputFileError, MissingCRS, FieldError, InputError, SchemeError
         From reading the inputs.
     """
+    from sinkplan.layers.reading import limit_gdal_cache
+
+    limit_gdal_cache()  # GDAL's default, 5 % of RAM, grew a province screen to 1.7 GB
     cache = VectorCache() if cache is None else cache
     notes: list[str] = []
     lc = open_landcover(inputs.landcover, inputs.scheme, mapping=inputs.map_codes)
