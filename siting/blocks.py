@@ -16,6 +16,10 @@ window, so it runs in this process or on Dask (:mod:`sinkplan.layers.parallel`).
    component. Components that touch no block edge and are below the minimum parcel area
    are dropped here (they cannot grow); the others are joined across block edges later
    (:mod:`sinkplan.siting.components`).
+
+The per-pixel loops (slope, PV density, flag areas, every per-component sum) are compiled
+(:mod:`sinkplan.siting.kernels`, numba, releasing the GIL), so ``pass_threads()`` blocks run
+at once in one process (:func:`sinkplan.layers.parallel.map_blocks`).
 """
 
 from __future__ import annotations
