@@ -345,8 +345,58 @@ def _kernel():
     return _KERNEL
 
 
+_AVERAGE = None
+
+
+def _average_kernel():
+    """The 2 × 2 average of the valid pixels, unrolled (no gather array, no per-pixel loop
+    bounds): the same sums in the same order as :func:`_kernel`'s, so the same bits, 3-5 times
+    as fast (2.4 against 11.3 ns a pixel on a noisy 10 Mpx float32 band, 1.7 against 5.5 on a
+    smooth one); it was a quarter of ``carbon_density.tif``'s cost."""
+    global _AVERAGE
+    if _AVERAGE is None:
+        import numba
+
+        @numba.njit(nogil=True, cache=True)
+        def average2(data, out, nodata, has_nodata, fill):  # pragma: no cover - compiled
+            h, w = data.shape
+            for i in range(out.shape[0]):
+                r0 = 2 * i
+                two_rows = r0 + 1 < h
+                for j in range(out.shape[1]):
+                    c0 = 2 * j
+                    two_cols = c0 + 1 < w
+                    t = 0.0
+                    n = 0
+                    v = data[r0, c0]
+                    if v == v and not (has_nodata and v == nodata):  # NaN or nodata: skipped
+                        t += v
+                        n += 1
+                    if two_cols:
+                        v = data[r0, c0 + 1]
+                        if v == v and not (has_nodata and v == nodata):
+                            t += v
+                            n += 1
+                    if two_rows:
+                        v = data[r0 + 1, c0]
+                        if v == v and not (has_nodata and v == nodata):
+                            t += v
+                            n += 1
+                        if two_cols:
+                            v = data[r0 + 1, c0 + 1]
+                            if v == v and not (has_nodata and v == nodata):
+                                t += v
+                                n += 1
+                    out[i, j] = t / n if n else fill
+
+        _AVERAGE = average2
+    return _AVERAGE
+
+
 def _reducer(how: int) -> Callable[[np.ndarray, float | int | None], np.ndarray]:
     def reduce(data: np.ndarray, nodata) -> np.ndarray:
+        if how == 0:  # nearest: the top-left pixel of each 2 × 2, valid or not
+            return np.ascontiguousarray(data[::2, ::2])
         data = np.ascontiguousarray(data)
         out = np.empty(((data.shape[0] + 1) // 2, (data.shape[1] + 1) // 2), dtype=data.dtype)
         has = nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata))
@@ -354,10 +404,13 @@ def _reducer(how: int) -> Callable[[np.ndarray, float | int | None], np.ndarray]
         cast = float if data.dtype.kind == "f" else int
         if data.dtype.kind != "f" and how == 1:  # integer average: round half up, as GDAL
             tmp = np.empty(out.shape, dtype=np.float64)
-            _kernel()(data.astype(np.float64), tmp, how, float(nodata) if has else 0.0, has, float(fill))
+            _average_kernel()(data.astype(np.float64), tmp, float(nodata) if has else 0.0, has, float(fill))
             np.floor(tmp + 0.5, out=tmp)
             return tmp.astype(data.dtype)
-        _kernel()(data, out, how, data.dtype.type(nodata if has else 0), has, data.dtype.type(cast(fill)))
+        if how == 1:
+            _average_kernel()(data, out, data.dtype.type(nodata if has else 0), has, data.dtype.type(cast(fill)))
+        else:
+            _kernel()(data, out, how, data.dtype.type(nodata if has else 0), has, data.dtype.type(cast(fill)))
         return out
     return reduce
 

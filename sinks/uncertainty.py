@@ -26,7 +26,6 @@ import logging
 import secrets
 
 import numpy as np
-from scipy import special
 
 from sinkplan.layers.errors import InputError
 from sinkplan.layers.warnings import FewDrawsWarning, warn as _warn
@@ -126,6 +125,8 @@ def draw_densities(table: DensityTable, n: int, *, seed: int | None = None) -> n
     varies = (mean > 0) & (sd > 0)
     if varies.any():
         mu, sigma = lognormal_params(np.where(varies, mean, 1.0), np.where(varies, sd, 0.0))
+        from scipy import special  # here, not at import: scipy.special costs ~0.3 s of every command's start
+
         z = special.ndtri(np.clip(u, 1e-300, None))  # standard normal quantile of each uniform
         out = np.where(varies, np.exp(mu + sigma * z), out)
     return out

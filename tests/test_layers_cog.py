@@ -145,3 +145,42 @@ def test_assemble_cog_copies_bigtiff_tiles_and_refuses_strips(tmp_path):
         dst.write(np.zeros((1, 8, 8), "uint8"))
     with pytest.raises(CogLayoutError, match="not tiled"):
         assemble_cog([strips], tmp_path / "x.tif")
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from sinkplan.layers import outputs as _outputs  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.integers(1, 9), w=st.integers(1, 9), seed=st.integers(0, 2**32 - 1),
+       nodata=st.sampled_from([-1.0, float("nan"), None]))
+def test_average_reduction_is_the_mean_of_valid_pixels_and_the_general_kernels_bits(h, w, seed, nodata):
+    # The unrolled average kernel against (a) an independent numpy mean of each 2 × 2 cell's
+    # valid pixels (NaN and nodata skipped, odd edges with fewer pixels; nodata where none) and
+    # (b) the general kernel's average branch, bit for bit (same sums in the same order).
+    rng = np.random.default_rng(seed)
+    data = rng.choice(np.array([-1.0, np.nan, 0.0, 12.5, 40.1, 97.25], dtype="float32"), size=(h, w))
+    got = _outputs._REDUCERS["average"](data, nodata)
+    clean = data.astype(np.float64)
+    if nodata is not None and not np.isnan(nodata):
+        clean[data == nodata] = np.nan
+    mean = _nanmean_2x2(clean)
+    fill = np.nan if nodata is None or np.isnan(nodata) else nodata
+    expect = np.where(np.isnan(mean), fill, mean).astype("float32")
+    assert got.shape == ((h + 1) // 2, (w + 1) // 2)
+    assert np.allclose(got, expect, rtol=1e-7, atol=0, equal_nan=True)
+    general = np.empty_like(got)
+    has = nodata is not None and not np.isnan(nodata)
+    _outputs._kernel()(data, general, 1, np.float32(nodata if has else 0), has, np.float32(fill))
+    assert np.array_equal(got.view(np.uint32), general.view(np.uint32))
+
+
+def test_integer_average_rounds_half_up_and_nearest_is_the_top_left_pixel():
+    # uint8, nodata 0: cell [1 2 / 0 0] → mean 1.5 → 2 (half up, as GDAL); [3 4 / 4 4] → 3.75 → 4;
+    # [0 0 / 0 0] → 0 (nodata); the odd last column [5 / 6] → 5.5 → 6. Nearest keeps data[::2, ::2].
+    data = np.array([[1, 2, 3, 4, 0, 0, 5],
+                     [0, 0, 4, 4, 0, 0, 6]], dtype="uint8")
+    assert _outputs._REDUCERS["average"](data, 0).tolist() == [[2, 4, 0, 6]]
+    assert _outputs._REDUCERS["nearest"](data, 0).tolist() == [[1, 3, 0, 5]]
+    assert _outputs._REDUCERS["nearest"](data, 0).flags.c_contiguous
