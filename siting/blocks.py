@@ -359,7 +359,7 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
         unknown = {int(v): int(c) for v, c in zip(vals, cnt)}
     valid = ~nod & ~unknown_mask
     bits = spec.lc_bits_lut[codes].astype(spec.bits_dtype)
-    bits[~valid] = 1 << spec.nodata_bit
+    bits[...] = np.where(valid, bits, bits.dtype.type(1 << spec.nodata_bit))
     if spec.lc_buffers and valid.any():
         metric = row_metric(g, int(hw.row_off), int(hw.height), col_centre=int(hw.col_off) + hw.width / 2)
         for bit, lut, radius in spec.lc_buffers:
@@ -420,7 +420,7 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     areas = g.pixel_areas_m2(window)
     bit_area, elig_area = flag_areas(bits, spec.nbits, eligible, np.broadcast_to(areas, (h, w)))
     total = float(row_areas.sum() * w) if row_areas is not None else float(areas.sum())
-    density = spec.density_lut[codes]
+    density = spec.density_lut[codes] if any_eligible else None  # carbon at stake: summed over components only
     sums = _pixel_sums(spec, window, np.broadcast_to(areas, (h, w)), eligible > 0, ns_descent, tclass, values) \
         if any_eligible else {}  # no component: every label sum is of label 0, the background
     comp = local_components(eligible, areas=areas, density_mgc_per_ha=density, slope=slope,
@@ -567,6 +567,16 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
     [300.0, 100.0, 0.0, 0.0]
     """
     h, w = eligible.shape
+    gw = w if grid_width is None else grid_width
+    if not eligible.any():  # most blocks of a province: nothing to label
+        zero = np.zeros(1)
+        labels = np.zeros((h, w), np.int32)
+        return {"sums": {name: np.zeros(1) for name in (sums or {})}, "labels": labels, "n_labels": 0,
+                "zone_area_m2": np.zeros((1, 4)), "area_m2": zero, "pixels": np.zeros(1, np.int64),
+                "slope_sum": zero.copy(), "slope_area_m2": zero.copy(), "slope_max": np.full(1, np.nan),
+                "stock_mgc": zero.copy(), "admin": np.zeros((0, 3)),
+                "first_px": np.array([origin[0] * gw + origin[1]], np.int64),
+                "edges": (labels[0].copy(), labels[-1].copy(), labels[:, 0].copy(), labels[:, -1].copy())}
     labels, n = cell_labels(eligible > 0, cells, origin)
     a2 = np.broadcast_to(areas, (h, w))
     dummy = np.zeros((1, 1))
@@ -593,7 +603,6 @@ def local_components(eligible: np.ndarray, *, areas: np.ndarray, density_mgc_per
                      for name, v in (sums or {}).items()}
     labels = new[labels]
     sel = np.concatenate([[0], np.flatnonzero(keep)])
-    gw = w if grid_width is None else grid_width
     first_px = (origin[0] + first // w) * gw + origin[1] + first % w
     admin = np.zeros((0, 3))
     nk = len(sel) - 1

@@ -265,3 +265,14 @@ def test_pv_density_by_hand():
     d = pv_density_mw_per_km2(np.array([[40.0]]), layout, np.zeros((1, 2)))
     assert np.allclose(d, 213.0 * 0.32 / (np.cos(np.radians(35)) + np.sin(np.radians(35)) / np.tan(np.radians(26.56))),
                        rtol=2e-4)
+
+
+def test_a_block_without_eligible_land_equals_the_numpy_arithmetic():
+    # the shortcut for blocks with nothing to label: the same outputs as labelling an empty mask
+    e = np.zeros((6, 9), np.uint8)
+    kw = dict(areas=np.full((6, 1), 900.0), density_mgc_per_ha=np.ones((6, 9)), slope=np.ones((6, 9)),
+              admin_ids=np.ones((6, 9), np.int64), n_admin=2, origin=(512, 8192), grid_width=20000,
+              sums={"capacity_mw": np.ones((6, 9))})
+    got = local_components(e, **kw)
+    assert got["n_labels"] == 0 and got["first_px"].tolist() == [512 * 20000 + 8192]
+    _same(got, ref_local_components(e, **kw))
