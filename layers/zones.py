@@ -278,8 +278,10 @@ class BlockZones:
         return self._tree
 
     #: Side (pixels) of the pieces a large window is split into, so that pieces wholly inside
-    #: one zone are filled and only pieces on a boundary are rasterized.
-    PIECE = 512
+    #: one zone are filled and only pieces on a boundary are rasterized. 2048 rather than 512:
+    #: each rasterize call costs ~1.5 ms before its first pixel, and the 103 banners' pass took
+    #: 30.3 s at 512 and 24.8 s at 2048 on 6 Gpx (one thread; 3.2 s and 2.3 s on 460 Mpx).
+    PIECE = 2048
 
     def rasterize(self, window: Window) -> np.ndarray:
         """Zone ids of a window, int32, 0 outside; as :meth:`ZoneRasterizer.rasterize`."""

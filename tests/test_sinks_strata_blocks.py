@@ -32,7 +32,11 @@ def layers(tmp_path):
     return tmp_path, lc, zones, red, codes
 
 
-def test_in_pass_strata_equal_the_cached_raster(layers):
+@pytest.mark.parametrize("piece", [128, 2048])  # a window split into pieces (some filled), and one piece
+def test_in_pass_strata_equal_the_cached_raster(layers, piece, monkeypatch):
+    from sinkplan.layers.zones import BlockZones
+
+    monkeypatch.setattr(BlockZones, "PIECE", piece)
     d, lc, zones, red, _ = layers
     grid = Grid.from_raster(lc)
     cached = prepare_strata(grid, zones=zones, zone_field="name", redline=red, folder=d / "cache")
@@ -43,7 +47,7 @@ def test_in_pass_strata_equal_the_cached_raster(layers):
         whole = src.read(1)
     # every window of a 128-px tiling, and odd windows, the same as the cached raster
     blocks = pickle.loads(pickle.dumps(inpass.source))  # as a Dask worker receives it
-    # the whole grid at once is split into 512-px pieces (some wholly inside 甲, filled without rasterizing)
+    # the whole grid at once is split into 128-px pieces (some wholly inside 甲, filled without rasterizing)
     for w in list(grid.blocks(128 * 128)) + [Window(3, 5, 301, 77), Window(900, 700, 100, 100), grid.full_window()]:
         r, c, h, wd = int(w.row_off), int(w.col_off), int(w.height), int(w.width)
         assert np.array_equal(blocks(w), whole[r:r + h, c:c + wd]), w
