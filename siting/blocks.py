@@ -412,7 +412,7 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     eligible = np.where(bits == 0, zone, 0).astype(np.uint8)
     any_eligible = bool(eligible.any())
     if spec.dem is not None and spec.terrain is not None and any_eligible:
-        # terrain classes count only on eligible land (parcel areas per class): none, none needed
+        # terrain classes are only ever summed over eligible land (parcel areas per class)
         tclass = _terrain_classes(spec, slope, zH, H, h, w)
 
     # ---------------------------------------------------------------- areas and labels
