@@ -36,18 +36,35 @@ def test_sigterm_and_sighup_raise_interrupted_once_and_handlers_are_restored():
     assert info.value.signum == signal.SIGTERM and exit_code(info.value) == 143  # 128 + 15
     assert info.value.name == "SIGTERM" and isinstance(info.value, KeyboardInterrupt)
     assert signal.getsignal(signal.SIGTERM) is before
-    # a second signal while cleaning up is ignored, so the cleanup runs to its end
+    # a second signal while cleaning up is ignored, so the cleanup runs to its end. SIGHUP at its
+    # default first: under nohup (SIGHUP ignored) the runs keep ignoring it, by design (below)
     cleaned = []
-    with pytest.raises(Interrupted) as info:
-        with signals_as_interrupts():
-            try:
-                os.kill(os.getpid(), signal.SIGHUP)
-                time.sleep(1)
-            finally:
-                os.kill(os.getpid(), signal.SIGHUP)
-                time.sleep(0.2)
-                cleaned.append(True)
+    hup = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        with pytest.raises(Interrupted) as info:
+            with signals_as_interrupts():
+                try:
+                    os.kill(os.getpid(), signal.SIGHUP)
+                    time.sleep(1)
+                finally:
+                    os.kill(os.getpid(), signal.SIGHUP)
+                    time.sleep(0.2)
+                    cleaned.append(True)
+    finally:
+        signal.signal(signal.SIGHUP, hup)
     assert cleaned == [True] and exit_code(info.value) == 129  # 128 + 1
+
+
+def test_a_nohup_run_keeps_ignoring_sighup():
+    hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup starts a process
+    try:
+        with signals_as_interrupts():
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.2)  # ignored: nothing raised
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, hup)
 
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen:
