@@ -40,7 +40,8 @@ from sinkplan.layers.parallel import Progress
 from sinkplan.layers.resultfolder import ResultFolder, result_folder, targets_record
 
 __all__ = ["write_carbon", "write_coverage", "write_change", "write_restoration", "write_lut_raster",
-           "write_transitions_raster", "LutRaster", "carbon_rasters", "change_rasters", "streamed_rasters"]
+           "write_transitions_raster", "LutRaster", "carbon_rasters", "change_rasters", "transitions_raster",
+           "streamed_rasters"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,19 +88,12 @@ def write_transitions_raster(path: str | os.PathLike, landcovers: Sequence[LandC
 
     Returns None (nothing written) when a code is 100 or more: the encoding needs codes < 100.
     """
-    from sinkplan.sinks.blocks import ClassSlots
-    from sinkplan.sinks.change_api import transitions_encodable, transitions_lut
-
-    slots = [ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in landcovers]
-    if not transitions_encodable(slots):
-        logger.info("codes ≥ 100: no %s (its encoding is code_before × 100 + code_after)", rs.TRANSITIONS_TIF.name)
+    r = transitions_raster(landcovers)
+    if r is None:
         return None
-    lut = transitions_lut(slots)
-    tags = {"encoding": "code_before * 100 + code_after", "nodata": "0: no land class in either year",
-            "classes": rs.SCHEME_CSV.name}
-    return write_lut_raster(path, landcovers, lut, dtype="uint16", nodata=0, tags=tags,
-                            band_description="land-cover transition", resampling="mode", max_cells=max_cells,
-                            progress=progress, label="transitions")
+    return write_lut_raster(path, landcovers, r.lut, dtype=r.dtype, nodata=r.nodata, tags=r.tags,
+                            band_description=r.band_description, resampling=r.resampling, max_cells=max_cells,
+                            progress=progress, label=r.label)
 
 
 @dataclass(frozen=True)
@@ -131,8 +125,7 @@ def carbon_rasters(lc: LandCover, table) -> list[LutRaster]:
 
 def change_rasters(landcovers: Sequence[LandCover], table, years, method) -> list[LutRaster]:
     """``carbon_change.tif`` and (class codes below 100) ``transitions.tif`` of a two-map change."""
-    from sinkplan.sinks.blocks import ClassSlots
-    from sinkplan.sinks.change_api import change_raster_lut, change_raster_tags, transitions_encodable, transitions_lut
+    from sinkplan.sinks.change_api import change_raster_lut, change_raster_tags
     from sinkplan.sinks.sequestration import TransitionMethod
 
     method = method if method is not None else TransitionMethod()
@@ -140,14 +133,23 @@ def change_rasters(landcovers: Sequence[LandCover], table, years, method) -> lis
     out = [LutRaster(rs.CARBON_CHANGE, change_raster_lut(landcovers, table, years, method), "float32", float("nan"),
                      change_raster_tags(table, years, method), "carbon change (Mg C/ha)", "average",
                      "carbon change raster")]
+    transitions = transitions_raster(landcovers)
+    return out if transitions is None else [*out, transitions]
+
+
+def transitions_raster(landcovers: Sequence[LandCover]) -> LutRaster | None:
+    """``transitions.tif`` of a change from the first to the last of ``landcovers``; None (and
+    an INFO line) when a code is 100 or more, which the encoding cannot hold."""
+    from sinkplan.sinks.blocks import ClassSlots
+    from sinkplan.sinks.change_api import transitions_encodable, transitions_lut
+
     slots = [ClassSlots.build(lc.scheme, dtype=lc.dtype, nodata=(lc.nodata,)) for lc in landcovers]
-    if transitions_encodable(slots):
-        out.append(LutRaster(rs.TRANSITIONS_TIF, transitions_lut(slots), "uint16", 0,
-                             {"encoding": "code_before * 100 + code_after", "nodata": "0: no land class in either year",
-                              "classes": rs.SCHEME_CSV.name}, "land-cover transition", "mode", "transitions"))
-    else:
+    if not transitions_encodable(slots):
         logger.info("codes ≥ 100: no %s (its encoding is code_before × 100 + code_after)", rs.TRANSITIONS_TIF.name)
-    return out
+        return None
+    return LutRaster(rs.TRANSITIONS_TIF, transitions_lut(slots), "uint16", 0,
+                     {"encoding": "code_before * 100 + code_after", "nodata": "0: no land class in either year",
+                      "classes": rs.SCHEME_CSV.name}, "land-cover transition", "mode", "transitions")
 
 
 @contextlib.contextmanager

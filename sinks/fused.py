@@ -99,12 +99,8 @@ def count_rows(strata: np.ndarray | None, codes: np.ndarray, lut: np.ndarray, sl
     >>> count_rows(None, np.array([[1, 2, 1], [1, 1, 1]], np.uint8), lut, 5, 5, np.array([1.0, 2.0]))
     (array([0, 5, 1, 0, 0]), array([0., 8., 1., 0., 0.]))
     """
-    if codes.dtype not in (np.uint8, np.uint16) or len(lut) < (256 if codes.dtype == np.uint8 else 65536):
-        raise ValueError("codes must be uint8 or uint16 and the lookup table cover every value")
-    if strata is None:
-        strata = np.broadcast_to(np.zeros((1, 1), dtype=np.uint8), codes.shape)
-    elif strata.dtype.kind != "u":
-        strata = np.clip(strata, 0, None).astype(np.uint32)
+    _check_codes(codes, lut)
+    strata = _strata_u(strata, codes.shape)
     pixels = np.zeros(nkeys, dtype=np.int64)
     area = np.zeros(nkeys, dtype=np.float64)
     _count(strata, codes, lut, slots, nkeys // slots - 1, np.ascontiguousarray(row_area_m2, dtype=np.float64), pixels, area)
