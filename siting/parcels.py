@@ -46,8 +46,7 @@ from sinkplan.siting.inputs import ScratchRaster
 
 __all__ = ["finish_rasters", "dissolve_pixel_pieces", "dissolve_all", "compactness", "distance_to_features_km", "nearest_features_km", "region_aeqd", "ELIGIBLE_COLORS"]
 
-# Tracing the block at the grid's origin passes the pixel frame itself, the identity transform,
-# which rasterio flags as "no geotransform" on every site run: it is what we mean here.
+# Rasterized and traced in threads: see the same filter's reason in sinkplan.layers.zones.
 warnings.filterwarnings("ignore", category=NotGeoreferencedWarning, module=r"rasterio\.features")
 
 #: Colours of eligible.tif: 0 excluded (transparent), 1 desert, 2 border, 3 mine, 4 other — from

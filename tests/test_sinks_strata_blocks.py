@@ -135,3 +135,44 @@ def test_threads_share_one_rasterizer(layers):
         with ThreadPoolExecutor(8) as pool:
             got = list(pool.map(fresh, windows))
         assert all(np.array_equal(a, b) for a, b in zip(got, serial))
+
+
+
+def test_zones_rasterized_in_threads_equal_one_thread_and_print_no_georef_warning(layers):
+    """rasterio silences "Dataset has no geotransform" with ``warnings.catch_warnings()``, which
+    is not thread-safe: rasterized in threads, the warning leaked to the terminal of 460 Mpx runs.
+    sinkplan.layers.zones filters it; the burned ids never depended on it. Run in a fresh
+    interpreter, as a command runs (pytest resets the warning filters around collection, which
+    drops a filter a module installs when it is first imported)."""
+    import subprocess
+    import sys
+
+    d, lc, zones, red, _ = layers
+    script = f"""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+import numpy as np
+from sinkplan.layers.grid import Grid
+from sinkplan.layers.zones import BlockZones
+from sinkplan.sinks.strata import prepare_strata
+BlockZones.PIECE = 32  # many rasterize calls per window: many chances to race
+grid = Grid.from_raster({str(lc)!r})
+src = prepare_strata(grid, zones={str(zones)!r}, zone_field="name", redline={str(red)!r}).source
+windows = list(grid.blocks(128 * 128)) * 12
+alone = [src(w) for w in windows]
+start = threading.Barrier(4)
+def run(ws):
+    start.wait()
+    return [src(w) for w in ws]
+with ThreadPoolExecutor(4) as pool:
+    parts = list(pool.map(run, [windows[i::4] for i in range(4)]))
+together = [None] * len(windows)
+for i, part in enumerate(parts):
+    together[i::4] = part
+print(sum(np.array_equal(a, b) for a, b in zip(alone, together)), len(windows))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    n = len(list(Grid.from_raster(lc).blocks(128 * 128))) * 12  # 8 × 7 tiles of 128 px over 1 000 × 800, 12 times
+    assert done.stdout.split() == [str(n), str(n)]  # every window the same in threads as alone
+    assert "geotransform" not in done.stderr, done.stderr
