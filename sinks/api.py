@@ -104,6 +104,9 @@ class CarbonResult:
     parameters : dict
         What the result was computed with (recorded in the manifest by
         :func:`sinkplan.sinks.folders.write_carbon`).
+    preview : Preview or None
+        The land-cover preview built in the pass (:mod:`sinkplan.sinks.preview`), which
+        :func:`sinkplan.sinks.folders.write_carbon` writes; None: read when writing.
     """
 
     by_zone: pd.DataFrame
@@ -117,6 +120,7 @@ class CarbonResult:
     nblocks: int
     timings_s: dict
     parameters: dict = field(default_factory=dict)
+    preview: object | None = field(default=None, repr=False)
 
     @property
     def inputs(self) -> list[str]:
@@ -148,6 +152,7 @@ def carbon_stocks(
     group_by: str | ZoneHierarchy | None = None,
     climate: ClimateWeights | None = None,
     region_field: str | None = None,
+    preview: bool = True,
 ) -> CarbonResult:
     """Carbon stocks per zone, class and pool: ellipsoidal area × density, in one streamed pass.
 
@@ -200,6 +205,10 @@ def carbon_stocks(
         temperature rasters (:mod:`sinkplan.sinks.climate`).
     region_field : str, optional
         Zone attribute matched to a region-keyed density table's ``region`` column.
+    preview : bool
+        Build the land-cover preview of the result folder in the pass when the raster has no
+        overviews (:func:`sinkplan.sinks.preview.stream_factor`; else it is read after the
+        pass, from the overviews): ``CarbonResult.preview``.
 
     Returns
     -------
@@ -265,8 +274,13 @@ def carbon_stocks(
         if climate is not None and on_raster is not None:
             raise InputError("climate correction with a density raster output: carbon_density.tif would show the "
                              "uncorrected class densities; write no raster (on_raster=None)", params=("on_raster=None",))
+        from sinkplan.sinks.mapfiles import PREVIEW_MAX_PIXELS
+        from sinkplan.sinks.preview import stream_factor
+
         spec = PassSpec(lc.grid, (lc.pass_input,), (slots,), st.source, st.nzones, st.sides,
-                        raster_lut=None if on_raster is None else density_lut(dens, slots.slots), weights=climate)
+                        raster_lut=None if on_raster is None else density_lut(dens, slots.slots), weights=climate,
+                        preview=stream_factor(lc, PREVIEW_MAX_PIXELS) if preview else 0,
+                        preview_nodata=None if lc.nodata is None or not float(lc.nodata).is_integer() else int(lc.nodata))
         t0 = time.perf_counter()
         result = run_pass(spec, max_cells=max_cells, executor=executor, progress=progress, label=f"carbon of {lc.path.name}",
                           on_raster=on_raster, threads=pass_threads() if threads is None else threads)
@@ -327,7 +341,8 @@ def carbon_stocks(
               "redline": st.redline_source, "group_by": None if hierarchy is None else hierarchy.field,
               "uncertainty": uncertainty, "seed": seed,
               "density_raster": None if raster is None else str(raster.path), "max_cells": max_cells}
-    return CarbonResult(by_zone, by_class, summary, acc, mc, st, lc, table, result.nblocks, timings, params)
+    return CarbonResult(by_zone, by_class, summary, acc, mc, st, lc, table, result.nblocks, timings, params,
+                        result.preview)
 
 
 

@@ -161,6 +161,8 @@ class PassSpec:
     raster_lut: np.ndarray | tuple[np.ndarray, ...] | None = field(default=None, repr=False)
     factor: object | None = None
     weights: object | None = None
+    preview: int = 0
+    preview_nodata: int | None = None
 
     def __post_init__(self) -> None:
         if self.sides not in (1, 2):
@@ -192,6 +194,7 @@ class BlockResult:
     unknown: list[dict[int, int]]
     raster: np.ndarray | tuple[np.ndarray, ...] | None
     weight_sums: np.ndarray | None = None
+    preview: object | None = None
 
 
 @dataclass
@@ -205,6 +208,7 @@ class PassResult:
     unknown: list[dict[int, int]]
     nblocks: int = 0
     weight_sums: np.ndarray | None = None
+    preview: object | None = None
 
 
 _OPEN = threading.local()
@@ -245,6 +249,12 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     codes_list = [_read(path, window) for path in spec.landcover]
     strata = strata_block(spec.strata, window, _read)
     h, w = codes_list[0].shape
+    preview = None
+    if spec.preview:
+        from sinkplan.sinks.preview import preview_piece
+
+        preview = preview_piece(codes_list[0], window, factor=spec.preview, shape=(spec.grid.height, spec.grid.width),
+                                nodata=spec.preview_nodata)
     if (not spec.values and spec.factor is None and spec.weights is None
             and all(c.dtype in (np.uint8, np.uint16) for c in codes_list)
             and fused_applies(spec.grid, spec.nkeys if len(codes_list) == 1 else 0, h, w)):
@@ -261,7 +271,7 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
         for axis, (codes, slots) in enumerate(zip(codes_list, spec.slots)):
             hit = np.take(per_slot, slots.unknown, axis=axis + 1).any()
             unknown.append(_unknown_codes(codes, slots.slot_of(codes), slots) if hit else {})
-        return BlockResult(pixels, area, None, unknown, _fused_raster(spec, codes_list))
+        return BlockResult(pixels, area, None, unknown, _fused_raster(spec, codes_list), preview=preview)
     slot_arrays = [s.slot_of(c) for c, s in zip(codes_list, spec.slots)]
     unknown = [_unknown_codes(c, s, sl) for c, s, sl in zip(codes_list, slot_arrays, spec.slots)]
     # key = ((zone * sides + inside) * slots0 + class0) [* slots1 + class1], in int32
@@ -294,7 +304,7 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
     raster = None
     if spec.raster_lut is not None:
         raster = _raster_block(spec, slot_arrays)
-    return BlockResult(pixels, area, value_sum, unknown, raster, weight_sums)
+    return BlockResult(pixels, area, value_sum, unknown, raster, weight_sums, preview)
 
 
 def _row_areas(grid: Grid, window: Window) -> np.ndarray:
@@ -417,6 +427,12 @@ def run_pass(
     value_sum = np.zeros(spec.nkeys, dtype=np.float64) if spec.values else None
     weight_sums = np.zeros((int(spec.weights.layers), spec.nkeys)) if spec.weights is not None else None
     unknown: list[dict[int, int]] = [dict() for _ in spec.landcover]
+    preview = None
+    if spec.preview:
+        from sinkplan.sinks.preview import PreviewBuilder
+
+        preview = PreviewBuilder((spec.grid.height, spec.grid.width), spec.preview, spec.preview_nodata,
+                                 np.uint8 if spec.slots[0].lut.size <= 256 else np.uint16)
     func = partial(tally_block, spec)
     results = map_blocks(func, windows, executor=executor, progress=progress, label=label, threads=threads)
     try:
@@ -432,6 +448,8 @@ def run_pass(
                     acc[c] = acc.get(c, 0) + n
             if on_raster is not None and res.raster is not None:
                 on_raster(res.raster, w)
+            if preview is not None:
+                preview.add(res.preview)
     finally:
         close_datasets()  # blocks run in this thread keep their files open until here
     shape = spec.key_shape
@@ -440,4 +458,5 @@ def run_pass(
         spec, pixels.reshape(shape), area.reshape(shape),
         None if value_sum is None else value_sum.reshape(shape), unknown, len(windows),
         None if weight_sums is None else weight_sums.reshape(len(weight_sums), *shape),
+        None if preview is None else preview.result(),
     )

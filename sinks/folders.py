@@ -227,7 +227,8 @@ def write_carbon(result, folder: str | os.PathLike | ResultFolder, *, overwrite:
         rf.write_csv(rs.STOCKS_BY_ZONE, result.by_zone)
         rf.write_csv(rs.STOCKS_BY_CLASS, result.by_class)
         rf.write_xlsx(rs.STOCKS_XLSX, {"stocks_by_zone": result.by_zone, "stocks_by_class": result.by_class})
-        carbon_map_files(rf, strata=result.strata, by_zone=result.by_zone, lc=lc, max_cells=cells, progress=progress)
+        carbon_map_files(rf, strata=result.strata, by_zone=result.by_zone, lc=lc, max_cells=cells, progress=progress,
+                         preview=getattr(result, "preview", None))
         rf.write_summary(result.summary)
         return rf.out
 

@@ -293,11 +293,14 @@ def write_landcover_preview(
     max_pixels: int = PREVIEW_MAX_PIXELS,
     max_cells: int = 4 * 1024 * 1024,
     progress: Progress = None,
+    computed=None,
 ) -> Path | None:
     """Write ``lc`` reduced to ≤ ``max_pixels`` pixels (mode of factor × factor blocks) as a COG.
 
     Codes outside the scheme and nodata become the preview's nodata. Returns ``path``, or
-    None (and a log line) when the scheme's codes fit neither uint8 nor uint16.
+    None (and a log line) when the scheme's codes fit neither uint8 nor uint16. ``computed``:
+    the modes already taken in the counting pass (a :class:`sinkplan.sinks.preview.Preview`
+    of the same factor), written instead of reading the raster again.
     """
     from rasterio.enums import Resampling
     from rasterio.windows import Window
@@ -323,17 +326,22 @@ def write_landcover_preview(
     cmap = scheme.colormap()
     tags = {"source": Path(lc.path).name, "factor": str(f), "resampling": "mode", "scheme": scheme.name,
             "classes": rs.SCHEME_CSV.name}
+    if computed is not None and computed.factor != f:
+        raise ValueError(f"preview computed with factor {computed.factor}, the file needs {f}")
     array = getattr(lc, "source", None)  # a land cover given as an array: the mode computed here
-    with (open_raster(lc.path) if array is None else contextlib.nullcontext()) as src, \
+    with (open_raster(lc.path) if array is None and computed is None else contextlib.nullcontext()) as src, \
             BlockWriter(path, pgrid, dtype, nodata=nodata, resampling="mode", colormap=cmap,
                         tags=tags, band_description="land-cover class (preview)") as out:
         for i, (r, c) in enumerate(tiles):
             kr, kc = min(tr, nrows - r), min(tc, ncols - c)
             codes = np.zeros((kr, kc), dtype=np.int64)
             masked = np.ones((kr, kc), dtype=bool)
+            if computed is not None:  # the same modes, taken in the pass
+                codes[:] = computed.codes[r:r + kr, c:c + kc]
+                masked[:] = computed.mask[r:r + kr, c:c + kc]
             # Whole factor × factor cells in one read; the last row/column of cells (fewer source
             # pixels) in their own reads, so every cell is the mode of exactly its own pixels.
-            for sr, nr, orow, onr in _spans(r, kr, f, g.height):
+            for sr, nr, orow, onr in _spans(r, kr, f, g.height) if computed is None else ():
                 for sc, nc, ocol, onc in _spans(c, kc, f, g.width):
                     win = Window(sc, sr, nc, nr)
                     if array is not None:
@@ -365,8 +373,10 @@ def _zones(rf, strata, table, grid: Grid, fs) -> list[Path]:
     return [rf.write_gpkg(fs, z)]
 
 
-def carbon_map_files(rf, *, strata, by_zone: pd.DataFrame, lc, max_cells: int, progress: Progress = None) -> list[Path]:
-    """zones.gpkg (with the stocks_by_zone figures and density), redline.gpkg, preview, scheme."""
+def carbon_map_files(rf, *, strata, by_zone: pd.DataFrame, lc, max_cells: int, progress: Progress = None,
+                     preview=None) -> list[Path]:
+    """zones.gpkg (with the stocks_by_zone figures and density), redline.gpkg, preview (``preview``:
+    the one the pass computed, else read now), scheme."""
     t0 = time.perf_counter()
     table = by_zone.copy()
     if {"stock_mgc", "area_ha"} <= set(table.columns):  # Mg C ÷ ha = Mg C/ha
@@ -376,7 +386,7 @@ def carbon_map_files(rf, *, strata, by_zone: pd.DataFrame, lc, max_cells: int, p
     if red is not None:
         written.append(rf.write_gpkg(rs.REDLINE_GPKG, lonlat_layer(red, grid=lc.grid)))
     p = write_landcover_preview(rf.path(rs.LANDCOVER_PREVIEW), lc, max_pixels=PREVIEW_MAX_PIXELS, max_cells=max_cells,
-                                progress=progress)
+                                progress=progress, computed=preview)
     if p is not None:
         written += [p, rf.write_text(rs.SCHEME_CSV, scheme_csv_text(lc.scheme))]
     _timed(rf, t0)
