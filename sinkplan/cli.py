@@ -123,8 +123,34 @@ def context_from(args: argparse.Namespace) -> RunContext:
     )
 
 
+def console_main() -> None:
+    """The ``sinkplan`` console script: :func:`main`, then the process ends without the
+    interpreter's teardown.
+
+    Once a command has returned, every output is closed and in place; what is left is
+    freeing modules one by one, and numba's compiler, pandas and GDAL took 0.15-0.2 s to
+    tear down, 10-15 % of a 100 Mpx ``carbon`` run. The exit handlers still run (logging
+    flushed, temporary folders removed, Dask closed) and the streams are flushed; then
+    ``os._exit`` ends the process with the command's exit code. Library use and
+    ``main()`` called from Python keep the normal interpreter exit.
+    """
+    import atexit
+    import os
+
+    code = main()
+    try:
+        atexit._run_exitfuncs()  # what the interpreter would run first on exit (public since 3.0, unlisted)
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+    except BaseException:  # a flush to a closed pipe, an interrupt: exit the ordinary way
+        raise SystemExit(code)
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sinkplan`` console script; returns the exit code."""
+    """Entry point of the command line (the console script's :func:`console_main` runs it);
+    returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     for stream in (sys.stdout, sys.stderr):  # a name that is not UTF-8 prints as escapes, never raises
         if hasattr(stream, "reconfigure"):

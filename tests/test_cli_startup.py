@@ -43,3 +43,27 @@ def test_a_command_imports_its_own_module_only():
     assert "sinkplan.cmd_carbon" in mods
     assert not {m for m in mods if m.startswith(("sinkplan.cmd_site", "sinkplan.siting", "sinkplan.cmd_learn"))}
     assert "scipy.ndimage" not in mods
+
+
+def test_console_script_ends_without_teardown_but_keeps_code_output_and_exit_handlers(tmp_path):
+    """``console_main`` ends the process with os._exit once the command returned: the exit code,
+    what was printed (to pipes, unflushed), atexit handlers and the outputs must all survive."""
+    import numpy as np
+    from affine import Affine
+
+    from sinks_util import write_tif
+
+    lc = write_tif(tmp_path / "lc.tif", np.full((4, 4), 2, dtype="uint8"), transform=Affine(0.001, 0, 110, 0, -0.001, 42))
+    code = ("import atexit, sys\nfrom sinkplan.cli import console_main\n"
+            "atexit.register(lambda: print('exit handler ran'))\n"
+            "print('buffered before the command')\nconsole_main()\n")
+    ok = subprocess.run([sys.executable, "-c", code, "carbon", str(lc), "--out", str(tmp_path / "out"), "--quiet"],
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines() == ["buffered before the command", "exit handler ran"]
+    # 16 forest pixels of 0.001° at 42°N: the summary is complete on disk
+    assert json.loads((tmp_path / "out" / "summary.json").read_text("utf-8"))["land_pixels"] == 16
+    bad = subprocess.run([sys.executable, "-c", code, "carbon", str(tmp_path / "missing.tif"), "--out", str(tmp_path / "o2")],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "missing.tif" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert bad.stdout.splitlines() == ["buffered before the command", "exit handler ran"]
