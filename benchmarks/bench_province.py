@@ -295,7 +295,7 @@ with rasterio.open(sys.argv[1]) as src:
 print(json.dumps({"zones": len(df)}))
 """
 
-CLI = "import sys; from sinkplan.cli import main; sys.exit(main(sys.argv[1:]))"
+CLI = "from sinkplan.cli import console_main; console_main()"  # what the sinkplan script runs
 
 INVEST = r"""
 # InVEST's own carbon model, its defaults: baseline storage only (no sequestration, no valuation),
