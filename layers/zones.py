@@ -293,43 +293,59 @@ class BlockZones:
     #: 30.3 s at 512 and 24.8 s at 2048 on 6 Gpx (one thread; 3.2 s and 2.3 s on 460 Mpx).
     PIECE = 2048
 
-    def rasterize(self, window: Window) -> np.ndarray:
-        """Zone ids of a window, int32, 0 outside; as :meth:`ZoneRasterizer.rasterize`."""
-        c, r, h, w = _window_ints(window)
-        if not (h and w):
-            return np.full((h, w), OUTSIDE, dtype=np.int32)
-        n = self.PIECE
-        if h > n or w > n:  # pieces: whole-zone pieces are filled, boundary pieces rasterized
-            out = np.empty((h, w), dtype=np.int32)
-            for i in range(0, h, n):
-                for j in range(0, w, n):
-                    out[i:i + n, j:j + n] = self._piece(c + j, r + i, min(n, h - i), min(n, w - j))
-            return out
-        return self._piece(c, r, h, w)
+    def rasterize(self, window: Window, dtype="int32") -> np.ndarray:
+        """Zone ids of a window, 0 outside; as :meth:`ZoneRasterizer.rasterize`. ``dtype``
+        (default int32) must hold every id (else ValueError): GDAL burns into it directly.
+        The strata of the 103 banners over 460 Mpx took 1.46 s burned in int32 and cast to
+        uint8, 0.74-0.81 s burned in uint8 (one thread)."""
+        dtype = np.dtype(dtype)
+        top = int(self._ids.max(initial=0))
+        if dtype.kind not in "iu" or top > np.iinfo(dtype).max:
+            raise ValueError(f"zone ids up to {top} do not fit {dtype}")
+        return self._burn(window, dtype, self._ids)
 
-    def _piece(self, c: int, r: int, h: int, w: int) -> np.ndarray:
+    def mask(self, window: Window) -> np.ndarray:
+        """True where a pixel centre is inside any zone."""
+        return self._burn(window, np.dtype(np.uint8), np.ones_like(self._ids)).view(bool)
+
+    def _burn(self, window: Window, dtype: np.dtype, values: np.ndarray) -> np.ndarray:
+        c, r, h, w = _window_ints(window)
+        out = np.empty((h, w), dtype=dtype)
+        if not (h and w):
+            return out
+        n = self.PIECE  # pieces: whole-zone pieces are filled, boundary pieces rasterized
+        for i in range(0, h, n):
+            for j in range(0, w, n):
+                self._piece(c + j, r + i, out[i:i + n, j:j + n], values)
+        return out
+
+    def _piece(self, c: int, r: int, out: np.ndarray, values: np.ndarray) -> None:
+        h, w = out.shape
         box = shapely.box(c, -(r + h), c + w, -r)
         idx = np.sort(self._index().query(box))
         if idx.size == 0:
-            return np.full((h, w), OUTSIDE, dtype=np.int32)
+            out.fill(OUTSIDE)
+            return
         if idx.size == 1 and shapely.contains_properly(self._pix[idx[0]], box):
-            return np.full((h, w), self._ids[idx[0]], dtype=np.int32)  # every pixel centre inside
+            out.fill(values[idx[0]])  # every pixel centre inside
+            return
         # Clipped to the piece first: rasterio hands GDAL each geometry through Python
         # coordinate lists, so a banner's whole outline per piece cost more than the burning.
         # The cut lies on whole pixel edges, which no pixel centre touches.
         geoms = shapely.clip_by_rect(self._pix[idx], c, -(r + h), c + w, -r)
         keep = ~shapely.is_empty(geoms)
+        out.fill(OUTSIDE)
         if not keep.any():
-            return np.full((h, w), OUTSIDE, dtype=np.int32)
-        return rasterio.features.rasterize(
-            zip(geoms[keep], self._ids[idx][keep].tolist()), out_shape=(h, w),
-            transform=Affine(1.0, 0.0, float(c), 0.0, -1.0, -float(r)),
-            fill=OUTSIDE, all_touched=False, dtype="int32",
-        )
-
-    def mask(self, window: Window) -> np.ndarray:
-        """True where a pixel centre is inside any zone."""
-        return self.rasterize(window) != OUTSIDE
+            return
+        ids = values[idx][keep]
+        if out.flags.c_contiguous:  # GDAL burns straight into the block
+            rasterio.features.rasterize(zip(geoms[keep], ids.tolist()), out=out,
+                                        transform=Affine(1.0, 0.0, float(c), 0.0, -1.0, -float(r)), all_touched=False)
+        else:
+            out[:] = rasterio.features.rasterize(
+                zip(geoms[keep], ids.tolist()), out_shape=(h, w),
+                transform=Affine(1.0, 0.0, float(c), 0.0, -1.0, -float(r)),
+                fill=OUTSIDE, all_touched=False, dtype=out.dtype.name)
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -78,10 +78,12 @@ class StrataBlocks:
 
     def __call__(self, window) -> np.ndarray:
         h, w = int(window.height), int(window.width)
-        ids = self.zones.rasterize(window) if self.zones is not None else np.zeros((h, w), dtype=np.int32)
+        # in the strata's own dtype from the start: it holds zone_id * sides + inside, so the ids too
+        ids = self.zones.rasterize(window, self.dtype) if self.zones is not None else np.zeros((h, w), dtype=self.dtype)
         if self.redline is not None:
-            ids = ids * 2 + self.redline.mask(window)
-        return ids.astype(self.dtype, copy=False)
+            ids *= 2
+            ids += self.redline.mask(window)
+        return ids
 
 
 def strata_block(source: "str | StrataBlocks | None", window, read=None) -> np.ndarray | None:

@@ -176,3 +176,19 @@ print(sum(np.array_equal(a, b) for a, b in zip(alone, together)), len(windows))
     n = len(list(Grid.from_raster(lc).blocks(128 * 128))) * 12  # 8 × 7 tiles of 128 px over 1 000 × 800, 12 times
     assert done.stdout.split() == [str(n), str(n)]  # every window the same in threads as alone
     assert "geotransform" not in done.stderr, done.stderr
+
+
+def test_block_zones_burn_in_the_asked_dtype_and_refuse_one_too_small():
+    import shapely
+
+    from sinkplan.layers.zones import BlockZones
+
+    # pixel frame (x right, y = -row): zone 300 covers columns 0-3 of rows 0-1, zone 2 columns 4-7
+    bz = BlockZones(np.array([shapely.box(0, -2, 4, 0), shapely.box(4, -2, 8, 0)]), np.array([300, 2]))
+    want = np.array([[300] * 4 + [2] * 4] * 2 + [[0] * 8], dtype=np.int32)  # row 2 is outside both
+    for dtype in ("int32", "uint16"):
+        got = bz.rasterize(Window(0, 0, 8, 3), dtype)
+        assert got.dtype == np.dtype(dtype) and np.array_equal(got, want)
+    assert np.array_equal(bz.mask(Window(0, 0, 8, 3)), want > 0)
+    with pytest.raises(ValueError, match="zone ids up to 300 do not fit uint8"):
+        bz.rasterize(Window(0, 0, 8, 3), "uint8")
