@@ -142,8 +142,15 @@ class ZoneRasterizer:
         if not pairs:
             return []
         inter = shapely.intersection(geoms[[a for a, _ in pairs]], geoms[[b for _, b in pairs]])
-        inter_m2 = geodesic_area_m2(inter, self.grid.crs)  # 0 for shared edges (lines, points)
-        zone_m2 = geodesic_area_m2(geoms, self.grid.crs)
+        # Neighbours share edges (lines, points: no area): only polygonal intersections, and the
+        # zones in them, get an ellipsoidal area (all 103 banners' areas took 0.28 s for none).
+        poly = np.flatnonzero(shapely.area(inter) > 0)
+        if poly.size == 0:
+            return []
+        inter_m2 = geodesic_area_m2(inter[poly], self.grid.crs)
+        pairs = [pairs[i] for i in poly.tolist()]
+        need = sorted({z for pair in pairs for z in pair})
+        zone_m2 = dict(zip(need, geodesic_area_m2(geoms[need], self.grid.crs).tolist()))
         out = []
         for (a, b), m2 in zip(pairs, inter_m2):
             if m2 > 0:
