@@ -337,7 +337,10 @@ def timed(argv: list[str], env: dict | None = None) -> dict:
             tree_peak = max(tree_peak, rss)
         except psutil.Error:
             pass
-        time.sleep(0.2)
+        try:  # not time.sleep: the wall time would be rounded up to the 0.2 s sampling step
+            proc.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
     wall = time.perf_counter() - t0
     out, err = proc.communicate()
     res = {"wall_s": wall, "tree_peak_mb": tree_peak / 2**20, "load1": la, "load1_end": os.getloadavg()[0]}
