@@ -282,8 +282,10 @@ def threaded_imap(func: Callable[[Window], T], windows: Sequence[Window], thread
 
     Reading (GDAL) and the compiled kernels release the GIL, so two threads use two cores.
     """
+    from sinkplan.layers.warnings import state_kept
+
     n = len(windows)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    with state_kept(), ThreadPoolExecutor(max_workers=threads) as pool:  # rasterio's catch_warnings races
         pending: deque = deque()
         nxt = 0
         for i in range(n):
