@@ -320,23 +320,35 @@ class BlockZones:
         out = np.empty((h, w), dtype=dtype)
         if not (h and w):
             return out
-        n = self.PIECE  # pieces: whole-zone pieces are filled, boundary pieces rasterized
+        n = self.PIECE  # pieces: whole-zone pieces are filled, runs of boundary pieces burned at once
         for i in range(0, h, n):
-            for j in range(0, w, n):
-                self._piece(c + j, r + i, out[i:i + n, j:j + n], values)
+            ph = min(n, h - i)
+            run: list[int] = []  # candidate zones of the boundary pieces from column run_start on
+            run_start = 0
+            for j in range(0, w + n, n):
+                idx = None
+                if j < w:
+                    pw = min(n, w - j)
+                    box = shapely.box(c + j, -(r + i + ph), c + j + pw, -(r + i))
+                    idx = np.sort(self._index().query(box))
+                    if idx.size == 0:
+                        out[i:i + ph, j:j + pw] = OUTSIDE
+                    elif idx.size == 1 and shapely.contains_properly(self._pix[idx[0]], box):
+                        out[i:i + ph, j:j + pw] = values[idx[0]]  # every pixel centre inside
+                    else:
+                        if not run:
+                            run_start = j
+                        run.extend(idx.tolist())
+                        continue
+                if run:  # the run of boundary pieces ended: one GDAL call for all of it
+                    self._piece(c + run_start, r + i, out[i:i + ph, run_start:j], values, np.unique(run))
+                    run = []
         return out
 
-    def _piece(self, c: int, r: int, out: np.ndarray, values: np.ndarray) -> None:
+    def _piece(self, c: int, r: int, out: np.ndarray, values: np.ndarray, idx: np.ndarray) -> None:
+        """Burn zones ``idx`` (sorted) into ``out``, the window at (c, r)."""
         h, w = out.shape
-        box = shapely.box(c, -(r + h), c + w, -r)
-        idx = np.sort(self._index().query(box))
-        if idx.size == 0:
-            out.fill(OUTSIDE)
-            return
-        if idx.size == 1 and shapely.contains_properly(self._pix[idx[0]], box):
-            out.fill(values[idx[0]])  # every pixel centre inside
-            return
-        # Clipped to the piece first: rasterio hands GDAL each geometry through Python
+        # Clipped to the window first: rasterio hands GDAL each geometry through Python
         # coordinate lists, so a banner's whole outline per piece cost more than the burning.
         # The cut lies on whole pixel edges, which no pixel centre touches.
         geoms = shapely.clip_by_rect(self._pix[idx], c, -(r + h), c + w, -r)
