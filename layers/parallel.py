@@ -363,13 +363,17 @@ def map_blocks(func: Callable[[Window], T], windows: Sequence[Window], *, execut
 
 
 def pass_threads() -> int:
-    """Threads for a pass without Dask: ``$SINKPLAN_THREADS`` or the CPU count (at most 4).
+    """Threads for a pass without Dask: ``$SINKPLAN_THREADS`` or the CPU count (at most 4);
+    1 inside a Dask worker's task, whose worker threads are already the parallelism (a
+    block function starting its own threads there would oversubscribe the cores).
 
     Raises
     ------
     InputError
         ``SINKPLAN_THREADS`` is not a number.
     """
+    if in_dask_worker():
+        return 1
     env = os.environ.get("SINKPLAN_THREADS")
     if env:
         try:
@@ -377,6 +381,19 @@ def pass_threads() -> int:
         except ValueError:
             raise InputError(f"SINKPLAN_THREADS={env!r} is not a number of threads") from None
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def in_dask_worker() -> bool:
+    """True when called from a task running on a Dask worker."""
+    if "distributed" not in sys.modules:  # never imported: not a worker (and no 0.3 s import)
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
 
 
 def threaded_imap(func: Callable[[Window], T], windows: Sequence[Window], threads: int, *,

@@ -148,3 +148,13 @@ def test_a_worker_started_with_a_fixed_trim_threshold_reuses_block_memory():
     env = {k: v for k, v in env.items() if k != "MALLOC_TRIM_THRESHOLD_"}
     assert subprocess.run([sys.executable, "-c", FAULTS], env=env, capture_output=True, text=True,
                           check=True).stdout.split()[1] == "False"
+
+
+@pytest.mark.dask
+def test_pass_threads_is_one_on_a_worker(dask2, monkeypatch):
+    from sinkplan.layers.parallel import pass_threads
+
+    # in a worker's task: the worker's own thread slots (1 here) are the parallelism
+    assert dask2._client.submit(pass_threads, pure=False).result() == 1
+    monkeypatch.delenv("SINKPLAN_THREADS", raising=False)
+    assert pass_threads() == max(1, min(4, os.cpu_count() or 1))  # this process: CPU count, at most 4
