@@ -66,8 +66,8 @@ _SYNC_CANCEL_RACE = _SyncCancelRace()
 
 #: Most blocks one Dask task runs when block results are small (:meth:`BlockExecutor.batch_for`).
 #: Each task costs the client a few ms of CPU, and a local cluster's client shares the cores
-#: with the workers: at 6 Gpx (1 469 blocks, 2 workers) the pass took 19.0 s with one block
-#: per task, 13.4 s with 8 and 12.4 s with 16 (client CPU 1.2 s and 0.9 s with 8 and 16).
+#: with the workers: at 6 Gpx (1 469 blocks, 2 workers) the pass took 12.0 s with one block
+#: per task and 7.8 s with 16 (the client's CPU: 4.5 s and 0.8 s).
 TASK_BLOCKS = 16
 #: Fewest tasks per worker a batched pass keeps (balance, and a short tail at the end).
 MIN_TASKS_PER_WORKER = 8
