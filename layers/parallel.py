@@ -87,7 +87,8 @@ class BlockExecutor:
     scheduler : str or None
         Address of a running Dask scheduler (``tcp://host:8786``); overrides ``workers``.
     in_flight : int or None
-        Blocks submitted ahead of the one being combined (default 2 per worker).
+        Tasks submitted ahead of the one being combined (default 2 per worker); a task runs
+        one block, or ``batch`` blocks (:meth:`imap`).
     """
 
     def __init__(self, *, workers: int = 0, scheduler: str | None = None, in_flight: int | None = None) -> None:
