@@ -228,3 +228,33 @@ def test_prediction_on_dask_equals_in_process(scene, tmp_path):
     assert a == b
     with rasterio.open(tmp_path / "a.tif") as ra, rasterio.open(tmp_path / "b.tif") as rb:
         np.testing.assert_array_equal(ra.read(1), rb.read(1))
+
+
+def test_forest_prediction_is_the_same_on_any_number_of_threads():
+    """The trees are summed in 8 fixed groups in group order, so 1, 2, 3 or 8 threads (a Dask
+    worker, a 2-core or a 64-core machine) give the same floating-point mean, bit for bit."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    from sinkplan.sinks.learning.classify import TREE_GROUPS, predict_pixels
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 3)).astype(np.float32)
+    y = X[:, 0] * 3.1 + np.sin(X[:, 1]) + rng.normal(scale=0.1, size=400)
+    model = RandomForestRegressor(n_estimators=13, random_state=0).fit(X, y)
+    got = [predict_pixels(model, X, threads=t) for t in (1, 2, 3, 8)]
+    assert all(np.array_equal(got[0], g) for g in got[1:])
+    # by hand: group i holds trees i, i + 8, ...; groups summed in order, then ÷ 13 trees
+    trees = model.estimators_
+    groups = [trees[i::TREE_GROUPS] for i in range(TREE_GROUPS)]
+    sums = []
+    for g in groups:
+        acc = None
+        for t in g:
+            p = t.predict(X, check_input=False).astype(np.float64)
+            acc = p if acc is None else acc + p
+        sums.append(acc)
+    total = sums[0]
+    for s in sums[1:]:
+        total = total + s
+    assert np.array_equal(got[0], total / 13)
+    np.testing.assert_allclose(got[0], model.predict(X), rtol=1e-12)  # scikit-learn's own mean, another order

@@ -69,6 +69,9 @@ Regressor = Union["RandomForestRegressor", "HistGradientBoostingRegressor"]
 MODELS = ("rf", "hgb")
 #: Pixels predicted at once inside a block (bounds the predictor's temporary arrays).
 CHUNK_PIXELS = 65_536
+#: Groups a random forest's trees are summed in (tree i in group i mod 8), the same for any
+#: number of threads (:func:`predict_pixels`).
+TREE_GROUPS = 8
 
 
 @dataclass(frozen=True)
@@ -281,10 +284,15 @@ def predict_pixels(model: Classifier | Regressor, X: np.ndarray, *, threads: int
 
     if not isinstance(model, (RandomForestClassifier, RandomForestRegressor)):
         return model.predict(X)
+    from sinkplan.layers.parallel import pass_threads
+
     X = np.ascontiguousarray(X, dtype=np.float32)
     trees = model.estimators_
-    n = max(1, min(threads or os.cpu_count() or 1, len(trees), 8))
-    groups = [trees[i::n] for i in range(n)]
+    # Fixed groups of trees, summed in group order, whatever the number of threads: the
+    # floating-point sum (and so a tie between classes) is the same on any machine, and a
+    # Dask worker (one thread: pass_threads) gives what one process gives.
+    groups = [trees[i::TREE_GROUPS] for i in range(min(TREE_GROUPS, len(trees)))]
+    n = max(1, min(threads or pass_threads(), len(groups)))
     clf = isinstance(model, RandomForestClassifier)
 
     def part(group):
@@ -295,13 +303,13 @@ def predict_pixels(model: Classifier | Regressor, X: np.ndarray, *, threads: int
         return acc
 
     if n == 1:
-        total = part(trees)
+        parts = [part(g) for g in groups]
     else:
         with ThreadPoolExecutor(n) as pool:
             parts = list(pool.map(part, groups))
-        total = parts[0]
-        for p in parts[1:]:
-            total = total + p
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
     total /= len(trees)
     return model.classes_.take(np.argmax(total, axis=1)) if clf else total
 
