@@ -26,7 +26,6 @@ upwards until they fit. The maps simplify again for display.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
