@@ -270,8 +270,9 @@ class BlockZones:
 
     Picklable: the geometries travel (as WKB) to whoever runs the block, once per worker
     when the executor scatters the block function; the spatial index is rebuilt there.
-    A window wholly inside one zone's polygon (no other zone's box meets it) is filled
-    without rasterizing; otherwise GDAL rasterizes the zones meeting the window.
+    A window is split into pieces of :attr:`PIECE` pixels: a piece wholly inside one zone's
+    polygon (no other zone's box meets it) or outside every zone's box is filled without
+    rasterizing; each run of the other pieces along a row is rasterized by GDAL in one call.
     """
 
     def __init__(self, pix: np.ndarray, ids: np.ndarray) -> None:
@@ -297,7 +298,8 @@ class BlockZones:
     #: Side (pixels) of the pieces a large window is split into, so that pieces wholly inside
     #: one zone are filled and only pieces on a boundary are rasterized. 2048 rather than 512:
     #: each rasterize call costs ~1.5 ms before its first pixel, and the 103 banners' pass took
-    #: 30.3 s at 512 and 24.8 s at 2048 on 6 Gpx (one thread; 3.2 s and 2.3 s on 460 Mpx).
+    #: 30.3 s at 512 and 24.8 s at 2048 on 6 Gpx (one thread; 3.2 s and 2.3 s on 460 Mpx; that
+    #: was one call per boundary piece, before runs of them were burned together).
     PIECE = 2048
 
     def rasterize(self, window: Window, dtype="int32") -> np.ndarray:
