@@ -404,10 +404,21 @@ def threaded_imap(func: Callable[[Window], T], windows: Sequence[Window], thread
 
     Reading (GDAL) and the compiled kernels release the GIL, so two threads use two cores.
     """
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
     from sinkplan.layers.warnings import state_kept
 
     n = len(windows)
-    with state_kept(), ThreadPoolExecutor(max_workers=threads) as pool:  # rasterio's catch_warnings races
+    with state_kept(), ThreadPoolExecutor(max_workers=threads) as pool:
+        # rasterio makes its in-memory datasets (rasterize, shapes) without a geotransform and
+        # gives them ours just after, under warnings.catch_warnings() + "ignore". That swaps one
+        # process-wide state: with threads, one restores it while another is inside, the
+        # "Dataset has no geotransform" meant to be silenced reached the terminal (~28 times per
+        # 460 Mpx carbon run; the burn uses the geotransform set afterwards), and "ignore
+        # everything" could stay in force after the pass (state_kept puts the state back).
+        warnings.filterwarnings("ignore", category=NotGeoreferencedWarning, module=r"rasterio\.features")
         pending: deque = deque()
         nxt = 0
         for i in range(n):

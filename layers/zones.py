@@ -9,7 +9,6 @@ import logging
 import os
 import threading
 import uuid
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
@@ -21,7 +20,6 @@ import rasterio
 import rasterio.features
 import shapely
 from affine import Affine
-from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from sinkplan.layers.errors import FieldError, InputError, MissingCRS
@@ -39,14 +37,6 @@ OUTSIDE = 0
 #: Overlap between two zones, as a share of the smaller one, above which zones are refused
 #: (below it, digitising slivers along shared borders are only logged).
 MAX_OVERLAP_FRACTION = 1e-3
-
-# rasterio's in-memory dataset (``MemoryDataset``, behind ``rasterize`` and ``shapes``) is made
-# without a geotransform and given ours just after, under ``warnings.catch_warnings()`` +
-# "ignore". That context manager swaps one process-wide filter list, so with blocks rasterized
-# in several threads one thread restores the list while another is inside, and the warning
-# meant to be silenced ("Dataset has no geotransform") reaches the terminal. The burn itself
-# uses the geotransform set afterwards (identical results, tested); the warning is noise.
-warnings.filterwarnings("ignore", category=NotGeoreferencedWarning, module=r"rasterio\.features")
 
 
 class ZoneRasterizer:

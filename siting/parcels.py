@@ -21,7 +21,6 @@ the ellipsoid (:func:`distance_to_features_km`). Compactness is Polsby–Popper,
 from __future__ import annotations
 
 import math
-import warnings
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,6 @@ import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
 from rasterio import features as rfeatures
-from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from sinkplan.layers.resultspec import eligible_colormap
@@ -45,9 +43,6 @@ from sinkplan.siting.components import Joined
 from sinkplan.siting.inputs import ScratchRaster
 
 __all__ = ["finish_rasters", "dissolve_pixel_pieces", "dissolve_all", "compactness", "distance_to_features_km", "nearest_features_km", "region_aeqd", "ELIGIBLE_COLORS"]
-
-# Rasterized and traced in threads: see the same filter's reason in sinkplan.layers.zones.
-warnings.filterwarnings("ignore", category=NotGeoreferencedWarning, module=r"rasterio\.features")
 
 #: Colours of eligible.tif: 0 excluded (transparent), 1 desert, 2 border, 3 mine, 4 other — from
 #: the result spec, the one source the map legend and the figures use too.

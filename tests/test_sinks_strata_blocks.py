@@ -141,18 +141,16 @@ def test_threads_share_one_rasterizer(layers):
 def test_zones_rasterized_in_threads_equal_one_thread_and_print_no_georef_warning(layers):
     """rasterio silences "Dataset has no geotransform" with ``warnings.catch_warnings()``, which
     is not thread-safe: rasterized in threads, the warning leaked to the terminal of 460 Mpx runs.
-    sinkplan.layers.zones filters it; the burned ids never depended on it. Run in a fresh
-    interpreter, as a command runs (pytest resets the warning filters around collection, which
-    drops a filter a module installs when it is first imported)."""
+    The pass's thread pool (``threaded_imap``) filters it; the burned ids never depended on it.
+    Run in a fresh interpreter, with the warning filters a command starts with."""
     import subprocess
     import sys
 
     d, lc, zones, red, _ = layers
     script = f"""
-import threading
-from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from sinkplan.layers.grid import Grid
+from sinkplan.layers.parallel import threaded_imap
 from sinkplan.layers.zones import BlockZones
 from sinkplan.sinks.strata import prepare_strata
 BlockZones.PIECE = 32  # many rasterize calls per window: many chances to race
@@ -160,15 +158,7 @@ grid = Grid.from_raster({str(lc)!r})
 src = prepare_strata(grid, zones={str(zones)!r}, zone_field="name", redline={str(red)!r}).source
 windows = list(grid.blocks(128 * 128)) * 12
 alone = [src(w) for w in windows]
-start = threading.Barrier(4)
-def run(ws):
-    start.wait()
-    return [src(w) for w in ws]
-with ThreadPoolExecutor(4) as pool:
-    parts = list(pool.map(run, [windows[i::4] for i in range(4)]))
-together = [None] * len(windows)
-for i, part in enumerate(parts):
-    together[i::4] = part
+together = list(threaded_imap(src, windows, 4))  # as the pass runs its blocks
 print(sum(np.array_equal(a, b) for a, b in zip(alone, together)), len(windows))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
