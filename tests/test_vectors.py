@@ -457,3 +457,26 @@ def test_overlapping_zones_are_refused_or_logged(caplog):
     assert "zones overlap: '西' and '东'" in caplog.text
     with pytest.raises(ValueError, match="overlap must be"):
         ZoneRasterizer(gdf, grid, field="name", overlap="maybe")
+
+
+
+def test_rounding_slivers_of_shared_borders_are_not_overlaps():
+    from sinkplan.layers.zones import SLIVER_FRACTION, ZoneRasterizer
+
+    grid = Grid(CRS.from_epsg(4326), Affine(0.01, 0, 110, 0, -0.01, 42), 40, 20)
+    west, east = box(110.0, 41.8, 110.2, 42.0), box(110.2, 41.8, 110.4, 42.0)
+
+    def pair(width_deg):  # the west zone reaches width_deg into the east one over its full height
+        gdf = gpd.GeoDataFrame({"name": ["西", "东"]}, crs="EPSG:4326",
+                               geometry=[box(110.0, 41.8, 110.2 + width_deg, 42.0), east])
+        return ZoneRasterizer(gdf, grid, field="name", overlap="warn").overlaps()
+
+    # Both zones are 0.2° wide and as tall as the strip, so the strip's share of the smaller
+    # (east) zone is width / 0.2: 2e-12 / 0.2 = 1e-11 < SLIVER_FRACTION (1e-9), a rounding sliver;
+    # 2e-8 / 0.2 = 1e-7 > 1e-9, an overlap, reported with its share.
+    assert 2e-12 / 0.2 < SLIVER_FRACTION < 2e-8 / 0.2
+    assert pair(2e-12) == []
+    [(a, b, m2, frac)] = pair(2e-8)
+    assert (a, b) == ("西", "东") and frac == pytest.approx(1e-7, rel=1e-3)
+    assert ZoneRasterizer(gpd.GeoDataFrame({"name": ["西", "东"]}, geometry=[west, east], crs="EPSG:4326"),
+                          grid, field="name").overlaps() == []
