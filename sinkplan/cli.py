@@ -133,10 +133,24 @@ def console_main() -> None:
     flushed, temporary folders removed, Dask closed) and the streams are flushed; then
     ``os._exit`` ends the process with the command's exit code. Library use and
     ``main()`` called from Python keep the normal interpreter exit.
+
+    Before anything imports numpy, two process settings of a short-lived command, measured on
+    a 100 Mpx ``carbon`` (1.5-1.6 s, 2 cores):
+
+    - ``OPENBLAS_NUM_THREADS=1`` unless set: numpy's and scipy's OpenBLAS each start a thread
+      per core that spins about 0.1 s waiting for work that never comes (no command does
+      large linear algebra), 8 % of the run's CPU, taken from the pass. Dask's nanny sets
+      the same for its workers.
+    - The cyclic collector's first threshold 50 000 allocations instead of 700: importing
+      numba, pandas and GDAL's bindings ran 412 collections, 0.12 s, which freed 2 825
+      objects in all.
     """
     import atexit
+    import gc
     import os
 
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    gc.set_threshold(50_000, 20, 100)
     code = main()
     try:
         atexit._run_exitfuncs()  # what the interpreter would run first on exit (public since 3.0, unlisted)

@@ -4,6 +4,7 @@ imports its own module only (``carbon`` nothing of siting). Timings live in benc
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -67,3 +68,18 @@ def test_console_script_ends_without_teardown_but_keeps_code_output_and_exit_han
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "missing.tif" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     assert bad.stdout.splitlines() == ["buffered before the command", "exit handler ran"]
+
+
+def test_console_script_sets_one_openblas_thread_and_a_lazier_collector_unless_told():
+    """Before numpy loads, ``console_main`` keeps OpenBLAS to one thread (its idle threads spun
+    on the cores the pass needs) unless the user set OPENBLAS_NUM_THREADS, and raises the
+    collector's first threshold from 700 to 50 000 allocations."""
+    code = ("import atexit, gc, os, sys\nfrom sinkplan.cli import console_main\n"
+            "atexit.register(lambda: print(os.environ.get('OPENBLAS_NUM_THREADS'), gc.get_threshold(), 'numpy' in sys.modules))\n"
+            "console_main()\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=120, env=env)
+    assert out.stdout.splitlines()[-1] == "1 (50000, 20, 100) False"  # set before numpy is imported
+    mine = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=120,
+                          env=dict(env, OPENBLAS_NUM_THREADS="3"))
+    assert mine.stdout.splitlines()[-1] == "3 (50000, 20, 100) False"
