@@ -71,13 +71,28 @@ def register(sub, common) -> None:
 
 
 def run(args: argparse.Namespace, ctx: RunContext) -> int:
+    if args.uncertainty < 0:
+        raise _input_error(f"--uncertainty {args.uncertainty}: give a number of draws ≥ 0")
+    (lc,) = open_landcovers([Path(args.landcover)], args)
+    from sinkplan.sinks.mapfiles import PREVIEW_MAX_PIXELS, PreviewRead
+    from sinkplan.sinks.preview import stream_factor
+
+    # The preview the pass does not build (a file with overviews) is read from the overviews
+    # from now on, on the core that the imports and numba's first kernel below leave idle.
+    preview = (None if stream_factor(lc, PREVIEW_MAX_PIXELS)
+               else PreviewRead(lc, max_pixels=PREVIEW_MAX_PIXELS, max_cells=ctx.max_cells))
+    try:
+        return _run(args, ctx, lc, preview)
+    finally:
+        if preview is not None:
+            preview.cancel()  # a no-op once written; on an error, the read stops at its next tile
+
+
+def _run(args: argparse.Namespace, ctx: RunContext, lc, preview) -> int:
     from sinkplan.sinks.api import carbon_stocks
     from sinkplan.sinks.folders import carbon_rasters, streamed_rasters, write_carbon
     from sinkplan.sinks.uncertainty import check_draws, resolve_seed
 
-    if args.uncertainty < 0:
-        raise _input_error(f"--uncertainty {args.uncertainty}: give a number of draws ≥ 0")
-    (lc,) = open_landcovers([Path(args.landcover)], args)
     from sinkplan.cmd_change import density_table_from
 
     table, tier1 = density_table_from(args, lc.scheme)
@@ -120,7 +135,8 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                 res.summary["densities"]["tier1_fallback"] = tier1
             rf.extra_manifest["execution"] = {"workers": ctx.workers, "scheduler": ctx.scheduler}
             with ctx.progress("writing") as progress:  # tables, carbon_density.tif, map files
-                write_carbon(res, rf, raster=not args.no_raster, max_cells=ctx.max_cells, progress=progress)
+                write_carbon(res, rf, raster=not args.no_raster, max_cells=ctx.max_cells, progress=progress,
+                             preview=preview)
             rf.extra_manifest.setdefault("timings_s", {}).update(
                 zones=t_zones, **{"pass": res.timings_s["pass"]},
                 executor_start_stop_and_raster_finish=t_run - sum(res.timings_s.values()),

@@ -191,7 +191,7 @@ def _write_missing(rf: ResultFolder, rasters: Sequence[LutRaster], landcovers: S
 
 # --------------------------------------------------------------------------- carbon
 def write_carbon(result, folder: str | os.PathLike | ResultFolder, *, overwrite: bool = False, raster: bool = True,
-                 max_cells: int | None = None, progress: Progress | None = None) -> Path:
+                 max_cells: int | None = None, progress: Progress | None = None, preview=None) -> Path:
     """Write a carbon result folder (what ``sinkplan carbon`` writes).
 
     Parameters
@@ -209,6 +209,10 @@ def write_carbon(result, folder: str | os.PathLike | ResultFolder, *, overwrite:
         Cells per block of the raster passes (default: the result's).
     progress : callable, optional
         ``progress(fraction, label)``.
+    preview : PreviewRead, optional
+        The land-cover preview's read started before the pass
+        (:class:`sinkplan.sinks.mapfiles.PreviewRead`), for a result whose pass did not build
+        it; else it is read now.
 
     Returns
     -------
@@ -228,7 +232,7 @@ def write_carbon(result, folder: str | os.PathLike | ResultFolder, *, overwrite:
         rf.write_csv(rs.STOCKS_BY_CLASS, result.by_class)
         rf.write_xlsx(rs.STOCKS_XLSX, {"stocks_by_zone": result.by_zone, "stocks_by_class": result.by_class})
         carbon_map_files(rf, strata=result.strata, by_zone=result.by_zone, lc=lc, max_cells=cells, progress=progress,
-                         preview=getattr(result, "preview", None))
+                         preview=getattr(result, "preview", None) or preview)
         rf.write_summary(result.summary)
         return rf.out
 

@@ -54,6 +54,8 @@ __all__ = [
     "restoration_map_files",
     "lonlat_layer",
     "preview_nodata",
+    "PreviewRead",
+    "read_landcover_preview",
     "scheme_csv_text",
     "wide_by_year",
     "write_gpkg",
@@ -286,6 +288,141 @@ def _mode_cells(codes: np.ndarray, nodata: int | None, f: int, nrows: int, ncols
     return np.ma.MaskedArray(out.reshape(nrows, ncols), mask=mask.reshape(nrows, ncols))
 
 
+class _PreviewTiles:
+    """The layout of ``lc``'s preview (factor, size, output tiles) and the read of one tile: the
+    mode of each cell from GDAL's decimated read of the file (its overviews when it has them),
+    from a land cover given as an array, or copied from a :class:`Preview` already computed."""
+
+    def __init__(self, lc, max_pixels: int, max_cells: int, computed=None) -> None:
+        self.lc, self.computed = lc, computed
+        g = lc.grid
+        self.f = f = _decimation_factor(g.height, g.width, max_pixels)
+        self.nrows, self.ncols = math.ceil(g.height / f), math.ceil(g.width / f)
+        if computed is not None and computed.factor != f:
+            raise ValueError(f"preview computed with factor {computed.factor}, the file needs {f}")
+        self.array = getattr(lc, "source", None)  # a land cover given as an array: the mode computed here
+        # Output tiles of (tr, tc) preview pixels read (tr·f, tc·f) ≤ max_cells source cells, or of
+        # the overview GDAL reads instead (the largest factor ≤ f): at 6 Gpx, 1 477 one-row reads of
+        # the 32× overview took 0.5 s, in their call overhead.
+        ov = 1
+        if computed is None and self.array is None:
+            with open_raster(lc.path) as src:
+                ov = max([o for o in src.overviews(1) if o <= f], default=1)
+        self.tc = tc = max(1, min(self.ncols, max_cells * ov * ov // (f * f)))
+        self.tr = tr = max(1, min(self.nrows, max_cells * ov * ov // (f * f * tc)))
+        self.tiles = [(r, c) for r in range(0, self.nrows, tr) for c in range(0, self.ncols, tc)]
+        self._local, self._opened, self._lock = threading.local(), [], threading.Lock()
+
+    def _dataset(self):  # one per thread: a GDAL dataset is not thread-safe
+        if getattr(self._local, "ds", None) is None:
+            self._local.ds = open_raster(self.lc.path)
+            with self._lock:
+                self._opened.append(self._local.ds)
+        return self._local.ds
+
+    def close(self) -> None:
+        with self._lock:
+            while self._opened:
+                self._opened.pop().close()
+
+    def read(self, rc: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(codes as int64, True where the cell holds only nodata) of the tile at ``rc``."""
+        from rasterio.enums import Resampling
+        from rasterio.windows import Window
+
+        r, c = rc
+        f, g, lc, array, computed = self.f, self.lc.grid, self.lc, self.array, self.computed
+        kr, kc = min(self.tr, self.nrows - r), min(self.tc, self.ncols - c)
+        codes = np.zeros((kr, kc), dtype=np.int64)
+        masked = np.ones((kr, kc), dtype=bool)
+        if computed is not None:  # the same modes, taken in the pass or read before it
+            codes[:] = computed.codes[r:r + kr, c:c + kc]
+            masked[:] = computed.mask[r:r + kr, c:c + kc]
+            return codes, masked
+        # Whole factor × factor cells in one read; the last row/column of cells (fewer source
+        # pixels) in their own reads, so every cell is the mode of exactly its own pixels.
+        src = self._dataset() if array is None else None
+        for sr, nr, orow, onr in _spans(r, kr, f, g.height):
+            for sc, nc, ocol, onc in _spans(c, kc, f, g.width):
+                win = Window(sc, sr, nc, nr)
+                if array is not None:
+                    block = _mode_cells(array.read(win), lc.nodata, f, onr, onc)
+                elif f == 1:
+                    block = read_window(src, win, masked=True)
+                else:
+                    block = read_window(src, win, out_shape=(onr, onc), resampling=Resampling.mode, masked=True)
+                codes[orow:orow + onr, ocol:ocol + onc] = np.ma.getdata(block)
+                masked[orow:orow + onr, ocol:ocol + onc] = np.ma.getmaskarray(block)
+        return codes, masked
+
+
+def read_landcover_preview(lc, *, max_pixels: int = PREVIEW_MAX_PIXELS, max_cells: int = 4 * 1024 * 1024,
+                           stop: threading.Event | None = None):
+    """The modes :func:`write_landcover_preview` would read from the file, read now, in this
+    thread and in the same tiles (so the same values), as a :class:`sinkplan.sinks.preview.Preview`
+    (codes int64) to write later with ``computed=``; None when ``stop`` is set before the end."""
+    from sinkplan.sinks.preview import Preview
+
+    tiles = _PreviewTiles(lc, max_pixels, max_cells)
+    codes = np.zeros((tiles.nrows, tiles.ncols), dtype=np.int64)
+    mask = np.ones((tiles.nrows, tiles.ncols), dtype=bool)
+    try:
+        for r, c in tiles.tiles:
+            if stop is not None and stop.is_set():
+                return None
+            tc, tm = tiles.read((r, c))
+            codes[r:r + tc.shape[0], c:c + tc.shape[1]] = tc
+            mask[r:r + tc.shape[0], c:c + tc.shape[1]] = tm
+    finally:
+        tiles.close()
+    return Preview(codes, mask, tiles.f)
+
+
+class PreviewRead:
+    """``lc``'s land-cover preview read from its file in a background thread, started before the
+    pass: the read is GDAL decoding (no GIL), so it runs on the core the command's start-up
+    leaves idle (imports, numba's first kernel, reading the zones hold the GIL and one core).
+    After the pass the read cost 0.18 s of a 1.7 s ``carbon`` of 100 Mpx, all of it waited for.
+
+    :meth:`result` waits for it and gives the :class:`~sinkplan.sinks.preview.Preview` (or
+    raises what the read raised, e.g. a corrupt overview); :meth:`cancel` stops it between
+    two tiles. Use it as a context manager to cancel it on an error.
+    """
+
+    def __init__(self, lc, *, max_pixels: int = PREVIEW_MAX_PIXELS, max_cells: int = 4 * 1024 * 1024) -> None:
+        self._stop = threading.Event()
+        self._value = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(lc, max_pixels, max_cells), name="sinkplan-preview",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, lc, max_pixels: int, max_cells: int) -> None:
+        try:
+            self._value = read_landcover_preview(lc, max_pixels=max_pixels, max_cells=max_cells, stop=self._stop)
+        except BaseException as exc:  # handed to result() in the caller's thread
+            self._error = exc
+
+    def result(self):
+        """The preview (waits for the read); raises what the read raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def cancel(self) -> None:
+        """Stop the read at the next tile and wait for it."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> "PreviewRead":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.cancel()
+
+
 def write_landcover_preview(
     path: Path,
     lc,
@@ -299,15 +436,17 @@ def write_landcover_preview(
 
     Codes outside the scheme and nodata become the preview's nodata. Returns ``path``, or
     None (and a log line) when the scheme's codes fit neither uint8 nor uint16. ``computed``:
-    the modes already taken in the counting pass (a :class:`sinkplan.sinks.preview.Preview`
-    of the same factor), written instead of reading the raster again.
+    the modes already taken (a :class:`sinkplan.sinks.preview.Preview` of the same factor: from
+    the counting pass, or :func:`read_landcover_preview` / :class:`PreviewRead` before it), or a
+    :class:`PreviewRead`, written instead of reading the raster again.
     """
-    from rasterio.enums import Resampling
     from rasterio.windows import Window
 
     from sinkplan.layers.outputs import BlockWriter
     from sinkplan.layers.parallel import pass_threads, threaded_imap
 
+    if isinstance(computed, PreviewRead):
+        computed = computed.result()
     scheme = lc.scheme
     kind = preview_nodata(scheme.codes, lc.nodata)
     if kind is None:
@@ -315,67 +454,26 @@ def write_landcover_preview(
         return None
     dtype, nodata = kind
     g = lc.grid
-    f = _decimation_factor(g.height, g.width, max_pixels)
-    nrows, ncols = math.ceil(g.height / f), math.ceil(g.width / f)
+    tiles = _PreviewTiles(lc, max_pixels, max_cells, computed)
+    f, nrows, ncols = tiles.f, tiles.nrows, tiles.ncols
     pgrid = Grid(g.crs, g.transform @ Affine.scale(f, f), ncols, nrows)
     keep = np.zeros(max(scheme.codes) + 1, dtype=bool)
     keep[list(scheme.codes)] = True
-    # Output tiles of (tr, tc) preview pixels read (tr·f, tc·f) ≤ max_cells source cells, or of
-    # the overview GDAL reads instead (the largest factor ≤ f): at 6 Gpx, 1 477 one-row reads of
-    # the 32× overview took 0.5 s, in their call overhead.
-    ov = 1
-    if computed is None and getattr(lc, "source", None) is None:
-        with open_raster(lc.path) as src:
-            ov = max([o for o in src.overviews(1) if o <= f], default=1)
-    tc = max(1, min(ncols, max_cells * ov * ov // (f * f)))
-    tr = max(1, min(nrows, max_cells * ov * ov // (f * f * tc)))
-    tiles = [(r, c) for r in range(0, nrows, tr) for c in range(0, ncols, tc)]
     cmap = scheme.colormap()
     tags = {"source": Path(lc.path).name, "factor": str(f), "resampling": "mode", "scheme": scheme.name,
             "classes": rs.SCHEME_CSV.name}
-    if computed is not None and computed.factor != f:
-        raise ValueError(f"preview computed with factor {computed.factor}, the file needs {f}")
-    array = getattr(lc, "source", None)  # a land cover given as an array: the mode computed here
-    local, opened = threading.local(), []
-
-    def dataset():  # one per thread: a GDAL dataset is not thread-safe
-        if getattr(local, "ds", None) is None:
-            local.ds = open_raster(lc.path)
-            opened.append(local.ds)
-        return local.ds
 
     def tile(rc: tuple[int, int]) -> np.ndarray:
-        r, c = rc
-        kr, kc = min(tr, nrows - r), min(tc, ncols - c)
-        codes = np.zeros((kr, kc), dtype=np.int64)
-        masked = np.ones((kr, kc), dtype=bool)
-        if computed is not None:  # the same modes, taken in the pass
-            codes[:] = computed.codes[r:r + kr, c:c + kc]
-            masked[:] = computed.mask[r:r + kr, c:c + kc]
-        else:
-            # Whole factor × factor cells in one read; the last row/column of cells (fewer source
-            # pixels) in their own reads, so every cell is the mode of exactly its own pixels.
-            src = dataset() if array is None else None
-            for sr, nr, orow, onr in _spans(r, kr, f, g.height):
-                for sc, nc, ocol, onc in _spans(c, kc, f, g.width):
-                    win = Window(sc, sr, nc, nr)
-                    if array is not None:
-                        block = _mode_cells(array.read(win), lc.nodata, f, onr, onc)
-                    elif f == 1:
-                        block = read_window(src, win, masked=True)
-                    else:
-                        block = read_window(src, win, out_shape=(onr, onc), resampling=Resampling.mode, masked=True)
-                    codes[orow:orow + onr, ocol:ocol + onc] = np.ma.getdata(block)
-                    masked[orow:orow + onr, ocol:ocol + onc] = np.ma.getmaskarray(block)
+        codes, masked = tiles.read(rc)
         ok = ~masked & (codes >= 0) & (codes < keep.size)
         ok[ok] = keep[codes[ok]]
         return np.where(ok, codes, nodata).astype(dtype)
 
     # GDAL's decimated reads in threads, each with its own dataset and its own run of
     # consecutive tiles (so no two threads decode the same overview tiles).
-    threads = 1 if computed is not None or array is not None else pass_threads()
-    k = min(len(tiles), 4 * threads)
-    runs = [tiles[len(tiles) * i // k:len(tiles) * (i + 1) // k] for i in range(k)]
+    threads = 1 if computed is not None or tiles.array is not None else pass_threads()
+    k = min(len(tiles.tiles), 4 * threads)
+    runs = [tiles.tiles[len(tiles.tiles) * i // k:len(tiles.tiles) * (i + 1) // k] for i in range(k)]
     try:
         with BlockWriter(path, pgrid, dtype, nodata=nodata, resampling="mode", colormap=cmap,
                          tags=tags, band_description="land-cover class (preview)") as out:
@@ -385,10 +483,9 @@ def write_landcover_preview(
                     out.write(block, Window(c, r, block.shape[1], block.shape[0]))
                 done += len(run)
                 if progress is not None:
-                    progress(done / len(tiles), "land-cover preview")
+                    progress(done / len(tiles.tiles), "land-cover preview")
     finally:
-        for ds in opened:
-            ds.close()
+        tiles.close()
     logger.info("land-cover preview: %d × %d px (1/%d of %s)", ncols, nrows, f, lc.path)
     return path
 
@@ -408,7 +505,7 @@ def _zones(rf, strata, table, grid: Grid, fs) -> list[Path]:
 def carbon_map_files(rf, *, strata, by_zone: pd.DataFrame, lc, max_cells: int, progress: Progress = None,
                      preview=None) -> list[Path]:
     """zones.gpkg (with the stocks_by_zone figures and density), redline.gpkg, preview (``preview``:
-    the one the pass computed, else read now), scheme."""
+    the one the pass computed or a :class:`PreviewRead` started before it, else read now), scheme."""
     t0 = time.perf_counter()
     table = by_zone.copy()
     if {"stock_mgc", "area_ha"} <= set(table.columns):  # Mg C ÷ ha = Mg C/ha

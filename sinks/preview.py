@@ -44,8 +44,9 @@ except ImportError:  # pragma: no cover
 
 @dataclass(frozen=True)
 class Preview:
-    """The mode of every cell: ``codes`` (int32, shape (rows, cols) of cells), ``mask``
-    (True: the cell holds only nodata) and the reduction ``factor``."""
+    """The mode of every cell: ``codes`` (integers, shape (rows, cols) of cells: int32 from the
+    pass, int64 from :func:`sinkplan.sinks.mapfiles.read_landcover_preview`), ``mask`` (True:
+    the cell holds only nodata) and the reduction ``factor``."""
 
     codes: np.ndarray = field(repr=False)
     mask: np.ndarray = field(repr=False)

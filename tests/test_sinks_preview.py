@@ -129,3 +129,43 @@ def test_a_raster_with_overviews_keeps_the_read_after_the_pass(tmp_path, monkeyp
     b = write_tif(tmp_path / "b.tif", a, transform=Affine(0.001, 0, 110, 0, -0.001, 42), block=16)
     assert carbon_stocks(b).preview.factor == 3  # ceil(64/3)² = 484 ≤ 600 < ceil(64/2)² = 1 024
     assert carbon_stocks(b, preview=False).preview is None
+
+
+def test_the_preview_read_before_the_pass_writes_the_file_the_read_after_it_writes(tmp_path, monkeypatch):
+    import filecmp
+    import threading
+
+    from sinkplan.cli import main
+    from sinkplan.layers.errors import InputFileError
+    from sinkplan.sinks.inputs import open_landcovers
+
+    monkeypatch.setattr(mf, "PREVIEW_MAX_PIXELS", 600)
+    a = np.random.default_rng(3).choice([0, 1, 2, 4, 7], size=(197, 261)).astype("uint8")
+    t = Affine(0.001, 0, 110, 0, -0.001, 42)
+    lc = write_tif(tmp_path / "lc.tif", a, transform=t, block=16)
+    with rasterio.open(lc, "r+") as ds:
+        ds.build_overviews([2, 4], rasterio.enums.Resampling.mode)
+    (land,) = open_landcovers([lc])
+    # factor 10 (20 × 27 = 540 ≤ 600 cells; 9 gives 22 × 29 = 638); the 4× overview is read in
+    # tiles of 1 024 · 4² / 10² = 163 cells: 27 columns × 6 rows, so 4 tiles
+    mf.write_landcover_preview(tmp_path / "after.tif", land, max_pixels=600, max_cells=1024)
+    read = mf.PreviewRead(land, max_pixels=600, max_cells=1024)
+    mf.write_landcover_preview(tmp_path / "before.tif", land, max_pixels=600, max_cells=1024, computed=read)
+    assert filecmp.cmp(tmp_path / "after.tif", tmp_path / "before.tif", shallow=False)
+    assert mf._PreviewTiles(land, 600, 1024).tiles == [(0, 0), (6, 0), (12, 0), (18, 0)]
+    got = mf.read_landcover_preview(land, max_pixels=600, max_cells=1024)
+    assert got.factor == 10 and got.codes.shape == got.mask.shape == (20, 27)
+    with rasterio.open(tmp_path / "after.tif") as f:
+        np.testing.assert_array_equal(f.read(1), np.where(got.mask, f.nodata, got.codes))
+    stopped = threading.Event()
+    stopped.set()
+    assert mf.read_landcover_preview(land, max_pixels=600, max_cells=1024, stop=stopped) is None
+    # the command starts the read before the pass: the same file
+    assert main(["carbon", str(lc), "--out", str(tmp_path / "cmd"), "--quiet", "--max-cells", "1024"]) == 0
+    assert filecmp.cmp(tmp_path / "after.tif", tmp_path / "cmd" / "landcover_preview.tif", shallow=False)
+    # a read that fails (the file is gone) raises in the thread that asks for the result
+    (tmp_path / "lc.tif").unlink()
+    gone = mf.PreviewRead(land, max_pixels=600, max_cells=1024)
+    with pytest.raises(InputFileError, match="lc.tif: file not found"):
+        gone.result()
+    gone.cancel()
