@@ -35,7 +35,7 @@ from sinkplan.layers.reading import read_window
 from sinkplan.layers.parallel import BlockExecutor, map_blocks
 from sinkplan.layers.schemes import ClassScheme
 from sinkplan.layers.tally import area_by_key
-from sinkplan.sinks.fused import count_rows, count_rows2, fused_applies, lookup2
+from sinkplan.sinks.fused import count_rows, count_rows2, fused_applies, lookup, lookup2
 from sinkplan.sinks.strata import StrataBlocks, strata_block
 from sinkplan.layers.parallel import Progress
 
@@ -346,7 +346,7 @@ def _fused_raster(spec: PassSpec, codes_list: list[np.ndarray]):
     out = []
     for lut in _raster_luts(spec):
         if len(codes_list) == 1:
-            out.append(lut[spec.slots[0].lut][codes_list[0]])
+            out.append(lookup(codes_list[0], lut[spec.slots[0].lut]))
         else:
             out.append(lookup2(*codes_list, spec.slots[0].lut, spec.slots[1].lut, lut))
     return _one_or_tuple(spec, out)

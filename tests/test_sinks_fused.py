@@ -23,7 +23,7 @@ from sinkplan.layers.landcover import ArrayBlocks
 from sinkplan.layers.schemes import load_scheme
 from sinkplan.layers.tally import area_by_key
 from sinkplan.sinks import blocks as B
-from sinkplan.sinks.fused import HAVE_NUMBA, count_rows2, lookup2
+from sinkplan.sinks.fused import HAVE_NUMBA, count_rows2, lookup, lookup2
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
 
@@ -76,7 +76,26 @@ def test_lookup2_equals_numpy_index(data):
     assert np.array_equal(lookup2(b, a, lut0, lut1, table), table[lut0[b], lut1[a]])
 
 
+@given(data=st.data(), dtype=st.sampled_from([np.uint8, np.uint16]), out=st.sampled_from([np.float32, np.float64]))
+@settings(max_examples=40, deadline=None)
+def test_lookup_equals_numpy_index(data, dtype, out):
+    h, w = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9))
+    codes = data.draw(arrays(dtype, (h, w)))
+    n = 256 if dtype == np.uint8 else 65536
+    table = data.draw(arrays(out, n, elements=st.floats(-1e6, 1e6, width=32)))
+    got = lookup(codes, table)
+    assert got.dtype == out and np.array_equal(got, table[codes])
+
+
+def test_lookup_by_hand():
+    table = np.zeros(256, np.float32)
+    table[[1, 7, 255]] = [2.5, 40.0, -1.0]
+    assert lookup(np.array([[1, 7], [255, 0]], np.uint8), table).tolist() == [[2.5, 40.0], [-1.0, 0.0]]
+
+
 def test_codes_must_be_covered_by_the_lookup():
+    with pytest.raises(ValueError, match="cover every value"):
+        lookup(np.zeros((1, 1), np.uint16), np.zeros(256, np.float32))  # uint16 codes need 65 536 entries
     with pytest.raises(ValueError, match="uint8 or uint16"):
         lookup2(np.zeros((1, 1), np.int32), np.zeros((1, 1), np.uint8), *_luts(2, 2), np.zeros((2, 2), np.float32))
 
