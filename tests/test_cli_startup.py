@@ -79,7 +79,7 @@ def test_console_script_sets_one_openblas_thread_and_a_lazier_collector_unless_t
             "console_main()\n")
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     out = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=120, env=env)
-    assert out.stdout.splitlines()[-1] == "1 (50000, 20, 100) False"  # set before numpy is imported
+    assert out.stdout.splitlines()[-1] == "1 (50000, 10, 10) False"  # set before numpy is imported
     mine = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=120,
                           env=dict(env, OPENBLAS_NUM_THREADS="3"))
-    assert mine.stdout.splitlines()[-1] == "3 (50000, 20, 100) False"
+    assert mine.stdout.splitlines()[-1] == "3 (50000, 10, 10) False"
