@@ -386,7 +386,7 @@ class PreviewRead:
 
     :meth:`result` waits for it and gives the :class:`~sinkplan.sinks.preview.Preview` (or
     raises what the read raised, e.g. a corrupt overview); :meth:`cancel` stops it between
-    two tiles. Use it as a context manager to cancel it on an error.
+    two tiles (a run that fails before writing the preview cancels it).
     """
 
     def __init__(self, lc, *, max_pixels: int = PREVIEW_MAX_PIXELS, max_cells: int = 4 * 1024 * 1024) -> None:
@@ -414,13 +414,6 @@ class PreviewRead:
         """Stop the read at the next tile and wait for it."""
         self._stop.set()
         self._thread.join()
-
-    def __enter__(self) -> "PreviewRead":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.cancel()
 
 
 def write_landcover_preview(
