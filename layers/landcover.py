@@ -297,20 +297,28 @@ def class_table(
     UnknownClassCode
         When ``strict`` and the raster holds codes the scheme lacks.
     """
-    # one bin per possible code, and one for negative / too large codes
+    # one bin per possible code, one for negative / too large codes (n - 1), and one (n) for
+    # nodata values outside the code range (an int16 raster's -1, an int32 raster's -9999)
     n = (256 if np.dtype(lc.dtype).itemsize == 1 else MAX_CODE + 1) + 1
-    pixels = np.zeros(n, dtype=np.int64)
-    area_m2 = np.zeros(n, dtype=np.float64)
+    far = [nd for nd in {lc.nodata, lc.scheme.nodata} - {None} if not 0 <= nd < n - 1]
+    pixels = np.zeros(n + 1, dtype=np.int64)
+    area_m2 = np.zeros(n + 1, dtype=np.float64)
     total = lc.grid.n_blocks(max_cells)
     for i, (w, codes) in enumerate(lc.blocks(max_cells)):
         k = codes.astype(np.int64)
-        k[(k < 0) | (k >= n - 1)] = n - 1
-        px, ar = area_by_key(k, n, lc.grid, w)
+        out_of_range = (k < 0) | (k >= n - 1)
+        if far and out_of_range.any():
+            is_far = np.isin(k, far)
+            k[is_far] = n
+            out_of_range &= ~is_far
+        k[out_of_range] = n - 1
+        px, ar = area_by_key(k, n + 1, lc.grid, w)
         pixels += px
         area_m2 += ar
         if progress:
             progress((i + 1) / total, f"counting classes of {lc.path.name}")
-    nodata_px = 0
+    nodata_px = int(pixels[n])
+    pixels[n] = 0
     for nd in {lc.nodata, lc.scheme.nodata} - {None}:
         if 0 <= nd <= MAX_CODE:
             nodata_px += int(pixels[nd])

@@ -58,11 +58,16 @@ class ClassSlots:
     codes : tuple of int
         Land classes (slot i holds code ``codes[i]``).
     lut : ndarray of uint16
-        Slot of every code ``0 <= code < len(lut)``; larger or negative codes are unknown.
+        Slot of every code ``0 <= code < len(lut)``; larger or negative codes are unknown,
+        except the nodata values among them.
+    far_nodata : tuple of int
+        Nodata values outside the lut's range (e.g. -1 or -9999 of an int16/int32 raster):
+        slot :attr:`nodata`, not :attr:`unknown`.
     """
 
     codes: tuple[int, ...]
     lut: np.ndarray = field(repr=False)
+    far_nodata: tuple[int, ...] = ()
 
     @property
     def n(self) -> int:
@@ -94,11 +99,14 @@ class ClassSlots:
             if c.code < size:
                 lut[c.code] = i
         not_land = {c.code for c in scheme.classes if c.group == "nodata"} | {scheme.nodata, *nodata}
+        far = []
         for nd in not_land - {None}:
             if 0 <= nd < size:
                 lut[nd] = len(classes) + 1
+            else:
+                far.append(int(nd))  # a signed raster's -1 / -9999: nodata, not an unknown code
         lut.setflags(write=False)
-        return cls(tuple(c.code for c in classes), lut)
+        return cls(tuple(c.code for c in classes), lut, tuple(sorted(far)))
 
     def slot_of(self, codes: np.ndarray) -> np.ndarray:
         """Slot (uint16) of each pixel's code."""
@@ -108,6 +116,8 @@ class ClassSlots:
         bad = (c < 0) | (c >= len(self.lut))
         out = self.lut[np.where(bad, 0, c)]
         out[bad] = self.unknown
+        if self.far_nodata and bad.any():
+            out[bad & np.isin(c, self.far_nodata)] = self.nodata
         return out
 
 
