@@ -310,7 +310,8 @@ def carbon_stocks(
     summary = carbon_summary(acc, mc, mapped_fraction=frac)
     units = report_units(acc.zone_names, acc.zone_rows(), hierarchy)
     unit_frac = unit_fractions(units, acc.area_ha.sum(axis=(1, 2)), zone_polygon_area_ha(st.zones_gdf) if st.has_zones else None)
-    by_zone = zone_table(acc, mc, mapped_fraction=unit_frac if hierarchy is not None else frac, units=units)
+    by_zone = zone_table(acc, mc, mapped_fraction=frac, units=units,
+                         unit_mapped_fraction=unit_frac if hierarchy is not None else None)
     by_class = class_table(acc, units if hierarchy is not None else None)
     if hierarchy is not None:
         by_zone = level_columns(by_zone, units)

@@ -134,25 +134,31 @@ def _units(acc: CarbonAccount, units) -> list:
     return [ReportUnit(acc.zone_names[z], (z,), "zone", None) for z in acc.zone_rows()]
 
 
-def zone_table(acc: CarbonAccount, mc: MonteCarlo | None = None, *, mapped_fraction: np.ndarray | list | None = None,
-               units: list | None = None) -> pd.DataFrame:
+def zone_table(acc: CarbonAccount, mc: MonteCarlo | None = None, *, mapped_fraction: np.ndarray | None = None,
+               units: list | None = None, unit_mapped_fraction: list | None = None) -> pd.DataFrame:
     """One row per zone (or per :class:`~sinkplan.sinks.hierarchy.ReportUnit`: zone, group, region):
     area, stock per pool, total, Mt CO2e (and the 95 % interval).
 
-    ``mapped_fraction`` (per zone id, :func:`sinkplan.sinks.mapped.mapped_fractions`, or one value
-    per unit) adds the share of each zone polygon the raster maps (empty outside the zones).
-    A unit's interval comes from the same draws summed over its zones.
+    ``mapped_fraction`` (indexed by zone id, 0 outside the zones:
+    :func:`sinkplan.sinks.mapped.mapped_fractions`) or ``unit_mapped_fraction`` (one value per unit,
+    in the order of ``units``: :func:`sinkplan.sinks.hierarchy.unit_fractions`) adds the share of
+    each zone polygon the raster maps (empty outside the zones). The two are separate arguments:
+    with the "(outside zones)" row there are as many units as zone ids, so the length of one
+    array cannot say how it is indexed. A unit's interval comes from the same draws summed over
+    its zones.
     """
     rows = []
     units = _units(acc, units)
+    if unit_mapped_fraction is not None and len(unit_mapped_fraction) != len(units):
+        raise ValueError(f"unit_mapped_fraction has {len(unit_mapped_fraction)} values for {len(units)} units")
     for k, u in enumerate(units):
         ids = list(u.ids)
         pools = acc.stock_mgc[ids].sum(axis=(0, 1, 2))  # exact: quantized
         total = float(pools.sum())
-        if mapped_fraction is None or len(mapped_fraction) != len(units):
-            frac = _fraction(mapped_fraction, ids[0]) if len(ids) == 1 else None
+        if unit_mapped_fraction is not None:
+            frac = unit_mapped_fraction[k]
         else:
-            frac = mapped_fraction[k]
+            frac = _fraction(mapped_fraction, ids[0]) if len(ids) == 1 else None
         row = {"zone": u.name, "area_ha": float(acc.area_ha[ids].sum()), "mapped_fraction": frac}
         row.update({f"stock_mgc_{p}": float(v) for p, v in zip(POOLS, pools)})
         row["stock_mgc"] = total
