@@ -193,3 +193,24 @@ def test_carbon_density_raster_errors(scene, tmp_path, capsys):
                "--out", str(tmp_path / "x"), "-q"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "--uncertainty" in err and not (tmp_path / "x").exists()
+
+
+def test_plot_densities_beyond_any_ecosystem_are_refused(scene):
+    # A plot of 1e6 Mg C/ha (a unit slip: kg or g per m², or a typo) or of inf was used as it
+    # stood (1e6) or dropped as "missing" (inf), pulling or silently thinning the model.
+    d = scene
+    lc = open_landcover(d / "lc.tif", "clcd")
+    gdf = gpd.read_file(d / "plots.gpkg")
+    huge = gdf["dens"].to_numpy().copy()
+    huge[3] = 1e6  # 4th feature
+    with pytest.raises(FieldError, match=r"feature 4: 1e\+06; at most 10,000 Mg C/ha"):
+        plot_data(gdf.assign(dens=huge), "dens", lc, [d / "cov.tif"], DensityOptions(block_size_m=300))
+    inf = gdf["dens"].to_numpy().copy()
+    inf[0] = np.inf
+    with pytest.raises(FieldError, match="feature 1: inf"):
+        plot_data(gdf.assign(dens=inf), "dens", lc, [d / "cov.tif"], DensityOptions(block_size_m=300))
+    # 10,000 itself (the table's limit for one pool) and NaN (a missing plot: dropped, counted) pass
+    ok = gdf["dens"].to_numpy().copy()
+    ok[0], ok[1] = 10_000.0, np.nan
+    pdata = plot_data(gdf.assign(dens=ok), "dens", lc, [d / "cov.tif"], DensityOptions(block_size_m=300))
+    assert pdata.target.size == 339 and pdata.dropped["missing_target"] == 1

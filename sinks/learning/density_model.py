@@ -32,7 +32,7 @@ from sinkplan.layers.landcover import LandCover
 from sinkplan.layers.parallel import BlockExecutor
 from sinkplan.layers.reading import read_window
 from sinkplan.layers.schemes import GROUPS, ClassScheme
-from sinkplan.sinks.densities import DensityTable
+from sinkplan.sinks.densities import MAX_DENSITY_MGC_PER_HA, DensityTable
 from sinkplan.sinks.learning.classify import Regressor, predict_pixels
 from sinkplan.sinks.learning.cv import cv_splits, out_of_fold, regression_metrics, spatial_blocks
 from sinkplan.sinks.learning.samples import open_on_grid, point_pixels, read_at_pixels
@@ -140,7 +140,7 @@ def plot_data(gdf: gpd.GeoDataFrame, target_field: str, lc: LandCover, covariate
     Raises
     ------
     FieldError
-        Missing target field, non-numeric or negative densities.
+        Missing target field, non-numeric, negative, infinite or impossibly large densities.
     InputError
         Fewer than 10 plots left.
     """
@@ -153,6 +153,14 @@ def plot_data(gdf: gpd.GeoDataFrame, target_field: str, lc: LandCover, covariate
         raise FieldError(f"{where}: field '{target_field}' is not numeric; give densities in Mg C/ha") from None
     if (y[np.isfinite(y)] < 0).any():
         raise FieldError(f"{where}: field '{target_field}' has negative densities ({np.nanmin(y)}); densities are ≥ 0 Mg C/ha")
+    # NaN is a missing target (dropped and counted); ±inf or a value beyond any ecosystem's
+    # stock is a unit slip or a typo that would pull every prediction near it
+    bad = np.flatnonzero(np.isinf(y) | (np.isfinite(y) & (y > MAX_DENSITY_MGC_PER_HA)))
+    if bad.size:
+        listed = ", ".join(f"feature {i + 1}: {y[i]:g}" for i in bad[:5]) + (f" and {bad.size - 5} more" if bad.size > 5 else "")
+        raise FieldError(f"{where}: field '{target_field}' holds densities no plot can have ({listed}; at most "
+                         f"{MAX_DENSITY_MGC_PER_HA:,.0f} Mg C/ha); check the units (Mg C/ha = t C/ha; g C/m² is 100 "
+                         "times larger) or fix those plots")
     grid = lc.grid
     rows, cols, inside = point_pixels(gdf, grid)
     dropped = {"outside_grid": int((~inside).sum()), "missing_target": int((~np.isfinite(y) & inside).sum())}
