@@ -253,6 +253,33 @@ def land_area_denominators(mapped_ha: np.ndarray, polygon_ha: np.ndarray | None,
     return land, source
 
 
+def _check_land_holds_forest(rows: list[dict], totals: list[dict]) -> None:
+    """Refuse a given land area (``land_area_ha``) or extra forest (``extra_forest_ha``) that makes
+    the forest counted exceed the land: the coverage would be above 100 %.
+
+    Only rows whose land area or extra forest the caller gave are checked: a land area from the
+    zone polygon or the mapped pixels holds the mapped forest by construction (up to the
+    pixel-centre rule on slivers, which is no input error).
+    """
+    checked = [(r["zone"], r) for r in rows if r["land_area_source"] == LAND_AREA_GIVEN or r["extra_forest_ha"] > 0]
+    checked += [("the run total", t) for t in totals
+                if t["land_area_source"] == LAND_AREA_GIVEN or t["extra_forest_ha"] > 0]
+    for name, r in checked:
+        # the forest counted (tree forest + special shrubland + extra), or where the shrub rule is
+        # undecided its lower bound (tree forest + extra)
+        lowest = r["counted_forest_ha"] if r["counted_forest_ha"] is not None else r["forest_area_ha"] + r["extra_forest_ha"]
+        if r["land_area_ha"] > 0 and lowest > r["land_area_ha"] * (1 + 1e-9):
+            given = [p for p, on in (("land_area_ha", r["land_area_source"] == LAND_AREA_GIVEN),
+                                     ("extra_forest_ha", r["extra_forest_ha"] > 0)) if on]
+            year = f" in {r['year']}" if r.get("year") is not None else ""
+            raise InputError(
+                f"{' / '.join(given)}: {name}{year} would have {lowest:,.6g} ha of forest"
+                + (f" ({lowest - r['extra_forest_ha']:,.6g} mapped + {r['extra_forest_ha']:,.6g} extra)" if r["extra_forest_ha"] > 0 else "")
+                + f" on {r['land_area_ha']:,.6g} ha of land (coverage {100 * lowest / r['land_area_ha']:.1f} %); "
+                "check the land area (ha, not km² or mu) and the extra forest given for it",
+                params=tuple(given))
+
+
 def forest_coverage(
     years: Mapping[int | None, LandCoverInput],
     *,
@@ -474,6 +501,7 @@ def forest_coverage(
             "sum of zones" + (f" (mapped land for {', '.join(partial)})" if partial else ""))
         del t["zone"], t["mapped_area_ha"]
         totals.append(t)
+    _check_land_holds_forest(rows, totals)
     not_applied = list(dict.fromkeys(r["zone"] for r in rows if r["coverage"] is None and r["land_area_ha"] > 0))
     if not_applied:
         lo = "/".join(pct(t["coverage_trees_only"]) for t in totals)
