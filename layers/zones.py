@@ -109,7 +109,9 @@ class ZoneRasterizer:
             if field not in gdf.columns or field == gdf.geometry.name:
                 cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
                 raise FieldError(f"{what} has no field '{field}'; available fields: {cols}")
-            if (n_null := int(gdf[field].isna().sum())) > 0:
+            # a blank name ('' or spaces) is as empty as a null one: its row would have no label
+            blank = gdf[field].isna().to_numpy() | np.array([str(v).strip() == "" for v in gdf[field]], dtype=bool)
+            if (n_null := int(blank.sum())) > 0:
                 raise FieldError(f"{what}: field '{field}' is empty for {n_null} features; fill in their names or drop them")
             values = [str(v) for v in gdf[field]]
             order = {v: i for i, v in enumerate(dict.fromkeys(values), start=1)}

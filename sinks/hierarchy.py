@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from sinkplan.layers.errors import FieldError, InputError
@@ -91,7 +92,9 @@ def zone_hierarchy(zones: str | os.PathLike, *, zone_field: str | None, group_by
         cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
         raise FieldError(f"group_by {group_by!r}: zone layer {zones} has no such field; available fields: {cols}",
                          params=("group_by",))
-    if (n_null := int(gdf[group_by].isna().sum())) > 0:
+    # a blank group ('' or spaces) is as missing as a null one: its total would have no label
+    blank = gdf[group_by].isna().to_numpy() | np.array([str(v).strip() == "" for v in gdf[group_by]], dtype=bool)
+    if (n_null := int(blank.sum())) > 0:
         raise FieldError(f"group_by {group_by!r}: zone layer {zones} has {n_null} feature(s) without a group; fill them in",
                          params=("group_by",))
     zone_names = [str(v) for v in gdf[zone_field]] if zone_field else [str(i) for i in range(1, len(gdf) + 1)]

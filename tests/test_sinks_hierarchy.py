@@ -141,3 +141,11 @@ def test_group_by_errors(tmp_path, leagues, capsys):
     code, err = run_cli(["carbon", str(p20), "--zones", str(bad), "--zone-field", "name", "--group-by", "league",
                          "--out", str(out)], capsys)
     assert_one_line_error(code, err, "zone '甲旗'", out)
+    # a blank league ('' or spaces) is a missing group: its total row would have no label (it was
+    # accepted and gave a group row named '')
+    blank = write_polys(tmp_path / "blank.gpkg", [(1_000_000, 4_499_000, 1_000_300, 4_499_500),
+                                                  (1_000_000, 4_499_500, 1_000_300, 4_500_000)], crs=EA,
+                        name=["甲旗", "乙旗"], league=["东盟", " "])
+    code, err = run_cli(["carbon", str(p20), "--zones", str(blank), "--zone-field", "name", "--group-by", "league",
+                         "--out", str(out)], capsys)
+    assert_one_line_error(code, err, "has 1 feature(s) without a group", out)

@@ -422,6 +422,10 @@ def test_zone_rasterizer_errors():
         ZoneRasterizer(gdf, GRID4, field="zone")
     with pytest.raises(FieldError, match="field 'name' is empty for 1 features"):
         ZoneRasterizer(gdf, GRID4, field="name")
+    # a blank name ('' or spaces) is as empty as a null: its row would have no label (it was
+    # accepted and gave a zone row with an empty name)
+    with pytest.raises(FieldError, match="field 'name' is empty for 2 features"):
+        ZoneRasterizer(gdf.assign(name=["", "  "]), GRID4, field="name")
     with pytest.raises(InputError, match="zone layer has no features"):
         ZoneRasterizer(gdf.iloc[:0], GRID4)
     with pytest.raises(TypeError, match="GeoDataFrame or VectorLayer"):
