@@ -157,7 +157,22 @@ def open_landcover(
                 "convert with gdal_translate -ot Byte (or UInt16)"
             )
         nodata = None if src.nodata is None else int(src.nodata)
-    return LandCover(p, grid, load_scheme(scheme, mapping=mapping), nodata, dtype)
+    sch = load_scheme(scheme, mapping=mapping)
+    _warn_nodata_is_a_class(p, nodata, sch)
+    return LandCover(p, grid, sch, nodata, dtype)
+
+
+def _warn_nodata_is_a_class(path: Path, nodata: int | None, scheme: ClassScheme) -> None:
+    """Say so when the raster's declared nodata is a land class of the scheme: GDAL's rule makes
+    every pixel of that class nodata, so the class would drop out of every table unseen."""
+    cl = scheme.by_code.get(nodata) if nodata is not None else None
+    if cl is not None and cl.group != "nodata":
+        from sinkplan.layers.warnings import AssumptionWarning, warn
+
+        warn(AssumptionWarning, f"{path}: the raster declares nodata = {nodata}, which is class {nodata} "
+             f"({cl.name_en}, {cl.group}) of scheme {scheme.name!r}: its pixels are read as nodata and counted "
+             f"nowhere; if they are {cl.name_en}, remove the declaration from a copy (gdal_translate -a_nodata none)",
+             logger=__name__)
 
 
 def open_landcover_array(

@@ -48,3 +48,23 @@ def test_class_slots_map_far_nodata_to_the_nodata_slot():
     got = slots.slot_of(np.array([-1, -2, 2], dtype=np.int16))
     # -1 is nodata; -2 is an unknown code, still reported as such
     assert got.tolist() == [slots.nodata, slots.unknown, slots.codes.index(2)]
+
+
+def test_a_nodata_that_is_a_class_code_is_said(tmp_path):
+    # nodata = 2 on a CLCD map: GDAL reads its 3 forest pixels as nodata, so forest dropped out of
+    # every table without a word; the figures stay GDAL's, but a warning now names the class
+    from sinkplan.layers.warnings import AssumptionWarning
+
+    codes = np.where(CODES == -1, 0, CODES).astype("uint8")
+    lc = write_tif(tmp_path / "lc.tif", codes, crs=ALBERS, transform=T, nodata=2)
+    with pytest.warns(AssumptionWarning, match=r"declares nodata = 2, which is class 2 \(Forest, forest\) of scheme 'clcd'"):
+        opened = open_landcover(lc)
+    df = class_table(opened)
+    # 12 px: 3 forest (nodata by the declaration) + 1 scheme nodata (0) = 4 nodata, 8 counted
+    assert df.attrs["nodata_pixels"] == 4 and int(df["pixels"].sum()) == 8
+    ok = write_tif(tmp_path / "ok.tif", codes, crs=ALBERS, transform=T, nodata=0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AssumptionWarning)
+        open_landcover(ok)  # the scheme's own nodata: nothing to say
