@@ -139,6 +139,8 @@ def read_vector(
         raise InputError(f"{p}: layer '{name}' has no features")
     geoms = np.asarray(gdf.geometry.values)
     gdf = gdf.loc[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))].reset_index(drop=True)
+    if src_crs.is_geographic and len(gdf):
+        _check_degrees(np.asarray(gdf.geometry.values), src_crs, f"{p}: layer '{name}'")
     if target is not None and not src_crs.equals(target, ignore_axis_order=True):
         gdf = gdf.to_crs(target)
     geoms = np.array(gdf.geometry.values, dtype=object)
@@ -269,6 +271,21 @@ def fit_longitudes(gdf: gpd.GeoDataFrame, grid) -> gpd.GeoDataFrame:
         return gdf
     logger.info("%d features moved by 360° onto the raster's longitudes (%g to %g)", moved, left, right)
     return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs, name=gdf.geometry.name))
+
+
+def _check_degrees(geoms: np.ndarray, crs: CRS, what: str) -> None:
+    """Refuse coordinates no lon/lat can have in a layer whose CRS says lon/lat: metres of a
+    projected CRS written without their CRS (a GeoJSON is WGS84 lon/lat by definition, and GDAL
+    writes no CRS it cannot express), which reprojected to inf or to the wrong place."""
+    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+    if not all(np.isfinite((xmin, ymin, xmax, ymax))):
+        return  # check_finite names them
+    if max(abs(xmin), abs(xmax)) > 540.0 or max(abs(ymin), abs(ymax)) > 90.0 + 1e-6:
+        raise InputError(
+            f"{what}: coordinates span x {xmin:.10g}…{xmax:.10g}, y {ymin:.10g}…{ymax:.10g}, which are not degrees, "
+            f"yet the layer's CRS is {crs.to_string()} (longitude/latitude); the file was probably written in a "
+            "projected CRS that it does not record: save it again with its real CRS (a GeoPackage keeps any CRS; "
+            "a GeoJSON must be in EPSG:4326)")
 
 
 def check_finite(geoms: np.ndarray, what: str) -> None:

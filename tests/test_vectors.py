@@ -484,3 +484,20 @@ def test_rounding_slivers_of_shared_borders_are_not_overlaps():
     assert (a, b) == ("西", "东") and frac == pytest.approx(1e-7, rel=1e-3)
     assert ZoneRasterizer(gpd.GeoDataFrame({"name": ["西", "东"]}, geometry=[west, east], crs="EPSG:4326"),
                           grid, field="name").overlaps() == []
+
+
+def test_metres_in_a_lon_lat_layer_are_refused(tmp_path):
+    # A GeoJSON written from an Albers layer: GDAL cannot record that CRS in GeoJSON, so the file
+    # says EPSG:4326 while holding metres. Reprojected, the zones went to inf ("non-finite
+    # coordinates ... outside the valid area of the CRS") or, onto a CGCS2000 lon/lat grid (a
+    # null transform), 4.5 million degrees north of the raster with 0 ha each.
+    albers = "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +ellps=WGS84 +units=m"
+    path = tmp_path / "z.geojson"
+    gpd.GeoDataFrame({"n": ["a"]}, geometry=[box(500000, 4497000, 500600, 4497600)], crs=albers).to_file(path)
+    for to_crs in (None, "EPSG:4490", albers):
+        with pytest.raises(InputError, match=r"coordinates span x 500000…500600, y 4497000…4497600, which are not "
+                                             r"degrees, yet the layer's CRS is EPSG:4326"):
+            read_vector(path, to_crs=to_crs)
+    ok = tmp_path / "ok.geojson"
+    gpd.GeoDataFrame({"n": ["a"]}, geometry=[box(110, 44, 111, 45)], crs="EPSG:4326").to_file(ok)
+    assert read_vector(ok, to_crs="EPSG:4490").gdf.total_bounds.tolist() == [110, 44, 111, 45]
