@@ -280,7 +280,9 @@ def _check_degrees(geoms: np.ndarray, crs: CRS, what: str) -> None:
     xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
     if not all(np.isfinite((xmin, ymin, xmax, ymax))):
         return  # check_finite names them
-    if max(abs(xmin), abs(xmax)) > 540.0 or max(abs(ymin), abs(ymax)) > 90.0 + 1e-6:
+    # beyond what any slip of degrees gives (longitudes 0…360 or a little past ±180, latitudes a
+    # little past a pole are check_finite's and fit_longitudes' business)
+    if max(abs(xmin), abs(xmax)) > 540.0 or max(abs(ymin), abs(ymax)) > 180.0:
         raise InputError(
             f"{what}: coordinates span x {xmin:.10g}…{xmax:.10g}, y {ymin:.10g}…{ymax:.10g}, which are not degrees, "
             f"yet the layer's CRS is {crs.to_string()} (longitude/latitude); the file was probably written in a "
