@@ -102,3 +102,17 @@ def test_fewer_than_200_draws_warn(tmp_path, mixed, capsys):
         "seed; use 200 or more (1000 for figures you report)"]
     code, err = run_cli(["carbon", str(mixed), "--uncertainty", "200", "--seed", "1", "--out", str(tmp_path / "b")], capsys)
     assert code == 0 and "WARNING" not in err, err
+
+
+@pytest.mark.parametrize("n,match", [("-5", "--uncertainty -5: give a number of draws ≥ 0"),
+                                     ("1000000000", "--uncertainty 1,000,000,000: at most 100,000 draws")])
+def test_draw_counts_out_of_range_are_one_line(tmp_path, capsys, n, match):
+    # change --uncertainty -5 ended in "ValueError: number of draws must be ≥ 1" with a traceback;
+    # carbon/change --uncertainty 1e9 allocated (1e9, classes, pools) float64 = 268 GiB: MemoryError
+    lc = write_tif(tmp_path / "lc.tif", np.full((3, 3), 2, np.uint8), crs="EPSG:6933",
+                   transform=Affine(30, 0, 0, 0, -30, 0))
+    out = tmp_path / "o"
+    code, err = run_cli(["change", f"2015={lc}", f"2020={lc}", "--no-raster", "--uncertainty", n, "--out", str(out)], capsys)
+    assert_one_line_error(code, err, match, out)
+    code, err = run_cli(["carbon", str(lc), "--no-raster", "--uncertainty", n, "--out", str(out)], capsys)
+    assert code == 2 and not out.exists()
