@@ -25,7 +25,8 @@ from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import Grid, open_raster
 from sinkplan.layers.reading import read_window
 
-__all__ = ["ContinuousRaster", "open_continuous", "overlaps_grid", "read_resampled"]
+__all__ = ["ContinuousRaster", "open_continuous", "overlaps_grid", "read_resampled", "sample_values", "cover_scale",
+           "check_precipitation_mm"]
 
 logger = logging.getLogger(__name__)
 
@@ -156,3 +157,68 @@ def read_resampled(src, grid: Grid, window: Window, *, resampling: str = "biline
 
     resample_aligned(z, np.ascontiguousarray(cx - lo_c), np.ascontiguousarray(cy - lo_r), resampling == "bilinear", out)
     return out
+
+
+def sample_values(path: str | os.PathLike, *, max_side: int = 1024) -> np.ndarray:
+    """Valid values (float64, nodata and non-finite left out) of up to ``max_side`` ×
+    ``max_side`` nearest-neighbour samples of a raster's first band: enough to tell its units
+    (fraction or percent, mm or m) once for the whole raster, never pixel by pixel."""
+    with open_raster(path) as src:
+        shape = (min(src.height, max_side), min(src.width, max_side))
+        data = src.read(1, out_shape=shape, masked=True, resampling=Resampling.nearest).astype(np.float64)
+    vals = np.ma.compressed(data)
+    return vals[np.isfinite(vals)]
+
+
+def cover_scale(path: str | os.PathLike) -> float:
+    """1.0 for a cover raster in fractions (0–1), 0.01 for one in percent (any value above 1),
+    decided from up to 1024 × 1024 samples of the whole raster (nearest).
+
+    Raises
+    ------
+    InputError
+        Values below 0 or above 100: not a cover.
+    """
+    vals = sample_values(path)
+    if vals.size and (vals.min() < 0 or vals.max() > 100):
+        raise InputError(f"{path}: shrub_cover values run from {vals.min():g} to {vals.max():g}; give cover as a "
+                         "fraction 0–1 or a percent 0–100 (set nodata for other values)", params=("shrub_cover",))
+    return 0.01 if vals.size and vals.max() > 1.0 else 1.0
+
+
+#: Highest mean annual precipitation (mm/yr) a raster may hold: the wettest places on Earth
+#: average about 11,900 mm (Mawsynram, India); more is a unit slip (0.1 mm, as CHELSA stores it).
+MAX_PRECIP_MM = 15_000.0
+
+
+def check_precipitation_mm(path: str | os.PathLike) -> None:
+    """Refuse a precipitation raster whose values cannot be mean annual millimetres.
+
+    Negative values are an undeclared nodata (-9999, -3.4e38): read as "below 400 mm" they made
+    shrubland special; values above :data:`MAX_PRECIP_MM` are in other units. A raster whose
+    largest value is below 10 mm/yr is most likely in metres: that is warned (a true desert
+    can be that dry).
+
+    Raises
+    ------
+    InputError
+        Values outside what mm/yr can be.
+    """
+    vals = sample_values(path)
+    if not vals.size:
+        return
+    lo, hi = float(vals.min()), float(vals.max())
+    if lo < 0:
+        raise InputError(f"{path}: precipitation values go down to {lo:g}; mean annual precipitation is ≥ 0 mm: declare "
+                         "the raster's nodata value (gdal_translate -a_nodata on a copy) or mask those pixels",
+                         params=("precip",))
+    if hi > MAX_PRECIP_MM:
+        raise InputError(f"{path}: precipitation values reach {hi:g}, more than any place on Earth receives in mm/yr "
+                         f"(at most about 11,900); give mean annual precipitation in mm (a raster in 0.1 mm: divide by "
+                         "10)", params=("precip",))
+    if hi < 10.0:
+        from sinkplan.layers.warnings import AssumptionWarning, warn
+
+        warn(AssumptionWarning, f"{path}: precipitation values are all below 10 mm/yr (largest {hi:g}): read as mm/yr, "
+             "so all shrubland there is below 400 mm; if the raster is in metres, multiply it by 1000",
+             logger=__name__, params=("precip",))

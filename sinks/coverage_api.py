@@ -375,7 +375,7 @@ def forest_coverage(
     from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
     from sinkplan.sinks.hierarchy import REGION_TOTAL, level_columns, report_units, resolve_hierarchy, split_summary, zone_attribute
     from sinkplan.sinks.mapped import zone_polygon_area_ha
-    from sinkplan.sinks.shrub_rule import DEFINITION, RULE, PolygonFactor, RuleFactor, zone_qualifies
+    from sinkplan.sinks.shrub_rule import COVER_MIN_PCT, DEFINITION, RULE, PolygonFactor, RuleFactor, zone_qualifies
     from sinkplan.sinks.stocks import class_area_ha
     from sinkplan.sinks.coverage_tables import (
         ShrubData,
@@ -411,9 +411,20 @@ def forest_coverage(
     if special_shrub is not None:
         factor = PolygonFactor.from_layer(special_shrub, grid, layer=special_shrub_layer)
     elif precip is not None or shrub_cover is not None:
+        from sinkplan.layers.continuous import check_precipitation_mm, cover_scale
+
+        if precip is not None:
+            check_precipitation_mm(precip)
+        # a cover raster in fractions (0-1) is read as such, decided once for the whole raster
+        # (0.5 was read as 0.5 % and never passed the 30 % rule)
+        cover_frac = shrub_cover is not None and cover_scale(shrub_cover) == 1.0
+        if cover_frac:
+            logger.info("%s: shrub cover values are 0-1, read as fractions (> %.2f)", shrub_cover, COVER_MIN_PCT / 100)
         factor = RuleFactor(None if precip is None else open_continuous(precip, grid, what="precipitation (mm/yr)"),
-                            None if shrub_cover is None else open_continuous(shrub_cover, grid, what="shrub cover (%)",
-                                                                             valid_range=(0.0, 100.0)))
+                            None if shrub_cover is None else open_continuous(
+                                shrub_cover, grid, what="shrub cover (fraction)" if cover_frac else "shrub cover (%)",
+                                valid_range=(0.0, 1.0) if cover_frac else (0.0, 100.0)),
+                            cover_min=COVER_MIN_PCT / 100 if cover_frac else COVER_MIN_PCT)
     with using_strata(grid, strata=strata, zones=zones if strata is None else None, zone_field=zone_field,
                       zone_layer=zone_layer, redline=redline, max_cells=max_cells, progress=progress) as st:
         has_zones = st.has_zones

@@ -25,6 +25,7 @@ from rasterio.windows import Window
 from sinkplan.layers.errors import ConfigError, InputError
 from sinkplan.layers.warnings import IgnoredLayerWarning, NotCheckedWarning, UnusedLayerWarning, warn
 from sinkplan.layers.files import file_signature
+from sinkplan.layers.continuous import cover_scale  # shared with coverage --shrub-cover
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.landcover import LandCover, open_landcover
 from sinkplan.layers.vectors import VectorLayer, fit_longitudes, read_vector, require_polygons
@@ -472,29 +473,6 @@ def _shrub_rule(shrub, inputs: ScreenInputs, scheme, L: int, add, not_checked: l
                             "clause": f"{clause}; without a precipitation raster shrubland with cover ≥ {c_max:.0%} is "
                             f"excluded even where precipitation is below {p_mm:g} mm/yr", "effect": "excluded_instead"})
     return (b, lut, p_mm, c_max, scale)
-
-
-def cover_scale(path: str | os.PathLike) -> float:
-    """1.0 for a cover raster in fractions (0–1), 0.01 for one in percent (any value above 1),
-    decided from up to 1024 × 1024 samples of the whole raster (nearest).
-
-    Raises
-    ------
-    InputError
-        Values below 0 or above 100: not a cover.
-    """
-    import rasterio
-    from rasterio.enums import Resampling
-
-    with rasterio.open(path) as src:
-        shape = (min(src.height, 1024), min(src.width, 1024))
-        data = src.read(1, out_shape=shape, masked=True, resampling=Resampling.nearest).astype(np.float64)
-    vals = np.ma.compressed(data)
-    vals = vals[np.isfinite(vals)]
-    if vals.size and (vals.min() < 0 or vals.max() > 100):
-        raise InputError(f"{path}: shrub_cover values run from {vals.min():g} to {vals.max():g}; give cover as a "
-                         "fraction 0–1 or a percent 0–100 (set nodata for other values)", params=("shrub_cover",))
-    return 0.01 if vals.size and vals.max() > 1.0 else 1.0
 
 
 def _relief_px(grid: Grid, radius_m: float) -> int:
