@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sinkplan.maps import colors as col
+from sinkplan.maps.folders import reading_result_file
 from sinkplan.maps.model import Legend, MapSpec, RasterLayer, VectorLayer
 from sinkplan.maps.rasters import palette_png, quantize, read_decimated, warp_to_display
 from sinkplan.maps.vectors import display_tolerance_deg, finite_bounds, to_display_geojson
@@ -126,7 +127,8 @@ def read_csv(path: Path) -> pd.DataFrame | None:
     if not path.exists():
         logger.info("%s not found: layer omitted", path)
         return None
-    df = pd.read_csv(path, encoding="utf-8-sig", dtype={"zone": str})
+    with reading_result_file(path):
+        df = pd.read_csv(path, encoding="utf-8-sig", dtype={"zone": str})
     if "zone_level" in df.columns:
         df = df[df["zone_level"] == "zone"].reset_index(drop=True)
     return df
@@ -139,7 +141,8 @@ def read_vector_lonlat(path: Path):
         return None
     import geopandas as gpd
 
-    gdf = gpd.read_file(path, engine="pyogrio")
+    with reading_result_file(path):
+        gdf = gpd.read_file(path, engine="pyogrio")
     if gdf.crs is None:
         logger.warning("%s has no CRS: taken as EPSG:4326 (lon/lat)", path)
         gdf = gdf.set_crs(4326)
@@ -192,7 +195,7 @@ class MapBuilder:
             return None
         import rasterio
 
-        with rasterio.open(path) as src:
+        with reading_result_file(path), rasterio.open(path) as src:
             dec = read_decimated(src, max_pixels=self.max_pixels, max_cells=self.max_cells,
                                  resampling=resampling, progress=self.progress)
             try:

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from sinkplan.layers import resultspec as rs
 from sinkplan.maps.builder import read_csv, read_vector_lonlat
 from sinkplan.maps.fonts import cjk_rc, find_cjk_font, has_cjk, readable
-from sinkplan.maps.folders import open_result
+from sinkplan.maps.folders import open_result, reading_result_file
 from sinkplan.maps.i18n import label
 from sinkplan.maps.sinks_layers import coverage_target
 
@@ -294,7 +294,7 @@ def _read_map(path: Path, *, max_pixels: int, max_cells: int, resampling: str = 
     if not path.exists():
         logger.info("%s not found: map figure omitted", path)
         return None
-    with rasterio.open(path) as src:
+    with reading_result_file(path), rasterio.open(path) as src:
         dec = read_decimated(src, max_pixels=max_pixels, max_cells=max_cells, resampling=resampling)
         crs = src.crs
     if not crs.is_geographic:

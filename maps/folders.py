@@ -10,16 +10,19 @@ or summary.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sinkplan.layers import resultspec as rs
-from sinkplan.layers.errors import InputError, InputFileError
+from sinkplan.layers.errors import InputError, InputFileError, SinkplanError
 
-__all__ = ["ResultInfo", "open_result", "detect_kind", "detect_spec_kind", "folder_targets", "KINDS"]
+__all__ = ["ResultInfo", "open_result", "detect_kind", "detect_spec_kind", "folder_targets", "KINDS",
+           "reading_result_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,49 @@ class ResultInfo:
     def targets(self) -> dict[str, dict[str, Any]]:
         """The targets the run compared against, by key (:func:`folder_targets`)."""
         return folder_targets(self.path, self.summary)
+
+
+def _unreadable_errors() -> tuple[type[BaseException], ...]:
+    """What GDAL, OGR, SQLite and pandas raise on a file they cannot read (damaged, truncated,
+    another format under the spec's name, another encoding)."""
+    import sqlite3
+
+    import pandas as pd
+    import pyogrio.errors
+    from rasterio._err import CPLE_BaseError
+    from rasterio.errors import RasterioError
+
+    return (RasterioError, CPLE_BaseError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.FeatureError, pyogrio.errors.FieldError, pyogrio.errors.GeometryError, sqlite3.DatabaseError,
+            pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
+@contextlib.contextmanager
+def reading_result_file(path: str | Path) -> Iterator[None]:
+    """Read one file of a result folder inside this block: a file that cannot be read (a damaged
+    or truncated GeoTIFF, GeoPackage or CSV, or one replaced by hand) becomes one
+    :class:`InputFileError` naming it, instead of GDAL's, SQLite's or pandas' traceback.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "eligible.tif"
+    >>> _ = bad.write_bytes(b"II*\x00 not a tiff")
+    >>> import rasterio
+    >>> with reading_result_file(bad):  # doctest: +ELLIPSIS
+    ...     rasterio.open(bad)
+    Traceback (most recent call last):
+    ...
+    sinkplan.layers.errors.InputFileError: .../eligible.tif: cannot be read (...); the file is damaged or was replaced: rerun the command that wrote this folder
+    """
+    try:
+        yield
+    except SinkplanError:
+        raise
+    except _unreadable_errors() as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputFileError(f"{path}: cannot be read ({reason[:300]}); the file is damaged or was replaced: rerun "
+                             "the command that wrote this folder") from None
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import pandas as pd
 from sinkplan.layers import resultspec as rs
 from sinkplan.maps import colors as col
 from sinkplan.maps.builder import MapBuilder, fmt_value, read_csv, read_vector_lonlat
+from sinkplan.maps.folders import reading_result_file
 from sinkplan.maps.i18n import column_label, label
 from sinkplan.maps.model import Legend
 
@@ -235,7 +236,7 @@ def change_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
         found = True
         import rasterio
 
-        with rasterio.open(path) as src:
+        with reading_result_file(path), rasterio.open(path) as src:
             is_float = np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
             tags = src.tags()
             units = (src.units[0] if src.units else None) or tags.get("units", "")

@@ -11,6 +11,7 @@ import numpy as np
 from sinkplan.layers import resultspec as rs
 from sinkplan.maps import colors as col
 from sinkplan.maps.builder import MapBuilder, fmt_value, read_vector_lonlat
+from sinkplan.maps.folders import reading_result_file
 from sinkplan.maps.i18n import column_label, label
 from sinkplan.maps.model import Legend
 
@@ -106,7 +107,7 @@ def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
     if eligible.exists():
         import rasterio
 
-        with rasterio.open(eligible) as src:
+        with reading_result_file(eligible), rasterio.open(eligible) as src:
             try:  # the raster's own colour table: the legend cannot differ from the file
                 cmap = src.colormap(1)
             except ValueError:
