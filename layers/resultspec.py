@@ -1557,6 +1557,8 @@ RULE_NAMES: dict[str, tuple[str, str]] = {
     "heritage_lines": ("历史文化保护线", "historic and cultural protection lines"),
     "protected_areas": ("自然保护地", "protected areas"), "urban_boundary": ("城镇开发边界", "urban development boundary"),
     "bird_corridors": ("候鸟迁徙通道", "bird migration corridors"), "grid_lines": ("输电线路", "transmission lines"),
+    # zones of interest a run could not screen for lack of their layer (``not_checked``, effect ``zone_missing``)
+    "zone_border": ("边境地带", "border zone"), "zone_mine": ("采矿修复区", "mine restoration zone"),
 }
 
 #: Values of particular columns (codes of a fixed vocabulary), by column.
@@ -1566,12 +1568,18 @@ COLUMN_VALUES: dict[str, dict[str, tuple[str, str]]] = {
     "zone_type": {"desert": ("沙漠戈壁", "Desert and gobi"), "border": ("边境地区", "Border area"),
                   "mine": ("采矿修复区", "Mine restoration"), "other": ("其他可选址用地", "Other eligible land")},
     "tech": {"pv": ("光伏", "PV"), "wind": ("风电", "wind")},
+    # what a rule not checked does to the result (``not_checked`` records of a site summary)
+    "effect": {"upper_bound": ("装机为上限", "capacity is an upper bound"),
+               "excluded_instead": ("改为整体排除", "excluded instead"),
+               "zone_missing": ("该重点区域未筛查", "zone not screened"),
+               "not_scored": ("未参与评分", "not scored"), "no_energy": ("无发电量", "no energy yield")},
+    "status": {"not checked": ("未核查", "not checked")},
     "assessment": {"random_cv": ("随机交叉验证", "random CV"), "spatial_block_cv": ("空间分块交叉验证", "spatial block CV"),
                    "lookup_table": ("查表法", "lookup table")},
     **{c: GROUP_NAMES for c in ("group", "group_before", "group_after", "before \\ after")},
 }
 #: Columns holding a comma list of rule keys.
-_RULE_LIST_COLUMNS = ("not_checked", "rules")
+_RULE_LIST_COLUMNS = ("not_checked", "rules", "rule")
 
 #: Sentences of result tables with figures or file names in them: (pattern, Chinese template).
 #: The English text is the value itself. A template may name a group whose text is translated

@@ -85,7 +85,9 @@ def reason_label(rule: str, description: str, lang: str) -> str:
             return f"土地覆盖：{_GROUPS_ZH[rule[10:]]}"
         if rule in _RULES_ZH:
             return _RULES_ZH[rule]
-        return rule or description
+        from sinkplan.layers.resultspec import RULE_NAMES
+
+        return RULE_NAMES[rule][0] if rule in RULE_NAMES else (rule or description)
     if description and description != rule:
         return description
     from sinkplan.layers.resultspec import RULE_NAMES  # a bare rule key (not_checked): its English name
@@ -98,10 +100,11 @@ def siting_layers(b: MapBuilder, folder: Path, summary: dict[str, Any], manifest
     lang = b.lang
     unchecked = [n for n in summary.get("not_checked") or [] if isinstance(n, dict)]
     if unchecked:  # rule sets the run could not check: said on the map, as in the tables
-        names = ", ".join(str(n.get("name_zh") if lang == "zh" else reason_label(str(n.get("rule")), "", lang))
-                          for n in unchecked)
+        names = ("、" if lang == "zh" else ", ").join(
+            str(n.get("name_zh") or reason_label(str(n.get("rule")), "", lang)) if lang == "zh"
+            else reason_label(str(n.get("rule")), "", lang) for n in unchecked)
         bound = [n for n in unchecked if n.get("effect") == "upper_bound"]
-        b.spec.notes.append(("未核查 / not checked: " if lang == "zh" else "Not checked: ") + names
+        b.spec.notes.append(("未核查：" if lang == "zh" else "Not checked: ") + names
                             + (("（装机为上限）" if lang == "zh" else " (capacity is an upper bound)") if bound else ""))
     eligible = folder / rs.ELIGIBLE.name
     if eligible.exists():

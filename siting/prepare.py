@@ -647,7 +647,7 @@ def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_chec
         if path is None:
             option = "--border" if kind == "border" else "--mines"
             notes.append(f"zone '{kind}' is enabled but no {option} layer was given")
-            not_checked.append({"rule": f"zone_{kind}", "name_zh": "边境地带" if kind == "border" else "矿区修复区",
+            not_checked.append({"rule": f"zone_{kind}", "name_zh": "边境地带" if kind == "border" else "采矿修复区",
                                 "option": option, "clause": f"the {kind} zone of interest is not screened"
                                 + (" (nor the border-belt Class I forest rule)" if kind == "border" else ""),
                                 "effect": "zone_missing"})
