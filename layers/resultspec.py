@@ -528,6 +528,7 @@ TERMS: dict[str, Term] = _terms(
     T("targets_by_zone", "分区目标核算", "Account per zone", "", "per-zone targets (--targets zones.csv): target, installed, screened, gap and share of each"),
     T("target_source", "目标来源", "Target source", "", "which target applies: the user's (--target), a per-zone targets file, the provincial one for a run covering the province, or none"),
     T("gap_note", "缺口说明", "Gap note", "", "what gap_mw is the gap of"),
+    T("energy_note", "发电量说明", "Energy note", "", "why energy_mwh_per_yr of several technologies is not computed"),
     # ---------------------------------------------------------------- classify
     T("assessment", "评估方式", "Assessment", "", "spatial_block_cv, random_cv, test or lookup_table"),
     T("class", "类别", "Class", "", ""),
@@ -1307,7 +1308,7 @@ _ACCOUNT_SUMMARY = _keys(
     "tech", "target_key", "target_mw", "target_year", "target_clause", "target_source", "installed_mw",
     "installed_mw_by_tech", "installed_mw_by_tech.*", "installed_source", "installed_note", "screened_mw", "gap_mw",
     "gap_after_screen_mw", "gap_note", "share_of_target", "share_of_target_note", "capacity_is_upper_bound",
-    "allocation", "energy_mwh_per_yr", "by_tech", "by_tech.*",
+    "allocation", "energy_mwh_per_yr", "energy_note", "by_tech", "by_tech.*",
     *(f"by_tech.*.{k}" for k in ("capacity_mw", "eligible_area_ha", "parcels", "energy_mwh_per_yr",
                                  "capacity_is_upper_bound", "largest_parcel_area_ha", "lcoe_cny_per_mwh_min",
                                  "lcoe_cny_per_mwh_median", "lcoe_cny_per_mwh_max", "not_checked")),

@@ -353,7 +353,12 @@ def screen_techs(jobs: Sequence[tuple[Any, Sequence[tuple[str, Any, Prepared]]]]
                                                "lcoe_cny_per_mwh_max")}
     acc["capacity_is_upper_bound"] = any(d["capacity_is_upper_bound"] for d in by_tech.values())
     acc["by_tech"] = by_tech
-    acc["energy_mwh_per_yr"] = float(sum(d["energy_mwh_per_yr"] or 0.0 for d in by_tech.values()))
+    # a technology with capacity but no resource raster has no energy: the total is then unknown, not 0
+    unknown = [t for t, d in by_tech.items() if d["energy_mwh_per_yr"] is None and d["capacity_mw"]]
+    acc["energy_mwh_per_yr"] = None if unknown else float(sum(d["energy_mwh_per_yr"] or 0.0 for d in by_tech.values()))
+    if unknown:
+        acc["energy_note"] = (f"not computed: no resource raster for {', '.join(unknown)} "
+                              "(--ghi or --pvout for PV, --wind-speed for wind)")
     acc["target_key"] = first.target.key
     acc["target_clause"] = first.target.clause
     supply = combined_supply([r.supply for r in results.values()])

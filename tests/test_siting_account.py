@@ -209,3 +209,24 @@ def test_demo_region_acceptance(tmp_path):
             sep[tech] = src.read(1) > 0
     joint, union = read["pv"] | read["wind"], sep["pv"] | sep["wind"]
     assert joint.sum() <= union.sum() and not (joint & ~union).any()
+
+
+def test_pv_wind_energy_is_unknown_when_a_technology_with_capacity_has_no_yield(banners, tmp_path):
+    """Without --pvout the PV parcels have no energy: the account's energy is unknown (None), not
+    0 MWh/yr; with it, wind (left no land: PV is screened first and takes it all) adds exactly 0."""
+
+    def run(out, *extra):
+        return main(["site", "-q", "--tech", "pv,wind", "--landcover", str(banners / "lc.tif"),
+                     "--redline", str(banners / "far.gpkg"), "--farmland", str(banners / "far.gpkg"),
+                     "--set", "pv.min_parcel_area_ha=1", "--set", "wind.min_parcel_area_ha=1", "--out", str(out),
+                     *extra])
+
+    assert run(tmp_path / "none") == 0
+    s, pv = _summary(tmp_path / "none"), _summary(tmp_path / "none" / "pv")
+    assert pv["capacity_mw"] > 0 and pv["energy_mwh_per_yr"] is None
+    assert s["energy_mwh_per_yr"] is None and s["by_tech"]["pv"]["energy_mwh_per_yr"] is None
+    assert "no resource raster for pv" in s["energy_note"] and audit_folder(tmp_path / "none") == []
+    assert run(tmp_path / "pvout", "--pvout", str(banners / "pvout.tif")) == 0
+    s, pv, wind = (_summary(tmp_path / "pvout" / p) for p in ("", "pv", "wind"))
+    assert wind["capacity_mw"] == 0.0 and pv["energy_mwh_per_yr"] > 0
+    assert s["energy_mwh_per_yr"] == pytest.approx(pv["energy_mwh_per_yr"], rel=1e-12)  # PV's + 0 of wind
