@@ -79,9 +79,37 @@ def check_raster(path: str | os.PathLike, grid: Grid, *, option: str) -> bool:
                          .replace("give a DEM", "give a raster")) from None
 
 
+#: Elevations below this are no land surface anywhere (the lowest, the Dead Sea shore, is about
+#: −430 m, −1 412 ft in a DEM in feet): such a value is a no-data sentinel the file does not
+#: declare (SRTM voids −32768, −9999), which would otherwise read as flat, eligible ground.
+LOWEST_LAND_ELEVATION_M = -1500.0
+
+
 def read_dem(path: str | os.PathLike, grid: Grid, window: Window, *, same_grid: bool) -> np.ndarray:
-    """Elevation (float64, NaN where unknown) of a window of ``grid``."""
-    return read_values(path, grid, window, same_grid=same_grid)
+    """Elevation (float64, NaN where unknown) of a window of ``grid``.
+
+    Raises
+    ------
+    InputError
+        A value below :data:`LOWEST_LAND_ELEVATION_M`: an undeclared no-data value (e.g. −32768
+        voids in a DEM without a nodata tag); the message names the value, where it is and how
+        to declare it.
+    """
+    z = read_values(path, grid, window, same_grid=same_grid)
+    low = z < LOWEST_LAND_ELEVATION_M
+    if low.any():
+        r, c = (int(v[0]) for v in np.nonzero(low))
+        with open_raster(path) as src:
+            nodata = src.nodata
+        v = float(z[r, c])
+        sentinel = f"{v:.0f}" if same_grid else "-32768"
+        declared = "declares no nodata value" if nodata is None else f"declares nodata {nodata:g}"
+        raise InputError(
+            f"{path}: elevation {v:.6g} m at row {int(window.row_off) + r}, column {int(window.col_off) + c} of the "
+            f"land-cover grid is below any land surface (lowest: -430 m) and the file {declared}: it is a no-data "
+            f"value, which would read as flat ground; declare it on a copy, e.g. gdal_translate -a_nodata {sentinel} "
+            f"{path} dem_fixed.tif, and give --dem dem_fixed.tif")
+    return z
 
 
 def read_values(path: str | os.PathLike, grid: Grid, window: Window, *, same_grid: bool,

@@ -1,0 +1,72 @@
+"""A DEM whose voids are -32768 with no nodata tag (SRTM tiles re-saved without it).
+
+Before: the voids read as real ground at -32768 m; inside a void the ground is flat, so the
+screen counted void pixels as eligible land of slope 0 (200 px of a 10 × 20 void on a 1°
+slope became parcels). Now the run stops with one line naming the file, the value, where it
+is and how to declare it; with the nodata declared, the void and its ring of neighbours
+(Horn's slope needs all 8) are excluded as no elevation data."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from shapely.geometry import box
+
+from sinkplan.cli import main
+from sinkplan.layers import resultspec as rs
+
+W, H, RES, LON0, LAT0 = 30, 20, 0.002, 110.0, 42.1
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    d = tmp_path_factory.mktemp("demvoid")
+    with rasterio.open(d / "lc.tif", "w", driver="GTiff", width=W, height=H, count=1, dtype="uint8", crs="EPSG:4326",
+                       transform=Affine(RES, 0, LON0, 0, -RES, LAT0), nodata=0) as dst:
+        dst.write(np.full((1, H, W), 7, dtype=np.uint8))  # CLCD 7 barren: the desert zone
+    rows = np.arange(H)[:, None] + np.zeros((1, W))
+    dem = (1000.0 + (H - rows) * 222.0 * math.tan(math.radians(1.0))).astype(np.int16)  # ~1° northwards
+    dem[5:9, 5:11] = -32768  # a 4 × 6 void
+    for name, nodata in (("dem_untagged.tif", None), ("dem_tagged.tif", -32768)):
+        with rasterio.open(d / name, "w", driver="GTiff", width=W, height=H, count=1, dtype="int16",
+                           crs="EPSG:4326", transform=Affine(RES, 0, LON0, 0, -RES, LAT0), nodata=nodata) as dst:
+            dst.write(dem, 1)
+    gpd.GeoDataFrame({"id": [1]}, geometry=[box(120.0, 30.0, 120.01, 30.01)], crs=4326).to_file(d / "far.gpkg")
+    return d
+
+
+def _site(d, dem, out):
+    return main(["site", "-q", "--landcover", str(d / "lc.tif"), "--dem", str(d / dem), "--redline",
+                 str(d / "far.gpkg"), "--farmland", str(d / "far.gpkg"), "--set", "pv.min_parcel_area_ha=1",
+                 "--out", str(out)])
+
+
+def test_undeclared_void_value_stops_the_run(region, tmp_path, capfd):
+    before = (region / "dem_untagged.tif").read_bytes()
+    assert _site(region, "dem_untagged.tif", tmp_path / "pv") == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    assert (f"{region / 'dem_untagged.tif'}: elevation -32768 m at row 5, column 5 of the land-cover grid is below "
+            "any land surface") in err[0] and "declares no nodata value" in err[0]
+    assert "gdal_translate -a_nodata -32768" in err[0]
+    assert not (tmp_path / "pv").exists() and (region / "dem_untagged.tif").read_bytes() == before
+
+
+def test_declared_void_is_excluded_with_its_ring(region, tmp_path):
+    out = tmp_path / "pv"
+    assert _site(region, "dem_tagged.tif", out) == 0
+    with rasterio.open(out / rs.EXCLUSIONS.name) as src:
+        bits = src.read(1).astype(np.int64)
+    s = json.loads((out / rs.SUMMARY.name).read_text(encoding="utf-8"))
+    bit = next(b["value"] for b in s["exclusion_bits"] if b["rule"] == "dem_nodata")
+    flagged = (bits & bit) != 0
+    # the 4 × 6 void (24 px) and the pixels around it whose 3 × 3 window reaches it: 6 × 8 - 24 = 24 more
+    assert flagged.sum() == 48 and flagged[4:10, 4:12].all()
+    with rasterio.open(out / rs.ELIGIBLE.name) as src:
+        assert not (src.read(1)[4:10, 4:12] > 0).any()
