@@ -423,8 +423,26 @@ def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
         "eligible_codes": {"0": "excluded", **{str(v): k for k, v in ZONE_CODES.items()}},
         "criteria_used": list(parcels.attrs.get("criteria_used", [])),
         "weights": prof.scoring.weights.model_dump(),
-        "notes": list(prep.notes),
+        "notes": list(prep.notes) + _dem_gap_notes(prep, bit_area_m2, total_ha),
     }
+
+
+def _dem_gap_notes(prep: Prepared, bit_area_m2: np.ndarray, total_ha: float) -> list[str]:
+    """A note (and a warning) when the DEM leaves 1 % or more of the land without elevation:
+    that land is excluded as slope unknown, a loss a DEM of the wrong extent (or all nodata)
+    would otherwise hide behind a small capacity."""
+    bits = {r.name: r.bit for r in prep.rules}
+    if "dem_nodata" not in bits:
+        return []
+    land_ha = total_ha - (float(bit_area_m2[bits["nodata"]]) / 1e4 if "nodata" in bits else 0.0)
+    gap_ha = float(bit_area_m2[bits["dem_nodata"]]) / 1e4
+    if land_ha <= 0 or gap_ha < 0.01 * land_ha:
+        return []
+    note = (f"{prep.inputs.dem}: no elevation over {gap_ha:.0f} ha, {100 * gap_ha / land_ha:.1f} % of the land with "
+            "land-cover data: that land is excluded (slope unknown, rule dem_nodata); give a DEM that covers the land "
+            "cover with valid values")
+    logger.warning("%s", note)
+    return [note]
 
 
 def _capacity_method(prep: Prepared) -> str:

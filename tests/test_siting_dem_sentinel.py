@@ -70,3 +70,36 @@ def test_declared_void_is_excluded_with_its_ring(region, tmp_path):
     assert flagged.sum() == 48 and flagged[4:10, 4:12].all()
     with rasterio.open(out / rs.ELIGIBLE.name) as src:
         assert not (src.read(1)[4:10, 4:12] > 0).any()
+
+
+def test_a_dem_covering_part_of_the_land_is_said(region, tmp_path, capfd):
+    """The east half of the DEM is nodata: columns 15-29 have no elevation and column 14's 3 × 3
+    window reaches them, so 16 of 30 columns (53.3 % of every row, hence of the area) are excluded
+    as dem_nodata; the summary notes and the log warn it (before: only a smaller capacity)."""
+    with rasterio.open(region / "dem_tagged.tif") as src:
+        dem, prof = src.read(1), src.profile
+    dem[:, :] = 1000
+    dem[:, 15:] = -32768
+    with rasterio.open(tmp_path / "dem_half.tif", "w", **prof) as dst:
+        dst.write(dem, 1)
+    out = tmp_path / "pv"
+    assert main(["site", "-q", "--landcover", str(region / "lc.tif"), "--dem", str(tmp_path / "dem_half.tif"),
+                 "--redline", str(region / "far.gpkg"), "--farmland", str(region / "far.gpkg"),
+                 "--set", "pv.min_parcel_area_ha=1", "--out", str(out)]) == 0
+    s = json.loads((out / rs.SUMMARY.name).read_text(encoding="utf-8"))
+    note = [n for n in s["notes"] if "no elevation over" in n]
+    assert len(note) == 1 and "53.3 % of the land with land-cover data" in note[0]
+    assert note[0].startswith(f"{tmp_path / 'dem_half.tif'}: ")
+    assert "WARNING sinkplan.siting.screen: " + note[0] in capfd.readouterr().err.splitlines()  # -q keeps warnings
+    # the region's own DEM (a 4 × 6 void and its ring: 48 of 600 px, 8 %) is noted too; a full one is not
+    assert _site(region, "dem_tagged.tif", tmp_path / "tagged") == 0
+    s = json.loads((tmp_path / "tagged" / rs.SUMMARY.name).read_text(encoding="utf-8"))
+    assert [n for n in s["notes"] if "no elevation over" in n]
+    dem[:, :] = 1000
+    with rasterio.open(tmp_path / "dem_full.tif", "w", **prof) as dst:
+        dst.write(dem, 1)
+    assert main(["site", "-q", "--landcover", str(region / "lc.tif"), "--dem", str(tmp_path / "dem_full.tif"),
+                 "--redline", str(region / "far.gpkg"), "--farmland", str(region / "far.gpkg"),
+                 "--set", "pv.min_parcel_area_ha=1", "--out", str(tmp_path / "full")]) == 0
+    s = json.loads((tmp_path / "full" / rs.SUMMARY.name).read_text(encoding="utf-8"))
+    assert not [n for n in s["notes"] if "no elevation over" in n]
