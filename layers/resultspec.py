@@ -1580,7 +1580,7 @@ COLUMN_VALUES: dict[str, dict[str, tuple[str, str]]] = {
     **{c: GROUP_NAMES for c in ("group", "group_before", "group_after", "before \\ after")},
 }
 #: Columns holding a comma list of rule keys.
-_RULE_LIST_COLUMNS = ("not_checked", "rules", "rule")
+_RULE_LIST_COLUMNS = ("not_checked", "rules")
 
 #: Sentences of result tables with figures or file names in them: (pattern, Chinese template).
 #: The English text is the value itself. A template may name a group whose text is translated

@@ -44,7 +44,7 @@ def test_map_note_names_every_rule_in_the_maps_language(site, lang, note):
 
 
 @pytest.mark.parametrize("column, value, zh, en", [
-    ("rule", "zone_border", "边境地带", "border zone"),
+    ("rule", "zone_border", "zone_border", "zone_border"),  # the key column stays the key (name_zh is beside it)
     ("not_checked", "basic_grassland,zone_mine", "基本草原、采矿修复区", "basic grassland, mine restoration zone"),
     ("effect", "zone_missing", "该重点区域未筛查", "zone not screened"),
     ("effect", "upper_bound", "装机为上限", "capacity is an upper bound"),

@@ -98,7 +98,7 @@ def test_missing_policy_layer_is_named_and_capacity_is_an_upper_bound(region, tm
     from sinkplan.layers.resultfolder import read_xlsx_sheet
 
     sheet = read_xlsx_sheet(out / "parcels.xlsx", "not_checked")  # a Chinese workbook read back by field names
-    assert "basic_grassland" in set(sheet["rule"]) and set(sheet["status"]) == {"not checked"}
+    assert "basic_grassland" in set(sheet["rule"]) and set(sheet["status"]) == {"未核查"}  # the zh workbook: values labelled, rule keys kept
 
 
 # ----------------------------------------------------------------------------- terrain, latitude
