@@ -192,9 +192,25 @@ def guard_cell(value: Any) -> Any:
     ('\\'=HYPERLINK("http://x","y")', '-2', '四子王旗', -2.0)
     >>> guard_cell("@SUM(A1)"), guard_cell("\\t=1"), guard_cell("-1+2")
     ("'@SUM(A1)", "'\\t=1", "'-1+2")
+
+    Text that already starts with quotes before a trigger gains one more, so that
+    :func:`unguard_cell` gives every value back exactly:
+
+    >>> guard_cell("'=x"), unguard_cell(guard_cell("'=x")), unguard_cell(guard_cell("=x")), unguard_cell("'abc")
+    ("''=x", "'=x", '=x', "'abc")
     """
-    if isinstance(value, str) and value.startswith(_TRIGGERS) and not _NUMBER.match(value):
+    if isinstance(value, str) and value.lstrip("'").startswith(_TRIGGERS) and not _NUMBER.match(value):
         return "'" + value
+    return value
+
+
+def unguard_cell(value: Any) -> Any:
+    """The text :func:`guard_cell` was given: one leading ``'`` removed where the guard put it
+    (before further quotes and a trigger), anything else returned as is. Readers of a result CSV use it
+    so a zone named ``=HYPERLINK(...)`` joins its own polygon again."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].lstrip("'").startswith(_TRIGGERS) \
+            and not _NUMBER.match(value[1:]):
+        return value[1:]
     return value
 
 

@@ -129,6 +129,15 @@ def read_csv(path: Path) -> pd.DataFrame | None:
         return None
     with reading_result_file(path):
         df = pd.read_csv(path, encoding="utf-8-sig", dtype={"zone": str})
+        # names as written: pandas reads a zone named "n/a", "NA", "None" or "null" as a missing value
+        # (the figure said "nan" and the map lost the zone's row); only empty cells are missing in text
+        text = [c for c in df.columns if c == "zone" or not pd.api.types.is_numeric_dtype(df[c])]
+        if text:
+            raw = pd.read_csv(path, encoding="utf-8-sig", usecols=text, dtype=str, keep_default_na=False)
+            from sinkplan.layers.resultfolder import unguard_cell
+
+            for c in text:  # and without the formula guard's quote (sinkplan.layers.resultfolder.guard_cell)
+                df[c] = raw[c].where(raw[c] != "", None).astype(object).map(unguard_cell)
     if "zone_level" in df.columns:
         df = df[df["zone_level"] == "zone"].reset_index(drop=True)
     return df

@@ -71,6 +71,24 @@ def _sweep_text(fig: Figure) -> None:
             t.set_text(_readable(text))
 
 
+#: Longest zone or project name drawn beside a bar (longer names end in "…": a 3 000-character
+#: name pushed every bar off the figure).
+MAX_LABEL_CHARS = 28
+
+
+def _bar_label(text: Any) -> str:
+    """A name as one short line of a bar chart's axis: newlines and tabs as spaces, at most
+    :data:`MAX_LABEL_CHARS` characters.
+
+    Examples
+    --------
+    >>> _bar_label("line1\nline2"), _bar_label("x" * 40)
+    ('line1 line2', 'xxxxxxxxxxxxxxxxxxxxxxxxxxx…')
+    """
+    one = " ".join(str(text).split())
+    return one if len(one) <= MAX_LABEL_CHARS else one[:MAX_LABEL_CHARS - 1] + "…"
+
+
 def _others(lang: str) -> str:
     return "其他" if lang == "zh" else "others"
 
@@ -93,8 +111,10 @@ def carbon_by_zone_figure(table: pd.DataFrame, *, lang: str) -> Figure:
     for c, color in zip(cols, POOL_COLORS):
         v = df[c].to_numpy(dtype=float) / 1e6  # Mg C → Tg C
         pool = c.removeprefix("stock_mgc_")
-        ax.barh(df["zone"].astype(str), v, left=left, color=color, label=label(names[pool], lang) if pool in names else c)
+        # bars at positions, names as tick labels: two zones whose names read alike keep two bars
+        ax.barh(np.arange(len(df)), v, left=left, color=color, label=label(names[pool], lang) if pool in names else c)
         left += v
+    ax.set_yticks(np.arange(len(df)), [_bar_label(z) for z in df["zone"].astype(str)])
     ax.set_xlabel(label("stock_tgc", lang))
     ax.set_title(label("carbon_by_zone", lang))
     ax.legend(loc="lower right", fontsize=8)
@@ -140,7 +160,7 @@ def restoration_effect_figure(table: pd.DataFrame, *, lang: str) -> Figure:
     h = 0.27
     for k, (col, key, color) in enumerate(cols):
         ax.barh(y + (1 - k) * h, df[col].to_numpy(dtype=float), height=h, color=color, label=words[key])
-    ax.set_yticks(y, [_project_label(r, lang) for r in df.to_dict("records")])
+    ax.set_yticks(y, [_bar_label(_project_label(r, lang)) for r in df.to_dict("records")])
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel(words["x"])
     ax.set_title(words["title"])
@@ -158,7 +178,8 @@ def coverage_by_zone_figure(records: pd.DataFrame, *, target: float, lang: str) 
     ax = fig.add_subplot()
     cov = df["coverage"].to_numpy(dtype=float) * 100  # fraction → %
     colors = np.where(cov >= target * 100, "#1a9850", "#d73027")
-    ax.barh(df["zone"].astype(str)[::-1], cov[::-1], color=colors[::-1])
+    ax.barh(np.arange(len(df)), cov[::-1], color=colors[::-1])
+    ax.set_yticks(np.arange(len(df)), [_bar_label(z) for z in df["zone"].astype(str)[::-1]])
     ax.axvline(target * 100, color="black", ls="--", lw=1.2, label=f"{label('target', lang)} {target * 100:.1f} %")
     ax.set_xlabel(label("coverage_pct", lang))
     ax.set_title(f"{label('coverage_by_zone', lang)} ({year})")

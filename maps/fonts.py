@@ -131,4 +131,8 @@ def cjk_rc() -> dict:
     found = find_cjk_font()
     if found is None:
         return {}
-    return {"font.family": "sans-serif", "font.sans-serif": [found[0], "DejaVu Sans"], "axes.unicode_minus": False}
+    # the families themselves in font.family: matplotlib falls back glyph by glyph only along that
+    # list (the generic "sans-serif" resolves to the first font alone, and Arabic or Hebrew zone
+    # names came out as boxes with a missing-glyph warning each)
+    return {"font.family": [found[0], "DejaVu Sans"], "font.sans-serif": [found[0], "DejaVu Sans"],
+            "axes.unicode_minus": False}
