@@ -108,7 +108,7 @@ def read_dem(path: str | os.PathLike, grid: Grid, window: Window, *, same_grid: 
             f"{path}: elevation {v:.6g} m at row {int(window.row_off) + r}, column {int(window.col_off) + c} of the "
             f"land-cover grid is below any land surface (lowest: -430 m) and the file {declared}: it is a no-data "
             f"value, which would read as flat ground; declare it on a copy, e.g. gdal_translate -a_nodata {sentinel} "
-            f"{path} dem_fixed.tif, and give --dem dem_fixed.tif")
+            f"{path} dem_fixed.tif, and use dem_fixed.tif as the DEM")
     return z
 
 
