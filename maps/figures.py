@@ -82,7 +82,7 @@ def _bar_label(text: Any) -> str:
 
     Examples
     --------
-    >>> _bar_label("line1\nline2"), _bar_label("x" * 40)
+    >>> _bar_label("line1\\nline2"), _bar_label("x" * 40)
     ('line1 line2', 'xxxxxxxxxxxxxxxxxxxxxxxxxxx…')
     """
     one = " ".join(str(text).split())

@@ -91,7 +91,7 @@ def reading_result_file(path: str | Path) -> Iterator[None]:
     --------
     >>> import tempfile, pathlib
     >>> bad = pathlib.Path(tempfile.mkdtemp()) / "eligible.tif"
-    >>> _ = bad.write_bytes(b"II*\x00 not a tiff")
+    >>> _ = bad.write_bytes(b"not a GeoTIFF at all")
     >>> import rasterio
     >>> with reading_result_file(bad):  # doctest: +ELLIPSIS
     ...     rasterio.open(bad)
