@@ -275,6 +275,10 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
             else:
                 notes.append(f"no {name} layer given: that exclusion is not applied")
             continue
+        if rule.layer is None:
+            key = (f"exclusions.policy.{name}" if policy else f"exclusions.layers.{name}"
+                   if name in profile.exclusions.layers else f"exclusions.{name}")
+            _one_layer(Path(path), name, key)
         vl = cache.read(Path(path), grid, layer=rule.layer)
         gdf = vl.gdf
         if not rule.buffer_m:  # a line or point without a buffer excludes the pixels it crosses, not an area
@@ -536,6 +540,34 @@ _TECH_WORDS = {"pv": "pv", "solar": "pv", "photovoltaic": "pv", "光伏": "pv", 
                "wind": "wind", "风电": "wind", "风能": "wind", "风力发电": "wind", "onshore wind": "wind"}
 
 
+def _one_layer(path: Path, name: str, key: str) -> None:
+    """An exclusion file of several layers must say which one excludes: reading its first layer
+    (a folder of shapefiles, a GeoPackage of a whole planning database) would screen with
+    another layer's polygons — parcels inside the real redline.
+
+    Raises
+    ------
+    ConfigError
+        ``path`` holds more than one layer with geometry and the profile names none.
+    """
+    import pyogrio
+
+    try:
+        layers = [str(n) for n, g in pyogrio.list_layers(path) if g is not None]
+    except Exception:  # noqa: BLE001 - unreadable: read_vector says why, with its own message
+        return
+    if len(layers) > 1:
+        shown = ", ".join(layers[:8]) + (f" and {len(layers) - 8} more" if len(layers) > 8 else "")
+        raise ConfigError(f"{path} ({name}): {len(layers)} layers ({shown}) and none named: which one is the {name} "
+                          f"layer? set {key}.layer, e.g. {key}.layer = \"{layers[0]}\", or "
+                          "give a file of that one layer", params=(name,))
+
+
+#: Highest transmission voltage in service (1 100 kV UHV DC, 1 000 kV UHV AC): a larger value of a
+#: voltage field is in volts, as OpenStreetMap's ``voltage`` tag is (220000 = 220 kV).
+MAX_KV = 1200.0
+
+
 def _substations(grid_layers) -> tuple:
     """(points in the grid CRS, kV per point or NaN) of every point feature of --grid-lines."""
     pts, kv = [], []
@@ -545,8 +577,19 @@ def _substations(grid_layers) -> tuple:
             continue
         geoms = [g if g.geom_type == "Point" else g.representative_point() for g in sub.geometry]
         col = next((c for c in sub.columns if str(c).lower() in ("kv", "voltage_kv", "voltage", "电压", "电压等级")), None)
-        vals = pd.to_numeric(sub[col].astype(str).str.extract(r"([0-9.]+)")[0], errors="coerce") if col else \
-            pd.Series(np.nan, index=sub.index)
+        vals = pd.to_numeric(sub[col].astype(str).str.extract(r"(-?[0-9.]+(?:[eE][+-]?[0-9]+)?)")[0],
+                             errors="coerce") if col else pd.Series(np.nan, index=sub.index)
+        volts = vals > MAX_KV
+        if volts.any():  # OSM voltage tags (volts, "220000;110000": the first): in kV
+            logger.warning("%s: %d substation voltages above %g in field '%s' (e.g. %g) read as volts: %g kV",
+                           _name, int(volts.sum()), MAX_KV, col, float(vals[volts].iloc[0]),
+                           float(vals[volts].iloc[0]) / 1000.0)
+            vals = vals.where(~volts, vals / 1000.0)
+        bad = (vals <= 0) | (vals > MAX_KV)
+        if bad.any():
+            logger.warning("%s: %d substation voltages in field '%s' are not a voltage (e.g. %g): taken as unknown "
+                           "(the default grid cost per km)", _name, int(bad.sum()), col, float(vals[bad].iloc[0]))
+            vals = vals.where(~bad, np.nan)
         pts += geoms
         kv += vals.tolist()
     return (np.asarray(pts, dtype=object), np.asarray(kv, dtype=float)) if pts else ()
