@@ -557,9 +557,10 @@ def _one_layer(path: Path, name: str, key: str) -> None:
     except Exception:  # noqa: BLE001 - unreadable: read_vector says why, with its own message
         return
     if len(layers) > 1:
+        example = next((n for n in layers if name.lower() in n.lower()), layers[0])
         shown = ", ".join(layers[:8]) + (f" and {len(layers) - 8} more" if len(layers) > 8 else "")
         raise ConfigError(f"{path} ({name}): {len(layers)} layers ({shown}) and none named: which one is the {name} "
-                          f"layer? set {key}.layer, e.g. {key}.layer = \"{layers[0]}\", or "
+                          f"layer? set {key}.layer, e.g. {key}.layer = \"{example}\", or "
                           "give a file of that one layer", params=(name,))
 
 

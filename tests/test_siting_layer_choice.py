@@ -55,7 +55,7 @@ def test_a_multi_layer_exclusion_file_must_name_its_layer(region, tmp_path, capf
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "Traceback" not in err[0]
     assert (f"{region / 'planning.gpkg'} (--redline): 2 layers (a_roads_buffer, redline) and none named: which one "
-            "is the redline layer? set exclusions.redline.layer") in err[0]
+            "is the redline layer? set exclusions.redline.layer, e.g. exclusions.redline.layer = \"redline\"") in err[0]
     assert not (tmp_path / "pv").exists()
     # named, the redline layer excludes its 5 × 10 pixels (rows 5-9, columns 5-14), and nothing else
     assert _site(region, tmp_path / "named", "--set", 'exclusions.redline.layer="redline"',
