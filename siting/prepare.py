@@ -517,6 +517,7 @@ def _cells(grid: Grid, max_area_ha: float | None) -> tuple[int, int] | None:
 def _installed(inputs: ScreenInputs, grid: Grid, cache: VectorCache):
     """Existing and approved plants: ``capacity_mw`` (MW) and a technology field mapped to pv/wind."""
     path = Path(inputs.installed)
+    _one_layer(Path(path), "installed")
     vl = cache.read(path, grid, field="capacity_mw")
     gdf = vl.gdf.copy()
     f = inputs.installed_tech_field
@@ -540,7 +541,7 @@ _TECH_WORDS = {"pv": "pv", "solar": "pv", "photovoltaic": "pv", "光伏": "pv", 
                "wind": "wind", "风电": "wind", "风能": "wind", "风力发电": "wind", "onshore wind": "wind"}
 
 
-def _one_layer(path: Path, name: str, key: str) -> None:
+def _one_layer(path: Path, name: str, key: str | None = None) -> None:
     """An exclusion file of several layers must say which one excludes: reading its first layer
     (a folder of shapefiles, a GeoPackage of a whole planning database) would screen with
     another layer's polygons — parcels inside the real redline.
@@ -559,9 +560,10 @@ def _one_layer(path: Path, name: str, key: str) -> None:
     if len(layers) > 1:
         example = next((n for n in layers if name.lower() in n.lower()), layers[0])
         shown = ", ".join(layers[:8]) + (f" and {len(layers) - 8} more" if len(layers) > 8 else "")
+        how = (f"set {key}.layer, e.g. {key}.layer = \"{example}\", or give a file of that one layer" if key else
+               f"give a file of that one layer, e.g. ogr2ogr {name}.gpkg {path} {example}")
         raise ConfigError(f"{path} ({name}): {len(layers)} layers ({shown}) and none named: which one is the {name} "
-                          f"layer? set {key}.layer, e.g. {key}.layer = \"{example}\", or "
-                          "give a file of that one layer", params=(name,))
+                          f"layer? {how}", params=(name,))
 
 
 #: Highest transmission voltage in service (1 100 kV UHV DC, 1 000 kV UHV AC): a larger value of a
@@ -679,6 +681,7 @@ def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_chec
         lut[-1] = False
         layer = None
         if z.desert.polygons and inputs.deserts is not None:
+            _one_layer(Path(inputs.deserts), "deserts")
             deserts = require_polygons(cache.read(Path(inputs.deserts), grid).gdf, f"{inputs.deserts} (deserts)",
                                        fix="desert and gobi land is an area: give its polygons", params=("deserts",))
             layers["deserts"] = np.asarray(deserts.geometry.values, dtype=object)
@@ -696,6 +699,7 @@ def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_chec
                                 + (" (nor the border-belt Class I forest rule)" if kind == "border" else ""),
                                 "effect": "zone_missing"})
             continue
+        _one_layer(Path(path), "border" if kind == "border" else "mines")
         gdf = cache.read(Path(path), grid).gdf
         if kind == "mine" and not buf:
             gdf = require_polygons(gdf, f"{path} (mines)", fix=(

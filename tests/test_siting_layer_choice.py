@@ -79,3 +79,17 @@ def test_substation_voltages_in_volts_or_nonsense(region, tmp_path, capfd):
     for kv, dist, cost in zip(p["substation_kv"], p["distance_to_substation_km"], p["grid_cost_cny"]):
         want = per_km[str(int(kv))] if np.isfinite(kv) else s["cost"]["grid_cost_default_cny_per_km"]
         assert cost == pytest.approx(dist * want, rel=1e-9)  # CNY/km × km
+
+
+@pytest.mark.parametrize("option, name", [("--deserts", "deserts"), ("--mines", "mines"),
+                                          ("--installed", "installed")])
+def test_multi_layer_zone_and_installed_files_are_refused(region, tmp_path, capfd, option, name):
+    """Zones of interest and the installed plants have no profile key for a layer: the fix is a
+    file of the one layer (a wrong desert or mine layer puts parcels on other land; a wrong
+    installed layer changes the baseline)."""
+    assert _site(region, tmp_path / "pv", option, str(region / "planning.gpkg")) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and (f"{region / 'planning.gpkg'} ({option}): 2 layers (a_roads_buffer, redline) and none "
+                              f"named: which one is the {name} layer? give a file of that one layer, e.g. ogr2ogr "
+                              f"{name}.gpkg {region / 'planning.gpkg'} a_roads_buffer") in err[0]
+    assert not (tmp_path / "pv").exists()
