@@ -229,9 +229,11 @@ def coverage_trajectory_figure(records: pd.DataFrame, *, target: float, target_y
 
 
 def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float | None, lang: str,
-                    target_year: int | None = None) -> Figure:
+                    target_year: int | None = None, share_of_target: float | None = None) -> Figure:
     """Capacity (GW) by zone type, stacked into a total bar, against the target (none drawn
-    when ``target_mw`` is None)."""
+    when ``target_mw`` is None). The title gives ``share_of_target`` (the run's own
+    (installed + screened) / target) when the run computed one, and no share otherwise: a
+    screen of a few banners divided by a provincial target is not a share of it."""
     items = [(k, float(v.get("capacity_mw", 0.0) if isinstance(v, dict) else v)) for k, v in by_zone_type.items()]
     fig = Figure(figsize=(7, 4.5), dpi=DPI)
     ax = fig.add_subplot()
@@ -250,8 +252,10 @@ def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float | None, la
         when = f"{target_year} " if target_year else ""
         text = (f"{when}年目标 {target_mw / 1000.0:,.0f} GW" if lang == "zh" else f"{when}target {target_mw / 1000.0:,.0f} GW")
         ax.axhline(target_mw / 1000.0, color="#d73027", ls="--", lw=1.5, label=text)
-        share = gw.sum() / (target_mw / 1000.0)  # GW ÷ GW
-        ax.set_title(f"{label('capacity_by_type', lang)} ({share * 100:.1f} %)")
+        if share_of_target is not None and np.isfinite(share_of_target):
+            ax.set_title(f"{label('capacity_by_type', lang)} ({share_of_target * 100:.1f} %)")
+        else:
+            ax.set_title(label("capacity_by_type", lang))
         ax.legend(fontsize=8)
     else:
         ax.set_title(label("capacity_by_type", lang))
@@ -430,8 +434,10 @@ def _figures_of(info, *, lang: str, paper: str, max_pixels: int, max_cells: int,
             # the target the run compared against (its summary or targets.json), never the packaged one
             t = info.summary.get("target_mw") or _target_value(info, info.summary.get("target_key"), "MW")
             year = info.summary.get("target_year")
-            figs["capacity_by_zone_type.png"] = capacity_figure(byz, target_mw=float(t) if t else None, lang=lang,
-                                                                target_year=year if isinstance(year, int) else None)
+            share = info.summary.get("share_of_target")
+            figs["capacity_by_zone_type.png"] = capacity_figure(
+                byz, target_mw=float(t) if t else None, lang=lang, target_year=year if isinstance(year, int) else None,
+                share_of_target=float(share) if isinstance(share, (int, float)) else None)
         got = _read_map(info.path / rs.ELIGIBLE.name, max_pixels=max_pixels, max_cells=max_cells, resampling="mode")
         if got is not None:
             v, ext = got

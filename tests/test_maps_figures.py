@@ -83,12 +83,31 @@ def test_figures_per_kind(cjk, tmp_path):
 
 def test_capacity_against_target_english():
     fig = capacity_figure({"desert": {"capacity_mw": 120_000.0}, "border": {"capacity_mw": 30_000.0}},
-                          target_mw=200_000.0, lang="en")
+                          target_mw=200_000.0, lang="en", share_of_target=0.75)
     ax = fig.axes[0]
-    # 150 GW of 200 GW = 75.0 %
+    # the run's own share: (0 installed + 150 GW) of 200 GW = 75.0 %
     assert ax.get_title() == "Capacity by zone type (75.0 %)"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Desert and gobi", "Border area", "Total"]
     assert ax.lines[0].get_ydata()[0] == 200.0
+
+
+def test_capacity_title_gives_no_share_the_run_did_not_compute(tmp_path):
+    """A run of a few banners against the provincial target has share_of_target null: the
+    figure drew '(2.6 %)' (screened ÷ target) all the same. The share is the summary's or none."""
+    import json
+
+    from sinkplan.layers import resultspec as rs
+    from sinkplan.maps.figures import figures_of
+
+    folder = synthetic.site_folder(tmp_path / "site", size=60)
+    path = folder / rs.SUMMARY.name
+    s = json.loads(path.read_text(encoding="utf-8"))
+    for share, title in ((None, "Capacity by zone type"), (0.512, "Capacity by zone type (51.2 %)")):
+        s["share_of_target"] = share
+        path.write_text(json.dumps(s), encoding="utf-8")
+        ax = figures_of(folder, lang="en")["capacity_by_zone_type.png"].axes[0]
+        assert ax.get_title() == title
+        assert ax.get_lines()[0].get_ydata()[0] == pytest.approx(s["target_mw"] / 1000.0)  # the target line stays
 
 
 def test_cli_figures(tmp_path, capsys):
