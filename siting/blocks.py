@@ -41,7 +41,8 @@ from sinkplan.siting.geometry import (buffer_geometries, metres_to_crs_units, no
                                      within_distance)
 from sinkplan.siting.kernels import (flag_areas, label_admin_areas, label_class_areas, label_product_sum, label_stats,
                                      label_sum, renumber_first)
-from sinkplan.siting.inputs import GeomLayer, LayerStore, haloed, pad_to, read_codes, read_dem, read_values
+from sinkplan.siting.inputs import (GeomLayer, LayerStore, check_resource, haloed, pad_to, read_codes, read_dem,
+                                    read_values)
 
 __all__ = ["Rule", "ZoneSpec", "ScreenSpec", "BlockResult", "screen_block", "vector_mask", "local_components",
            "pixel_latitudes"]
@@ -388,6 +389,8 @@ def screen_block(spec: ScreenSpec, window: Window) -> BlockResult:
     zone = _zone_codes(spec, codes, valid, window, masks)
     values = {name: read_values(path, g, window, same_grid=same, resampling="nearest" if name == "claimed" else "bilinear")
               for name, path, same in spec.rasters}
+    for name, path, _same in spec.rasters:
+        check_resource(name, path, values[name], window)
     if spec.claimed_bit is not None and "claimed" in values:
         _flag(bits, (values["claimed"] > 0) & valid, spec.claimed_bit)
     if spec.shrub is not None:

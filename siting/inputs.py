@@ -126,6 +126,40 @@ def read_values(path: str | os.PathLike, grid: Grid, window: Window, *, same_gri
         return read_resampled(src, grid, window, resampling=resampling, name=path)
 
 
+#: Values a resource raster can hold (inclusive) in the units the screen reads, and the likely
+#: mistake behind a value outside them. A daily GHI (kWh/m²/day, as Global Solar Atlas also
+#: ships it) read as yearly made the yield 365 times too small; a mean wind speed in km/h, a
+#: nodata of -9999 without its tag or k = 0 went into the power curve all the same.
+RESOURCE_RANGES: dict[str, tuple[float, float, str, str]] = {
+    "ghi": (200.0, 3000.0, "kWh/m²/yr", "yearly GHI on Earth is about 700-2 700 kWh/m²: a daily mean × 365, "
+            "or MJ/m² ÷ 3.6, gives it"),
+    "pvout": (200.0, 2600.0, "kWh/kWp/yr", "yearly PV output is about 700-2 300 kWh/kWp: a daily mean × 365 gives it"),
+    "wind_speed": (0.0, 20.0, "m/s", "a mean wind speed in km/h ÷ 3.6 gives m/s"),
+    "weibull_k": (0.5, 10.0, "", "the Weibull shape of wind speeds is about 1.2-3.5"),
+}
+
+
+def check_resource(name: str, path: str | os.PathLike, values: np.ndarray, window: Window) -> None:
+    """Refuse a resource value outside :data:`RESOURCE_RANGES` (NaN, no data, is allowed).
+
+    Raises
+    ------
+    InputError
+        A value outside the range: the message names the raster, the value, the pixel of the
+        working grid, the range and the likely fix.
+    """
+    if name not in RESOURCE_RANGES:
+        return
+    lo, hi, units, hint = RESOURCE_RANGES[name]
+    bad = np.isfinite(values) & ((values < lo) | (values > hi))
+    if bad.any():
+        r, c = (int(v[0]) for v in np.nonzero(bad))
+        u = f" {units}" if units else ""
+        raise InputError(f"{path} ({name}): value {float(values[r, c]):.6g}{u} at row {int(window.row_off) + r}, column "
+                         f"{int(window.col_off) + c} of the land-cover grid is outside {lo:g}-{hi:g}{u}; {hint} (or "
+                         "declare the raster's nodata value)", params=(name,))
+
+
 def pad_to(data: np.ndarray, hw: Window, core: tuple[slice, slice], halo: int, fill: str = "edge") -> np.ndarray:
     """Pad a haloed read so the core has exactly ``halo`` pixels on every side (edge replicated)."""
     top = halo - core[0].start
