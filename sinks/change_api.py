@@ -514,6 +514,23 @@ def _restoration_table(acc: ChangeAccount, rz: RestorationZones) -> pd.DataFrame
     return table
 
 
+def _warn_empty_projects(effect, *, what: str) -> None:
+    """Name the projects the rasters map no pixel of, and those whose ring holds no mapped land:
+    their rows are empty (no effect, NaN difference), which a table alone does not explain."""
+    from sinkplan.layers.warnings import PartlyMappedZoneWarning
+
+    unmapped = [str(p) for p, a in zip(effect["project"], effect["area_ha"]) if not a > 0]
+    no_ring = [str(p) for p, a, r in zip(effect["project"], effect["area_ha"], effect["ring_area_ha"]) if a > 0 and not r > 0]
+    if unmapped:
+        warn(PartlyMappedZoneWarning, f"{what}: the land-cover rasters map no pixel of {len(unmapped)} project(s) "
+             f"({', '.join(unmapped)}): no effect can be given for them; check that they lie on the maps (CRS, extent)",
+             logger=__name__)
+    if no_ring:
+        warn(PartlyMappedZoneWarning, f"{what}: the control ring of {len(no_ring)} project(s) ({', '.join(no_ring)}) holds "
+             "no mapped land outside the projects: their difference from the control is not given; widen the ring "
+             "(control_ring_km) or give maps that reach around them", logger=__name__, params=("control_ring_km",))
+
+
 def restoration_effect(
     before: LandCoverInput,
     after: LandCoverInput,
@@ -598,6 +615,7 @@ def restoration_effect(
                                        progress=progress, on_raster=on_raster, on_transitions=on_transitions, threads=threads)
     summary = _summary(acc, table, years, method)
     effect = _restoration_table(acc, rz)
+    _warn_empty_projects(effect, what=f"restoration effect {lcs[0].path.name} → {lcs[1].path.name}")
     summary["control_ring_km"] = rz.ring_m / 1000.0 if control_ring_km is None else float(control_ring_km)
     summary["restoration"] = effect.to_dict("records")
     whole = change_account(acc.area_ha.sum(axis=0, keepdims=True), densities_.per_class(), lcs[0].scheme, acc.codes,

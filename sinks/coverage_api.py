@@ -39,7 +39,7 @@ from sinkplan.sinks.hierarchy import ZoneHierarchy
 from sinkplan.sinks.inputs import LandCoverInput, open_landcovers, pass_threads
 from sinkplan.sinks.mapped import MIN_MAPPED_FRACTION
 from sinkplan.sinks.strata import Strata, using_strata
-from sinkplan.sinks.volume import VolumeTable
+from sinkplan.sinks.volume import VolumeTable, check_volume_raster
 
 __all__ = ["CoverageResult", "forest_coverage", "load_volume_table", "coverage_target", "land_area_denominators",
            "TOTAL", "MIN_MAPPED_FRACTION", "LAND_AREA_GIVEN"]
@@ -406,6 +406,7 @@ def forest_coverage(
         if year not in year_list:
             raise InputError(f"volume {path}: year {year} has no land-cover raster; years: {year_list}", params=("volume",))
         grid.check_same(Grid.from_raster(path), names=("land cover", str(path)))
+        check_volume_raster(path)
         vol_rasters[year] = path
     factor = None
     if special_shrub is not None:
@@ -459,8 +460,12 @@ def forest_coverage(
                            label=f"coverage of {lc.path.name}", threads=pass_threads() if threads is None else threads)
             check_codes(res.unknown[0], lc.scheme, lc.path)
             areas.append(class_area_ha(res).sum(axis=1))  # sides summed (exact): (zones + 1, n[, levels])
-            # Σ m³/ha × m² / (10⁴ m²/ha) = m³
-            vol_sums.append(None if vpath is None else res.value_sum.sum(axis=tuple(range(1, res.value_sum.ndim))) / 1e4)
+            # Σ m³/ha × m² / (10⁴ m²/ha) = m³, over tree-forest pixels only: stock volume (森林蓄积量)
+            # is the forest's; the raster's values on other land (grassland, shrub, 四旁树) were summed
+            # into it and divided by the forest area
+            forest_slots = np.array([lc.scheme.by_code[c].group == "forest" for c in slots.codes] + [False, False])
+            vol_sums.append(None if vpath is None else
+                            res.value_sum[:, :, forest_slots].sum(axis=tuple(range(1, res.value_sum.ndim))) / 1e4)
         codes = slots.codes
     scheme_ = lcs[0].scheme
     groups = tuple(scheme_.by_code[c].group for c in codes)

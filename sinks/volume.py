@@ -30,9 +30,13 @@ import numpy as np
 from sinkplan.layers.errors import SchemeError
 from sinkplan.layers.schemes import GROUP_INDEX, ClassScheme
 
-__all__ = ["VolumeTable", "VolumeRow", "volume_effects"]
+__all__ = ["VolumeTable", "VolumeRow", "volume_effects", "MAX_VOLUME_M3_PER_HA", "check_volume_raster"]
 
 _KNOWN = {"group", "lucode", "code", "year", "volume_m3_per_ha", "source", "note"}
+
+#: Largest growing stock (m³/ha) a table or raster may give: the tallest coast redwood and
+#: mountain ash stands reach a few thousand m³/ha; more is a unit slip or a fill value (1e30).
+MAX_VOLUME_M3_PER_HA = 10_000.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,9 @@ class VolumeTable:
                 raise SchemeError(f"{where}: volume {row['volume_m3_per_ha']!r} is not a number") from None
             if not math.isfinite(v) or v < 0:
                 raise SchemeError(f"{where}: volume {v} must be ≥ 0 m³/ha")
+            if v > MAX_VOLUME_M3_PER_HA:
+                raise SchemeError(f"{where}: volume {v:g} m³/ha is more than any stand holds (at most "
+                                  f"{MAX_VOLUME_M3_PER_HA:,.0f}); check the units (m³/ha; 1 m³/mu = 15 m³/ha)")
             year = None
             if (raw := row.get("year", "").strip()):
                 try:
@@ -197,3 +204,24 @@ def volume_effects(area0_ha: np.ndarray, area1_ha: np.ndarray, v0_m3_per_ha: np.
     area = ((a1 - a0) * v0).sum(axis=-1)  # ha × m³/ha = m³
     growth = (a1 * (v1 - v0)).sum(axis=-1)
     return area + growth, area, growth
+
+
+def check_volume_raster(path: str | os.PathLike) -> None:
+    """Refuse a volume raster whose values cannot be m³/ha: negative ones are an undeclared
+    nodata (-9999), which summed into the stock; above :data:`MAX_VOLUME_M3_PER_HA` a fill value
+    or other units. Decided from up to 1024 × 1024 samples of the whole raster.
+
+    Raises
+    ------
+    SchemeError
+        Values below 0 or above the limit.
+    """
+    from sinkplan.layers.continuous import sample_values
+
+    vals = sample_values(path)
+    if vals.size and vals.min() < 0:
+        raise SchemeError(f"{path}: volume values go down to {vals.min():g}; stock volume is ≥ 0 m³/ha: declare the "
+                          "raster's nodata value (gdal_translate -a_nodata on a copy)", params=("volume",))
+    if vals.size and vals.max() > MAX_VOLUME_M3_PER_HA:
+        raise SchemeError(f"{path}: volume values reach {vals.max():g} m³/ha, more than any stand holds (at most "
+                          f"{MAX_VOLUME_M3_PER_HA:,.0f}); declare its nodata or give m³/ha", params=("volume",))

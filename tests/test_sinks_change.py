@@ -85,7 +85,10 @@ def test_coverage_per_zone_land_area_and_volume_raster(tmp_path, years, capsys):
     yi = df[(df.zone == "乙") & (df.year == 2015)].iloc[0]
     assert yi.land_area_ha == pytest.approx(50, rel=1e-9) and yi.forest_area_ha == 0  # polygon area on the ellipsoid
     v = pd.read_csv(out / "volume_by_zone.csv", encoding="utf-8-sig")
-    assert v[(v.year == 2020)].volume_m3.sum() == pytest.approx(100 * 80.0)  # 100 ha × 80 m³/ha from the raster
+    # stock volume is the tree forest's: 25 ha of forest in 2020 × 80 m³/ha = 2,000 m³ (the raster's 80 m³/ha on
+    # the other 75 ha of shrub and grass is no forest stock; it was summed in as 100 ha × 80 = 8,000 m³)
+    assert v[(v.year == 2020)].volume_m3.sum() == pytest.approx(25 * 80.0)
+    assert v[(v.year == 2020) & (v.zone == "甲")].volume_m3_per_ha.iloc[0] == pytest.approx(80.0)  # 乙 has no forest
 
 
 def test_coverage_errors(tmp_path, years, capsys):
