@@ -569,7 +569,7 @@ def forest_coverage(
     split_summary(trend_rows, units, tmp := {}, hierarchy, key="trend_by_zone")
     summary["trend_by_zone"] = tmp["trend_by_zone"]
     if hierarchy is not None:
-        summary["trend_groups"] = tmp.get("groups", [])
+        summary["trend_groups"] = tmp.get("group_totals", [])  # split_summary's key for group rows
         summary["trend_region_total"] = tmp.get("region_total")
     df, trend_df = pd.DataFrame(rows), pd.DataFrame(trend_rows)
     vol_df, vch_df = pd.DataFrame(vol_rows), pd.DataFrame(vol_change)

@@ -198,7 +198,8 @@ def split_summary(records: list[dict], units: list[ReportUnit], summary: dict, h
         summary["hierarchy"] = hierarchy.record()
         summary["group_totals"] = [r for r, lv in zip(records, levels) if lv == "group"]
         region = [r for r, lv in zip(records, levels) if lv == "region"]
-        summary["region_total"] = region if region_list else region[0]
+        # a run with one year has no trend rows at all: no region row either
+        summary["region_total"] = region if region_list else (region[0] if region else None)
 
 
 def zone_attribute(zones: str | os.PathLike, *, zone_field: str | None, field: str, names: tuple[str, ...],

@@ -149,3 +149,26 @@ def test_group_by_errors(tmp_path, leagues, capsys):
     code, err = run_cli(["carbon", str(p20), "--zones", str(blank), "--zone-field", "name", "--group-by", "league",
                          "--out", str(out)], capsys)
     assert_one_line_error(code, err, "has 1 feature(s) without a group", out)
+
+
+def test_coverage_group_by_one_year_and_trend_groups(tmp_path, leagues, capsys):
+    # coverage --group-by with one map year ended in "IndexError: list index out of range" (no trend
+    # rows, so no region trend row); with two years summary.json's trend_groups was always [] (it
+    # read the key 'groups', which split_summary never writes)
+    p15, p20, zones, dens = leagues
+    out = tmp_path / "one"
+    code, err = run_cli(["coverage", f"2020={p20}", "--zones", str(zones), "--zone-field", "name", "--group-by", "league",
+                         "--trees-only", "--out", str(out)], capsys)
+    assert code == 0, err
+    s = summary(out)
+    assert [g["zone"] for g in s["group_totals"]] == ["东盟", "西盟"]
+    assert s["trend_groups"] == [] and s["trend_region_total"] is None
+    out = tmp_path / "two"
+    code, err = run_cli(["coverage", f"2015={p15}", f"2020={p20}", "--zones", str(zones), "--zone-field", "name",
+                         "--group-by", "league", "--trees-only", "--out", str(out)], capsys)
+    assert code == 0, err
+    s = summary(out)
+    trend = {g["zone"]: g for g in s["trend_groups"]}
+    assert list(trend) == ["东盟", "西盟"]
+    # 东盟 = 甲 + 丙: 70 ha; row 5 turned forest: 7 ha more forest in 5 years = 1.4 ha/yr
+    assert trend["东盟"]["annual_forest_change_ha"] == pytest.approx(7 / 5)
