@@ -22,7 +22,7 @@ from sinkplan.layers.schemes import ClassScheme
 from sinkplan.layers.tally import area_by_key
 from sinkplan.layers.zones import ZoneRasterizer
 from sinkplan.sinks.learning.area_estimate import StratifiedEstimate, group_estimate
-from sinkplan.sinks.learning.samples import point_pixels, read_at_pixels
+from sinkplan.sinks.learning.samples import point_pixels, read_at_pixels, single_points
 from sinkplan.layers.parallel import Progress
 
 __all__ = ["ReferenceSample", "StrataAreas", "coverage_dict", "estimate_tables", "reference_sample", "strata_areas"]
@@ -120,7 +120,8 @@ def reference_sample(gdf: gpd.GeoDataFrame, ref_field: str, lc: LandCover, *, zo
         raise FieldError(
             f"{where}: field '{ref_field}' holds {shown}, not land class codes of scheme {scheme.name!r} "
             f"({', '.join(str(c) for c in scheme.codes)}); fix the labels or pass another scheme", params=("scheme",))
-    rows, cols, inside = point_pixels(gdf, lc.grid)
+    gdf = single_points(gdf, where=where)
+    rows, cols, inside = point_pixels(gdf, lc.grid, where=where)
     dropped = {"outside_map": int((~inside).sum())}
     vals, _ = read_at_pixels(lc.path, lc.grid, rows[inside], cols[inside], max_cells=max_cells, resampling="nearest")
     mapped = vals[0].astype(np.int64)

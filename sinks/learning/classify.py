@@ -34,7 +34,7 @@ from sinkplan.sinks.learning.cv import (
     spatial_blocks,
 )
 from sinkplan.sinks.learning.features import FeatureSpec
-from sinkplan.sinks.learning.samples import point_pixels, polygon_samples, read_at_pixels
+from sinkplan.sinks.learning.samples import point_pixels, polygon_samples, read_at_pixels, single_points
 from sinkplan.layers.parallel import Progress
 
 if TYPE_CHECKING:
@@ -176,6 +176,7 @@ def training_set(gdf: gpd.GeoDataFrame, label_field: str, grid: Grid, image: str
         Mixed geometry types, or fewer than 2 classes / 10 samples left.
     """
     labels = _labels(gdf, label_field, scheme, where)
+    gdf = single_points(gdf, where=where)
     types = set(gdf.geom_type.unique())
     dropped: dict[str, int] = {}
     if types <= {"Point"}:

@@ -35,7 +35,7 @@ from sinkplan.layers.schemes import GROUPS, ClassScheme
 from sinkplan.sinks.densities import MAX_DENSITY_MGC_PER_HA, DensityTable
 from sinkplan.sinks.learning.classify import Regressor, predict_pixels
 from sinkplan.sinks.learning.cv import cv_splits, out_of_fold, regression_metrics, spatial_blocks
-from sinkplan.sinks.learning.samples import open_on_grid, point_pixels, read_at_pixels
+from sinkplan.sinks.learning.samples import open_on_grid, point_pixels, read_at_pixels, single_points
 from sinkplan.layers.parallel import Progress
 
 __all__ = [
@@ -162,7 +162,8 @@ def plot_data(gdf: gpd.GeoDataFrame, target_field: str, lc: LandCover, covariate
                          f"{MAX_DENSITY_MGC_PER_HA:,.0f} Mg C/ha); check the units (Mg C/ha = t C/ha; g C/m² is 100 "
                          "times larger) or fix those plots")
     grid = lc.grid
-    rows, cols, inside = point_pixels(gdf, grid)
+    gdf = single_points(gdf, where=where)
+    rows, cols, inside = point_pixels(gdf, grid, where=where)
     dropped = {"outside_grid": int((~inside).sum()), "missing_target": int((~np.isfinite(y) & inside).sum())}
     keep = inside & np.isfinite(y)
     rows, cols, y = rows[keep], cols[keep], y[keep]

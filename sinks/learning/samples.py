@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import rasterio
+import shapely
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
@@ -47,17 +48,41 @@ def open_on_grid(path: str | os.PathLike, grid: Grid, *, resampling: str = "bili
             yield vrt
 
 
-def point_pixels(gdf: gpd.GeoDataFrame, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def single_points(gdf: gpd.GeoDataFrame, *, where: str = "sample layer") -> gpd.GeoDataFrame:
+    """``gdf`` with each one-point MultiPoint as a Point (QGIS and ArcGIS often store points so).
+
+    Raises
+    ------
+    InputError
+        A MultiPoint holds several points (which one is the sample?).
+    """
+    if "MultiPoint" not in set(gdf.geom_type.unique()):
+        return gdf
+    multi = (gdf.geom_type == "MultiPoint").to_numpy()
+    n = shapely.get_num_geometries(np.asarray(gdf.geometry.values))
+    several = np.flatnonzero(multi & (n != 1))
+    if several.size:
+        raise InputError(f"{where}: {several.size} MultiPoint features hold several points (first: feature "
+                         f"{int(several[0]) + 1}, {int(n[several[0]])} points); give one point per sample "
+                         "(QGIS: Multipart to singleparts)")
+    geoms = np.asarray(gdf.geometry.values).copy()
+    geoms[multi] = shapely.get_geometry(geoms[multi], 0)
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs, name=gdf.geometry.name))
+
+
+def point_pixels(gdf: gpd.GeoDataFrame, grid: Grid, *, where: str = "sample layer") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row, column of the pixel under each point (in ``grid.crs``) and whether it is on the grid.
+    One-point MultiPoints count as points (:func:`single_points`).
 
     Raises
     ------
     InputError
         A geometry is not a point.
     """
+    gdf = single_points(gdf, where=where)
     types = set(gdf.geom_type.unique())
     if not types <= {"Point"}:
-        raise InputError(f"sample layer holds {sorted(types)} geometries; points are needed here (or give polygons to classify)")
+        raise InputError(f"{where} holds {sorted(types)} geometries; points are needed here (or give polygons to classify)")
     x = gdf.geometry.x.to_numpy()
     y = gdf.geometry.y.to_numpy()
     col_f, row_f = ~grid.transform @ (x, y)
