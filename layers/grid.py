@@ -182,8 +182,13 @@ class Grid:
         tol = rtol * max(self.res)
         return all(abs(a - b) <= max(tol, 1e-12) for a, b in zip(self.transform[:6], other.transform[:6]))
 
-    def check_same(self, other: "Grid", *, names: tuple[str, str] = ("first", "second")) -> None:
-        """Raise :class:`GridMismatch` naming what differs when ``other`` is another grid."""
+    def check_same(self, other: "Grid", *, names: tuple[str, str] = ("first", "second"),
+                   resampling: str = "near") -> None:
+        """Raise :class:`GridMismatch` naming what differs when ``other`` is another grid.
+
+        ``resampling`` is the gdalwarp method the message advises for the second raster:
+        ``near`` for classes (land cover), ``bilinear`` for continuous values (densities,
+        stock volume)."""
         if self.same_as(other):
             return
         parts = []
@@ -195,8 +200,10 @@ class Grid:
             parts.append(f"transform {tuple(self.transform)[:6]} vs {tuple(other.transform)[:6]}")
         raise GridMismatch(
             f"{names[0]} and {names[1]} are not on the same grid ({'; '.join(parts)}); "
-            "warp one onto the other with nearest-neighbour resampling "
-            "(gdalwarp -r near -tr/-te/-t_srs of the first)"
+            + ("warp one onto the other with nearest-neighbour resampling (gdalwarp -r near -tr/-te/-t_srs of the first)"
+               if resampling == "near" else
+               f"warp the second onto the first (gdalwarp -r {resampling} -tr/-te/-t_srs of the first: its values are "
+               "continuous, not classes)")
         )
 
     # ------------------------------------------------------------------ blocks

@@ -405,7 +405,7 @@ def forest_coverage(
     for year, path in (volume or {}).items():
         if year not in year_list:
             raise InputError(f"volume {path}: year {year} has no land-cover raster; years: {year_list}", params=("volume",))
-        grid.check_same(Grid.from_raster(path), names=("land cover", str(path)))
+        grid.check_same(Grid.from_raster(path), names=("land cover", str(path)), resampling="bilinear")
         check_volume_raster(path)
         vol_rasters[year] = path
     factor = None

@@ -189,6 +189,8 @@ def test_carbon_density_raster_errors(scene, tmp_path, capsys):
     rc = main(["carbon", str(d / "lc.tif"), "--density-raster", str(other), "--out", str(tmp_path / "x"), "-q"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "not on the same grid" in err and not (tmp_path / "x").exists()
+    # a density raster is continuous: the advice is a bilinear warp, not the land cover's nearest
+    assert "gdalwarp -r bilinear" in err and "-r near" not in err, err
     rc = main(["carbon", str(d / "lc.tif"), "--density-raster", str(d / "cov.tif"), "--uncertainty", "10",
                "--out", str(tmp_path / "x"), "-q"])
     err = capsys.readouterr().err.strip()

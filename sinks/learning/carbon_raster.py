@@ -93,7 +93,7 @@ def check_density_raster(path: str | os.PathLike, lc: LandCover, *, units: str |
         grid = Grid.from_dataset(src, name=str(p))
         count, nodata, tags = src.count, src.nodata, src.tags()
         band_units = (src.units[0] if src.units else "") or ""
-    lc.grid.check_same(grid, names=(str(lc.path), str(p)))
+    lc.grid.check_same(grid, names=(str(lc.path), str(p)), resampling="bilinear")
     if count != 1:
         raise InputError(f"{p}: a density raster has one band, found {count}")
     lower = {k.lower(): v for k, v in tags.items()}
