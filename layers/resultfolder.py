@@ -843,6 +843,9 @@ class ResultFolder:
 
     # ------------------------------------------------------------ lifecycle
     def _check_target(self) -> None:
+        if self.out.exists() and not self.out.is_dir():
+            # a file: --overwrite would not help (it replaces only a folder a run wrote)
+            raise OutputExists(f"{self.out}: exists and is not a folder; choose another output folder")
         if self.out.exists() and not self.overwrite:
             raise OutputExists(f"{self.out}: result folder exists; pass overwrite=True to replace it or choose another "
                                "output folder", params=("overwrite=True",))

@@ -41,6 +41,13 @@ def test_result_folder_atomic_with_manifest(tmp_path):
     with pytest.raises(OutputExists, match="result folder exists; pass overwrite=True"):
         with ResultFolder(out, command="t", parameters={}, inputs=[]):
             pass
+    # a file where the folder should go: overwrite would not help (it was advised), so it is not offered
+    afile = tmp_path / "afile"
+    afile.write_text("keep", encoding="utf-8")
+    with pytest.raises(OutputExists, match=r"afile: exists and is not a folder; choose another output folder$"):
+        with ResultFolder(afile, command="t", parameters={}, inputs=[]):
+            pass
+    assert afile.read_text("utf-8") == "keep"
 
 
 def test_failed_run_leaves_earlier_result_and_no_temp(tmp_path):
