@@ -183,9 +183,11 @@ class DensityTable:
         elif "group" in lower:
             keyed_by = "group"
         else:
+            sep = next((c for c in ";\t|" if len(cols) == 1 and c in str(cols[0])), None)
             raise SchemeError(
                 f"{origin}: no 'lucode' or 'group' column (found {cols}); a density table needs "
                 "lucode,c_above,c_below,c_soil,c_dead (InVEST) or group,c_above,c_below,c_soil,c_dead"
+                + (f"; the file is separated by {sep!r}: save it comma-separated (CSV, decimal points)" if sep else "")
             )
         missing = [f"c_{p}" for p in POOLS if f"c_{p}" not in lower]
         if missing:
@@ -381,7 +383,9 @@ def _number(raw: str, where: str, *, required: bool) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise SchemeError(f"{where}: {raw!r} is not a number") from None
+        hint = f" (a decimal comma? write {raw.replace(',', '.')})" if raw.count(",") == 1 and \
+            raw.replace(",", "", 1).strip().isdigit() else ""
+        raise SchemeError(f"{where}: {raw!r} is not a number{hint}") from None
     if not math.isfinite(value) or value < 0:
         raise SchemeError(f"{where}: {raw!r} must be a finite number ≥ 0")
     if value > MAX_DENSITY_MGC_PER_HA:

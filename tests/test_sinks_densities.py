@@ -84,6 +84,9 @@ def test_missing_class_with_pixels_is_an_error_naming_codes():
     ("# units: kg C/m2\nlucode,c_above,c_below,c_soil,c_dead\n1,5,1,1,1\n", "is not Mg C/ha"),
     ("# soil_depth_cm: deep\nlucode,c_above,c_below,c_soil,c_dead\n1,5,1,1,1\n", "not a number of centimetres"),
     ("# only a header\n", "no header row"),
+    # a table saved by a European-locale spreadsheet: the message says what to change
+    ('lucode,c_above,c_below,c_soil,c_dead\n1,"29,5",1,1,1\n', r"'29,5' is not a number \(a decimal comma\? write 29\.5\)"),
+    ("lucode;c_above;c_below;c_soil;c_dead\n1;29,5;1;1;1\n", "the file is separated by ';': save it comma-separated"),
 ])
 def test_table_errors_name_file_line_and_fix(text, match):
     with pytest.raises(SchemeError, match=match):
