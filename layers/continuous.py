@@ -25,7 +25,7 @@ from sinkplan.layers.errors import InputError
 from sinkplan.layers.grid import Grid, open_raster
 from sinkplan.layers.reading import read_window
 
-__all__ = ["ContinuousRaster", "open_continuous", "overlaps_grid", "read_resampled", "sample_values", "cover_scale",
+__all__ = ["ContinuousRaster", "open_continuous", "overlaps_grid", "read_resampled", "sample_values", "apply_scale", "cover_scale",
            "check_precipitation_mm"]
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ class ContinuousRaster:
                 out = read_resampled(src, self.grid, window, name=self.path)
             else:
                 out = np.ma.filled(out.astype(np.float64), np.nan)
+            out = apply_scale(out, src)
         if self.valid_range is not None:
             lo, hi = self.valid_range
             out[(out < lo) | (out > hi)] = np.nan
@@ -159,6 +160,18 @@ def read_resampled(src, grid: Grid, window: Window, *, resampling: str = "biline
     return out
 
 
+def apply_scale(values: np.ndarray, src) -> np.ndarray:
+    """``values × scale + offset`` of band 1 when the raster declares them (GDAL's scale/offset,
+    e.g. precipitation stored in 0.1 mm as int16 with scale 0.1): rasterio returns raw values,
+    which were read as the quantity itself (3500 for 350 mm). Linear, so it commutes with the
+    bilinear resampling."""
+    scale = float(src.scales[0]) if src.scales and src.scales[0] is not None else 1.0
+    offset = float(src.offsets[0]) if src.offsets and src.offsets[0] is not None else 0.0
+    if scale == 1.0 and offset == 0.0:
+        return values
+    return values * scale + offset  # raw × scale + offset = the quantity (NaN stays NaN)
+
+
 def sample_values(path: str | os.PathLike, *, max_side: int = 1024) -> np.ndarray:
     """Valid values (float64, nodata and non-finite left out) of up to ``max_side`` ×
     ``max_side`` nearest-neighbour samples of a raster's first band: enough to tell its units
@@ -166,7 +179,7 @@ def sample_values(path: str | os.PathLike, *, max_side: int = 1024) -> np.ndarra
     with open_raster(path) as src:
         shape = (min(src.height, max_side), min(src.width, max_side))
         data = src.read(1, out_shape=shape, masked=True, resampling=Resampling.nearest).astype(np.float64)
-    vals = np.ma.compressed(data)
+        vals = apply_scale(np.ma.compressed(data), src)
     return vals[np.isfinite(vals)]
 
 

@@ -302,6 +302,9 @@ def tally_block(spec: PassSpec, window: Window) -> BlockResult:
         v = _read(spec.values, window).astype(np.float64)
         nd = _dataset(spec.values).nodata
         ok = np.isfinite(v) & ((v != nd) if nd is not None and np.isfinite(nd) else True)
+        from sinkplan.layers.continuous import apply_scale
+
+        v = apply_scale(v, _dataset(spec.values))  # a declared scale/offset (raw × scale + offset)
         weights = np.where(ok, v, 0.0) * spec.grid.pixel_areas_m2(window)  # m³/ha × m²
         value_sum = np.bincount(key.ravel(), weights=weights.ravel(), minlength=spec.nkeys)
     weight_sums = None

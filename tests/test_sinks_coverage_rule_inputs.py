@@ -70,3 +70,18 @@ def test_precipitation_in_metres_is_warned(tmp_path, lc):
 
     with pytest.warns(AssumptionWarning, match=r"all below 10 mm/yr \(largest 0.35\).*multiply it by 1000"):
         forest_coverage({2020: lc}, precip=_raster(tmp_path, "p.tif", 0.35))
+
+
+def test_precipitation_scale_and_offset_are_applied(tmp_path, lc):
+    # int16 in 0.1 mm with GDAL scale 0.1 (as CHELSA stores precipitation): raw 3500 = 350 mm < 400 mm,
+    # so all 90 ha of shrub count; read raw (3500 "mm") none did: coverage 20 % instead of 30 %
+    import rasterio
+
+    path = tmp_path / "p.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=100, height=100, count=1, dtype="int16", crs=ALBERS,
+                       transform=T, nodata=-32768) as dst:
+        dst.write(np.full((100, 100), 3500, np.int16), 1)
+        dst.scales, dst.offsets = (0.1,), (0.0,)
+    t = forest_coverage({2020: lc}, precip=path).totals.iloc[0]
+    assert t["special_shrub_area_ha"] == pytest.approx(90.0, abs=1e-9)
+    assert t["coverage"] == pytest.approx(270 / 900, rel=1e-12)
