@@ -25,7 +25,7 @@ from rasterio.windows import Window
 from sinkplan.layers.errors import ConfigError, InputError
 from sinkplan.layers.warnings import IgnoredLayerWarning, NotCheckedWarning, UnusedLayerWarning, warn
 from sinkplan.layers.files import file_signature
-from sinkplan.layers.continuous import cover_scale  # shared with coverage --shrub-cover
+from sinkplan.layers.continuous import check_precipitation_mm, cover_scale  # shared with coverage
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.landcover import LandCover, open_landcover
 from sinkplan.layers.vectors import VectorLayer, fit_longitudes, read_vector, require_polygons
@@ -459,6 +459,8 @@ def _shrub_rule(shrub, inputs: ScreenInputs, scheme, L: int, add, not_checked: l
     lut = np.zeros(L, dtype=bool)
     lut[list(scheme.codes_in("shrubland"))] = True
     lut[-1] = False
+    if has_p:  # the checks coverage --precip makes: an undeclared nodata or other units is refused
+        check_precipitation_mm(inputs.precipitation)
     scale = cover_scale(inputs.shrub_cover) if has_c else 1.0
     if has_c and scale != 1.0:
         notes.append(f"--shrub-cover {Path(inputs.shrub_cover).name}: values above 1 found, read as percent (÷ 100)")
