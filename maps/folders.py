@@ -38,7 +38,7 @@ _SIGNATURES: tuple[tuple[str, tuple[rs.FileSpec, ...]], ...] = (
     ("change", (rs.CARBON_CHANGE, rs.TRANSITIONS_TIF, rs.CHANGE_BY_ZONE)),
     ("coverage", (rs.COVERAGE_BY_ZONE,)),
 )
-_NAMES = "sinkplan carbon, coverage, change or site"
+_NAMES = "sinkplan carbon, coverage, change (or its restoration projects) or site"
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ def open_result(path: str | Path) -> ResultInfo:
         if inner:
             shown = ", ".join(str(q) for q in inner[:12]) + (f" and {len(inner) - 12} more" if len(inner) > 12 else "")
             raise InputError(f"{p}: a folder of {len(inner)} result folders, not one result; give them by name: {shown}")
-        what = f"a {spec_kind} result, which has no map" if spec_kind else (
+        what = f"{'an' if spec_kind[0] in 'aeiou' else 'a'} {spec_kind} result, which has no map" if spec_kind else (
             f"manifest command {manifest['command']!r}" if manifest.get("command") else f"no {rs.MANIFEST.name}")
         raise InputError(f"{p}: not a result folder of {_NAMES} ({what}; no {rs.CARBON_DENSITY.name}, "
                          f"{rs.ELIGIBLE.name}, {rs.CARBON_CHANGE.name} or {rs.COVERAGE_BY_ZONE.name})")

@@ -56,3 +56,16 @@ def test_the_undamaged_folders_still_map(folders, tmp_path):
     for kind in ("site", "carbon"):
         assert main(["map", str(folders[kind]), "--out", str(tmp_path / f"{kind}.html"), "-q"]) == 0
         assert main(["figures", str(folders[kind]), "--out", str(tmp_path / f"{kind}_figs"), "-q"]) == 0
+
+
+def test_a_result_kind_without_a_map_is_named_with_its_article(tmp_path, capsys):
+    """'a area-estimate result' before; restoration (drawn as a change result) was not named."""
+    import json
+
+    folder = tmp_path / "ae"
+    folder.mkdir()
+    (folder / rs.SUMMARY.name).write_text(json.dumps({"schema_version": 1, "kind": "area-estimate"}), encoding="utf-8")
+    assert main(["map", str(folder), "--out", str(tmp_path / "m.html"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "(an area-estimate result, which has no map;" in err and "\n" not in err
+    assert "not a result folder of sinkplan carbon, coverage, change (or its restoration projects) or site" in err
