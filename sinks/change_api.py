@@ -252,11 +252,30 @@ def _change_pass(lcs, table, st: Strata, years, method: TransitionMethod, *, max
                    on_raster=fan_out if sinks else None, threads=pass_threads() if threads is None else threads)
     for lc, unknown in zip(lcs, res.unknown):
         check_codes(unknown, lc.scheme, lc.path)
+    _warn_one_year_only(res, slots, lcs, years)
     px = res.pixels[:, :, : slots[0].n, : slots[1].n]
     densities.check_present(px.sum(axis=(0, 1, 3)) + px.sum(axis=(0, 1, 2)), path=f"{lcs[0].path} / {lcs[1].path}")
     acc = change_account(class_area_ha(res), densities.per_class(), lcs[0].scheme, slots[0].codes, years=years,
                          method=method)
     return acc, densities
+
+
+def _warn_one_year_only(res, slots, lcs, years) -> None:
+    """Name the land mapped in one map only (a class in one, nodata in the other): the change is
+    counted where both maps have a class, so those hectares are in neither stock, which a
+    comparison with ``carbon`` of either year would otherwise find unexplained."""
+    a = res.area_m2  # (zones + 1, sides, slots0, slots1)
+    n0, n1, nd0, nd1 = slots[0].n, slots[1].n, slots[0].nodata, slots[1].nodata
+    before_only = float(a[:, :, :n0, nd1].sum()) / 1e4  # m² → ha
+    after_only = float(a[:, :, nd0, :n1].sum()) / 1e4
+    if before_only > 0 or after_only > 0:
+        y0, y1 = (years if years and years[0] is not None else (None, None))
+        first = f"{lcs[0].path.name}" + (f" ({y0})" if y0 else "")
+        second = f"{lcs[1].path.name}" + (f" ({y1})" if y1 else "")
+        parts = ([f"{before_only:,.6g} ha mapped in {first} are nodata in {second}"] if before_only > 0 else []) + \
+                ([f"{after_only:,.6g} ha mapped in {second} are nodata in {first}"] if after_only > 0 else [])
+        warn(NotReportedWarning, f"change: {'; '.join(parts)}: that land is left out of both stocks and of the change "
+             "(only land with a class in every map is counted)", logger=__name__)
 
 
 def _summary(acc: ChangeAccount, table: DensityTable, years, method: TransitionMethod) -> dict:
