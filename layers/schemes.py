@@ -345,5 +345,10 @@ def parse_code_mapping(text: str) -> dict[int, int | str]:
         if not sep or not left.strip().lstrip("-").isdigit() or not right.strip():
             raise SchemeError(f"code mapping {part!r}: write CODE=CODE or CODE=GROUP, e.g. 200=7,201=grassland")
         r = right.strip()
-        out[int(left)] = int(r) if r.lstrip("-").isdigit() else r
+        value = int(r) if r.lstrip("-").isdigit() else r
+        if int(left) in out and out[int(left)] != value:
+            # '200=7,200=4' kept the last in silence: which class did the user mean?
+            raise SchemeError(f"code mapping {text!r}: code {int(left)} is mapped twice ({out[int(left)]} and {value}); "
+                              "map each code once")
+        out[int(left)] = value
     return out

@@ -90,6 +90,10 @@ def test_mapping_extra_codes():
         load_scheme("clcd", mapping={300: "meadow"})
     with pytest.raises(SchemeError, match="write CODE=CODE or CODE=GROUP"):
         parse_code_mapping("200:7")
+    # the same code twice kept the last mapping in silence (200 would be grassland, not barren)
+    with pytest.raises(SchemeError, match=r"code 200 is mapped twice \(7 and grassland\); map each code once"):
+        parse_code_mapping("200=7,200=grassland")
+    assert parse_code_mapping("200=7, 200=7") == {200: 7}  # repeated alike: no doubt
 
 
 def test_codes_in_groups():
