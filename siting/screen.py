@@ -432,9 +432,14 @@ def _dem_gap_notes(prep: Prepared, bit_area_m2: np.ndarray, total_ha: float) -> 
     that land is excluded as slope unknown, a loss a DEM of the wrong extent (or all nodata)
     would otherwise hide behind a small capacity."""
     bits = {r.name: r.bit for r in prep.rules}
+    land_ha = total_ha - (float(bit_area_m2[bits["nodata"]]) / 1e4 if "nodata" in bits else 0.0)
+    if land_ha <= 0 < total_ha:  # every pixel nodata: 0 MW for want of data, not for want of land
+        note = (f"{prep.inputs.landcover}: no pixel has land-cover data (every one is nodata or of the nodata group): "
+                "nothing could be screened; check the raster's nodata value and the class scheme")
+        logger.warning("%s", note)
+        return [note]
     if "dem_nodata" not in bits:
         return []
-    land_ha = total_ha - (float(bit_area_m2[bits["nodata"]]) / 1e4 if "nodata" in bits else 0.0)
     gap_ha = float(bit_area_m2[bits["dem_nodata"]]) / 1e4
     if land_ha <= 0 or gap_ha < 0.01 * land_ha:
         return []

@@ -103,3 +103,18 @@ def test_a_dem_covering_part_of_the_land_is_said(region, tmp_path, capfd):
                  "--set", "pv.min_parcel_area_ha=1", "--out", str(tmp_path / "full")]) == 0
     s = json.loads((tmp_path / "full" / rs.SUMMARY.name).read_text(encoding="utf-8"))
     assert not [n for n in s["notes"] if "no elevation over" in n]
+
+
+def test_a_land_cover_without_data_is_said(region, tmp_path, capfd):
+    """Every pixel nodata: 0 MW, and the note says why (before: 0 MW and nothing else)."""
+    with rasterio.open(region / "lc.tif") as src:
+        prof = src.profile
+    with rasterio.open(tmp_path / "lc_empty.tif", "w", **prof) as dst:
+        dst.write(np.zeros((1, H, W), dtype=np.uint8))  # 0 is the nodata value
+    out = tmp_path / "pv"
+    assert main(["site", "-q", "--landcover", str(tmp_path / "lc_empty.tif"), "--redline", str(region / "far.gpkg"),
+                 "--farmland", str(region / "far.gpkg"), "--out", str(out)]) == 0
+    s = json.loads((out / rs.SUMMARY.name).read_text(encoding="utf-8"))
+    note = f"{tmp_path / 'lc_empty.tif'}: no pixel has land-cover data"
+    assert s["capacity_mw"] == 0.0 and any(n.startswith(note) for n in s["notes"])
+    assert note in capfd.readouterr().err
