@@ -433,7 +433,7 @@ def _dem_gap_notes(prep: Prepared, bit_area_m2: np.ndarray, total_ha: float) -> 
     would otherwise hide behind a small capacity."""
     bits = {r.name: r.bit for r in prep.rules}
     land_ha = total_ha - (float(bit_area_m2[bits["nodata"]]) / 1e4 if "nodata" in bits else 0.0)
-    if land_ha <= 0 < total_ha:  # every pixel nodata: 0 MW for want of data, not for want of land
+    if total_ha > 0 and land_ha <= 1e-9 * total_ha:  # every pixel nodata (the two sums differ by rounding only)
         note = (f"{prep.inputs.landcover}: no pixel has land-cover data (every one is nodata or of the nodata group): "
                 "nothing could be screened; check the raster's nodata value and the class scheme")
         logger.warning("%s", note)
@@ -441,7 +441,7 @@ def _dem_gap_notes(prep: Prepared, bit_area_m2: np.ndarray, total_ha: float) -> 
     if "dem_nodata" not in bits:
         return []
     gap_ha = float(bit_area_m2[bits["dem_nodata"]]) / 1e4
-    if land_ha <= 0 or gap_ha < 0.01 * land_ha:
+    if land_ha <= 1e-9 * total_ha or gap_ha < 0.01 * land_ha:
         return []
     note = (f"{prep.inputs.dem}: no elevation over {gap_ha:.0f} ha, {100 * gap_ha / land_ha:.1f} % of the land with "
             "land-cover data: that land is excluded (slope unknown, rule dem_nodata); give a DEM that covers the land "
