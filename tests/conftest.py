@@ -38,3 +38,24 @@ def write_raster(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture(autouse=True)
+def _logs_to_the_current_stderr():
+    """A logging handler bound to a stream that an earlier test captured (``main()``'s
+    ``basicConfig``, distributed's own handler on its first import) is closed once that test
+    ends: a later log line from another thread (a LocalCluster's loop in a later test) then
+    printed a "--- Logging error ---" traceback into that test's stderr and failed tests that
+    assert one line there, only when run after certain others. Such handlers write to the
+    current stderr instead."""
+    import logging
+    import sys
+
+    loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(lg, logging.Logger)]
+    for lg in loggers:
+        for handler in lg.handlers:
+            if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, "closed", False):
+                with handler.lock:  # not setStream(): it flushes the closed stream first
+                    handler.stream = sys.stderr
+    yield
