@@ -40,6 +40,20 @@ def write_tif(path: Path, array: np.ndarray, *, crs="EPSG:4326", transform: Affi
     return path
 
 
+#: An equal-area Albers CRS and a 30 m transform in it: a pixel is 0.09 ha exactly.
+ALBERS_EA = "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +ellps=WGS84 +units=m"
+T_ALBERS_30M = Affine(30, 0, 500000, 0, -30, 4500000)
+
+
+def write_forest_shrub_grass(path: Path) -> Path:
+    """100 × 100 px of CLCD codes on :data:`T_ALBERS_30M` (900 ha): columns 0-19 forest (2, 180 ha),
+    20-29 shrub (3, 90 ha), the rest grassland (4, 630 ha)."""
+    a = np.full((100, 100), 4, np.uint8)
+    a[:, :20] = 2
+    a[:, 20:30] = 3
+    return write_tif(path, a, crs=ALBERS_EA, transform=T_ALBERS_30M)
+
+
 def write_polys(path: Path, rects: list[tuple[float, float, float, float]], *, crs="EPSG:4326", **fields) -> Path:
     gdf = gpd.GeoDataFrame(dict(fields), geometry=[box(*r) for r in rects], crs=crs)
     gdf.to_file(path, driver="GPKG")

@@ -7,27 +7,21 @@ an extra-forest figure for the wrong zone, gave a coverage above 100 % without a
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from affine import Affine
 
 from sinkplan.layers.errors import InputError
 from sinkplan.sinks.coverage_api import forest_coverage
 
-from sinks_util import assert_one_line_error, run_cli, write_polys, write_tif
+from sinks_util import ALBERS_EA, T_ALBERS_30M, assert_one_line_error, run_cli, write_forest_shrub_grass, write_polys
 
-ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +ellps=WGS84 +units=m"  # equal-area: 30 m px = 0.09 ha
-T = Affine(30, 0, 500000, 0, -30, 4500000)
+ALBERS, T = ALBERS_EA, T_ALBERS_30M  # equal-area: 30 m px = 0.09 ha
 
 
 @pytest.fixture()
 def scene(tmp_path):
     # 100 × 100 px: columns 0-19 forest (2000 px = 180 ha), 20-29 shrub (90 ha), the rest grassland;
     # zone w = columns 0-49 (450 ha), zone e = columns 50-99 (450 ha)
-    a = np.full((100, 100), 4, np.uint8)
-    a[:, :20] = 2
-    a[:, 20:30] = 3
-    lc = write_tif(tmp_path / "lc.tif", a, crs=ALBERS, transform=T)
+    lc = write_forest_shrub_grass(tmp_path / "lc.tif")
     zones = write_polys(tmp_path / "z.gpkg", [(500000, 4497000, 501500, 4500000), (501500, 4497000, 503000, 4500000)],
                         crs=ALBERS, n=["w", "e"])
     return lc, zones

@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from affine import Affine
 
 from sinkplan.sinks.coverage_api import forest_coverage
 
-from sinks_util import assert_one_line_error, run_cli, write_tif
+from sinks_util import ALBERS_EA, T_ALBERS_30M, assert_one_line_error, run_cli, write_forest_shrub_grass, write_tif
 
-ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +ellps=WGS84 +units=m"  # equal-area: 30 m px = 0.09 ha
-T = Affine(30, 0, 500000, 0, -30, 4500000)
+ALBERS, T = ALBERS_EA, T_ALBERS_30M  # equal-area: 30 m px = 0.09 ha
 
 
 @pytest.fixture()
 def lc(tmp_path):
     # 100 × 100 px = 900 ha: columns 0-19 forest (180 ha), 20-29 shrub (90 ha), the rest grassland
-    a = np.full((100, 100), 4, np.uint8)
-    a[:, :20] = 2
-    a[:, 20:30] = 3
-    return write_tif(tmp_path / "lc.tif", a, crs=ALBERS, transform=T)
+    return write_forest_shrub_grass(tmp_path / "lc.tif")
 
 
 def _vol(tmp_path, values, nodata=None):
