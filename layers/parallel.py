@@ -210,10 +210,7 @@ class BlockExecutor:
         batch = max(1, int(batch))
         groups = [list(windows[i:i + batch]) for i in range(0, n, batch)]
         ahead = self.in_flight or 2 * self.nworkers()
-        # Once to the cluster as a task's result, then each block task only names it (a
-        # Future resolves to the object on the worker that runs the task). Not scatter: a
-        # scattered object lost with a worker cannot be recomputed.
-        shared = self._client.submit(_identity, func, pure=False)
+        shared = self.share(func)
         from concurrent.futures import CancelledError  # FutureCancelledError derives from it
 
         from distributed.scheduler import KilledWorker
@@ -243,6 +240,21 @@ class BlockExecutor:
                 if progress:
                     progress(done / n, label)
         shared.release()
+
+    def share(self, obj):
+        """A Future of ``obj`` held by every worker of the cluster (Dask only).
+
+        Sent once as a task's result; each block task then only names it (a Future resolves
+        to the object on the worker that runs the task). Not scatter: a scattered object lost
+        with a worker cannot be recomputed, a task's result is. Copied to every worker before
+        the first block task: the scheduler puts a task on a worker holding its inputs, so with
+        one copy every task queued on the worker that made it, and the others waited for work
+        stealing (0.4-0.7 s of a 6 Gpx pass with 2 workers).
+        """
+        fut = self._client.submit(_identity, obj, pure=False)
+        if self.nworkers() > 1:
+            self._client.replicate([fut])
+        return fut
 
     def nworkers(self) -> int:
         """Workers of the cluster now (at least 1; 0 without Dask)."""

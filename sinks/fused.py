@@ -17,7 +17,7 @@ import logging
 
 import numpy as np
 
-__all__ = ["HAVE_NUMBA", "fused_applies", "count_rows", "count_rows2", "lookup", "lookup2"]
+__all__ = ["HAVE_NUMBA", "fused_applies", "count_rows", "count_rows2", "lookup", "lookup2", "warm_kernels"]
 
 logger = logging.getLogger(__name__)
 
@@ -231,3 +231,28 @@ def lookup2(before: np.ndarray, after: np.ndarray, lut0: np.ndarray, lut1: np.nd
     out = np.empty(before.shape, dtype=table.dtype)
     _lookup2(before, after, lut0, lut1, np.ascontiguousarray(table), out)
     return out
+
+
+def warm_kernels() -> int:
+    """Load the compiled kernels of the common cases into this process; returns how many.
+
+    numba compiles a kernel once per machine (``cache=True``), but every process then loads
+    it on its first call: 0.25 s for the first kernel (numba's own start) and about 3 ms for
+    each further one. A Dask worker calls this as it starts
+    (:mod:`sinkplan.layers.dask_worker`), so its first block costs what the others do, as in
+    one process whose kernels load while the zones are read. Cases: uint8 land cover with a
+    uint8 or uint16 zone raster or none (``carbon``, ``coverage``), two uint8 maps
+    (``change``), the uint8 → float32 lookup of the density raster. Others load on first use.
+    """
+    if not HAVE_NUMBA:
+        return 0
+    lut = np.zeros(256, dtype=np.uint16)
+    codes = np.zeros((1, 4), dtype=np.uint8)
+    area = np.ones(1)
+    n = 0
+    for strata in (None, np.zeros((1, 4), np.uint8), np.zeros((1, 4), np.uint16)):
+        count_rows(strata, codes, lut, 2, 4, area)
+        count_rows2(strata, codes, codes, lut, lut, 2, 2, 8, area)
+        n += 2
+    lookup(codes, np.zeros(256, dtype=np.float32))
+    return n + 1

@@ -158,3 +158,41 @@ def test_pass_threads_is_one_on_a_worker(dask2, monkeypatch):
     assert dask2._client.submit(pass_threads, pure=False).result() == 1
     monkeypatch.delenv("SINKPLAN_THREADS", raising=False)
     assert pass_threads() == max(1, min(4, os.cpu_count() or 1))  # this process: CPU count, at most 4
+
+
+@pytest.mark.dask
+def test_the_block_function_is_on_every_worker_before_the_first_task(dask2):
+    # With one copy the scheduler queued every block task on the worker holding it and the
+    # second worker idled until work stealing moved some (0.4-0.7 s at 6 Gpx).
+    fut = dask2.share(_cells)
+    holders = dask2._client.who_has([fut])[fut.key]
+    assert len(holders) == 2 and set(holders) == set(dask2._client.scheduler_info()["workers"])
+    assert dask2._client.submit(lambda f: f(Window(0, 0, 3, 2)), fut).result() == _cells(Window(0, 0, 3, 2))
+    fut.release()
+
+
+_WARMED = """
+from sinkplan.sinks import fused
+assert not fused._count.signatures  # nothing loaded by the import
+print(fused.warm_kernels(), len(fused._count.signatures), len(fused._count2.signatures), len(fused._lookup1.signatures))
+"""
+
+
+def test_warm_kernels_loads_the_common_signatures():
+    # count_rows and count_rows2 with strata None (broadcast), uint8 and uint16: 3 + 3; the
+    # uint8 -> float32 lookup: 1; 7 in all
+    out = subprocess.run([sys.executable, "-c", _WARMED], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["7", "3", "3", "1"]
+
+
+@pytest.mark.dask
+def test_local_workers_load_the_counting_kernels_as_they_start(dask2):
+    # the preload (sinkplan.layers.dask_worker) ran warm_kernels as the worker started: each
+    # worker's count_rows holds the strata types uint8, uint16 and a read-only broadcast uint8 (None);
+    # the other tests of this module may have loaded more since
+    def loaded():
+        from sinkplan.sinks import fused
+        return {str(sig[0]) for sig in fused._count.signatures}
+    found = dask2._client.run(loaded)
+    warm = {"array(uint8, 2d, C)", "array(uint16, 2d, C)", "readonly array(uint8, 2d, A)"}
+    assert len(found) == 2 and all(warm <= sigs for sigs in found.values())
