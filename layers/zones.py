@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 import rasterio.features
 import shapely
@@ -28,7 +30,7 @@ from sinkplan.layers.geodesy import geodesic_area_m2
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
 from sinkplan.layers.vectors import VectorLayer, check_finite, fit_longitudes, require_polygons
 
-__all__ = ["OUTSIDE", "MAX_OVERLAP_FRACTION", "SLIVER_FRACTION", "BlockZones", "ZoneRasterizer"]
+__all__ = ["OUTSIDE", "MAX_OVERLAP_FRACTION", "SLIVER_FRACTION", "BlockZones", "ZoneRasterizer", "check_shared_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,9 @@ class ZoneRasterizer:
 
     A pixel belongs to a zone when its centre is inside the zone (``all_touched=False``).
     **Where zones overlap, the zone with the larger id wins.** Features sharing one
-    ``field`` value form one zone; zones are numbered in order of first appearance.
+    ``field`` value form one zone (the parts of a banner); zones are numbered in order of first
+    appearance. Features sharing a value but differing in another field are refused
+    (:func:`check_shared_names`): two banners named alike would be summed as one.
     Geometries are moved once to the grid's pixel frame with GDAL's own arithmetic and each
     window is rasterized with an integer shift, so the block-wise result equals one
     ``rasterio.features.rasterize`` over the whole grid (a centre lying, to the last bit,
@@ -75,7 +79,8 @@ class ZoneRasterizer:
     ------
     MissingCRS, FieldError, InputError
         No CRS; ``field`` missing or with empty values; no features, or coordinates that
-        do not transform to the grid's CRS; zones that overlap (``overlap="error"``).
+        do not transform to the grid's CRS; zones that overlap (``overlap="error"``);
+        one name given to features that differ in another field (two zones named alike).
     TypeError
         ``layer`` is neither a GeoDataFrame nor a VectorLayer.
 
@@ -114,6 +119,7 @@ class ZoneRasterizer:
             if (n_null := int(blank.sum())) > 0:
                 raise FieldError(f"{what}: field '{field}' is empty for {n_null} features; fill in their names or drop them")
             values = [str(v) for v in gdf[field]]
+            check_shared_names(gdf, field, values, what)
             order = {v: i for i, v in enumerate(dict.fromkeys(values), start=1)}
             ids = np.array([order[v] for v in values], dtype=np.int32)
             names = tuple(order)
@@ -375,6 +381,60 @@ class BlockZones:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+#: Fields a GIS writes per feature (row ids, measured lengths and areas): parts of one zone differ
+#: in them, so they do not tell two zones apart.
+_BOOKKEEPING = re.compile(r"(fid|objectid|ogc_fid|oid|gid|shape_(leng|length|area))(_\d+)?", re.IGNORECASE)
+
+
+def check_shared_names(gdf: gpd.GeoDataFrame, field: str, values: list[str], what: str) -> None:
+    """Refuse one zone name given to features that are not one zone.
+
+    Features sharing a ``field`` value are the parts of one zone (a banner drawn as several
+    features) and are merged. But two banners called alike in different leagues (新区 of two
+    cities) would be merged too, and their report would show one row with both banners' sums.
+    They are told apart by another field: features of one name whose text or integer field holds
+    two different non-empty values (a league, an adcode) are two zones. Floating-point fields
+    (areas, lengths) and a GIS's per-feature bookkeeping (``fid``, ``OBJECTID``, ``Shape_Area``)
+    differ between the parts of one zone, and are not compared.
+
+    Raises
+    ------
+    InputError
+        One line: the field, the name, the field that differs with two of its values, and the
+        fix (``zone_field`` a field unique to each zone, or the parts given the same values).
+    """
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    shared = [v for v, n in counts.items() if n > 1]
+    if not shared:
+        return
+    cols = [c for c in gdf.columns if c not in (field, gdf.geometry.name) and not _BOOKKEEPING.fullmatch(str(c))
+            and not pd.api.types.is_float_dtype(gdf[c])]
+    if not cols:
+        return
+    names = pd.Series(values, index=gdf.index)
+    rows = names.isin(shared)
+    for c in cols:
+        col = gdf.loc[rows, c]
+        text = col.where(col.isna(), col.astype(str).str.strip())
+        text = text.where(text != "", None)
+        n_distinct = text.groupby(names[rows], sort=False).nunique(dropna=True)
+        if (n_distinct > 1).any():
+            name = str(n_distinct.index[int(np.argmax(n_distinct.to_numpy() > 1))])
+            found = list(dict.fromkeys(text[names[rows] == name].dropna()))
+            n_names = int((n_distinct > 1).sum())
+            more = f" (and {n_names - 1} more names)" if n_names > 1 else ""
+            unique = [k for k in gdf.columns if k not in (field, c, gdf.geometry.name) and not _BOOKKEEPING.fullmatch(str(k))
+                      and gdf[k].notna().all() and gdf[k].astype(str).nunique() == len(gdf)]
+            by = f"zone_field {unique[0]!r}" if unique else "a zone_field unique to each zone"
+            raise InputError(
+                f"{what}: {counts[name]} features are named {name!r} in field '{field}'{more} but differ in '{c}' "
+                f"({', '.join(repr(f) for f in found[:3])}): they look like different zones, which would be summed "
+                f"as one; name the zones by {by} (or rename them), or, if they are parts of one zone, give them "
+                f"the same '{c}'", params=("zone_field",))
+
 
 
 def _window_ints(window: Window) -> tuple[int, int, int, int]:
