@@ -229,11 +229,17 @@ def coverage_trajectory_figure(records: pd.DataFrame, *, target: float, target_y
 
 
 def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float | None, lang: str,
-                    target_year: int | None = None, share_of_target: float | None = None) -> Figure:
+                    target_year: int | None = None, share_of_target: float | None = None,
+                    installed_mw: float | None = None) -> Figure:
     """Capacity (GW) by zone type, stacked into a total bar, against the target (none drawn
     when ``target_mw`` is None). The title gives ``share_of_target`` (the run's own
     (installed + screened) / target) when the run computed one, and no share otherwise: a
-    screen of a few banners divided by a provincial target is not a share of it."""
+    screen of a few banners divided by a provincial target is not a share of it.
+
+    ``installed_mw`` (summary ``installed_mw`` of a run with ``--installed``; None without):
+    the plants already built and approved get their own bar, and the total bar stacks them
+    under the new parcels, so the bar set against the target is installed + screened, as the
+    summary's ``gap_after_screen_mw`` and ``share_of_target`` count it."""
     items = [(k, float(v.get("capacity_mw", 0.0) if isinstance(v, dict) else v)) for k, v in by_zone_type.items()]
     fig = Figure(figsize=(7, 4.5), dpi=DPI)
     ax = fig.add_subplot()
@@ -244,10 +250,20 @@ def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float | None, la
         except KeyError:
             names.append(str(k))
     gw = np.array([v for _, v in items]) / 1000.0  # MW → GW
+    base_gw = float(installed_mw) / 1000.0 if installed_mw is not None else None  # MW → GW
+    if base_gw is not None:
+        inst = ax.bar([label("installed", lang)], [base_gw], color="#969696", edgecolor="#525252")
+        ax.bar_label(inst, labels=[f"{base_gw:,.2f} GW"], fontsize=8)
     bars = ax.bar(names, gw, color="#fdae61", edgecolor="#8c510a")
     ax.bar_label(bars, labels=[f"{v:,.2f} GW" for v in gw], fontsize=8)
-    total = ax.bar([label("total", lang)], [gw.sum()], color="#2c7bb6")
-    ax.bar_label(total, labels=[f"{gw.sum():,.2f} GW"], fontsize=8)
+    if base_gw is None:
+        total = ax.bar([label("total", lang)], [gw.sum()], color="#2c7bb6")
+        ax.bar_label(total, labels=[f"{gw.sum():,.2f} GW"], fontsize=8)
+    else:  # installed below, the new parcels on top: the account against the target
+        name = label("installed_plus_screened", lang)
+        ax.bar([name], [base_gw], color="#969696", edgecolor="#525252")
+        total = ax.bar([name], [gw.sum()], bottom=[base_gw], color="#2c7bb6")
+        ax.bar_label(total, labels=[f"{base_gw + gw.sum():,.2f} GW"], fontsize=8)
     if target_mw:
         when = f"{target_year} " if target_year else ""
         text = (f"{when}年目标 {target_mw / 1000.0:,.0f} GW" if lang == "zh" else f"{when}target {target_mw / 1000.0:,.0f} GW")
@@ -435,9 +451,12 @@ def _figures_of(info, *, lang: str, paper: str, max_pixels: int, max_cells: int,
             t = info.summary.get("target_mw") or _target_value(info, info.summary.get("target_key"), "MW")
             year = info.summary.get("target_year")
             share = info.summary.get("share_of_target")
+            # the baseline the account counted: summary installed_mw of a run given --installed
+            inst = info.summary.get("installed_mw") if info.summary.get("installed_source") else None
             figs["capacity_by_zone_type.png"] = capacity_figure(
                 byz, target_mw=float(t) if t else None, lang=lang, target_year=year if isinstance(year, int) else None,
-                share_of_target=float(share) if isinstance(share, (int, float)) else None)
+                share_of_target=float(share) if isinstance(share, (int, float)) else None,
+                installed_mw=float(inst) if isinstance(inst, (int, float)) else None)
         got = _read_map(info.path / rs.ELIGIBLE.name, max_pixels=max_pixels, max_cells=max_cells, resampling="mode")
         if got is not None:
             v, ext = got

@@ -60,6 +60,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "excluded": ("排除", "excluded"),
     "other": ("其他可选址用地", "Other eligible land"),
     "total": ("合计", "Total"),
+    "installed": ("已建和已批", "Installed and approved"),
+    "installed_plus_screened": ("已建 + 新地块", "Installed + new parcels"),
     "restoration_effect": ("修复项目碳储量变化（项目内 − 对照环带）", "Restoration effect (inside − control ring)"),
     "control_rings": ("对照环带", "Control rings"),
     "control_ring": ("对照环带", "Control ring"),

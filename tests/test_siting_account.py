@@ -230,3 +230,32 @@ def test_pv_wind_energy_is_unknown_when_a_technology_with_capacity_has_no_yield(
     s, pv, wind = (_summary(tmp_path / "pvout" / p) for p in ("", "pv", "wind"))
     assert wind["capacity_mw"] == 0.0 and pv["energy_mwh_per_yr"] > 0
     assert s["energy_mwh_per_yr"] == pytest.approx(pv["energy_mwh_per_yr"], rel=1e-12)  # PV's + 0 of wind
+
+
+def test_capacity_figure_stacks_the_installed_baseline_under_the_new_parcels(banners, tmp_path):
+    """The figure's account against the target is the summary's: installed (100 MW PV + 50 MW
+    wind of the fixture = 150 MW = 0.15 GW) under the screened parcels, not the parcels alone."""
+    from sinkplan.maps.figures import figures_of
+
+    out = tmp_path / "fig"
+    assert _site(banners, out) == 0
+    s = _summary(out)
+    assert s["installed_mw"] == 150.0 and s["screened_mw"] > 0
+    ax = figures_of(out, lang="en")["capacity_by_zone_type.png"].axes[0]
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert names[0] == "Installed and approved" and names[-1] == "Installed + new parcels"
+    heights = {}
+    for p in ax.patches:  # (x position, bottom) → height, GW
+        heights[(round(p.get_x() + p.get_width() / 2), round(p.get_y(), 9))] = p.get_height()
+    last = len(names) - 1
+    assert heights[(0, 0.0)] == pytest.approx(0.15)  # 150 MW / 1000
+    assert heights[(last, 0.0)] == pytest.approx(0.15)  # the stacked total: installed at the bottom …
+    assert heights[(last, round(0.15, 9))] == pytest.approx(s["screened_mw"] / 1000.0)  # … the new parcels on top
+    # no --installed: no baseline bar, the total is the parcels' (as before)
+    out2 = tmp_path / "fig2"
+    assert main(["site", "-q", "--tech", "pv", "--landcover", str(banners / "lc.tif"), "--redline", str(banners / "far.gpkg"),
+                 "--farmland", str(banners / "far.gpkg"), "--pvout", str(banners / "pvout.tif"), "--set",
+                 "pv.layout.method=\"fixed\"", "--set", "pv.min_parcel_area_ha=1", "--out", str(out2)]) == 0
+    ax = figures_of(out2, lang="en")["capacity_by_zone_type.png"].axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "Total"
+    assert "Installed and approved" not in [t.get_text() for t in ax.get_xticklabels()]
