@@ -208,7 +208,13 @@ class ClassScheme:
     # ------------------------------------------------------------------ readers
     @classmethod
     def from_csv(cls, path: str | os.PathLike, *, text: str | None = None, name: str | None = None) -> "ClassScheme":
-        """Read a scheme from CSV (``code,name_en,name_zh,group,color``; ``# key: value`` header)."""
+        """Read a scheme from CSV (``code,name_en,name_zh,group,color``; ``# key: value`` header).
+
+        A ``# guard: formula`` header (a result folder's ``scheme.csv``) says the names were
+        formula-guarded when written: the guard's quote is removed
+        (:func:`sinkplan.layers.resultfolder.unguard_cell`), so they read back exactly. A file
+        without it (a user's own scheme) is read as written.
+        """
         origin = str(path)
         if text is None:
             text = _read_text(path)
@@ -228,9 +234,14 @@ class ClassScheme:
                 f"{origin}: missing column(s) {missing}; a scheme CSV needs code,name_en,name_zh,group,color "
                 f"(found {cols})"
             )
+        guarded = meta.get("guard", "").lower() == "formula"
+        if guarded:
+            from sinkplan.layers.resultfolder import unguard_cell
         classes = []
         for i, row in enumerate(reader, start=2):
             row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            if guarded:
+                row = {k: unguard_cell(v) if k in ("name", "name_en", "name_zh") else v for k, v in row.items()}
             classes.append(_class_from_row(row, f"{origin} line {i}"))
         return cls(
             name=name or meta.get("scheme") or Path(origin).stem,

@@ -185,9 +185,17 @@ def write_gpkg(path: Path, gdf, *, layer: str) -> Path:
 
 # ------------------------------------------------------------------ land cover
 def scheme_csv_text(scheme) -> str:
-    """A :class:`~sinkplan.layers.schemes.ClassScheme` as the shipped scheme CSV (``# key: value`` header)."""
+    """A :class:`~sinkplan.layers.schemes.ClassScheme` as the shipped scheme CSV (``# key: value`` header).
+
+    Class names are formula-guarded as every result table's text (:func:`~sinkplan.layers.resultfolder.guard_cell`:
+    a custom class named ``=HYPERLINK(...)`` is not run by a spreadsheet); the ``# guard: formula`` header
+    line tells :meth:`~sinkplan.layers.schemes.ClassScheme.from_csv` to undo it, so the names read back exactly.
+    """
+    from sinkplan.layers.resultfolder import guard_cell
+
     buf = io.StringIO()
-    buf.write(f"# scheme: {scheme.name}\n")
+    buf.write(f"# scheme: {' '.join(str(scheme.name).split())}\n")
+    buf.write("# guard: formula\n")
     for key, value in (("source", scheme.source), ("licence", scheme.licence)):
         if value:
             buf.write(f"# {key}: {' '.join(str(value).split())}\n")
@@ -196,7 +204,7 @@ def scheme_csv_text(scheme) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["code", "name_en", "name_zh", "group", "color"])
     for c in scheme.classes:
-        w.writerow([c.code, c.name_en, c.name_zh, c.group, c.color])
+        w.writerow([c.code, guard_cell(c.name_en), guard_cell(c.name_zh), c.group, c.color])
     return buf.getvalue()
 
 
