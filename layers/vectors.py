@@ -25,7 +25,8 @@ from sinkplan.layers.encoding import encoding_label, shapefile_encoding
 from sinkplan.layers.files import check_utf8_path
 from sinkplan.layers.grid import crs_fix_hint
 
-__all__ = ["VectorReport", "VectorLayer", "read_vector", "require_polygons", "fit_longitudes", "POLYGONAL"]
+__all__ = ["VectorReport", "VectorLayer", "read_vector", "require_polygons", "fit_longitudes", "POLYGONAL",
+           "several_layers_message"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class VectorLayer:
 
 def read_vector(
     path: str | os.PathLike, *, layer: str | int | None = None, encoding: str | None = None,
-    to_crs: Any = None, field: str | None = None,
+    to_crs: Any = None, field: str | None = None, layer_param: str | None = None, what: str = "layer",
 ) -> VectorLayer:
     """Read a vector layer, decode its text, repair its geometries, optionally reproject.
 
@@ -78,6 +79,14 @@ def read_vector(
         Reproject to this CRS (anything ``CRS.from_user_input`` takes).
     field : str, optional
         A field that must exist (e.g. the zone name field).
+    layer_param : str, optional
+        The parameter that names ``layer`` to the caller (``zone_layer``). Given, a file of
+        several layers with geometry and no ``layer`` is refused, listing its layers, instead of
+        read at its first with a warning: another layer's polygons (a GeoPackage of a whole
+        planning database) would be taken for the zones. ``""``: refused as well, where the
+        caller has no parameter for a layer (the fix is then a file of that one layer).
+    what : str
+        What the layer is (``zones``), for that message.
 
     Returns
     -------
@@ -95,7 +104,8 @@ def read_vector(
         ``field`` is not a field of the layer.
     InputError
         Bad ``encoding`` or ``to_crs``, undecodable text, non-finite coordinates, no
-        geometry column, or no feature left after cleaning.
+        geometry column, or no feature left after cleaning; with ``layer_param``, several
+        layers and none named.
 
     Examples
     --------
@@ -108,7 +118,7 @@ def read_vector(
     if not p.exists():
         raise InputFileError(f"{p}: file not found; check the path")
     target = _as_crs(to_crs) if to_crs is not None else None
-    layer = _pick_layer(p, layer)
+    layer = _pick_layer(p, layer, layer_param=layer_param, what=what, field=field)
     base = _shapefile_base(p, layer)
     if encoding is not None:
         enc, source = encoding_label(encoding, user=True), "user"
@@ -317,12 +327,30 @@ def _repair(geom: Any) -> Any:
     return {2: shapely.MultiPolygon, 1: shapely.MultiLineString, 0: shapely.MultiPoint}[int(dim)](parts)
 
 
-def _pick_layer(p: Path, layer: str | int | None) -> str | int | None:
+def several_layers_message(path: str | os.PathLike, layers: list[str], what: str, how: str) -> str:
+    """One line for a file of several layers with none named: ``layers`` (at most 8 shown),
+    the question which one is ``what``, and ``how`` to name it."""
+    shown = ", ".join(layers[:8]) + (f" and {len(layers) - 8} more" if len(layers) > 8 else "")
+    return f"{path} ({what}): {len(layers)} layers ({shown}) and none named: which one is the {what} layer? {how}"
+
+
+def _pick_layer(p: Path, layer: str | int | None, *, layer_param: str | None = None,
+                what: str = "layer", field: str | None = None) -> str | int | None:
     try:
         layers = pyogrio.list_layers(p)
     except _READ_ERRORS as exc:
         raise _unreadable(p, exc) from exc
     names = [str(n) for n, _ in layers]
+    if layer is None and layer_param is not None:
+        spatial = [str(n) for n, g in layers if g is not None]
+        if len(spatial) > 1:
+            example = next((n for n in spatial if what.lower() in n.lower()), None) or _layer_with(p, spatial, field)
+            if not layer_param:
+                raise InputError(several_layers_message(p, spatial, what, "give a file of that one layer, e.g. "
+                                                        f"ogr2ogr {what}.gpkg {p} {example}"))
+            raise InputError(several_layers_message(p, spatial, what, f"name it with {layer_param}, e.g. "
+                                                    f"{layer_param} {example!r}, or give a file of that one layer"),
+                             params=(layer_param, f"{layer_param}#2"))
     if layer is None:
         chosen = ([str(n) for n, g in layers if g is not None] or names or [None])[0]
         if len(names) > 1:
@@ -332,6 +360,17 @@ def _pick_layer(p: Path, layer: str | int | None) -> str | int | None:
     if (isinstance(layer, str) and layer not in names) or (isinstance(layer, int) and not 0 <= layer < len(names)):
         raise InputFileError(f"{p}: no layer {layer!r}; layers: {', '.join(names)}")
     return layer
+
+
+def _layer_with(p: Path, layers: list[str], field: str | None) -> str:
+    """The first of ``layers`` that has ``field`` (the zone name field), else the first layer."""
+    for n in layers if field is not None else ():
+        try:
+            if field in pyogrio.read_info(p, layer=n)["fields"]:
+                return n
+        except _READ_ERRORS:
+            continue
+    return layers[0]
 
 
 def _shapefile_base(p: Path, layer: str | int | None) -> Path | None:

@@ -28,9 +28,10 @@ from sinkplan.layers.errors import FieldError, InputError, MissingCRS
 from sinkplan.layers.warnings import OverlappingZonesWarning, warn
 from sinkplan.layers.geodesy import geodesic_area_m2
 from sinkplan.layers.grid import DEFAULT_MAX_CELLS, Grid
-from sinkplan.layers.vectors import VectorLayer, check_finite, fit_longitudes, require_polygons
+from sinkplan.layers.vectors import VectorLayer, check_finite, fit_longitudes, read_vector, require_polygons
 
-__all__ = ["OUTSIDE", "MAX_OVERLAP_FRACTION", "SLIVER_FRACTION", "BlockZones", "ZoneRasterizer", "check_shared_names"]
+__all__ = ["OUTSIDE", "MAX_OVERLAP_FRACTION", "SLIVER_FRACTION", "BlockZones", "ZoneRasterizer", "check_shared_names",
+           "read_zones"]
 
 logger = logging.getLogger(__name__)
 
@@ -378,6 +379,23 @@ class BlockZones:
                 zip(geoms[keep], ids.tolist()), out_shape=(h, w),
                 transform=Affine(1.0, 0.0, float(c), 0.0, -1.0, -float(r)),
                 fill=OUTSIDE, all_touched=False, dtype=out.dtype.name)
+
+
+def read_zones(path: str | os.PathLike, grid: Grid, *, field: str | None, layer: str | None = None,
+               layer_param: str | None = "zone_layer", what: str = "zones") -> ZoneRasterizer:
+    """The zones of a file on ``grid``: the one way every command reads ``--zones``.
+
+    A file of several layers with geometry must name its ``layer`` (``layer_param``, default
+    ``zone_layer``: ``--zone-layer`` on the command line), as exclusion files must: its first
+    layer may be another layer's polygons.
+
+    Raises
+    ------
+    FieldError, InputError, InputFileError, MissingCRS
+        As :func:`~sinkplan.layers.vectors.read_vector` and :class:`ZoneRasterizer`.
+    """
+    vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs, layer_param=layer_param, what=what)
+    return ZoneRasterizer(vl, grid, field=field)
 
 
 # ---------------------------------------------------------------------------- helpers

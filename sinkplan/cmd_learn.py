@@ -74,6 +74,7 @@ def register(sub, common) -> None:
     p.add_argument("--ref-field", metavar="FIELD", help="field with the reference class code")
     p.add_argument("--zones", metavar="FILE", help="zone polygons: estimates per zone as well")
     p.add_argument("--zone-field", metavar="FIELD", help="field naming the zones")
+    p.add_argument("--zone-layer", metavar="LAYER", help="layer of a multi-layer --zones file")
     p.add_argument("--coverage-groups", default="forest", metavar="G1,G2", help="groups counted as forest cover (default forest)")
     p.add_argument("--design", action="store_true", help="plan the sample: size (eq. 13) and allocation per stratum")
     p.add_argument("--target-se", type=float, default=0.01, metavar="SE", help="design: target standard error of overall accuracy")
@@ -133,7 +134,7 @@ def run_area_estimate(args: argparse.Namespace, ctx: RunContext) -> int:
     area_estimate(map_path=_path(args.map, "map"), reference=_path(args.reference, "--reference"),
                   ref_field=args.ref_field, out=Path(args.out), ctx=ctx, scheme=args.scheme,
                   zones=_path(args.zones, "--zones") if args.zones else None, zone_field=args.zone_field,
-                  coverage_groups=args.coverage_groups)
+                  zone_layer=args.zone_layer, coverage_groups=args.coverage_groups)
     return 0
 
 
@@ -201,7 +202,8 @@ def apply_model(*, image: Path, model_file: Path, out: Path, ctx: RunContext) ->
 
 
 def area_estimate(*, map_path: Path, reference: Path, ref_field: str, out: Path, ctx: RunContext, scheme: str = "clcd",
-                  zones: Path | None = None, zone_field: str | None = None, coverage_groups: str = "forest") -> Path:
+                  zones: Path | None = None, zone_field: str | None = None, zone_layer: str | None = None,
+                  coverage_groups: str = "forest") -> Path:
     """Olofsson et al. (2014) stratified estimates (:func:`sinkplan.sinks.learning.estimate.estimate_areas`); returns the result folder."""
     from sinkplan.layers.resultfolder import ResultFolder
     from sinkplan.layers.schemes import GROUPS
@@ -215,7 +217,7 @@ def area_estimate(*, map_path: Path, reference: Path, ref_field: str, out: Path,
                       overwrite=ctx.overwrite) as rf:
         with ctx.progress("mapped areas") as progress:
             res = estimate_areas(map_path, reference, ref_field=ref_field, scheme=scheme, zones=zones,
-                                 zone_field=zone_field, coverage_groups=groups, max_cells=ctx.max_cells, progress=progress)
+                                 zone_field=zone_field, zone_layer=zone_layer, coverage_groups=groups, max_cells=ctx.max_cells, progress=progress)
         write_area_estimate(res, rf)
     return out
 

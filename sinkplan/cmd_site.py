@@ -80,6 +80,7 @@ def register(sub, common) -> None:
                    help="the land cover covers the whole region of the target: report share_of_target")
     p.add_argument("--zones", help="admin zones (banners) to name each parcel's zone")
     p.add_argument("--zone-field", help="name field of --zones (default: feature number)")
+    p.add_argument("--zone-layer", metavar="LAYER", help="layer of a multi-layer --zones file")
     p.add_argument("--targets", help="policy targets TOML (default seeds/targets.toml), or per-zone targets CSV "
                    "(zone,indicator,value,year[,source]; indicator new_energy_capacity in MW; needs --zones)")
     p.add_argument("--out", required=True, help="result folder")
@@ -110,7 +111,7 @@ def _inputs(args: argparse.Namespace) -> ScreenInputs:
         dem=path("dem", args.dem), redline=path("redline", args.redline), farmland=path("farmland", args.farmland),
         border=path("border", args.border), deserts=path("deserts", args.deserts), mines=path("mines", args.mines),
         grid_lines=tuple(path("grid-lines", g) for g in args.grid_lines), zones=path("zones", args.zones),
-        zone_field=args.zone_field, targets=path("targets", args.targets),
+        zone_field=args.zone_field, zone_layer=args.zone_layer, targets=path("targets", args.targets),
     )
 
 

@@ -86,7 +86,7 @@ def zone_hierarchy(zones: str | os.PathLike, *, zone_field: str | None, group_by
     """
     from sinkplan.layers.vectors import read_vector
 
-    vl = read_vector(zones, layer=layer, field=zone_field)
+    vl = read_vector(zones, layer=layer, field=zone_field, layer_param="zone_layer", what="zones")
     gdf = vl.gdf
     if group_by not in gdf.columns or group_by == gdf.geometry.name:
         cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
@@ -217,7 +217,7 @@ def zone_attribute(zones: str | os.PathLike, *, zone_field: str | None, field: s
     """
     from sinkplan.layers.vectors import read_vector
 
-    gdf = read_vector(zones, layer=layer, field=zone_field).gdf
+    gdf = read_vector(zones, layer=layer, field=zone_field, layer_param="zone_layer", what="zones").gdf
     if field not in gdf.columns or field == gdf.geometry.name:
         cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
         raise FieldError(f"{what} {field!r}: zone layer {zones} has no such field; available fields: {cols}",

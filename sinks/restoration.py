@@ -130,7 +130,7 @@ def restoration_zones(path: str | os.PathLike, grid: Grid, *, ring_km: float, fi
     from sinkplan.layers.vectors import read_vector
     from sinkplan.layers.zones import ZoneRasterizer
 
-    vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs)
+    vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs, layer_param="zone_layer", what="zones")
     gdf = vl.gdf
     key = field
     if key is None:

@@ -185,19 +185,20 @@ def cache_dir() -> Iterator[Path | None]:
     yield None
 
 
-def read_zone_layer(path: str | os.PathLike, grid: Grid, *, field: str | None, layer: str | None = None) -> ZoneRasterizer:
-    """A :class:`~sinkplan.layers.zones.ZoneRasterizer` for a zone file, reprojected to ``grid``.
+def read_zone_layer(path: str | os.PathLike, grid: Grid, *, field: str | None, layer: str | None = None,
+                    layer_param: str | None = "zone_layer", what: str = "zones") -> ZoneRasterizer:
+    """A :class:`~sinkplan.layers.zones.ZoneRasterizer` for a zone file, reprojected to ``grid``
+    (:func:`sinkplan.layers.zones.read_zones`: a file of several layers must name one).
 
     Raises
     ------
     FieldError, InputError, InputFileError, MissingCRS
-        Missing field, empty layer, unreadable file, no CRS (from :func:`sinkplan.layers.vectors.read_vector`).
+        Missing field, empty layer, unreadable file, no CRS (from :func:`sinkplan.layers.vectors.read_vector`),
+        several layers and none named.
     """
-    from sinkplan.layers.vectors import read_vector
-    from sinkplan.layers.zones import ZoneRasterizer
+    from sinkplan.layers.zones import read_zones
 
-    vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs)
-    return ZoneRasterizer(vl, grid, field=field)
+    return read_zones(path, grid, field=field, layer=layer, layer_param=layer_param, what=what)
 
 
 def prepare_strata(
@@ -257,7 +258,7 @@ def prepare_strata(
         zr = read_zone_layer(zones, grid, field=zone_field, layer=zone_layer)
     red = None
     if redline is not None:
-        red = read_zone_layer(redline, grid, field=None)
+        red = read_zone_layer(redline, grid, field=None, layer_param="", what="redline")
     if zr is None and red is None:
         return Strata(None, (OUTSIDE_ZONES,), 1, None, None)
     sides = 2 if red is not None else 1

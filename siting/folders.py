@@ -176,7 +176,7 @@ def screen_site(prep: Prepared, *, workdir: str | os.PathLike, sweeps: Sequence[
         summary["sweep"] = sweep.to_dict("records")
     inputs = prep.inputs
     params = {"tech": prep.profile.tech, "profile": prep.profile.origin, "profile_values": prep.profile.model_dump(),
-              "scheme": inputs.scheme, "map_codes": inputs.map_codes, "zone_field": inputs.zone_field,
+              "scheme": inputs.scheme, "map_codes": inputs.map_codes, "zone_field": inputs.zone_field, "zone_layer": inputs.zone_layer,
               "targets": None if inputs.targets is None else str(inputs.targets),
               "sweep": [{"key": k, "value": v} for k, v, _ in sweeps], "max_cells": max_cells}
     t = prep.target

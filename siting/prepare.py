@@ -28,7 +28,7 @@ from sinkplan.layers.files import file_signature
 from sinkplan.layers.continuous import check_precipitation_mm, cover_scale  # shared with coverage
 from sinkplan.layers.grid import Grid
 from sinkplan.layers.landcover import LandCover, open_landcover
-from sinkplan.layers.vectors import VectorLayer, fit_longitudes, read_vector, require_polygons
+from sinkplan.layers.vectors import VectorLayer, fit_longitudes, read_vector, require_polygons, several_layers_message
 from sinkplan.layers.zones import ZoneRasterizer
 from sinkplan.seeds.targets import Target, load_targets
 from sinkplan.seeds.zone_targets import REGION_TOTAL, is_zone_table, load_zone_targets
@@ -78,6 +78,7 @@ class ScreenInputs:
     grid_lines: tuple[Path, ...] = ()
     zones: Path | None = None
     zone_field: str | None = None
+    zone_layer: str | None = None
     targets: Path | None = None
     basic_grassland: Path | None = None
     natural_forest: Path | None = None
@@ -115,12 +116,13 @@ class VectorCache(dict):
     sidecars: :func:`sinkplan.layers.files.file_signature`), layer, CRS and field: sweeps read each
     file once, and a file written again at the same path is read again (never its old geometry)."""
 
-    def read(self, path: Path, grid: Grid, *, layer: str | None = None, field: str | None = None):
+    def read(self, path: Path, grid: Grid, *, layer: str | None = None, field: str | None = None,
+             layer_param: str | None = None, what: str = "layer"):
         key = (file_signature(path), layer, grid.crs.to_wkt(), field)
         if key not in self:
             for old in [k for k in self if k[0][0] == key[0][0] and k[1:] == key[1:]]:
                 del self[old]  # the same layer of an older version of the file: never used again
-            vl = read_vector(path, layer=layer, to_crs=grid.crs, field=field)
+            vl = read_vector(path, layer=layer, to_crs=grid.crs, field=field, layer_param=layer_param, what=what)
             gdf = fit_longitudes(vl.gdf, grid)  # a raster across the antimeridian: layers at −180… too
             self[key] = vl if gdf is vl.gdf else VectorLayer(gdf, vl.report)
         return self[key]
@@ -374,7 +376,8 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         outside_bit = add("outside_zones", "not in any enabled zone of interest (desert, border belt, mine)")
     admin, admin_names, admin_bit = None, (), None
     if inputs.zones is not None:
-        vl = cache.read(Path(inputs.zones), grid, field=inputs.zone_field)
+        vl = cache.read(Path(inputs.zones), grid, layer=inputs.zone_layer, field=inputs.zone_field,
+                        layer_param="zone_layer", what="zones")
         admin = ZoneRasterizer(vl, grid, field=inputs.zone_field)
         admin_names = admin.names
         # The admin units are the study area: a raster that runs past them (a WorldCover tile
@@ -397,7 +400,8 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
     target = _target(profile, inputs)
     zone_targets, installed_by_zone = [], {}
     if inputs.zones is not None and installed_gdf is not None:
-        zl = cache.read(Path(inputs.zones), grid, field=inputs.zone_field).gdf
+        zl = cache.read(Path(inputs.zones), grid, layer=inputs.zone_layer, field=inputs.zone_field,
+                        layer_param="zone_layer", what="zones").gdf
         installed_by_zone = installed_by_zone_of(installed_gdf, zl, inputs.zone_field)
     if is_zone_table(inputs.targets):
         if inputs.zones is None:
@@ -561,11 +565,9 @@ def _one_layer(path: Path, name: str, key: str | None = None) -> None:
         return
     if len(layers) > 1:
         example = next((n for n in layers if name.lower() in n.lower()), layers[0])
-        shown = ", ".join(layers[:8]) + (f" and {len(layers) - 8} more" if len(layers) > 8 else "")
         how = (f"set {key}.layer, e.g. {key}.layer = \"{example}\", or give a file of that one layer" if key else
                f"give a file of that one layer, e.g. ogr2ogr {name}.gpkg {path} {example}")
-        raise ConfigError(f"{path} ({name}): {len(layers)} layers ({shown}) and none named: which one is the {name} "
-                          f"layer? {how}", params=(name,))
+        raise ConfigError(several_layers_message(path, layers, name, how), params=(name,))
 
 
 #: Highest transmission voltage in service (1 100 kV UHV DC, 1 000 kV UHV AC): a larger value of a

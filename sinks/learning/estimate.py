@@ -105,6 +105,7 @@ def estimate_areas(
     scheme: str = "clcd",
     zones: str | os.PathLike | None = None,
     zone_field: str | None = None,
+    zone_layer: str | None = None,
     coverage_groups: Sequence[str] = ("forest",),
     max_cells: int = DEFAULT_MAX_CELLS,
     progress: Progress | None = None,
@@ -121,8 +122,9 @@ def estimate_areas(
         Field with the reference class code.
     scheme : str
         Class scheme of the codes.
-    zones, zone_field : optional
-        Zone polygons and the field naming them: coverage per zone as well.
+    zones, zone_field, zone_layer : optional
+        Zone polygons, the field naming them and the layer of a multi-layer file: coverage per
+        zone as well.
     coverage_groups : sequence of str
         Groups counted as forest cover (default ``("forest",)``).
     max_cells : int
@@ -149,7 +151,7 @@ def estimate_areas(
     from sinkplan.layers.landcover import open_landcover
     from sinkplan.layers.schemes import GROUPS
     from sinkplan.layers.vectors import read_vector
-    from sinkplan.layers.zones import ZoneRasterizer
+    from sinkplan.layers.zones import read_zones
     from sinkplan.seeds.targets import load_targets
     from sinkplan.sinks.learning.area_estimate import error_matrix, stratified_estimate
     from sinkplan.sinks.learning.area_tables import (
@@ -166,7 +168,7 @@ def estimate_areas(
                          params=("coverage_groups",))
     zr = None
     if zones is not None:
-        zr = ZoneRasterizer(read_vector(zones, to_crs=lc.grid.crs, field=zone_field), lc.grid, field=zone_field)
+        zr = read_zones(zones, lc.grid, field=zone_field, layer=zone_layer)
     ref = read_vector(reference, to_crs=lc.grid.crs, field=ref_field)
     sample = reference_sample(ref.gdf, ref_field, lc, zones=zr, where=str(reference), max_cells=max_cells)
     sa = strata_areas(lc, zones=zr, max_cells=max_cells, progress=progress)
@@ -205,6 +207,7 @@ def estimate_areas(
     summary["map_outside_ci"] = _warn_outside_ci(tables["classes"], lc.path)
     logger.info("forest coverage %.4f ± %.4f (map %.4f)", cover["adjusted_share"], cover["ci95"], cover["map_share"])
     params = {"map": str(lc.path), "reference": str(reference), "ref_field": ref_field, "scheme": lc.scheme.name,
-              "zones": None if zones is None else str(zones), "zone_field": zone_field, "coverage_groups": list(groups)}
+              "zones": None if zones is None else str(zones), "zone_field": zone_field, "zone_layer": zone_layer,
+              "coverage_groups": list(groups)}
     return AreaEstimateResult(tables["classes"], tables["counts"], tables["proportions"],
                               pd.DataFrame(zone_rows) if zone_rows else None, summary, est, sample, sa, lc, params)
