@@ -197,6 +197,9 @@ def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "", params:
 
     Zones, a redline, farmland or desert polygons are areas: a point zone got the one pixel
     under it, a redline drawn as lines counted the pixels its lines crossed as "inside".
+    The points and lines a GeometryCollection drops are said in a
+    :class:`~sinkplan.layers.warnings.RepairedGeometryWarning` naming ``what`` (the file), how
+    many members of which kind, and the first feature.
 
     Raises
     ------
@@ -207,9 +210,17 @@ def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "", params:
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     kinds = np.array([g.geom_type if g is not None else "None" for g in geoms], dtype=object)
     changed = False
+    dropped: dict[str, int] = {}
+    first = None
     for i in np.flatnonzero(kinds == "GeometryCollection"):
-        polys = [p for p in shapely.get_parts(geoms[i]) if p.geom_type in POLYGONAL and not p.is_empty]
+        parts = _flat_parts(geoms[i])
+        polys = [p for p in parts if p.geom_type in POLYGONAL and not p.is_empty]
         if polys:
+            for p in parts:
+                if p.geom_type not in POLYGONAL and not p.is_empty:
+                    k = "points" if p.geom_type.endswith("Point") else "lines"
+                    dropped[k] = dropped.get(k, 0) + 1
+                    first = i if first is None else first
             geoms[i] = shapely.union_all(polys)
             kinds[i] = geoms[i].geom_type
             changed = True
@@ -229,9 +240,26 @@ def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "", params:
             + (fix or "zones and the redline are areas: draw them as polygons, or buffer the points and lines into "
                "polygons in a GIS (QGIS: Vector > Geoprocessing > Buffer)"), params=params
         )
+    if dropped:
+        listed = " and ".join(f"{n} {k if n != 1 else k[:-1]}" for k, n in sorted(dropped.items(), key=lambda kv: -kv[1]))
+        warn(RepairedGeometryWarning, f"{what}: geometry collections hold points and lines beside their polygons: "
+             f"{listed} dropped, the polygons kept (first: feature {int(first) + 1}); an area counts only its "
+             "polygons", logger=__name__, params=params)
     if not changed:
         return gdf
     return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs, name=gdf.geometry.name))
+
+
+def _flat_parts(geom) -> list:
+    """The single-part members of a (nested) GeometryCollection: polygons, lines, points."""
+    out, todo = [], [geom]
+    while todo:
+        g = todo.pop(0)
+        if g.geom_type.startswith("Multi") or g.geom_type == "GeometryCollection":
+            todo[:0] = list(shapely.get_parts(g))
+        else:
+            out.append(g)
+    return out
 
 
 def fit_longitudes(gdf: gpd.GeoDataFrame, grid) -> gpd.GeoDataFrame:
