@@ -134,7 +134,7 @@ paths = {name: WORK / f"{name}.tif" for name in ("exclusions", "eligible", "parc
 result = run_screen(prep, workdir=WORK, exclusions_path=paths["exclusions"], eligible_path=paths["eligible"],
                     parcels_raster_path=paths["parcels"], max_cells=MAX_CELLS)
 summary = result.summary
-print(f"{summary['total_area_ha']:,.0f} ha screened, {summary['eligible_area_ha']:,.0f} ha eligible in "
+print(f"{summary['mapped_area_ha']:,.0f} ha screened, {summary['eligible_area_ha']:,.0f} ha eligible in "
       f"{summary['parcels']} parcels, {summary['capacity_mw'] / 1e3:,.1f} GW"
       + (" — an UPPER BOUND" if summary["capacity_is_upper_bound"] else ""))
 # The layers the profile requires but this run does not have: named, never silently skipped.

@@ -369,6 +369,9 @@ def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
     area_ha = float(parcels["area_ha"].sum())
     cap = float(parcels["capacity_mw"].sum())
     total_ha = fp.total_area_m2 / 1e4
+    nodata_bit = next((r.bit for r in prep.rules if r.name == "nodata"), None)
+    # pixels without land-cover data carry the nodata bit alone (siting.blocks): the rest is the land screened
+    nodata_ha = float(bit_area_m2[nodata_bit]) / 1e4 if nodata_bit is not None else 0.0
     e = float(parcels["energy_mwh_per_yr"].sum(min_count=1)) if len(parcels) else float("nan")
     energy = e if np.isfinite(e) else None  # None: no resource raster
     lcoe = parcels["lcoe_cny_per_mwh"].to_numpy(dtype=float)
@@ -386,6 +389,8 @@ def _summary(prep: Prepared, parcels: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
         "max_slope_deg": tech.max_slope_deg,
         "min_parcel_area_ha": tech.min_parcel_area_ha,
         "total_area_ha": total_ha,
+        "nodata_area_ha": nodata_ha,
+        "mapped_area_ha": max(total_ha - nodata_ha, 0.0),
         "eligible_area_ha": area_ha,
         "excluded_area_ha": total_ha - area_ha,
         "small_fragments_area_ha": small_m2 / 1e4,
