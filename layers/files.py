@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from sinkplan.layers.errors import InputError, InputFileError
 
-__all__ = ["sha256_file", "sha256_content", "file_signature", "decode_user_text", "display_path", "check_utf8_path"]
+__all__ = ["sha256_file", "sha256_content", "file_signature", "decode_user_text", "display_path", "check_utf8_path",
+           "terminal_text"]
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -104,6 +106,31 @@ def display_path(path: str | os.PathLike | bytes) -> str:
         return s
     except UnicodeEncodeError:
         return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+#: Characters that break a terminal line or its order: C0/C1 controls and DEL (a newline in a zone
+#: name split a warning into two lines, ESC started a colour), the line and paragraph separators,
+#: and the bidirectional marks, embeddings, overrides and isolates (U+202E turned the rest of the
+#: line around). Letters of every script, right-to-left ones included, are not among them.
+_TERMINAL_BREAKERS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def terminal_text(text: str) -> str:
+    r"""``text`` for one terminal or log line: each control character, line separator and bidi
+    mark written as its escape (``\n``, ``\x1b``, ``\u202e``), everything else unchanged. Only
+    messages are escaped: tables, summaries and maps keep names exactly.
+
+    Examples
+    --------
+    >>> print(terminal_text("新\n区\u202e旗"), terminal_text("四子王旗 Dörbed"))
+    新\n区\u202e旗 四子王旗 Dörbed
+    """
+    def esc(m: re.Match) -> str:
+        c = m.group(0)
+        return _ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+    return _TERMINAL_BREAKERS.sub(esc, text)
 
 
 def check_utf8_path(path: str | os.PathLike) -> None:

@@ -20,7 +20,7 @@ from importlib import metadata
 from sinkplan.layers.errors import SinkplanError
 from sinkplan.context import RunContext, configure_logging
 from sinkplan.params import cli_messages, cli_text
-from sinkplan.layers.files import display_path
+from sinkplan.layers.files import display_path, terminal_text
 from sinkplan.layers.writing import check_output_path, write_error
 from sinkplan.options import check_options
 from sinkplan.signals import Interrupted, exit_code, signals_as_interrupts
@@ -226,7 +226,8 @@ def _command_in(argv: list[str]) -> str | None:
 
 
 def _one_line(exc: BaseException) -> str:
-    return display_path(" ".join(cli_text(str(exc), getattr(exc, "params", ())).split()))
+    # one line (whitespace runs, newlines too, are one space) in reading order (ESC, right-to-left marks escaped)
+    return terminal_text(display_path(" ".join(cli_text(str(exc), getattr(exc, "params", ())).split())))
 
 
 if __name__ == "__main__":  # pragma: no cover

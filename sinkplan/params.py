@@ -83,14 +83,21 @@ def cli_text(message: str, params: Iterable[str] = ()) -> str:
 
 
 class _OptionNames(logging.Filter):
-    """Rewrites a record that lists ``params`` so that it names the options."""
+    """Rewrites a record that lists ``params`` so that it names the options, and every record's
+    message so that it stays one line in reading order: control characters and bidi marks of a
+    zone name or path escaped (:func:`sinkplan.layers.files.terminal_text`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from sinkplan.layers.files import terminal_text
+
         params = getattr(record, "params", None)
+        text = record.getMessage()
         if params:
-            record.msg = cli_text(record.getMessage(), params)
-            record.args = ()
+            text = cli_text(text, params)
             record.params = ()
+        safe = terminal_text(text)
+        if params or safe != text:
+            record.msg, record.args = safe, ()
         return True
 
 
