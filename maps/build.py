@@ -9,7 +9,7 @@ from typing import Callable
 
 from sinkplan.layers.errors import ConfigError, InputError
 from sinkplan.maps.builder import MapBuilder
-from sinkplan.maps.folders import ResultInfo, open_result
+from sinkplan.maps.folders import ResultInfo, expand_results, open_result
 from sinkplan.maps.html import render_html
 from sinkplan.maps.i18n import LANGS, label
 from sinkplan.maps.model import BASEMAPS, MapSpec
@@ -93,7 +93,7 @@ def build_map(
     """
     _check_options(lang, basemap, max_pixels)
     key = resolve_tianditu_key(tianditu_key, basemap)
-    infos = [open_result(f) for f in folders]
+    infos = [open_result(f) for f in expand_results(folders)]  # a pv,wind account: both technologies
     if not infos:
         raise ConfigError("give at least one result folder")
     pixels, coords = max_pixels, DEFAULT_MAX_COORDS

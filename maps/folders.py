@@ -21,7 +21,7 @@ from typing import Any
 from sinkplan.layers import resultspec as rs
 from sinkplan.layers.errors import InputError, InputFileError, SinkplanError
 
-__all__ = ["ResultInfo", "open_result", "detect_kind", "detect_spec_kind", "folder_targets", "KINDS",
+__all__ = ["ResultInfo", "open_result", "expand_results", "detect_kind", "detect_spec_kind", "folder_targets", "KINDS",
            "reading_result_file"]
 
 logger = logging.getLogger(__name__)
@@ -210,6 +210,28 @@ def open_result(path: str | Path) -> ResultInfo:
         raise InputError(f"{p}: not a result folder of {_NAMES} ({what}; no {rs.CARBON_DENSITY.name}, "
                          f"{rs.ELIGIBLE.name}, {rs.CARBON_CHANGE.name} or {rs.COVERAGE_BY_ZONE.name})")
     return ResultInfo(p, kind, manifest, summary, spec_kind)
+
+
+def expand_results(paths) -> list[Path]:
+    """The result folders a map or figures draw for ``paths``: a ``site --tech pv,wind`` folder
+    (kind ``site-account``) stands for its technologies' folders (``pv/``, ``wind/``, in the
+    order of its summary's ``tech``), each drawn with its own layers on the one map; any other
+    path is returned as given (:func:`open_result` judges it)."""
+    out: list[Path] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            summary = _read_json(p / rs.SUMMARY.name)
+            if detect_spec_kind(p, _read_json(p / rs.MANIFEST.name), summary) == "site-account":
+                inner = _result_folders_inside(p)
+                if inner:
+                    tech = summary.get("tech") or []
+                    order = [str(t).strip() for t in (tech.split(",") if isinstance(tech, str) else tech)]
+                    inner.sort(key=lambda q: order.index(q.name) if q.name in order else len(order))
+                    out.extend(inner)
+                    continue
+        out.append(p)
+    return out
 
 
 def _result_folders_inside(path: Path) -> list[Path]:

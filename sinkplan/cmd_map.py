@@ -52,7 +52,7 @@ def register(sub, common) -> None:
 
 def run_map(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinkplan.maps.build import build_map, resolve_tianditu_key
-    from sinkplan.maps.folders import open_result
+    from sinkplan.maps.folders import expand_results, open_result
 
     out = Path(args.out)
     if out.is_dir():
@@ -64,7 +64,8 @@ def run_map(args: argparse.Namespace, ctx: RunContext) -> int:
     if out.exists() and not args.overwrite:
         raise OutputExists(f"{out}: exists; pass --overwrite to replace it or choose another --out")
     check_output_path(out)
-    for r in args.results:  # validate every input before writing anything
+    results = {Path(r): expand_results([r]) for r in args.results}  # a pv,wind account: its pv/ and wind/
+    for r in (q for qs in results.values() for q in qs):  # validate every input before writing anything
         open_result(r)
     resolve_tianditu_key(args.tianditu_key, args.basemap)
     with ctx.progress("drawing the map") as progress:
@@ -75,21 +76,26 @@ def run_map(args: argparse.Namespace, ctx: RunContext) -> int:
     print(out)
     if args.png:
         fig_dir = out.with_name(out.stem + "_figures")
-        for r in args.results:
-            for p in _figures(Path(r), fig_dir / Path(r).name, lang=args.lang, ctx=ctx, overwrite=True):
-                print(p)
+        for top, inner in results.items():
+            for r in inner:
+                name = top.name if r == top else f"{top.name}_{r.name}"
+                for p in _figures(r, fig_dir / name, lang=args.lang, ctx=ctx, overwrite=True):
+                    print(p)
     return 0
 
 
 def run_figures(args: argparse.Namespace, ctx: RunContext) -> int:
-    from sinkplan.maps.folders import open_result
+    from sinkplan.maps.folders import expand_results, open_result
 
     result = Path(args.result)
-    open_result(result)
+    inner = expand_results([result])  # a pv,wind account: the figures of pv/ and wind/, in OUT/pv, OUT/wind
+    for r in inner:
+        open_result(r)
     out = Path(args.out) if args.out else result.with_name(result.name + "_figures")
-    for p in _figures(result, out, lang=args.lang, ctx=ctx, overwrite=args.overwrite, paper=args.paper,
-                      projection=args.projection):
-        print(p)
+    for r in inner:
+        for p in _figures(r, out if r == result else out / r.name, lang=args.lang, ctx=ctx, overwrite=args.overwrite,
+                          paper=args.paper, projection=args.projection):
+            print(p)
     return 0
 
 

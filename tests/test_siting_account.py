@@ -259,3 +259,32 @@ def test_capacity_figure_stacks_the_installed_baseline_under_the_new_parcels(ban
     ax = figures_of(out2, lang="en")["capacity_by_zone_type.png"].axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()][-1] == "Total"
     assert "Installed and approved" not in [t.get_text() for t in ax.get_xticklabels()]
+
+
+def test_map_and_figures_of_a_pv_wind_folder_draw_both_technologies(banners, tmp_path):
+    """`map` on a --tech pv,wind folder asked for pv/ or wind/: it now draws both on one map,
+    each technology's layers named by it, and `figures` writes each technology's figures."""
+    import re
+
+    out = tmp_path / "both"
+    assert _site(banners, out, tech="pv,wind") == 0
+    html = tmp_path / "m.html"
+    assert main(["map", "-q", str(out), "--out", str(html), "--lang", "en"]) == 0
+    text = html.read_text("utf-8")
+    data = json.loads(re.search(r'<script id="sinkplan-data" type="application/json">(.*?)</script>', text, re.S).group(1))
+    names = [lay["name"] for lay in data["layers"]]
+    pv = [n for n in names if n.startswith("PV · ")]
+    wind = [n for n in names if n.startswith("Wind · ")]
+    assert pv and wind and len(pv) + len(wind) == len(names)  # every layer is one technology's
+    # each technology's own eligible land (wind's exclusion rules differ, and PV claimed the land first)
+    assert any(n.startswith("PV · Eligible land") for n in pv) and any(n.startswith("Wind · Eligible land") for n in wind)
+    figs = tmp_path / "figs"
+    assert main(["figures", "-q", str(out), "--out", str(figs), "--lang", "en"]) == 0
+    for tech in ("pv", "wind"):
+        assert (figs / tech / "capacity_by_zone_type.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the map of the two technology folders given by name is the same map
+    html2 = tmp_path / "m2.html"
+    assert main(["map", "-q", str(out / "pv"), str(out / "wind"), "--out", str(html2), "--lang", "en"]) == 0
+    data2 = json.loads(re.search(r'<script id="sinkplan-data" type="application/json">(.*?)</script>',
+                                 html2.read_text("utf-8"), re.S).group(1))
+    assert [lay["name"] for lay in data2["layers"]] == names
