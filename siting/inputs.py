@@ -139,6 +139,38 @@ RESOURCE_RANGES: dict[str, tuple[float, float, str, str]] = {
 }
 
 
+#: Median (m/s) of a mean wind speed raster above which it is not in m/s. The windiest land
+#: regions average about 9-11 m/s at 100 m (Global Wind Atlas 3: Patagonia, the Southern Ocean
+#: islands, exposed ridges); a few points reach more, a whole raster's median does not, except
+#: a raster cut to an Antarctic katabatic coast (Cape Denison, about 20 m/s), which the per-pixel
+#: bound of RESOURCE_RANGES (20 m/s) refuses already. The per-pixel bound catches a raster in km/h
+#: only where some pixel is above 20 km/h (5.6 m/s); the median also catches calmer regions in
+#: km/h whose median is above 15 km/h (4.2 m/s).
+MAX_MEDIAN_WIND_M_S = 15.0
+
+
+def check_wind_speed_units(path: str | os.PathLike) -> None:
+    """Refuse a mean wind speed raster whose median (of up to 1024 × 1024 nearest samples of the
+    whole raster, nodata left out) exceeds :data:`MAX_MEDIAN_WIND_M_S`: it is in km/h (or knots).
+
+    Raises
+    ------
+    InputError
+        One line: the raster, its median, the bound and the fix (÷ 3.6).
+    """
+    from sinkplan.layers.continuous import sample_values
+
+    vals = sample_values(path)
+    if not vals.size:
+        return
+    med = float(np.median(vals))
+    if med > MAX_MEDIAN_WIND_M_S:
+        raise InputError(
+            f"{path} (wind_speed): the median wind speed of the raster is {med:.4g}, above {MAX_MEDIAN_WIND_M_S:g} m/s, "
+            "more than any region's mean wind speed on Earth (the windiest average about 9-11 m/s at 100 m); it is "
+            "probably in km/h: give it in m/s (divide it by 3.6, e.g. with gdal_calc.py)", params=("wind_speed",))
+
+
 def check_resource(name: str, path: str | os.PathLike, values: np.ndarray, window: Window) -> None:
     """Refuse a resource value outside :data:`RESOURCE_RANGES` (NaN, no data, is allowed).
 

@@ -36,7 +36,7 @@ from sinkplan.siting.account import installed_by_zone as installed_by_zone_of
 from sinkplan.sinks.densities import POOLS, load_densities
 from sinkplan.siting.blocks import Rule, ScreenSpec, ZoneSpec
 from sinkplan.siting.geometry import edt_strips, row_metric
-from sinkplan.siting.inputs import LayerStore, check_dem, check_raster
+from sinkplan.siting.inputs import LayerStore, check_dem, check_raster, check_wind_speed_units
 from sinkplan.siting.profile import POLICY_LAYERS, ZONE_CODES, PolicyRule, SitingProfile
 
 __all__ = ["Prepared", "ScreenInputs", "VectorCache", "prepare", "RASTER_INPUTS", "warn_unused_layers"]
@@ -346,6 +346,8 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
             logger.info("%s given, but a %s screen does not use it", option, profile.tech)
             continue
         rasters.append((key, str(path), check_raster(path, grid, option=option)))
+        if key == "wind_speed":
+            check_wind_speed_units(path)  # a raster in km/h, from its median: before any block is read
     if inputs.claimed is not None:
         rasters.append(("claimed", str(inputs.claimed), check_raster(inputs.claimed, grid, option="claimed parcels")))
     shrub_spec = None

@@ -25,7 +25,8 @@ def region(tmp_path_factory):
     with rasterio.open(d / "lc.tif", "w", dtype="uint8", nodata=0, **kw) as dst:
         dst.write(np.full((1, H, W), 7, dtype=np.uint8))  # CLCD 7 barren: the desert zone
     for name, value in (("ghi_ok", 1600.0), ("ghi_mj", 6000.0), ("ghi_daily", 4.4), ("pvout_ok", 1500.0),
-                        ("ws_ok", 7.0), ("ws_neg", -3.0), ("ws_kmh", 25.2), ("k_zero", 0.0), ("k_ok", 2.0)):
+                        ("ws_ok", 7.0), ("ws_neg", -3.0), ("ws_kmh", 25.2),
+                        ("ws_calm_kmh", 16.2), ("ws_windy", 12.5), ("k_zero", 0.0), ("k_ok", 2.0)):
         data = np.full((1, H, W), value, dtype=np.float32)
         data[0, 0, 0] = np.nan  # one pixel without data: allowed
         with rasterio.open(d / f"{name}.tif", "w", dtype="float32", nodata=np.nan, **kw) as dst:
@@ -45,7 +46,12 @@ def _site(d, out, tech, *extra):
     ("pv", ("--ghi", "ghi_daily.tif"), "ghi_daily.tif (--ghi): value 4.4 kWh/m²/yr at row 0, column 1"),
     ("wind", ("--wind-speed", "ws_neg.tif"), "ws_neg.tif (--wind-speed): value -3 m/s at row 0, column 1 of the "
                                              "land-cover grid is outside 0-20 m/s"),
-    ("wind", ("--wind-speed", "ws_kmh.tif"), "ws_kmh.tif (--wind-speed): value 25.2 m/s"),
+    # 7 m/s in km/h (25.2): its median says so before any block is read
+    ("wind", ("--wind-speed", "ws_kmh.tif"), "ws_kmh.tif (--wind-speed): the median wind speed of the raster is 25.2, "
+                                             "above 15 m/s"),
+    # 4.5 m/s in km/h (16.2): every pixel within the per-pixel 0-20 m/s, the median above any region's mean
+    ("wind", ("--wind-speed", "ws_calm_kmh.tif"), "ws_calm_kmh.tif (--wind-speed): the median wind speed of the raster "
+                                                  "is 16.2, above 15 m/s"),
     ("wind", ("--wind-speed", "ws_ok.tif", "--weibull-k", "k_zero.tif"), "k_zero.tif (--weibull-k): value 0 at row 0, "
                                                                           "column 1 of the land-cover grid is outside 0.5-10"),
 ])
@@ -62,7 +68,8 @@ def test_in_range_resources_still_give_energy(region, tmp_path):
     import json
 
     for tech, extra in (("pv", ["--ghi", str(region / "ghi_ok.tif")]), ("pv", ["--pvout", str(region / "pvout_ok.tif")]),
-                        ("wind", ["--wind-speed", str(region / "ws_ok.tif"), "--weibull-k", str(region / "k_ok.tif")])):
+                        ("wind", ["--wind-speed", str(region / "ws_ok.tif"), "--weibull-k", str(region / "k_ok.tif")]),
+                        ("wind", ["--wind-speed", str(region / "ws_windy.tif")])):  # 12.5 m/s: windy, but real
         out = tmp_path / f"{tech}{len(extra)}{extra[0]}"
         assert _site(region, out, tech, *extra) == 0
         s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
