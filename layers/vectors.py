@@ -192,14 +192,16 @@ def _as_crs(value: Any) -> CRS:
 POLYGONAL = frozenset({"Polygon", "MultiPolygon"})
 
 
-def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "", params: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "", params: tuple[str, ...] = (),
+                     notes: list[str] | None = None) -> gpd.GeoDataFrame:
     """``gdf`` when every feature is an area; a GeometryCollection keeps its polygonal parts.
 
     Zones, a redline, farmland or desert polygons are areas: a point zone got the one pixel
     under it, a redline drawn as lines counted the pixels its lines crossed as "inside".
     The points and lines a GeometryCollection drops are said in a
     :class:`~sinkplan.layers.warnings.RepairedGeometryWarning` naming ``what`` (the file), how
-    many members of which kind, and the first feature.
+    many members of which kind, and the first feature; with ``notes`` (a result's summary notes)
+    the same sentence is appended there too.
 
     Raises
     ------
@@ -242,9 +244,11 @@ def require_polygons(gdf: gpd.GeoDataFrame, what: str, *, fix: str = "", params:
         )
     if dropped:
         listed = " and ".join(f"{n} {k if n != 1 else k[:-1]}" for k, n in sorted(dropped.items(), key=lambda kv: -kv[1]))
-        warn(RepairedGeometryWarning, f"{what}: geometry collections hold points and lines beside their polygons: "
-             f"{listed} dropped, the polygons kept (first: feature {int(first) + 1}); an area counts only its "
-             "polygons", logger=__name__, params=params)
+        text = (f"{what}: geometry collections hold points and lines beside their polygons: {listed} dropped, the "
+                f"polygons kept (first: feature {int(first) + 1}); an area counts only its polygons")
+        warn(RepairedGeometryWarning, text, logger=__name__, params=params)
+        if notes is not None:
+            notes.append(text)
     if not changed:
         return gdf
     return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs, name=gdf.geometry.name))

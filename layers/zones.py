@@ -430,6 +430,9 @@ def check_shared_names(gdf: gpd.GeoDataFrame, field: str, values: list[str], wha
         return
     cols = [c for c in gdf.columns if c not in (field, gdf.geometry.name) and not _BOOKKEEPING.fullmatch(str(c))
             and not pd.api.types.is_float_dtype(gdf[c])]
+    # said, not warned: the parts of one zone are the usual case (an INFO line on the terminal)
+    logger.info("%s: %d zone name(s) given to several features, each merged into one zone: %s", what, len(shared),
+                "; ".join(f"{v!r} ({counts[v]} features)" for v in shared[:5]) + (" …" if len(shared) > 5 else ""))
     if not cols:
         return
     names = pd.Series(values, index=gdf.index)

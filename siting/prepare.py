@@ -284,7 +284,7 @@ def prepare(inputs: ScreenInputs, profile: SitingProfile, *, workdir: str | os.P
         vl = cache.read(Path(path), grid, layer=rule.layer)
         gdf = vl.gdf
         if not rule.buffer_m:  # a line or point without a buffer excludes the pixels it crosses, not an area
-            gdf = require_polygons(gdf, f"{path} (exclusions.{name})", fix=(
+            gdf = require_polygons(gdf, f"{path} (exclusions.{name})", notes=notes, fix=(
                 f"without a buffer a {name} layer must be areas: give polygons, or set exclusions.{name}.buffer_m "
                 "to exclude a belt of that many metres around the points and lines"))
         if policy and name == "class1_forest" and rule.grade_field:
@@ -689,7 +689,7 @@ def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_chec
         if z.desert.polygons and inputs.deserts is not None:
             _one_layer(Path(inputs.deserts), "deserts")
             deserts = require_polygons(cache.read(Path(inputs.deserts), grid).gdf, f"{inputs.deserts} (deserts)",
-                                       fix="desert and gobi land is an area: give its polygons", params=("deserts",))
+                                       notes=notes, fix="desert and gobi land is an area: give its polygons", params=("deserts",))
             layers["deserts"] = np.asarray(deserts.geometry.values, dtype=object)
             layer = "deserts"
         out.append(ZoneSpec(ZONE_CODES["desert"], "desert", z.desert.priority, layer, 0.0, lut))
@@ -708,7 +708,7 @@ def _zone_specs(profile, inputs, grid, scheme, L, layers, cache, notes, not_chec
         _one_layer(Path(path), "border" if kind == "border" else "mines")
         gdf = cache.read(Path(path), grid).gdf
         if kind == "mine" and not buf:
-            gdf = require_polygons(gdf, f"{path} (mines)", fix=(
+            gdf = require_polygons(gdf, f"{path} (mines)", notes=notes, fix=(
                 "without zones.mine.buffer_m mine sites must be areas: give their polygons, or set zones.mine.buffer_m"),
                 params=("mines",))
         layers[kind] = np.asarray(gdf.geometry.values, dtype=object)

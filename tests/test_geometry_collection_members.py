@@ -63,3 +63,7 @@ def test_site_exclusion_collection_excludes_its_polygon_and_says_so(tmp_path, ca
     s = json.loads((out / rs.SUMMARY.name).read_text("utf-8"))
     # the redline's 450 ha excluded, the east half (450 ha) eligible: the stray line excludes nothing
     assert s["eligible_area_ha"] == pytest.approx(450.0)
+    # and the summary's notes say it, as the run's other notes on its inputs
+    assert [n for n in s["notes"] if "geometry collections" in n] == [
+        f"{red} (exclusions.redline): geometry collections hold points and lines beside their polygons: 2 points and "
+        "1 line dropped, the polygons kept (first: feature 1); an area counts only its polygons"]

@@ -61,3 +61,19 @@ def test_parts_of_one_zone_are_still_one_zone(tmp_path, capsys):
     df = pd.read_csv(out / rs.STOCKS_BY_ZONE.name, dtype={"zone": str})
     assert df.loc[df["zone"] == "新区", "area_ha"].tolist() == pytest.approx([900.0])  # 450 + 450 ha, one zone
     assert [z["zone"] for z in summary(out)["zones"] if z["zone"] == "新区"] == ["新区"]
+
+
+def test_merged_parts_are_said_on_an_info_line(tmp_path, caplog):
+    """Features of one name and nothing to tell them apart are merged, and an INFO line says so."""
+    import logging
+
+    from sinkplan.layers.grid import Grid
+    from sinkplan.layers.vectors import read_vector
+    from sinkplan.layers.zones import ZoneRasterizer
+
+    lc = write_forest_shrub_grass(tmp_path / "lc.tif")
+    zones = write_polys(tmp_path / "z.gpkg", [A, B1, B2], crs=ALBERS_EA, name=["新区", "新区", "松山区"])
+    with caplog.at_level(logging.INFO, logger="sinkplan.layers.zones"):
+        zr = ZoneRasterizer(read_vector(zones), Grid.from_raster(lc), field="name")
+    assert zr.names == ("新区", "松山区")
+    assert "1 zone name(s) given to several features, each merged into one zone: '新区' (2 features)" in caplog.text
