@@ -28,7 +28,7 @@ from sinkplan.maps.i18n import label
 from sinkplan.maps.sinks_layers import coverage_target
 
 __all__ = ["write_figures", "carbon_by_zone_figure", "coverage_by_zone_figure", "coverage_trajectory_figure",
-           "capacity_figure", "raster_map_figure", "figure_lang"]
+           "capacity_figure", "raster_map_figure", "figure_lang", "account_figures"]
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ def coverage_trajectory_figure(records: pd.DataFrame, *, target: float, target_y
 
 def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float | None, lang: str,
                     target_year: int | None = None, share_of_target: float | None = None,
-                    installed_mw: float | None = None) -> Figure:
+                    installed_mw: float | None = None, title_key: str = "capacity_by_type") -> Figure:
     """Capacity (GW) by zone type, stacked into a total bar, against the target (none drawn
     when ``target_mw`` is None). The title gives ``share_of_target`` (the run's own
     (installed + screened) / target) when the run computed one, and no share otherwise: a
@@ -239,7 +239,8 @@ def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float | None, la
     ``installed_mw`` (summary ``installed_mw`` of a run with ``--installed``; None without):
     the plants already built and approved get their own bar, and the total bar stacks them
     under the new parcels, so the bar set against the target is installed + screened, as the
-    summary's ``gap_after_screen_mw`` and ``share_of_target`` count it."""
+    summary's ``gap_after_screen_mw`` and ``share_of_target`` count it. ``title_key``: the
+    title's label (``capacity_by_tech`` for the bars of a ``--tech pv,wind`` account)."""
     items = [(k, float(v.get("capacity_mw", 0.0) if isinstance(v, dict) else v)) for k, v in by_zone_type.items()]
     fig = Figure(figsize=(7, 4.5), dpi=DPI)
     ax = fig.add_subplot()
@@ -266,15 +267,16 @@ def capacity_figure(by_zone_type: dict[str, Any], *, target_mw: float | None, la
         ax.bar_label(total, labels=[f"{base_gw + gw.sum():,.2f} GW"], fontsize=8)
     if target_mw:
         when = f"{target_year} " if target_year else ""
-        text = (f"{when}年目标 {target_mw / 1000.0:,.0f} GW" if lang == "zh" else f"{when}target {target_mw / 1000.0:,.0f} GW")
+        text = ((f"{target_year} 年目标" if target_year else "目标") + f" {target_mw / 1000.0:,.0f} GW" if lang == "zh"
+                else f"{when}target {target_mw / 1000.0:,.0f} GW")
         ax.axhline(target_mw / 1000.0, color="#d73027", ls="--", lw=1.5, label=text)
         if share_of_target is not None and np.isfinite(share_of_target):
-            ax.set_title(f"{label('capacity_by_type', lang)} ({share_of_target * 100:.1f} %)")
+            ax.set_title(f"{label(title_key, lang)} ({share_of_target * 100:.1f} %)")
         else:
-            ax.set_title(label("capacity_by_type", lang))
+            ax.set_title(label(title_key, lang))
         ax.legend(fontsize=8)
     else:
-        ax.set_title(label("capacity_by_type", lang))
+        ax.set_title(label(title_key, lang))
     ax.set_ylabel(label("capacity_gw", lang))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -344,6 +346,32 @@ def _read_map(path: Path, *, max_pixels: int, max_cells: int, resampling: str = 
     t = dec.transform
     extent = (t.c, t.c + t.a * w, t.f + t.e * h, t.f)
     return dec.data.astype(float).filled(np.nan), extent
+
+
+def account_figures(folder: str | Path, *, lang: str = "zh") -> dict[str, Figure]:
+    """The figures of a ``site --tech pv,wind`` folder's own account (kind ``site-account``):
+    ``capacity_by_tech.png``, each technology's screened capacity (summary ``by_tech``, no land
+    counted twice) on the installed baseline (``installed_mw``, with ``--installed``) against the
+    target, titled with the account's ``share_of_target`` when it computed one."""
+    import matplotlib
+
+    from sinkplan.maps.folders import _read_json
+
+    s = _read_json(Path(folder) / rs.SUMMARY.name)
+    by_tech = s.get("by_tech")
+    if not isinstance(by_tech, dict) or not by_tech:
+        return {}
+    t, year, share, inst = s.get("target_mw"), s.get("target_year"), s.get("share_of_target"), s.get("installed_mw")
+    with matplotlib.rc_context(cjk_rc()):
+        lang = figure_lang(lang)
+        fig = capacity_figure(
+            {k: {"capacity_mw": float(v.get("capacity_mw") or 0.0)} for k, v in by_tech.items()},
+            target_mw=float(t) if isinstance(t, (int, float)) and t else None, lang=lang,
+            target_year=year if isinstance(year, int) else None,
+            share_of_target=float(share) if isinstance(share, (int, float)) else None,
+            installed_mw=float(inst) if s.get("installed_source") and isinstance(inst, (int, float)) else None,
+            title_key="capacity_by_tech")
+    return {"capacity_by_tech.png": fig}
 
 
 def write_figures(folder: str | Path, out: str | Path, *, lang: str = "zh", max_pixels: int = 1_000_000,
@@ -451,6 +479,8 @@ def _figures_of(info, *, lang: str, paper: str, max_pixels: int, max_cells: int,
             t = info.summary.get("target_mw") or _target_value(info, info.summary.get("target_key"), "MW")
             year = info.summary.get("target_year")
             share = info.summary.get("share_of_target")
+            if "allocation" in info.summary:  # one technology of a pv,wind account: its share is the account's,
+                share = None  # of both technologies' parcels, drawn in the account's own figure, not these bars
             # the baseline the account counted: summary installed_mw of a run given --installed
             inst = info.summary.get("installed_mw") if info.summary.get("installed_source") else None
             figs["capacity_by_zone_type.png"] = capacity_figure(

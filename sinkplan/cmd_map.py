@@ -77,10 +77,8 @@ def run_map(args: argparse.Namespace, ctx: RunContext) -> int:
     if args.png:
         fig_dir = out.with_name(out.stem + "_figures")
         for top, inner in results.items():
-            for r in inner:
-                name = top.name if r == top else f"{top.name}_{r.name}"
-                for p in _figures(r, fig_dir / name, lang=args.lang, ctx=ctx, overwrite=True):
-                    print(p)
+            for p in _figures(top, fig_dir / top.name, lang=args.lang, ctx=ctx, overwrite=True, inner=inner):
+                print(p)
     return 0
 
 
@@ -88,29 +86,42 @@ def run_figures(args: argparse.Namespace, ctx: RunContext) -> int:
     from sinkplan.maps.folders import expand_results, open_result
 
     result = Path(args.result)
-    inner = expand_results([result])  # a pv,wind account: the figures of pv/ and wind/, in OUT/pv, OUT/wind
+    inner = expand_results([result])  # a pv,wind account: its own figure, and those of pv/ and wind/ in OUT/pv, OUT/wind
     for r in inner:
         open_result(r)
     out = Path(args.out) if args.out else result.with_name(result.name + "_figures")
-    for r in inner:
-        for p in _figures(r, out if r == result else out / r.name, lang=args.lang, ctx=ctx, overwrite=args.overwrite,
-                          paper=args.paper, projection=args.projection):
-            print(p)
+    for p in _figures(result, out, lang=args.lang, ctx=ctx, overwrite=args.overwrite, paper=args.paper,
+                      projection=args.projection, inner=inner):
+        print(p)
     return 0
 
 
 def _figures(result: Path, out: Path, *, lang: str, ctx: RunContext, overwrite: bool, paper: str = "a4",
-             projection: str = "auto") -> list[Path]:
-    """Figures of one result folder written as a result folder of their own (atomic, manifest)."""
-    from sinkplan.maps.figures import write_figures
+             projection: str = "auto", inner: list[Path] | None = None) -> list[Path]:
+    """Figures of one result folder written as a result folder of their own (atomic, manifest).
+
+    ``inner``: the technology folders a ``--tech pv,wind`` folder stands for
+    (:func:`sinkplan.maps.folders.expand_results`): the account's own figure at the top, each
+    technology's figures in ``OUT/<tech>``."""
+    from sinkplan.maps.figures import account_figures, write_figures
     from sinkplan.results import ResultFolder
 
     inputs = [p for p in sorted(result.iterdir()) if p.is_file()]
     params = {"result": str(result), "lang": lang, "paper": paper, "projection": projection}
+    parts = [r for r in (inner or []) if r != result]
     with ResultFolder(out, command="figures", parameters=params, inputs=inputs, overwrite=overwrite) as rf:
         assert rf.dir is not None
-        names = [p.name for p in write_figures(result, rf.dir, lang=lang, max_cells=ctx.max_cells, paper=paper,
-                                                  projection=projection)]
+        if not parts:
+            names = [p.name for p in write_figures(result, rf.dir, lang=lang, max_cells=ctx.max_cells, paper=paper,
+                                                      projection=projection)]
+        else:
+            names = []
+            for name, fig in account_figures(result, lang=lang).items():
+                fig.savefig(rf.dir / name)
+                names.append(name)
+            for r in parts:
+                names += [f"{r.name}/{p.name}" for p in write_figures(r, rf.dir / r.name, lang=lang, max_cells=ctx.max_cells,
+                                                                      paper=paper, projection=projection)]
     return [out / n for n in names]
 
 

@@ -360,6 +360,8 @@ def screen_techs(jobs: Sequence[tuple[Any, Sequence[tuple[str, Any, Prepared]]]]
         acc["energy_note"] = (f"not computed: no resource raster for {', '.join(unknown)} "
                               "(--ghi or --pvout for PV, --wind-speed for wind)")
     acc["target_key"] = first.target.key
+    if acc.get("target_year") is None:  # per-zone targets set their own; else as each technology's summary (null was written)
+        acc["target_year"] = first.target.year
     acc["target_clause"] = first.target.clause
     supply = combined_supply([r.supply for r in results.values()])
     return SiteAccount(results, acc, supply)

@@ -282,9 +282,35 @@ def test_map_and_figures_of_a_pv_wind_folder_draw_both_technologies(banners, tmp
     assert main(["figures", "-q", str(out), "--out", str(figs), "--lang", "en"]) == 0
     for tech in ("pv", "wind"):
         assert (figs / tech / "capacity_by_zone_type.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (figs / "capacity_by_tech.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((figs / rs.MANIFEST.name).read_text("utf-8"))["command"] == "figures"
     # the map of the two technology folders given by name is the same map
     html2 = tmp_path / "m2.html"
     assert main(["map", "-q", str(out / "pv"), str(out / "wind"), "--out", str(html2), "--lang", "en"]) == 0
     data2 = json.loads(re.search(r'<script id="sinkplan-data" type="application/json">(.*?)</script>',
                                  html2.read_text("utf-8"), re.S).group(1))
     assert [lay["name"] for lay in data2["layers"]] == names
+
+
+def test_the_pv_wind_account_figure_is_the_accounts_own(banners, tmp_path):
+    """capacity_by_tech.png: each technology's screened MW (summary by_tech) on the installed
+    baseline (100 + 50 MW = 0.15 GW) against the target; a technology's own figure gives no
+    share, which is the account's (both technologies'), not its bars'."""
+    from sinkplan.maps.figures import account_figures, figures_of
+
+    out = tmp_path / "both"
+    assert _site(banners, out, "--covers-target-region", tech="pv,wind") == 0
+    s = _summary(out)
+    ax = account_figures(out, lang="en")["capacity_by_tech.png"].axes[0]
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert names == ["Installed and approved", "PV", "Wind", "Installed + new parcels"]
+    h = {(round(p.get_x() + p.get_width() / 2), round(p.get_y(), 9)): p.get_height() for p in ax.patches}
+    pv, wind = s["by_tech"]["pv"]["capacity_mw"] / 1000.0, s["by_tech"]["wind"]["capacity_mw"] / 1000.0  # MW → GW
+    assert h[(0, 0.0)] == pytest.approx(0.15) and h[(1, 0.0)] == pytest.approx(pv) and h[(2, 0.0)] == pytest.approx(wind)
+    assert h[(3, round(0.15, 9))] == pytest.approx(s["screened_mw"] / 1000.0) == pytest.approx(pv + wind)
+    # (installed + screened) / target as the account computed it
+    assert ax.get_title() == f"Capacity by technology (no land counted twice) ({s['share_of_target'] * 100:.1f} %)"
+    assert s["target_year"] == 2030  # the account's own target year, as its technologies' summaries give it
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [f"2030 target {s['target_mw'] / 1000.0:,.0f} GW"]
+    one = figures_of(out / "pv", lang="en")["capacity_by_zone_type.png"].axes[0]
+    assert one.get_title() == "Capacity by zone type"
