@@ -73,7 +73,7 @@ def common_options() -> argparse.ArgumentParser:
     g.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS, help="no progress bars; warnings and errors only")
     g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs")
     g.add_argument("--max-cells", type=int, default=argparse.SUPPRESS, metavar="N",
-                   help="cells per block (memory bound; default 4194304)")
+                   help="cells per block (memory bound; default 4194304, site 1048576)")
     return p
 
 
@@ -116,6 +116,7 @@ def context_from(args: argparse.Namespace) -> RunContext:
         quiet=getattr(args, "quiet", False),
         debug=getattr(args, "debug", False),
         max_cells=RunContext.max_cells if getattr(args, "max_cells", None) is None else args.max_cells,
+        max_cells_given=getattr(args, "max_cells", None) is not None,
         workers=getattr(args, "workers", 0) or 0,
         scheduler=getattr(args, "scheduler", None),
         overwrite=getattr(args, "overwrite", False),

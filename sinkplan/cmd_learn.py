@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import tempfile
 from pathlib import Path
@@ -149,8 +150,7 @@ def run_density_model(args: argparse.Namespace, ctx: RunContext) -> int:
 
 def learn_step(region, out: Path, ctx: RunContext) -> list[Path]:
     """Demo: classify the image, estimate areas and forest coverage from the reference sample, map density from plots."""
-    ctx = RunContext(quiet=ctx.quiet, debug=ctx.debug, max_cells=ctx.max_cells, workers=ctx.workers,
-                     scheduler=ctx.scheduler, overwrite=True)
+    ctx = dataclasses.replace(ctx, overwrite=True)
     classify(image=region.image, samples=region.training_points, label_field="label", out=out / "classify", ctx=ctx,
              model="rf", n_estimators=25, max_depth=10, seed=0, block_size_m=10_000.0,
              compare_landcover=region.landcover_2020)

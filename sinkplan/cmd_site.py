@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sinkplan.layers.errors import ConfigError, InputFileError
+from sinkplan.layers.limits import SITE_MAX_CELLS
 from sinkplan.layers.parallel import BlockExecutor
 from sinkplan.layers.schemes import parse_code_mapping
 from sinkplan.context import RunContext
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
                           overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             with ctx.progress(f"siting {prep.profile.tech}") as progress:
-                res = screen_site(prep, workdir=work, sweeps=sweep_preps, max_cells=ctx.max_cells, executor=ex,
+                res = screen_site(prep, workdir=work, sweeps=sweep_preps, max_cells=ctx.block_cells(SITE_MAX_CELLS), executor=ex,
                                   progress=progress)
             rf.extra_manifest["execution"] = _execution(args, ctx)
             write_site(res, rf)
@@ -204,7 +205,7 @@ def run_multi(args: argparse.Namespace, ctx: RunContext) -> int:
                           overwrite=ctx.overwrite) as rf, \
                 BlockExecutor(workers=ctx.workers, scheduler=ctx.scheduler) as ex:
             with ctx.progress("siting " + ",".join(args.tech)) as progress:
-                acc = screen_techs([(p, []) for p in profiles], base_inputs, workdir=work, max_cells=ctx.max_cells,
+                acc = screen_techs([(p, []) for p in profiles], base_inputs, workdir=work, max_cells=ctx.block_cells(SITE_MAX_CELLS),
                                    executor=ex, cache=cache, progress=progress)
             rf.extra_manifest["execution"] = _execution(args, ctx)
             write_site_account(acc, rf)
@@ -248,7 +249,7 @@ def site_step(region, out: Path, ctx: RunContext) -> list[Path]:
         sweeps = [(key, v, prepare(inputs, with_overrides(pv, {key: v}), workdir=work, keep_rasters=False, cache=cache))
                   for v in values]
         with ctx.progress("siting pv, wind") as progress:
-            acc = screen_techs([(pv, sweeps), (wind, [])], inputs, workdir=work, max_cells=ctx.max_cells, cache=cache,
+            acc = screen_techs([(pv, sweeps), (wind, [])], inputs, workdir=work, max_cells=ctx.block_cells(SITE_MAX_CELLS), cache=cache,
                                progress=progress)
         for tech, res in acc.results.items():
             write_site(res, out / f"site_{tech}", overwrite=True, command=f"demo:site {tech}")

@@ -27,6 +27,8 @@ class RunContext:
         Tracebacks on errors and debug logging.
     max_cells : int
         Cell budget of one block (memory bound).
+    max_cells_given : bool
+        ``max_cells`` was asked for (``--max-cells``), not the default: see :meth:`block_cells`.
     workers : int
         Local Dask workers (0: one process, no Dask).
     scheduler : str or None
@@ -40,10 +42,16 @@ class RunContext:
     quiet: bool = False
     debug: bool = False
     max_cells: int = DEFAULT_MAX_CELLS
+    max_cells_given: bool = False
     workers: int = 0
     scheduler: str | None = None
     overwrite: bool = False
     lang: str = "zh"
+
+    def block_cells(self, default: int) -> int:
+        """Cells per block of a command whose own default is ``default``: ``max_cells`` when
+        the user gave it, else ``default`` (``site``: :data:`~sinkplan.layers.limits.SITE_MAX_CELLS`)."""
+        return self.max_cells if self.max_cells_given else default
 
     @contextmanager
     def progress(self, description: str) -> Iterator[Progress | None]:
