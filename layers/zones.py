@@ -147,6 +147,14 @@ class ZoneRasterizer:
         if not pairs:
             return []
         left, right = np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
+        # Only pairs whose interiors meet in an area (DE-9IM 2********: overlap or containment)
+        # are intersected; GEOS's relate is 3-4 times as fast as the intersection it spares
+        # for neighbours that only share a border (275 pairs of 103 banners: 0.023 s against 0.078 s).
+        meet = shapely.relate_pattern(geoms[left], geoms[right], "2********")
+        if not meet.any():
+            return []
+        pairs = [p for p, m in zip(pairs, meet.tolist()) if m]
+        left, right = left[meet], right[meet]
         inter = shapely.intersection(geoms[left], geoms[right])
         # Neighbours share edges (lines, points: no area) or rounding slivers of them
         # (SLIVER_FRACTION): only real overlaps, and the zones in them, get an ellipsoidal area
