@@ -73,3 +73,18 @@ def test_labelled_sheet_styles_widths_and_totals(tmp_path):
     assert all(c.font.b and c.fill.fgColor.rgb == "FFEEEEEE" for c in total)
     assert [c.number_format for c in total[1:3]] == ["#,##0.0", "#,##0.0"]
     assert ws.max_row == 4
+
+
+@pytest.mark.parametrize("in_memory_cells", [0, 10**6], ids=["on-disk", "in-memory"])
+def test_workbooks_built_in_memory_or_on_disk_hold_the_same_cells(tmp_path, monkeypatch, in_memory_cells):
+    # a workbook of at most XLSX_IN_MEMORY_CELLS cells is built in memory, a larger one row by row
+    # through temporary files: the same cells either way, and no temporary file is left
+    df = pd.DataFrame({"zone": ["=HYPERLINK(\"x\")", "甲旗", "", None], "area_ha": [1.25, np.nan, 3.0, -0.5],
+                       "n": np.array([1, 2, 3, 4], dtype=np.int64)})
+    monkeypatch.setattr(rf, "XLSX_IN_MEMORY_CELLS", in_memory_cells)
+    rf.write_xlsx(tmp_path / "t.xlsx", {"parcels": df})
+    ws = load_workbook(tmp_path / "t.xlsx")["parcels"]
+    assert [[c.value for c in r] for r in ws.iter_rows()] == [
+        ["zone", "area_ha", "n"], ["=HYPERLINK(\"x\")", 1.25, 1], ["甲旗", None, 2], ["", 3.0, 3], [None, -0.5, 4]]
+    assert ws["A2"].data_type == "s"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.xlsx"]
