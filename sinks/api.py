@@ -49,7 +49,7 @@ from sinkplan.sinks.hierarchy import (
     split_summary,
     unit_fractions,
 )
-from sinkplan.sinks.mapped import strata_mapped_fractions, zone_polygon_area_ha
+from sinkplan.sinks.mapped import strata_mapped_fractions
 from sinkplan.sinks.strata import ALL_ZONES, Strata, using_strata
 from sinkplan.layers.parallel import Progress
 from sinkplan.layers.outputs import RasterSink
@@ -309,7 +309,7 @@ def carbon_stocks(
     frac = strata_mapped_fractions(st, acc.area_ha.sum(axis=(1, 2)), what=f"carbon of {lc.path.name}")
     summary = carbon_summary(acc, mc, mapped_fraction=frac)
     units = report_units(acc.zone_names, acc.zone_rows(), hierarchy)
-    unit_frac = unit_fractions(units, acc.area_ha.sum(axis=(1, 2)), zone_polygon_area_ha(st.zones_gdf) if st.has_zones else None)
+    unit_frac = unit_fractions(units, acc.area_ha.sum(axis=(1, 2)), st.polygon_area_ha)
     by_zone = zone_table(acc, mc, mapped_fraction=frac, units=units,
                          unit_mapped_fraction=unit_frac if hierarchy is not None else None)
     by_class = class_table(acc, units if hierarchy is not None else None)

@@ -31,7 +31,7 @@ from sinkplan.sinks.hierarchy import (
     split_summary,
     unit_fractions,
 )
-from sinkplan.sinks.mapped import strata_mapped_fractions, zone_polygon_area_ha
+from sinkplan.sinks.mapped import strata_mapped_fractions
 from sinkplan.sinks.restoration import RestorationZones
 from sinkplan.sinks.sequestration import TransitionMethod
 from sinkplan.sinks.valuation import Valuation
@@ -434,7 +434,7 @@ def land_change(
     # mapped area = pixels with a land class in both years (what the change covers)
     mapped = acc.area_ha.sum(axis=(1, 2, 3))
     strata_mapped_fractions(st, mapped, what=f"change {lcs[0].path.name} → {lcs[1].path.name}")  # warns
-    poly = zone_polygon_area_ha(st.zones_gdf) if st.has_zones else None
+    poly = st.polygon_area_ha
     zt.insert(zt.columns.get_loc("area_ha") + 1, "mapped_fraction", unit_fractions(units, mapped, poly))
     if uncertainty:
         _monte_carlo(summary, zt, acc, dens, units, uncertainty, seed)

@@ -374,7 +374,6 @@ def forest_coverage(
     from sinkplan.layers.landcover import check_codes
     from sinkplan.sinks.blocks import ClassSlots, PassSpec, run_pass
     from sinkplan.sinks.hierarchy import REGION_TOTAL, level_columns, report_units, resolve_hierarchy, split_summary, zone_attribute
-    from sinkplan.sinks.mapped import zone_polygon_area_ha
     from sinkplan.sinks.shrub_rule import COVER_MIN_PCT, DEFINITION, RULE, PolygonFactor, RuleFactor, zone_qualifies
     from sinkplan.sinks.stocks import class_area_ha
     from sinkplan.sinks.coverage_tables import (
@@ -473,7 +472,7 @@ def forest_coverage(
     is_shrub = np.array([g == "shrubland" for g in groups])
     per_year = [year_account(a, factor is not None, is_forest, is_shrub, zone_precip, mode) for a in areas]
     mapped = np.array([p["mapped"] for p in per_year]).max(axis=0)  # ha per zone id
-    poly_ha = zone_polygon_area_ha(st.zones_gdf) if has_zones else None
+    poly_ha = st.polygon_area_ha if has_zones else None
     land, land_source = land_area_denominators(mapped, poly_ha, st.names, user_zones)
     rows_ids = list(range(1, len(st.names))) if has_zones else [0]
     if has_zones and mapped[0] > 0:

@@ -79,6 +79,6 @@ def strata_mapped_fractions(strata, mapped_ha: np.ndarray, *, what: str) -> np.n
     what : str
         What is being computed, for the warning ("carbon of lc2020.tif").
     """
-    poly_ha = zone_polygon_area_ha(strata.zones_gdf) if strata.has_zones else None
+    poly_ha = strata.polygon_area_ha
     warn_partly_mapped(strata.names, mapped_ha, poly_ha, what=what)
     return mapped_fractions(mapped_ha, poly_ha)

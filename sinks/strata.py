@@ -27,6 +27,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -156,6 +157,15 @@ class Strata:
     def has_zones(self) -> bool:
         """True when a zone layer was given."""
         return self.zones_gdf is not None
+
+    @cached_property
+    def polygon_area_ha(self) -> np.ndarray | None:
+        """Ellipsoidal area (ha) of each zone polygon, in zone-id order (id 1 first); None without
+        zones. Computed once: the mapped fractions and the tables of a run both need it (45 000
+        vertices of 103 banners: about 0.05 s each time)."""
+        from sinkplan.sinks.mapped import zone_polygon_area_ha
+
+        return zone_polygon_area_ha(self.zones_gdf) if self.has_zones else None
 
 
 def _cache_key(grid: Grid, parts: list[str | None]) -> str:
