@@ -9,17 +9,27 @@ from pathlib import Path
 
 from sinkplan.layers.errors import InputError, InputFileError
 
-__all__ = ["sha256_file", "sha256_content", "file_signature", "decode_user_text", "display_path", "check_utf8_path",
+__all__ = ["sha256_file", "HashStopped", "sha256_content", "file_signature", "decode_user_text", "display_path", "check_utf8_path",
            "terminal_text"]
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of a file's bytes, read in 1 MiB chunks."""
+def sha256_file(path: str | os.PathLike, *, stop=None) -> str:
+    """SHA-256 (hex) of a file's bytes, read in 1 MiB chunks (hashlib releases the GIL for them).
+
+    ``stop``: an event (``threading.Event``) that ends the read early once set, by raising
+    :class:`HashStopped` (a hash computed beside a run that failed).
+    """
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
+            if stop is not None and stop.is_set():
+                raise HashStopped(str(path))
             h.update(chunk)
     return h.hexdigest()
+
+
+class HashStopped(Exception):
+    """:func:`sha256_file` was stopped before the end of the file."""
 
 
 def sha256_content(path: str | os.PathLike) -> str:
