@@ -128,10 +128,12 @@ def restoration_zones(path: str | os.PathLike, grid: Grid, *, ring_km: float, fi
         ``ring_km`` ≤ 0, or an unusable layer (from :func:`sinkplan.layers.vectors.read_vector`).
     """
     from sinkplan.layers.vectors import read_vector
-    from sinkplan.layers.zones import ZoneRasterizer
+    from sinkplan.layers.zones import ZoneRasterizer, check_shared_names
 
     vl = read_vector(path, layer=layer, field=field, to_crs=grid.crs, layer_param="zone_layer", what="zones")
     gdf = vl.gdf
+    if field is not None:  # two projects named alike are refused, as zones are (layers.zones.check_shared_names)
+        check_shared_names(gdf, field, [str(v) for v in gdf[field]], f"zone layer {path}")
     key = field
     if key is None:
         gdf = gdf.assign(_project=[str(i) for i in range(1, len(gdf) + 1)])

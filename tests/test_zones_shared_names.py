@@ -77,3 +77,21 @@ def test_merged_parts_are_said_on_an_info_line(tmp_path, caplog):
         zr = ZoneRasterizer(read_vector(zones), Grid.from_raster(lc), field="name")
     assert zr.names == ("新区", "松山区")
     assert "1 zone name(s) given to several features, each merged into one zone: '新区' (2 features)" in caplog.text
+
+
+def test_restoration_projects_named_alike_are_refused_as_zones_are(tmp_path, capsys):
+    """change --control-ring-km dissolved two projects named 治沙 (started 2016 and 2019) into one."""
+    import numpy as np
+    from sinks_util import T_ALBERS_30M, write_tif
+
+    a = np.full((100, 100), 4, np.uint8)
+    p15 = write_tif(tmp_path / "a.tif", a, crs=ALBERS_EA, transform=T_ALBERS_30M)
+    p20 = write_tif(tmp_path / "b.tif", a, crs=ALBERS_EA, transform=T_ALBERS_30M)
+    proj = write_polys(tmp_path / "p.gpkg", [(500300.0, 4497300.0, 500900.0, 4497900.0),
+                                             (502100.0, 4499100.0, 502700.0, 4499700.0)], crs=ALBERS_EA,
+                       project=["治沙", "治沙"], start_year=[2016, 2019])
+    out = tmp_path / "r"
+    code, err = run_cli(["change", f"2015={p15}", f"2020={p20}", "--zones", str(proj), "--zone-field", "project",
+                         "--control-ring-km", "0.3", "--out", str(out)], capsys)
+    assert_one_line_error(code, err, "2 features are named '治沙' in field 'project' but differ in 'start_year' "
+                          "('2016', '2019')", out)
