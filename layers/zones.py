@@ -298,6 +298,7 @@ class BlockZones:
     def __init__(self, pix: np.ndarray, ids: np.ndarray) -> None:
         self._pix, self._ids = pix, ids
         self._tree = None
+        self._compiled = False  # burn with sinkplan.layers.burn (all geometries valid, numba present)
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
@@ -312,6 +313,11 @@ class BlockZones:
         # so at once crashed a 6 Gpx run (SIGSEGV).
         with self._lock:
             if self._tree is None:
+                from sinkplan.layers.burn import HAVE_NUMBA
+
+                # the compiled burner gives GDAL's pixels for valid polygons (a self-intersecting
+                # ring has no orientation GEOS and OGR agree on): GDAL burns the others
+                self._compiled = HAVE_NUMBA and bool(shapely.is_valid(self._pix).all())
                 self._tree = shapely.STRtree(self._pix)
         return self._tree
 
@@ -379,7 +385,11 @@ class BlockZones:
         if not keep.any():
             return
         ids = values[idx][keep]
-        if out.flags.c_contiguous:  # GDAL burns straight into the block
+        if self._compiled:  # GDAL's pixels, without holding the GIL (sinkplan.layers.burn)
+            from sinkplan.layers.burn import burn_polygons
+
+            burn_polygons(geoms[keep], ids, out, c, r)
+        elif out.flags.c_contiguous:  # GDAL burns straight into the block
             rasterio.features.rasterize(zip(geoms[keep], ids.tolist()), out=out,
                                         transform=Affine(1.0, 0.0, float(c), 0.0, -1.0, -float(r)), all_touched=False)
         else:

@@ -242,7 +242,8 @@ def warm_kernels() -> int:
     (:mod:`sinkplan.layers.dask_worker`), so its first block costs what the others do, as in
     one process whose kernels load while the zones are read. Cases: uint8 land cover with a
     uint8 or uint16 zone raster or none (``carbon``, ``coverage``), two uint8 maps
-    (``change``), the uint8 → float32 lookup of the density raster. Others load on first use.
+    (``change``), the uint8 → float32 lookup of the density raster, and the zone burner
+    (:func:`sinkplan.layers.burn.warm_burner`). Others load on first use.
     """
     if not HAVE_NUMBA:
         return 0
@@ -255,4 +256,6 @@ def warm_kernels() -> int:
         count_rows2(strata, codes, codes, lut, lut, 2, 2, 8, area)
         n += 2
     lookup(codes, np.zeros(256, dtype=np.float32))
-    return n + 1
+    from sinkplan.layers.burn import warm_burner
+
+    return n + 1 + warm_burner()
