@@ -4,10 +4,12 @@ Ctrl-C reaches every process of the terminal's foreground group; a worker then p
 ``KeyboardInterrupt`` traceback while the client was already stopping it. The client alone
 handles the interrupt and closes its workers, so a worker ignores SIGINT.
 
-A worker also imports the counting pass and loads its compiled kernels as it starts
-(:func:`sinkplan.sinks.fused.warm_kernels`), before it takes a task: otherwise each worker's
-first task paid 0.4 s of imports and 0.25 s of numba's start inside the pass (0.7 s of a
-6 Gpx ``--workers 2`` pass of 8.4 s), one worker after the other.
+A worker also imports what unpickling a pass's block function imports (the pass, the zones:
+pandas, geopandas, rasterio) and loads the compiled kernels as it starts
+(:func:`sinkplan.sinks.fused.warm_kernels`), before it registers with the scheduler:
+otherwise each worker paid 0.4 s of imports and 0.25 s of numba's start inside the pass, one
+worker after the other (sharing the block function took 0.55 s of a 6 Gpx ``--workers 2``
+pass, 0.03 s now).
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ def dask_setup(worker) -> None:  # noqa: ARG001 - the preload protocol passes th
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        # what unpickling a pass's block function imports (0.4 s: pandas, geopandas, rasterio),
+        # then the compiled kernels
+        import sinkplan.sinks.blocks  # noqa: F401
+        import sinkplan.layers.zones  # noqa: F401
+        import sinkplan.sinks.strata  # noqa: F401
         from sinkplan.sinks.fused import warm_kernels
 
         warm_kernels()

@@ -196,3 +196,15 @@ def test_local_workers_load_the_counting_kernels_as_they_start(dask2):
     found = dask2._client.run(loaded)
     warm = {"array(uint8, 2d, C)", "array(uint16, 2d, C)", "readonly array(uint8, 2d, A)"}
     assert len(found) == 2 and all(warm <= sigs for sigs in found.values())
+
+
+@pytest.mark.dask
+def test_a_fresh_worker_has_imported_the_pass_before_its_first_task():
+    # Unpickling a pass's block function imported pandas, geopandas and rasterio on each worker
+    # (0.4 s) inside the pass, one worker after the other; the preload imports them as the
+    # worker starts. Checked with client.run, which runs no task.
+    def loaded():
+        import sys
+        return [m in sys.modules for m in ("sinkplan.sinks.blocks", "sinkplan.sinks.strata", "sinkplan.layers.zones")]
+    with BlockExecutor(workers=1) as ex:
+        assert list(ex._client.run(loaded).values()) == [[True, True, True]]
