@@ -401,7 +401,9 @@ def main() -> None:
                     help="comma-separated: floor, exactextract, carbon, carbon-no-raster, carbon-1thread, carbon-workers2, "
                     "coverage, change, site, invest, invest-cli, carbon-invest (default all that apply)")
     ap.add_argument("--repeat", type=int, default=1, help="run each case this many times (each run is reported)")
-    ap.add_argument("--max-cells", type=int, default=4 * 1024 * 1024)
+    ap.add_argument("--max-cells", type=int, default=None,
+                    help="cells per block given to every command (default: each command's own, as users run them; "
+                    "the plain read uses 4194304)")
     ap.add_argument("--out", default=None, help="result folders (default: <cache>/out)")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     a = ap.parse_args()
@@ -422,7 +424,7 @@ def main() -> None:
     cases = default if a.cases == "all" else a.cases.split(",")
     env = {k: v for k, v in os.environ.items() if k != "SINKPLAN_CACHE_DIR"}
     zones = ["--zones", str(vec["zones"]), "--zone-field", "name"]
-    common = ["-q", "--overwrite", "--max-cells", str(a.max_cells)]
+    common = ["-q", "--overwrite", *(["--max-cells", str(a.max_cells)] if a.max_cells else [])]
     py = sys.executable
     rows = []
     table = None
@@ -430,7 +432,7 @@ def main() -> None:
         out = outdir / f"{a.size}-{case}"
         e = env
         if case == "floor":
-            argv = [py, "-c", FLOOR, str(lc20), str(a.max_cells)]
+            argv = [py, "-c", FLOOR, str(lc20), str(a.max_cells or 4 * 1024 * 1024)]
         elif case == "exactextract":
             argv = [py, "-c", EXACTEXTRACT, str(lc20), str(vec["zones"])]
         elif case in ("carbon", "carbon-no-raster", "carbon-1thread", "carbon-workers2"):
