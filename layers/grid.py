@@ -207,26 +207,40 @@ class Grid:
         )
 
     # ------------------------------------------------------------------ blocks
-    def blocks(self, max_cells: int = DEFAULT_MAX_CELLS) -> Iterator[Window]:
+    def blocks(self, max_cells: int = DEFAULT_MAX_CELLS, *, square: bool = False) -> Iterator[Window]:
         """Windows that cover every pixel exactly once, each with at most ``max_cells`` cells.
 
         Blocks are full-width strips when a strip of the internal block height fits the
         budget, otherwise tiles; their edges fall on the file's internal block edges when
-        the budget allows, so each internal block is decoded once.
+        the budget allows, so each internal block is decoded once. ``square``: tiles as near
+        square as the internal blocks allow (see :meth:`block_shape_for`).
         """
-        bh, bw = self.block_shape_for(max_cells)
+        bh, bw = self.block_shape_for(max_cells, square=square)
         for row in range(0, self.height, bh):
             h = min(bh, self.height - row)
             for col in range(0, self.width, bw):
                 yield Window(col, row, min(bw, self.width - col), h)
 
-    def block_shape_for(self, max_cells: int) -> tuple[int, int]:
-        """(rows, cols) of the blocks :meth:`blocks` yields for a cell budget."""
+    def block_shape_for(self, max_cells: int, *, square: bool = False) -> tuple[int, int]:
+        """(rows, cols) of the blocks :meth:`blocks` yields for a cell budget.
+
+        ``square``: about ``sqrt(max_cells)`` on a side, on the internal block edges, for a
+        tiled file wider than the budget's side (a striped file keeps strips). Whoever writes
+        COG overviews from the blocks gains: a 1024 × 1024 block's 2 × 2 reduction fills whole
+        512-pixel tiles, where a 512-row strip leaves each overview tile half filled until the
+        next block row, and the writer holds a full-width row of them
+        (:class:`~sinkplan.layers.outputs.BlockWriter`).
+        """
         if max_cells < 1:
             raise InputError(f"max_cells must be ≥ 1, got {max_cells}", params=("max_cells",))
         ibh, ibw = (max(1, self.block_shape[0]), max(1, self.block_shape[1]))
         if ibh * ibw > max_cells:
             ibh, ibw = 1, 1  # budget below one internal block: ignore the alignment
+        side = math.isqrt(max_cells)
+        if square and ibw < self.width and ibh <= side and ibw <= side and self.width > side:
+            bh = max(ibh, side // ibh * ibh)
+            bw = max(ibw, (max_cells // bh) // ibw * ibw)
+            return (min(bh, self.height), min(bw, self.width))
         if self.width * ibh <= max_cells:
             bw = self.width
             bh = max(ibh, (max_cells // self.width) // ibh * ibh)
@@ -238,9 +252,9 @@ class Grid:
             bh = max(ibh, (max_cells // bw) // ibh * ibh)
         return (min(bh, self.height), min(bw, self.width))
 
-    def n_blocks(self, max_cells: int = DEFAULT_MAX_CELLS) -> int:
+    def n_blocks(self, max_cells: int = DEFAULT_MAX_CELLS, *, square: bool = False) -> int:
         """How many windows :meth:`blocks` yields."""
-        bh, bw = self.block_shape_for(max_cells)
+        bh, bw = self.block_shape_for(max_cells, square=square)
         return math.ceil(self.height / bh) * math.ceil(self.width / bw)
 
     # ------------------------------------------------------------------ areas

@@ -290,7 +290,7 @@ def _union_parcels(a: Path, b: Path, out: Path, grid, max_cells: int) -> None:
     with guarded_write(out, gdal=True), rasterio.open(a) as ra, rasterio.open(b) as rb, rasterio.open(
             out, "w", driver="GTiff", width=grid.width, height=grid.height, count=1, dtype="uint8",
             crs=grid.crs.to_wkt(), transform=grid.transform, tiled=True, compress="deflate") as dst:
-        for w in grid.blocks(max_cells):
+        for w in grid.blocks(max_cells, square=True):
             dst.write(((read_window(ra, w) > 0) | (read_window(rb, w) > 0)).astype(np.uint8), 1, window=w)
 
 

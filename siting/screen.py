@@ -81,7 +81,7 @@ def first_pass(prep: Prepared, *, max_cells: int, executor: BlockExecutor | None
                scratch: tuple[ScratchRaster, ScratchRaster, ScratchRaster] | None = None) -> FirstPass:
     """Screen every block; write scratch rasters (bits, labels, zone codes) when given; join nothing yet."""
     grid = prep.grid
-    windows = list(grid.blocks(max_cells))
+    windows = list(grid.blocks(max_cells, square=True))  # whole overview tiles per block (Grid.block_shape_for)
     joiner = Joiner(grid.width, grid.height, cells=prep.spec.cells)
     bit_area = np.zeros(prep.spec.nbits)
     elig = np.zeros(5)

@@ -122,3 +122,34 @@ def test_grid_mismatch_names_what_differs():
 def test_empty_grid_refused():
     with pytest.raises(ValueError, match="empty"):
         Grid(CRS.from_epsg(4326), Affine(1, 0, 0, 0, -1, 0), 0, 3)
+
+
+def test_square_blocks_fill_whole_overview_tiles():
+    # a 104 040 × 57 600 grid tiled 512 × 512 (the 6 Gpx benchmark), 1 Mi cells a block:
+    # strips of one tile row (512 × 2048) by default; square 1024 × 1024 on request
+    g = Grid(CRS.from_epsg(4326), Affine(0.00027, 0, 97.2, 0, -0.00027, 53.4), 104_040, 57_600, block_shape=(512, 512))
+    assert g.block_shape_for(1 << 20) == (512, 2048)
+    assert g.block_shape_for(1 << 20, square=True) == (1024, 1024)
+    assert g.block_shape_for(1 << 22, square=True) == (2048, 2048)
+    # ceil(57 600 / 1024) = 57 rows of blocks × ceil(104 040 / 1024) = 102 columns
+    assert g.n_blocks(1 << 20, square=True) == 57 * 102
+    # each block's 2 × 2 reduction starts on a 512-pixel tile of the first overview
+    assert all(int(w.row_off) // 2 % 512 == 0 and int(w.col_off) // 2 % 512 == 0 for w in g.blocks(1 << 20, square=True))
+    # a striped file, or a grid narrower than a square block's side, keeps full-width strips
+    striped = Grid(g.crs, g.transform, 104_040, 57_600, block_shape=(1, 104_040))
+    assert striped.block_shape_for(1 << 20, square=True) == striped.block_shape_for(1 << 20) == (10, 104_040)
+    narrow = Grid(g.crs, g.transform, 900, 5000, block_shape=(512, 512))
+    assert narrow.block_shape_for(1 << 20, square=True) == narrow.block_shape_for(1 << 20) == (1024, 900)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 3000), st.integers(1, 3000), st.sampled_from([(16, 16), (256, 256), (1, 0)]), st.integers(64, 1 << 16))
+def test_square_blocks_cover_every_pixel_once(w, h, block, max_cells):
+    g = Grid(CRS.from_epsg(4326), Affine(0.01, 0, 100, 0, -0.01, 40), w, h,
+             block_shape=(block[0], block[1] or w))
+    seen = np.zeros((h, w), np.int8)
+    for win in g.blocks(max_cells, square=True):
+        r, c, hh, ww = int(win.row_off), int(win.col_off), int(win.height), int(win.width)
+        seen[r:r + hh, c:c + ww] += 1
+        assert hh * ww <= max(max_cells, block[0] * (block[1] or w))  # the budget, or one internal block
+    assert (seen == 1).all()
