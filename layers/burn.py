@@ -42,6 +42,23 @@ except ImportError:  # pragma: no cover
 if HAVE_NUMBA:  # pragma: no branch
 
     @numba.njit(nogil=True, cache=True)
+    def _rows(lo, hi, h):  # pragma: no cover - compiled
+        """Rows 0..h-1 whose centre may lie in [lo, hi) (a superset; the caller tests each)."""
+        y0 = 0 if lo - 0.5 <= 0.0 else int(np.floor(lo - 0.5))
+        y1 = h - 1 if hi - 0.5 >= h - 1 else int(np.ceil(hi - 0.5))
+        return y0, y1
+
+    @numba.njit(nogil=True, cache=True)
+    def _col(v, w):  # pragma: no cover - compiled
+        """floor(v) clamped to [-1, w]: the same spans once clipped to the block, and no integer
+        overflow for a far vertex."""
+        if v < -1.0:
+            return -1
+        if v > w:
+            return w
+        return int(np.floor(v))
+
+    @numba.njit(nogil=True, cache=True)
     def _burn(xs, ys, ring_off, ring_ccw, geom_off, values, out):  # pragma: no cover - compiled
         h, w = out.shape
         ngeom = geom_off.shape[0] - 1
@@ -62,8 +79,7 @@ if HAVE_NUMBA:  # pragma: no branch
                         lo, hi = hi, lo
                     if hi < 0.5 or lo > h - 0.5 or not (hi > lo):
                         continue
-                    y0 = max(0, int(np.floor(lo - 0.5)))
-                    y1 = min(h - 1, int(np.ceil(hi - 0.5)))
+                    y0, y1 = _rows(lo, hi, h)
                     if y1 >= y0:
                         total += y1 - y0 + 1
             keys = np.empty(total, np.int64)
@@ -85,20 +101,19 @@ if HAVE_NUMBA:  # pragma: no branch
                             yy = dy1 - 0.5
                             y = int(np.floor(yy))
                             if y == yy and 0 <= y < h:
-                                hx1 = int(np.floor(min(xs[i], xs[j]) + 0.5))
-                                hx2 = int(np.floor(max(xs[i], xs[j]) + 0.5))
+                                hx1 = _col(min(xs[i], xs[j]) + 0.5, w)
+                                hx2 = _col(max(xs[i], xs[j]) + 0.5, w)
                                 if not (hx1 > w - 1 or hx2 <= 0):
                                     for x in range(max(hx1, 0), min(hx2 - 1, w - 1) + 1):
                                         out[y, x] = val
                         continue
                     if dy2 < 0.5 or dy1 > h - 0.5:
                         continue
-                    y0 = max(0, int(np.floor(dy1 - 0.5)))
-                    y1 = min(h - 1, int(np.ceil(dy2 - 0.5)))
+                    y0, y1 = _rows(dy1, dy2, h)
                     for y in range(y0, y1 + 1):
                         dy = y + 0.5
                         if dy < dy2 and dy >= dy1:
-                            ix = int(np.floor((dy - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1 + 0.5))
+                            ix = _col((dy - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1 + 0.5, w)
                             keys[nk] = (np.int64(y) << 32) + (np.int64(ix) + 2147483648)
                             nk += 1
             k = np.sort(keys[:nk])

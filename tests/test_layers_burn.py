@@ -95,3 +95,18 @@ def test_zones_with_an_invalid_polygon_are_burned_by_gdal():
         got = bz.rasterize(Window(0, 0, 8, 4), "uint8")
         assert bz._compiled is compiled
         np.testing.assert_array_equal(got, _gdal(geoms, range(1, len(geoms) + 1), 4, 8, 0, 0))
+
+
+def test_far_vertices_do_not_overflow():
+    # a box reaching 1e15 px beyond the block on every side covers all 12 pixels; a triangle
+    # with one vertex 1e15 px away burns the pixels whose centres it contains (GDAL's own
+    # integer cast overflows there and burns one pixel: not compared)
+    out = np.zeros((3, 4), np.uint8)
+    burn_polygons(np.array([shapely.box(-1e15, -1e15, 1e15, 1e15)]), np.array([5]), out, 0, 0)
+    assert (out == 5).all()
+    tri = shapely.Polygon([(0.2, -0.2), (3.7, -2.9), (1e15, -1.5)])
+    got = np.zeros((3, 4), np.uint8)
+    burn_polygons(np.array([tri]), np.array([1]), got, 0, 0)
+    cols, rows = np.meshgrid(np.arange(4) + 0.5, np.arange(3) + 0.5)
+    np.testing.assert_array_equal(got, shapely.contains_xy(tri, cols, -rows).astype(np.uint8))
+    assert got.sum() == 6  # centres right of the edge from (0.2, 0.2) to (3.7, 2.9), by hand: 3 + 2 + 1
