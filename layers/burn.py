@@ -99,8 +99,8 @@ if HAVE_NUMBA:  # pragma: no branch
                         # when it runs right to left in the ring turned clockwise
                         if (xs[i] > xs[j]) if ring_ccw[ring] else (xs[j] > xs[i]):
                             yy = dy1 - 0.5
-                            y = int(np.floor(yy))
-                            if y == yy and 0 <= y < h:
+                            y = int(np.floor(yy)) if 0.0 <= yy < h else -1  # no cast of a far edge
+                            if y >= 0 and y == yy:
                                 hx1 = _col(min(xs[i], xs[j]) + 0.5, w)
                                 hx2 = _col(max(xs[i], xs[j]) + 0.5, w)
                                 if not (hx1 > w - 1 or hx2 <= 0):
