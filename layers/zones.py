@@ -130,6 +130,8 @@ class ZoneRasterizer:
         self._ids = ids[draw]
         self._pix = shapely.transform(np.asarray(self.gdf.geometry.values), _pixel_frame(grid.transform))
         self._tree = shapely.STRtree(self._pix)
+        self._compiled: bool | None = None  # burn with sinkplan.layers.burn (see _burner)
+        self._burner_lock = threading.Lock()
         if field is not None and overlap != "ignore" and self.n_zones > 1:
             self._check_overlaps(what, strict=overlap == "error")
 
@@ -234,11 +236,38 @@ class ZoneRasterizer:
         idx = self._candidates(window)
         if idx.size == 0:
             return np.full((h, w), OUTSIDE, dtype=np.int32)
+        if self._burner():  # GDAL's pixels without holding the GIL (sinkplan.layers.burn)
+            from sinkplan.layers.burn import burn_polygons
+
+            out = np.full((h, w), OUTSIDE, dtype=np.int32)
+            burn_polygons(self._pix[idx], self._ids[idx], out, c, r)
+            return out
         return rasterio.features.rasterize(
             zip(self._pix[idx], self._ids[idx].tolist()), out_shape=(h, w),
             transform=Affine(1.0, 0.0, float(c), 0.0, -1.0, -float(r)),  # pixel frame → window: exact shift
             fill=OUTSIDE, all_touched=False, dtype="int32",
         )
+
+    def __getstate__(self) -> dict:  # to Dask workers (site's admin zones): without the lock
+        state = self.__dict__.copy()
+        state.pop("_burner_lock", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._burner_lock = threading.Lock()
+
+    def _burner(self) -> bool:
+        """True when the compiled burner gives GDAL's pixels for these polygons: numba present
+        and every polygon valid (checked once; a self-intersecting ring has no orientation GEOS
+        and OGR agree on, so GDAL burns such a layer)."""
+        if self._compiled is None:
+            with self._burner_lock:
+                if self._compiled is None:
+                    from sinkplan.layers.burn import HAVE_NUMBA
+
+                    self._compiled = HAVE_NUMBA and bool(shapely.is_valid(self._pix).all())
+        return self._compiled
 
     def mask(self, window: Window) -> np.ndarray:
         """Bool array: True where a pixel centre is inside any zone (redline, farmland...)."""
