@@ -665,31 +665,21 @@ class _InputHashes:
     """
 
     def __init__(self, paths: list[Path]) -> None:
-        import threading
+        from sinkplan.layers.background import BackgroundCall
 
         self.paths = [p for p in paths if p.exists()]
-        self._records: list[dict[str, Any]] | None = None
-        self._error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sinkplan-input-hashes", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._records = [file_record(p, stop=self._stop) for p in self.paths]
-        except BaseException as exc:  # noqa: BLE001 - raised in the thread that asks for the records
-            self._error = exc
+        self._call = BackgroundCall(_file_records, self.paths, name="sinkplan-input-hashes")
 
     def records(self) -> list[dict[str, Any]]:
         """The records, in input order (waits for the thread); its error, if any, is raised here."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._records is not None
-        return self._records
+        return self._call.result()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._call.stop()
+
+
+def _file_records(paths: list[Path], *, stop) -> list[dict[str, Any]]:
+    return [file_record(p, stop=stop) for p in paths]
 
 
 def file_record(path: str | os.PathLike, *, stop=None) -> dict[str, Any]:

@@ -398,30 +398,18 @@ class PreviewRead:
     """
 
     def __init__(self, lc, *, max_pixels: int = PREVIEW_MAX_PIXELS, max_cells: int = 4 * 1024 * 1024) -> None:
-        self._stop = threading.Event()
-        self._value = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(lc, max_pixels, max_cells), name="sinkplan-preview",
-                                        daemon=True)
-        self._thread.start()
+        from sinkplan.layers.background import BackgroundCall
 
-    def _run(self, lc, max_pixels: int, max_cells: int) -> None:
-        try:
-            self._value = read_landcover_preview(lc, max_pixels=max_pixels, max_cells=max_cells, stop=self._stop)
-        except BaseException as exc:  # handed to result() in the caller's thread
-            self._error = exc
+        self._call = BackgroundCall(read_landcover_preview, lc, max_pixels=max_pixels, max_cells=max_cells,
+                                    name="sinkplan-preview")
 
     def result(self):
         """The preview (waits for the read); raises what the read raised."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
+        return self._call.result()
 
     def cancel(self) -> None:
         """Stop the read at the next tile and wait for it."""
-        self._stop.set()
-        self._thread.join()
+        self._call.cancel()
 
 
 def write_landcover_preview(

@@ -46,4 +46,4 @@ def test_a_set_stop_event_ends_the_hash_and_a_failed_run_sets_it(tmp_path):
     rf = ResultFolder(tmp_path / "out", kind=None, command="t", parameters={}, inputs=[a])
     with pytest.raises(RuntimeError), rf:
         raise RuntimeError("the run failed")
-    assert rf._hashes._stop.is_set() and not (tmp_path / "out").exists()
+    assert rf._hashes._call._stop.is_set() and not (tmp_path / "out").exists()
