@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["HAVE_NUMBA", "burn_polygons", "warm_burner"]
+__all__ = ["HAVE_NUMBA", "burn_polygons", "burns_like_gdal", "warm_burner"]
 
 try:  # pragma: no cover - depends on the environment
     import numba
@@ -132,6 +132,13 @@ if HAVE_NUMBA:  # pragma: no branch
                             out[y, x] = val
                     q += 2
                 i = e
+
+
+def burns_like_gdal(geoms: np.ndarray) -> bool:
+    """True when :func:`burn_polygons` gives GDAL's pixels for ``geoms``: numba is present and
+    every polygon is valid (a self-intersecting ring has no orientation GEOS and OGR agree on:
+    21 of 6 000 random bow ties differed, so GDAL burns a layer holding one)."""
+    return HAVE_NUMBA and bool(shapely.is_valid(np.asarray(geoms, dtype=object)).all())
 
 
 def burn_polygons(geoms: np.ndarray, values: np.ndarray, out: np.ndarray, col_off: float, row_off: float) -> None:

@@ -258,15 +258,14 @@ class ZoneRasterizer:
         self._burner_lock = threading.Lock()
 
     def _burner(self) -> bool:
-        """True when the compiled burner gives GDAL's pixels for these polygons: numba present
-        and every polygon valid (checked once; a self-intersecting ring has no orientation GEOS
-        and OGR agree on, so GDAL burns such a layer)."""
+        """True when the compiled burner gives GDAL's pixels for these polygons
+        (:func:`sinkplan.layers.burn.burns_like_gdal`, checked once)."""
         if self._compiled is None:
             with self._burner_lock:
                 if self._compiled is None:
-                    from sinkplan.layers.burn import HAVE_NUMBA
+                    from sinkplan.layers.burn import burns_like_gdal
 
-                    self._compiled = HAVE_NUMBA and bool(shapely.is_valid(self._pix).all())
+                    self._compiled = burns_like_gdal(self._pix)
         return self._compiled
 
     def mask(self, window: Window) -> np.ndarray:
@@ -342,11 +341,9 @@ class BlockZones:
         # so at once crashed a 6 Gpx run (SIGSEGV).
         with self._lock:
             if self._tree is None:
-                from sinkplan.layers.burn import HAVE_NUMBA
+                from sinkplan.layers.burn import burns_like_gdal
 
-                # the compiled burner gives GDAL's pixels for valid polygons (a self-intersecting
-                # ring has no orientation GEOS and OGR agree on): GDAL burns the others
-                self._compiled = HAVE_NUMBA and bool(shapely.is_valid(self._pix).all())
+                self._compiled = burns_like_gdal(self._pix)  # else GDAL burns the layer
                 self._tree = shapely.STRtree(self._pix)
         return self._tree
 
